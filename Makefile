@@ -1,0 +1,69 @@
+# kgtext: every target only calls the project's CLIs (kgtext <command> / python -m ...).
+# Fresh machine: `make demo` then `make test`. Both create .venv and install the project first.
+
+PYTHON ?= python3
+VENV ?= .venv
+# torch is installed first from this spec so the project's open range (torch>=2.3) never pulls a
+# multi-GB CUDA build by accident. Override for a GPU box: make demo TORCH_SPEC='torch==2.13.0 --index-url ...'
+TORCH_SPEC ?= torch==2.13.0
+PY := $(VENV)/bin/python
+KGTEXT := $(VENV)/bin/kgtext
+STAMP := $(VENV)/.kgtext-installed
+
+# Inputs/outputs of the corpus, inspect and pretrain targets (defaults: the bundled sample).
+KG ?= data/sample/kg.ttl
+DOCS ?= data/sample/docs.jsonl
+OUT ?= out/corpus
+CORPUS ?= out/corpus
+PRESET ?= tiny
+RUN ?= out/run
+STEPS ?= 300
+BEAM ?= --runner=DirectRunner
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-all corpus inspect pretrain bench lint fmt clean setup
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH_SPEC)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(KGTEXT) build-corpus --kg data/sample/kg.ttl --docs data/sample/docs.jsonl --out out/demo/corpus --overwrite $(BEAM)
+	$(KGTEXT) inspect out/demo/corpus --examples 2
+	$(KGTEXT) pretrain --corpus out/demo/corpus --preset tiny --out out/demo/run --max-steps $(STEPS) --overwrite
+	$(KGTEXT) plot out/demo/run
+
+test: $(STAMP)
+	$(PY) -m pytest -q -m "not slow and not gpu" $(PYTEST_ARGS)
+
+test-all: $(STAMP)
+	$(PY) -m pytest -q -m "not gpu" $(PYTEST_ARGS)
+
+corpus: $(STAMP)
+	$(KGTEXT) build-corpus --kg $(KG) --docs $(DOCS) --out $(OUT) --overwrite $(BEAM)
+
+inspect: $(STAMP)
+	$(KGTEXT) inspect $(CORPUS)
+
+pretrain: $(STAMP)
+	$(KGTEXT) pretrain --corpus $(CORPUS) --preset $(PRESET) --out $(RUN) --max-steps $(STEPS)
+
+bench: $(STAMP)
+	$(PY) -m bench.run_all
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy kg aligners corpus model kgtext pipelines
+
+fmt: $(STAMP)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+clean:
+	rm -rf out bench/_work .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -1,0 +1,1 @@
+"""Knowledge-graph ingestion: RDF / N-Triples / TSV -> typed triples and entity/relation lexicons. Pure Python."""

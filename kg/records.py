@@ -1,0 +1,41 @@
+"""Typed records produced by kg/: triples, raw lexicon entries and resolved names."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Triple(NamedTuple):
+    """One KG statement. ``tail`` is an IRI, or the lexical form of a literal when ``tail_is_literal``."""
+
+    head: str
+    relation: str
+    tail: str
+    tail_is_literal: bool
+    datatype: str
+    """Datatype IRI of a literal tail (``""`` for IRIs and plain literals)."""
+    lang: str
+    """Language tag of a literal tail (``""`` when none)."""
+
+
+class LexiconEntry(NamedTuple):
+    """One naming statement from the KG, before language preference is applied."""
+
+    iri: str
+    """Entity or property IRI (Wikidata properties in their canonical ``prop/direct`` form)."""
+    kind: str
+    """``"entity"`` or ``"relation"``."""
+    name: str
+    is_preferred: bool
+    """True for preferred-label predicates (rdfs:label, skos:prefLabel, ...), False for aliases."""
+    lang: str
+    """Language tag of the name (``""`` when none)."""
+
+
+class Names(NamedTuple):
+    """The resolved names of one entity or relation in the chosen language."""
+
+    iri: str
+    label: str
+    """Preferred label; derived from the IRI local name when the KG gives none (``Alan_Bean`` -> ``Alan Bean``)."""
+    aliases: tuple[str, ...]

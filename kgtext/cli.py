@@ -1,0 +1,68 @@
+"""The ``kgtext`` console script: dispatches a subcommand to the ``main(argv)`` of its module.
+
+Subcommand modules are imported lazily, so ``kgtext inspect`` never imports Beam or torch. This module is
+the only code allowed to import both ``pipelines`` and ``model`` (tests/test_layering.py enforces it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import NamedTuple
+
+
+class Subcommand(NamedTuple):
+    module: str
+    """Module exposing ``main(argv: list[str] | None) -> None``."""
+    summary: str
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "build-corpus": Subcommand("pipelines.build_corpus", "build a corpus directory from a KG and documents (Beam)"),
+    "inspect": Subcommand("corpus.inspect", "show (and --verify) a corpus directory"),
+    "pretrain": Subcommand("model.pretrain", "pre-train the ERNIE 3.0 model on a corpus directory"),
+    "kg-stats": Subcommand("kg.stats", "count triples, entities, literals and relations of KG files"),
+    "align-eval": Subcommand("aligners.evaluate", "score the aligner against gold alignments"),
+    "model-info": Subcommand("model.info", "print the parameter breakdown of a model preset"),
+    "plot": Subcommand("model.plot", "draw the loss curves of a pre-training run to a PNG"),
+}
+
+
+def _usage() -> str:
+    width = max(len(name) for name in SUBCOMMANDS)
+    lines = ["usage: kgtext <command> [options]   (kgtext <command> --help for its options)", "", "commands:"]
+    lines += [f"  {name:<{width}}  {sub.summary}" for name, sub in SUBCOMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run ``kgtext <command> [options]``."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return
+    if args[0] == "--version":
+        from kgtext import __version__
+
+        print(f"kgtext {__version__}")
+        return
+    name, rest = args[0], args[1:]
+    sub = SUBCOMMANDS.get(name)
+    if sub is None:
+        print(f"kgtext: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        raise SystemExit(2)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        module = importlib.import_module(sub.module)
+    except ModuleNotFoundError as err:
+        if err.name and sub.module.startswith(err.name):
+            print(f"kgtext: command {name!r} is not available in this build yet ({sub.module} missing)", file=sys.stderr)
+            raise SystemExit(2) from None
+        raise
+    module.main(rest)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Apache Beam pipelines that wire kg/, aligners/ and corpus/ into ``kgtext build-corpus``. Only wiring here."""
