@@ -1,0 +1,177 @@
+"""``manifest.json``: what a corpus directory holds, how it was built, and how to check it.
+
+The manifest is written last and atomically; a directory without one is an incomplete build. Readers
+refuse manifests from a newer format version and shard paths that leave the corpus directory.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from corpus.errors import CorpusError
+from corpus.schemas import DATASETS, FORMAT_VERSION
+from corpus.sharding import SPLITS
+from corpus.shards import write_local_atomic
+
+MANIFEST_NAME = "manifest.json"
+
+
+@dataclass(kw_only=True, slots=True)
+class ShardInfo:
+    """One shard file of one dataset split."""
+
+    path: str
+    """Path relative to the corpus directory, POSIX separators: ``kmlm/train/part-00000-of-00004.arrow``."""
+    rows: int
+    bytes: int
+    tokens: int
+    """Sum of ``num_tokens`` over the shard's rows (0 for ``aligned``)."""
+    sha256: str
+
+
+@dataclass(kw_only=True, slots=True)
+class TokenizerInfo:
+    """The SentencePiece model the token ids refer to."""
+
+    path: str
+    """Relative to the corpus directory, e.g. ``tokenizer/spm.model``."""
+    vocab_size: int
+    special_ids: dict[str, int]
+    """``{"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4, ...}``."""
+    sha256: str
+
+
+@dataclass(kw_only=True, slots=True)
+class InputFile:
+    """One input file of the build (KG or documents)."""
+
+    path: str
+    role: str
+    """``"kg"`` or ``"docs"``."""
+    bytes: int
+    sha256: str
+
+
+@dataclass(kw_only=True, slots=True)
+class Manifest:
+    """Everything ``kgtext inspect`` and the trainer need to know about a corpus directory."""
+
+    format_version: int = FORMAT_VERSION
+    created_by: str = "kgtext"
+    build_config: dict[str, Any] = field(default_factory=dict)
+    """The full build configuration (kgtext options, seed, Beam runner) as plain JSON values."""
+    inputs: list[InputFile] = field(default_factory=list)
+    tokenizer: TokenizerInfo | None = None
+    split_rule: dict[str, Any] = field(default_factory=dict)
+    """How documents were assigned to splits, e.g. ``{"hash": "blake2b-64(split, doc_id)", "valid_fraction": 0.05}``."""
+    datasets: dict[str, dict[str, list[ShardInfo]]] = field(default_factory=dict)
+    """dataset -> split -> shards."""
+    statistics: dict[str, int] = field(default_factory=dict)
+    """Dotted counter names -> counts (documents read/dropped by reason, mentions by source, ...)."""
+
+    def to_json(self) -> str:
+        """Stable, human-readable JSON (sorted statistics)."""
+        data = asdict(self)
+        data["statistics"] = dict(sorted(self.statistics.items()))
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+    def shards(self, dataset: str, split: str) -> list[ShardInfo]:
+        """Shards of one dataset split (empty when the dataset or split is absent)."""
+        return self.datasets.get(dataset, {}).get(split, [])
+
+
+def _check_shard_path(source: str, dataset: str, split: str, rel: str) -> None:
+    pure = PurePosixPath(rel)
+    if pure.is_absolute() or rel.startswith(("/", "\\")) or ":" in pure.parts[0]:
+        raise CorpusError(source, f"shard path {rel!r} is absolute; shard paths must be relative")
+    if ".." in pure.parts or "\\" in rel:
+        raise CorpusError(source, f"shard path {rel!r} points outside the corpus directory")
+    if pure.parts[:2] != (dataset, split):
+        raise CorpusError(source, f"shard path {rel!r} is not under {dataset}/{split}/")
+
+
+def _shard(source: str, raw: Any) -> ShardInfo:
+    try:
+        return ShardInfo(
+            path=str(raw["path"]),
+            rows=int(raw["rows"]),
+            bytes=int(raw["bytes"]),
+            tokens=int(raw["tokens"]),
+            sha256=str(raw["sha256"]),
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise CorpusError(source, f"malformed shard entry {raw!r} ({err})") from None
+
+
+def manifest_from_json(text: str, source: str) -> Manifest:
+    """Parse and validate manifest JSON; ``source`` names the file in errors."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise CorpusError(source, f"not valid JSON (line {err.lineno}: {err.msg})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("format_version"), int):
+        raise CorpusError(source, "not a kgtext manifest (no integer format_version)")
+    version = raw["format_version"]
+    if version > FORMAT_VERSION:
+        raise CorpusError(
+            source, f"format version {version} is newer than this kgtext supports ({FORMAT_VERSION}); upgrade kgtext"
+        )
+    if version < FORMAT_VERSION:
+        raise CorpusError(source, f"format version {version} is older than {FORMAT_VERSION}; rebuild the corpus")
+    datasets: dict[str, dict[str, list[ShardInfo]]] = {}
+    for dataset, splits in (raw.get("datasets") or {}).items():
+        if dataset not in DATASETS:
+            raise CorpusError(source, f"unknown dataset {dataset!r}")
+        for split, shards in splits.items():
+            if split not in SPLITS:
+                raise CorpusError(source, f"unknown split {split!r} of {dataset!r}")
+            infos = [_shard(source, s) for s in shards]
+            for info in infos:
+                _check_shard_path(source, dataset, split, info.path)
+            datasets.setdefault(dataset, {})[split] = infos
+    tok = raw.get("tokenizer")
+    tokenizer = None
+    if tok is not None:
+        try:
+            tokenizer = TokenizerInfo(
+                path=str(tok["path"]),
+                vocab_size=int(tok["vocab_size"]),
+                special_ids={str(k): int(v) for k, v in tok["special_ids"].items()},
+                sha256=str(tok["sha256"]),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise CorpusError(source, f"malformed tokenizer entry ({err})") from None
+        if ".." in PurePosixPath(tokenizer.path).parts or PurePosixPath(tokenizer.path).is_absolute():
+            raise CorpusError(source, f"tokenizer path {tokenizer.path!r} points outside the corpus directory")
+    return Manifest(
+        format_version=version,
+        created_by=str(raw.get("created_by", "")),
+        build_config=dict(raw.get("build_config") or {}),
+        inputs=[InputFile(**f) for f in raw.get("inputs") or []],
+        tokenizer=tokenizer,
+        split_rule=dict(raw.get("split_rule") or {}),
+        datasets=datasets,
+        statistics={str(k): int(v) for k, v in (raw.get("statistics") or {}).items()},
+    )
+
+
+def load_manifest(corpus_dir: str | Path) -> Manifest:
+    """Read ``DIR/manifest.json``; a missing manifest means an incomplete (or no) build."""
+    path = Path(corpus_dir) / MANIFEST_NAME
+    if not Path(corpus_dir).is_dir():
+        raise CorpusError(str(corpus_dir), "is not a directory")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CorpusError(str(path), "missing: not a kgtext corpus, or an incomplete build") from None
+    except UnicodeDecodeError:
+        raise CorpusError(str(path), "is not UTF-8 text") from None
+    return manifest_from_json(text, str(path))
+
+
+def write_manifest(corpus_dir: str | Path, manifest: Manifest) -> None:
+    """Write ``DIR/manifest.json`` atomically (temporary name, then rename)."""
+    write_local_atomic(Path(corpus_dir) / MANIFEST_NAME, manifest.to_json().encode("utf-8"))

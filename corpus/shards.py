@@ -1,0 +1,116 @@
+"""Encode records into Arrow IPC stream shards, and read or verify them against the manifest.
+
+A shard is one Arrow IPC *stream* file (``pyarrow.ipc.open_stream`` and ``datasets.Dataset.from_file``
+read it). Encoding is deterministic: the same rows in the same order give the same bytes, so builds on
+any runner can be compared byte for byte. Writing through a filesystem other than the local one is the
+pipeline's job (it calls :func:`encode_shard` and stores the bytes with Beam's FileSystems).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pyarrow as pa
+
+from corpus.errors import CorpusError
+from corpus.schemas import DATASETS
+
+ROWS_PER_BATCH = 1024
+"""Rows per Arrow record batch; fixed so the bytes of a shard depend only on its rows."""
+
+
+class EncodedShard(NamedTuple):
+    """The bytes of one shard and what the manifest records about it."""
+
+    data: bytes
+    rows: int
+    tokens: int
+    """Sum of ``num_tokens`` (0 for datasets without that column, e.g. ``aligned``)."""
+    sha256: str
+
+
+def to_row(record: Any) -> Any:
+    """Turn a NamedTuple record (nested NamedTuples and tuples included) into Arrow-ready dicts/lists."""
+    if isinstance(record, tuple) and hasattr(record, "_asdict"):
+        return {key: to_row(value) for key, value in record._asdict().items()}
+    if isinstance(record, (list, tuple)):
+        return [to_row(value) for value in record]
+    if isinstance(record, Mapping):
+        return {key: to_row(value) for key, value in record.items()}
+    return record
+
+
+def schema_of(dataset: str) -> pa.Schema:
+    """The Arrow schema of a dataset name, or ValueError listing the known names."""
+    try:
+        return DATASETS[dataset]
+    except KeyError:
+        raise ValueError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}") from None
+
+
+def encode_shard(dataset: str, rows: Iterable[Any]) -> EncodedShard:
+    """Encode rows (NamedTuples or mappings with the schema's fields) as an Arrow IPC stream."""
+    schema = schema_of(dataset)
+    names = schema.names
+    pyrows = [{name: row[name] for name in names} for row in map(to_row, rows)]
+    table = pa.Table.from_pylist(pyrows, schema=schema)
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, schema) as writer:
+        writer.write_table(table, max_chunksize=ROWS_PER_BATCH)
+    data = sink.getvalue()
+    tokens = int(pa.compute.sum(table.column("num_tokens")).as_py() or 0) if "num_tokens" in names else 0
+    return EncodedShard(data, table.num_rows, tokens, hashlib.sha256(data).hexdigest())
+
+
+def write_local_atomic(path: str | Path, data: bytes) -> None:
+    """Write bytes to a temporary sibling, fsync, then rename into place (readers never see half a file)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, target)
+
+
+def sha256_file(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_bytes):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_shard(path: str | Path, dataset: str, *, expected_rows: int | None = None) -> pa.Table:
+    """Memory-map one shard and return it as a Table whose buffers point into the map (no copy).
+
+    Checks the schema and, when given, the row count: an Arrow stream cut at a message boundary reads
+    back without any error, so the manifest's count is the only way to see the truncation.
+    """
+    path = str(path)
+    try:
+        source = pa.memory_map(path, "r")
+        table = pa.ipc.open_stream(source).read_all()
+    except FileNotFoundError:
+        raise CorpusError(path, "shard file is missing") from None
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as err:
+        raise CorpusError(path, f"not a readable Arrow stream ({err})") from None
+    expected = schema_of(dataset)
+    if not table.schema.equals(expected):
+        raise CorpusError(path, f"schema differs from the {dataset!r} schema of this kgtext version")
+    if expected_rows is not None and table.num_rows != expected_rows:
+        raise CorpusError(path, f"has {table.num_rows} rows, manifest says {expected_rows} (truncated shard?)")
+    return table
+
+
+def decode_rows(table: pa.Table, limit: int | None = None) -> Sequence[dict[str, Any]]:
+    """The first ``limit`` rows of a table as Python dicts (for inspection and tests)."""
+    part = table if limit is None else table.slice(0, limit)
+    return part.to_pylist()
