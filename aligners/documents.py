@@ -1,0 +1,283 @@
+"""Document files -> :class:`Document` records (or dead letters), for every supported input format.
+
+Formats (see ``docs/FORMATS.md``):
+
+- JSONL (``.jsonl``, ``.jsonl.gz``): one JSON object per line with ``id`` and ``text`` (strings), optional
+  ``title``, ``subject`` (IRI) and ``links`` (``[{"start", "end", "entity"}]``, character offsets into
+  ``text``; an optional ``surface`` is checked and offset drift repaired). A line that is a T-REx/REBEL
+  record (``docid``, ``text``, ``entities``) is converted, so REBEL's ``sample.jsonl`` reads as JSONL.
+- T-REx JSON (``.json``): a JSON array of T-REx records (or of JSONL-style objects).
+- Plain text (``.txt``): one document per file, id = file stem, no links.
+- Parquet (``.parquet``): the JSONL columns (``links`` a list of structs).
+
+T-REx/REBEL conversion: hyperlink entities (annotator ``Me`` with a Q-id) become links to
+``http://www.wikidata.org/entity/Q…``; the page entity (``uri``) becomes ``subject``; date and number
+entities are not links (the aligner finds literals itself). Boundaries that do not slice to
+``surfaceform`` are moved to the nearest occurrence of ``surfaceform`` (REBEL's +2/+4/+6 drift).
+"""
+
+from __future__ import annotations
+
+import enum
+import gzip
+import json
+import logging
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from corpus.records import DeadLetter, Reason, make_dead_letter
+
+from aligners.records import Document, DropReason, Link
+
+logger = logging.getLogger(__name__)
+
+STAGE = "read_documents"
+WIKIDATA_ENTITY = "http://www.wikidata.org/entity/"
+
+
+class DocFormat(str, enum.Enum):
+    """Document file formats, chosen by file extension."""
+
+    JSONL = "jsonl"
+    JSONL_GZ = "jsonl.gz"
+    JSON = "json"
+    TXT = "txt"
+    PARQUET = "parquet"
+
+    @property
+    def line_oriented(self) -> bool:
+        """True when each line is one record (the pipeline may split the file across workers)."""
+        return self is DocFormat.JSONL
+
+
+_EXTENSIONS = [(f".{fmt.value}", fmt) for fmt in sorted(DocFormat, key=lambda f: -len(f.value))]
+
+
+def document_format_of(path: str) -> DocFormat:
+    """The :class:`DocFormat` of ``path`` by extension; ValueError naming the file when unknown."""
+    lower = path.lower()
+    for ext, fmt in _EXTENSIONS:
+        if lower.endswith(ext):
+            return fmt
+    known = ", ".join(ext for ext, _ in _EXTENSIONS)
+    raise ValueError(f"{path}: unknown document file extension (known: {known})")
+
+
+class _BadRecord(Exception):
+    """Internal: a record is rejected with ``reason``."""
+
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+def _string(obj: dict[str, Any], key: str, *, required: bool) -> str:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise _BadRecord(Reason.MISSING_FIELD, key)
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and key in ("id", "docid"):
+        return str(value)
+    if not isinstance(value, str):
+        raise _BadRecord(Reason.BAD_FIELD_TYPE, key)
+    return value
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _BadRecord(Reason.BAD_LINK, f"offset {value!r}")
+    return value
+
+
+def _nearest(text: str, surface: str, start: int) -> int:
+    """Start of the occurrence of ``surface`` in ``text`` nearest to ``start``, or -1."""
+    best = -1
+    pos = text.find(surface)
+    while pos >= 0:
+        if best < 0 or abs(pos - start) < abs(best - start):
+            best = pos
+        if pos > start:
+            break
+        pos = text.find(surface, pos + 1)
+    return best
+
+
+def _repair(text: str, start: int, end: int, surface: str) -> tuple[int, int] | DropReason:
+    """Check ``text[start:end] == surface``; move to the nearest occurrence when it does not."""
+    if not 0 <= start < end <= len(text):
+        if not surface:
+            return DropReason.LINK_OUT_OF_RANGE
+    elif not surface or text[start:end] == surface:
+        return start, end
+    pos = _nearest(text, surface, start)
+    if pos < 0:
+        return DropReason.LINK_MISMATCH
+    return pos, pos + len(surface)
+
+
+def _jsonl_links(text: str, raw: Any) -> tuple[list[Link], list[DropReason]]:
+    if raw is None:
+        return [], []
+    if not isinstance(raw, list):
+        raise _BadRecord(Reason.BAD_LINK, "links is not a list")
+    links: list[Link] = []
+    drops: list[DropReason] = []
+    for item in raw:
+        if not isinstance(item, dict) or not isinstance(item.get("entity"), str) or not item["entity"]:
+            raise _BadRecord(Reason.BAD_LINK, f"link {item!r}")
+        surface = item.get("surface") or ""
+        if not isinstance(surface, str):
+            raise _BadRecord(Reason.BAD_LINK, f"link surface {surface!r}")
+        # Out-of-range offsets are kept for clean_document to drop and count.
+        placed = _repair(text, _int(item.get("start")), _int(item.get("end")), surface)
+        if isinstance(placed, DropReason):
+            if surface:
+                drops.append(placed)
+                continue
+            placed = (_int(item.get("start")), _int(item.get("end")))
+        links.append(Link(placed[0], placed[1], item["entity"]))
+    return links, drops
+
+
+def _qid_iri(uri: Any) -> str:
+    """Wikidata item IRI for a T-REx ``uri`` (``Q42`` or a full IRI), ``""`` for ``None``/literals."""
+    if not isinstance(uri, str) or uri in ("", "None") or "^^" in uri:
+        return ""
+    return uri if "://" in uri else WIKIDATA_ENTITY + uri
+
+
+def _trex_document(obj: dict[str, Any], file: str, line: int) -> Document:
+    text = _string(obj, "text", required=True)
+    doc_id = _string(obj, "docid", required=True)
+    entities = obj.get("entities") or []
+    if not isinstance(entities, list):
+        raise _BadRecord(Reason.BAD_FIELD_TYPE, "entities")
+    links: list[Link] = []
+    drops: list[DropReason] = []
+    for ent in entities:
+        if not isinstance(ent, dict):
+            raise _BadRecord(Reason.BAD_LINK, f"entity {ent!r}")
+        iri = _qid_iri(ent.get("uri"))
+        if not iri or ent.get("annotator") not in ("Me", None):
+            continue
+        bounds = ent.get("boundaries")
+        if not (isinstance(bounds, list) and len(bounds) == 2):
+            raise _BadRecord(Reason.BAD_LINK, f"boundaries {bounds!r}")
+        surface = ent.get("surfaceform") if isinstance(ent.get("surfaceform"), str) else ""
+        placed = _repair(text, _int(bounds[0]), _int(bounds[1]), surface)
+        if isinstance(placed, DropReason):
+            drops.append(placed)
+        else:
+            links.append(Link(placed[0], placed[1], iri))
+    title = _string(obj, "title", required=False)
+    return Document(doc_id, text, title, _qid_iri(obj.get("uri")), tuple(links), file, line, tuple(drops))
+
+
+def document_from_object(obj: Any, *, file: str, line: int) -> Document | DeadLetter:
+    """Convert one parsed JSON object (JSONL schema or T-REx record) to a Document or a dead letter."""
+    excerpt = json.dumps(obj, ensure_ascii=False)[:2048] if obj is not None else ""
+    try:
+        if not isinstance(obj, dict):
+            raise _BadRecord(Reason.BAD_FIELD_TYPE, "record is not an object")
+        if "id" not in obj and "docid" in obj:
+            doc = _trex_document(obj, file, line)
+        else:
+            text = _string(obj, "text", required=True)
+            links, drops = _jsonl_links(text, obj.get("links"))
+            doc = Document(
+                _string(obj, "id", required=True),
+                text,
+                _string(obj, "title", required=False),
+                _string(obj, "subject", required=False),
+                tuple(links),
+                file,
+                line,
+                tuple(drops),
+            )
+    except _BadRecord as err:
+        return make_dead_letter(STAGE, file, err.reason, f"{err}: {excerpt}", line=line)
+    if not doc.id:
+        return make_dead_letter(STAGE, file, Reason.MISSING_FIELD, f"id: {excerpt}", line=line)
+    if not doc.text.strip():
+        return make_dead_letter(STAGE, file, Reason.EMPTY_TEXT, excerpt, line=line)
+    return doc
+
+
+def parse_document_line(line: bytes, *, file: str, line_no: int, fmt: DocFormat) -> Document | DeadLetter:
+    """Parse one line of a line-oriented file (JSONL, or decompressed ``.jsonl.gz``)."""
+    if fmt not in (DocFormat.JSONL, DocFormat.JSONL_GZ):
+        raise ValueError(f"{file}: {fmt.value} is not a line-oriented format")
+    try:
+        decoded = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return make_dead_letter(STAGE, file, Reason.INVALID_UTF8, line, line=line_no)
+    try:
+        obj = json.loads(decoded)
+    except json.JSONDecodeError:
+        return make_dead_letter(STAGE, file, Reason.INVALID_JSON, decoded, line=line_no)
+    return document_from_object(obj, file=file, line=line_no)
+
+
+def _read_lines(path: str, fmt: DocFormat) -> Iterator[Document | DeadLetter]:
+    opener = gzip.open if fmt is DocFormat.JSONL_GZ else open
+    with opener(path, "rb") as handle:
+        try:
+            for line_no, raw in enumerate(handle, start=1):
+                if raw.strip():
+                    yield parse_document_line(raw, file=path, line_no=line_no, fmt=fmt)
+        except (EOFError, gzip.BadGzipFile) as err:
+            yield make_dead_letter(STAGE, path, Reason.TRUNCATED_COMPRESSED, str(err))
+
+
+def _read_json(path: str) -> Iterator[Document | DeadLetter]:
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        yield make_dead_letter(STAGE, path, Reason.INVALID_UTF8, raw)
+        return
+    except json.JSONDecodeError as err:
+        yield make_dead_letter(STAGE, path, Reason.INVALID_JSON, f"{err}: {raw[:512]!r}")
+        return
+    records = data if isinstance(data, list) else [data]
+    for index, obj in enumerate(records):
+        yield document_from_object(obj, file=path, line=-1 if len(records) == 1 else index + 1)
+
+
+def _read_txt(path: str) -> Iterator[Document | DeadLetter]:
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        yield make_dead_letter(STAGE, path, Reason.INVALID_UTF8, raw)
+        return
+    if not text.strip():
+        yield make_dead_letter(STAGE, path, Reason.EMPTY_TEXT, raw)
+        return
+    stem = os.path.basename(path)[: -len(".txt")]
+    yield Document(stem, text, "", "", (), path, -1)
+
+
+def _read_parquet(path: str) -> Iterator[Document | DeadLetter]:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    for row_no, row in enumerate(table.to_pylist(), start=1):
+        yield document_from_object(row, file=path, line=row_no)
+
+
+def read_documents(path: str) -> Iterator[Document | DeadLetter]:
+    """Read every document of ``path`` (any supported format), in file order."""
+    fmt = document_format_of(path)
+    if fmt in (DocFormat.JSONL, DocFormat.JSONL_GZ):
+        yield from _read_lines(path, fmt)
+    elif fmt is DocFormat.JSON:
+        yield from _read_json(path)
+    elif fmt is DocFormat.TXT:
+        yield from _read_txt(path)
+    else:
+        yield from _read_parquet(path)

@@ -1,0 +1,113 @@
+"""Per-language pieces of the aligner: spaCy language, word counting, pronouns, boundaries, normalisation.
+
+The aligner only talks to a :class:`Language`; adding Chinese means adding one instance here
+(``spacy.blank("zh")`` segments words; every token edge is a word boundary, so ``spaced`` is False).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# Same-length character map used for matching: every entry maps one character to one character, so
+# offsets into the normalised string are offsets into the original one.
+_CHAR_MAP = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "`": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u00a0": " ",
+        "\u2009": " ",
+        "\u202f": " ",
+        "\t": " ",
+        "\n": " ",
+        "\r": " ",
+        "_": " ",
+    }
+)
+
+
+def normalise_same_length(text: str) -> str:
+    """Casefold and map quotes, dashes, odd spaces and ``_`` to ASCII, keeping the length (offsets)."""
+    mapped = text.translate(_CHAR_MAP)
+    lowered = mapped.lower()
+    if len(lowered) == len(mapped):
+        return lowered
+    # A few characters (e.g. "İ") lower to two code points: lower those one by one.
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in mapped)
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalise_name(name: str) -> str:
+    """The matching key of a KG name: same-length normalisation, whitespace runs collapsed, stripped."""
+    return _SPACES.sub(" ", normalise_same_length(name)).strip()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Language:
+    """Everything the aligner needs to know about one language."""
+
+    code: str
+    """ISO code, also the ``spacy.blank`` language."""
+    spaced: bool
+    """True when words are separated by spaces (names must then start and end at word boundaries)."""
+    subject_pronouns: frozenset[str]
+    """Casefolded sentence-initial words that refer back to the document subject (T-REx NoSub heuristic)."""
+    sentence_pattern: re.Pattern[str]
+    """Regex sentence splitter used for the de-duplication key (paper §3.3: sentences split by regex)."""
+
+    def count_words(self, tokens: Iterable[tuple[bool, bool]]) -> int:
+        """Count words among tokens given as ``(is_punct, is_space)`` pairs: every other token is a word."""
+        return sum(1 for is_punct, is_space in tokens if not (is_punct or is_space))
+
+    def is_boundary(self, text: str, start: int, end: int) -> bool:
+        """True when ``text[start:end]`` does not cut a word (always True for unspaced languages)."""
+        if not self.spaced:
+            return True
+        if start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+            return False
+        return not (end < len(text) and text[end].isalnum() and text[end - 1].isalnum())
+
+    def split_sentences_regex(self, text: str) -> list[str]:
+        """Split text into sentences with :attr:`sentence_pattern` (non-empty, stripped)."""
+        return [s.strip() for s in self.sentence_pattern.split(text) if s.strip()]
+
+
+ENGLISH = Language(
+    code="en",
+    spaced=True,
+    subject_pronouns=frozenset({"he", "she", "it", "they", "his", "her", "its", "their"}),
+    sentence_pattern=re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+"),
+)
+
+CHINESE = Language(
+    code="zh",
+    spaced=False,
+    subject_pronouns=frozenset({"他", "她", "它", "他们", "她们", "其"}),
+    sentence_pattern=re.compile(r"(?<=[。！？!?])|\n+"),
+)
+
+LANGUAGES: dict[str, Language] = {lang.code: lang for lang in (ENGLISH, CHINESE)}
+
+
+def language_for(code: str) -> Language:
+    """The :class:`Language` for ``code``; ValueError naming the code when unsupported."""
+    try:
+        return LANGUAGES[code]
+    except KeyError:
+        raise ValueError(f"language {code!r} is not supported (known: {sorted(LANGUAGES)})") from None
