@@ -1,0 +1,175 @@
+"""The ERNIE 3.0 dual-module model: token ids -> NLU hidden states (bidirectional) or NLG hidden states
+(causal, with segment-level memory), plus the pre-training heads (MLM, SR, SD, LM).
+
+Layout (ERNIE 3.0 §3.1, Fig. 1): ``embed`` -> ``universal`` (Transformer-XL, shared, width d_embed) ->
+``nlu`` or ``nlg`` (each its own Transformer-XL stack with a linear projection from the universal width).
+The universal module's attention mask switches with the paradigm: padding-only for NLU, causal with
+memory for NLG (spec §1.3). All tensors are batch-first.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal, NamedTuple, overload
+
+import torch
+from torch import Tensor, nn
+
+from model.config import ModelConfig, StackConfig
+from model.heads import ClassifierHeads, Embeddings, TokenHead
+from model.layers import TxlStack
+
+logger = logging.getLogger(__name__)
+
+
+class Memory(NamedTuple):
+    """Segment-level recurrence memory of the NLG path: one detached (B, M, d) tensor per layer, M <= mem_len."""
+
+    universal: tuple[Tensor, ...]
+    """Per universal layer, (B, M, d_universal)."""
+    nlg: tuple[Tensor, ...]
+    """Per NLG layer, (B, M, d_nlg)."""
+
+    @property
+    def length(self) -> int:
+        """Number of cached positions M (0 for an empty memory)."""
+        return self.universal[0].size(1) if self.universal else 0
+
+
+class NlgOutput(NamedTuple):
+    """Result of ``forward_nlg``."""
+
+    hidden: Tensor
+    """(B, T, d_nlg) NLG hidden states."""
+    mems: Memory
+    """The memory to pass with the next segment of the same streams."""
+
+
+def _make_stack(config: ModelConfig, stack: StackConfig, d_input: int | None) -> TxlStack:
+    return TxlStack(
+        stack,
+        d_input=d_input,
+        dropout=config.dropout,
+        dropatt=config.dropatt,
+        pre_lnorm=config.pre_lnorm,
+        clamp_len=config.clamp_len,
+        eps=config.layer_norm_eps,
+    )
+
+
+def init_weights(module: nn.Module, std: float) -> None:
+    """Normal(0, std) weights, zero biases, unit LayerNorms, zero padding embedding row."""
+    for sub in module.modules():
+        if isinstance(sub, nn.Linear):
+            nn.init.normal_(sub.weight, std=std)
+            if sub.bias is not None:
+                nn.init.zeros_(sub.bias)
+        elif isinstance(sub, nn.Embedding):
+            nn.init.normal_(sub.weight, std=std)
+            if sub.padding_idx is not None:
+                with torch.no_grad():
+                    sub.weight[sub.padding_idx].zero_()
+        elif isinstance(sub, nn.LayerNorm):
+            nn.init.ones_(sub.weight)
+            nn.init.zeros_(sub.bias)
+
+
+def _check_ids(name: str, ids: Tensor, max_len: int) -> None:
+    assert ids.dim() == 2, f"{name} must be (B, T), got shape {tuple(ids.shape)}"
+    assert not ids.is_floating_point(), f"{name} must hold integer ids, got {ids.dtype}"
+    assert ids.size(1) <= max_len, f"cannot forward a segment of {ids.size(1)} tokens, tgt_len is {max_len}"
+
+
+class Ernie3Model(nn.Module):
+    """Universal Transformer-XL module shared by an NLU and an NLG Transformer-XL task module, with heads."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        d_u = config.universal.d_model
+        self.embed = Embeddings(config)
+        self.universal = _make_stack(config, config.universal, None)
+        self.nlu = _make_stack(config, config.nlu, d_u)
+        self.nlg = _make_stack(config, config.nlg, d_u)
+        self.mlm_head = TokenHead(config, config.nlu.d_model, self.embed.word, transform=True)
+        self.lm_head = TokenHead(config, config.nlg.d_model, self.embed.word, transform=False)
+        self.cls_heads = ClassifierHeads(config)
+        init_weights(self, config.init_std)
+
+    # ---- forward paths -------------------------------------------------------------------------------
+    def forward_nlu(self, input_ids: Tensor, segment_ids: Tensor | None, pad_mask: Tensor) -> Tensor:
+        """(B, T) ids, (B, T) segment ids or None, (B, T) bool True = real token -> (B, T, d_nlu)."""
+        _check_ids("input_ids", input_ids, self.config.tgt_len)
+        assert pad_mask.shape == input_ids.shape and pad_mask.dtype == torch.bool, (
+            f"pad_mask must be a bool tensor of shape {tuple(input_ids.shape)}, got {pad_mask.dtype} "
+            f"{tuple(pad_mask.shape)}"
+        )
+        assert segment_ids is None or segment_ids.shape == input_ids.shape, "segment_ids must match input_ids"
+        h = self.embed(input_ids, segment_ids)
+        rec = self.config.recurrence
+        h = self.universal(h, key_mask=pad_mask, mems=None, mem_len=0, recurrence=rec).hidden
+        return self.nlu(h, key_mask=pad_mask, mems=None, mem_len=0, recurrence=rec).hidden
+
+    def forward_nlg(self, input_ids: Tensor, mems: Memory | None = None) -> NlgOutput:
+        """(B, T) ids and the memory of the previous segment (None = start of the streams) -> NlgOutput."""
+        _check_ids("input_ids", input_ids, self.config.tgt_len)
+        if mems is None:
+            mems = self.init_mems(input_ids.size(0), input_ids.device)
+        if mems.length:
+            assert mems.universal[0].size(0) == input_ids.size(0), (
+                f"memory batch {mems.universal[0].size(0)} != input batch {input_ids.size(0)}"
+            )
+        cfg = self.config
+        h = self.embed(input_ids)
+        uni = self.universal(h, key_mask=None, mems=mems.universal, mem_len=cfg.mem_len, recurrence=cfg.recurrence)
+        nlg = self.nlg(uni.hidden, key_mask=None, mems=mems.nlg, mem_len=cfg.mem_len, recurrence=cfg.recurrence)
+        assert uni.mems is not None and nlg.mems is not None
+        return NlgOutput(hidden=nlg.hidden, mems=Memory(universal=uni.mems, nlg=nlg.mems))
+
+    def init_mems(self, batch_size: int, device: torch.device | str | None = None) -> Memory:
+        """An empty memory (zero cached positions) for ``batch_size`` streams."""
+        param = self.embed.word.weight
+
+        def empty(stack: StackConfig) -> tuple[Tensor, ...]:
+            shape = (batch_size, 0, stack.d_model)
+            return tuple(param.new_zeros(shape, device=device) for _ in range(stack.n_layer))
+
+        return Memory(universal=empty(self.config.universal), nlg=empty(self.config.nlg))
+
+    # ---- heads ---------------------------------------------------------------------------------------
+    def mlm_logits(self, hidden: Tensor) -> Tensor:
+        """Masked-token logits (KMLM, UKTP): (..., d_nlu) -> (..., vocab)."""
+        return self.mlm_head(hidden)
+
+    def sr_logits(self, cls_hidden: Tensor) -> Tensor:
+        """Sentence-reordering logits: (B, d_nlu) -> (B, sr_classes)."""
+        return self.cls_heads.sr_logits(cls_hidden)
+
+    def sd_logits(self, cls_hidden: Tensor) -> Tensor:
+        """Sentence-distance logits: (B, d_nlu) -> (B, sd_classes)."""
+        return self.cls_heads.sd_logits(cls_hidden)
+
+    def lm_logits(self, hidden: Tensor) -> Tensor:
+        """Next-token logits (DLM): (..., d_nlg) -> (..., vocab)."""
+        return self.lm_head(hidden)
+
+    # ---- bookkeeping ---------------------------------------------------------------------------------
+    def set_dropout(self, dropout: float, dropatt: float | None = None) -> None:
+        """Change dropout rates in place (progressive learning); ``self.config`` follows."""
+        dropatt = self.config.dropatt if dropatt is None else dropatt
+        self.config = self.config.replace(dropout=dropout, dropatt=dropatt)
+        for sub in self.modules():
+            if isinstance(sub, nn.Dropout):
+                sub.p = dropout
+            elif hasattr(sub, "dropatt"):
+                sub.dropatt = dropatt
+
+    @overload
+    def num_parameters(self, by_module: Literal[False] = False) -> int: ...
+    @overload
+    def num_parameters(self, by_module: Literal[True]) -> dict[str, int]: ...
+    def num_parameters(self, by_module: bool = False) -> int | dict[str, int]:
+        """Total trainable parameters, or a per-module breakdown (children names + ``total``)."""
+        counts = {name: sum(p.numel() for p in child.parameters()) for name, child in self.named_children()}
+        counts["total"] = sum(p.numel() for p in self.parameters())
+        return counts if by_module else counts["total"]
