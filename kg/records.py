@@ -39,3 +39,10 @@ class Names(NamedTuple):
     label: str
     """Preferred label; derived from the IRI local name when the KG gives none (``Alan_Bean`` -> ``Alan Bean``)."""
     aliases: tuple[str, ...]
+
+
+class LinesRead(NamedTuple):
+    """How many lines one read of a file (or of one byte range of it) went through; feeds ``kg.lines_read``."""
+
+    file: str
+    lines: int
