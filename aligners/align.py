@@ -1,0 +1,222 @@
+"""CleanedDocument + candidate names + KG triples -> AlignedDocument (sentences, mentions, triples).
+
+Per document: one Aho-Corasick automaton over the candidates' names and literal renderings
+(:mod:`aligners.mentions`), one over the relations' names. Per sentence: link mentions (fixed), then
+leftmost-longest name matches, then subject references (a sentence-initial pronoun), then the triples
+whose tail is mentioned: ``spo`` / ``allent`` when the head is mentioned too (``spo`` when a relation name
+also occurs), ``nosub`` when the head is the document subject but not mentioned.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple
+
+import ahocorasick
+import spacy
+
+from corpus.records import AlignedDocument, AlignedSentence, AlignedTriple, Mention, Span
+from corpus.schemas import AlignmentLevel, MentionSource
+
+from aligners.config import AlignerConfig
+from aligners.language import Language, language_for, normalise_same_length
+from aligners.mentions import NameIndex, find_mentions
+from aligners.records import CleanedDocument, Link
+from kg.records import Names, Triple
+
+logger = logging.getLogger(__name__)
+
+
+class _Prepared(NamedTuple):
+    """Per-document matching state."""
+
+    names: ahocorasick.Automaton | None
+    relations: ahocorasick.Automaton | None
+    by_tail: dict[str, list[tuple[Triple, str]]]
+    """Mention key of the tail -> (triple, tail key)."""
+
+
+def _literal_key(triple: Triple) -> tuple[str, str, tuple[str, ...]]:
+    """(entity key, mention source, surface forms) of a literal tail, rendered by kg/."""
+    from kg.literals import literal_kind, literal_term, surface_forms
+
+    kind = literal_kind(triple.datatype, triple.tail)
+    source = kind if kind is not None else MentionSource.LABEL.value
+    key = literal_term(triple.tail, triple.datatype, triple.lang)
+    return key, source, surface_forms(triple.tail, triple.datatype, triple.lang)
+
+
+def _chunks(text: str, limit: int) -> Iterator[tuple[int, str]]:
+    """Cut ``text`` into pieces of at most ``limit`` characters, at whitespace when there is some."""
+    start = 0
+    while len(text) - start > limit:
+        cut = text.rfind(" ", start + limit // 2, start + limit)
+        cut = start + limit if cut < 0 else cut + 1
+        yield start, text[start:cut]
+        start = cut
+    yield start, text[start:]
+
+
+class Aligner:
+    """Splits, matches and aligns documents; loads spaCy once (build one per worker)."""
+
+    def __init__(self, config: AlignerConfig) -> None:
+        self.config = config
+        self.language: Language = language_for(config.language)
+        if config.spacy_model is None:
+            self.nlp = spacy.blank(self.language.code)
+        else:
+            self.nlp = spacy.load(config.spacy_model)
+        if not any(self.nlp.has_pipe(n) for n in ("parser", "senter", "sentencizer")):
+            self.nlp.add_pipe("sentencizer")
+        self.nlp.max_length = max(self.nlp.max_length, config.max_chunk_chars + 1)
+        self._noun_chunks = self.nlp.has_pipe("parser")
+
+    def _prepare(
+        self, doc: CleanedDocument, entities: Sequence[Names], triples: Sequence[Triple], relations: Sequence[Names]
+    ) -> _Prepared:
+        index = NameIndex(min_chars=self.config.min_name_chars)
+        if len(entities) > self.config.max_candidates:
+            logger.warning("%s: %d candidate entities, keeping %d", doc.id, len(entities), self.config.max_candidates)
+        linked = {link.entity for link in doc.links}
+        ordered = sorted(entities[: self.config.max_candidates], key=lambda n: (n.iri not in linked, n.iri != doc.subject))
+        for names in ordered:
+            index.add_names(names.label, names.aliases, names.iri)
+        if doc.subject and doc.title:
+            index.add_names(doc.title, (), doc.subject)
+        by_tail: dict[str, list[tuple[Triple, str]]] = {}
+        for triple in triples:
+            if triple.tail_is_literal:
+                key, source, forms = _literal_key(triple)
+                for form in forms:
+                    index.add(form, key, source)
+            else:
+                key = triple.tail
+            by_tail.setdefault(key, []).append((triple, key))
+        rel_index = NameIndex(min_chars=self.config.min_name_chars)
+        for names in relations:
+            rel_index.add_names(names.label, names.aliases, names.iri)
+        return _Prepared(index.compile(), rel_index.compile(), by_tail)
+
+    def _sentences(self, doc: CleanedDocument) -> Iterator[tuple[int, int, Any]]:
+        """Yield (paragraph index, sentence start in the joined text, spaCy span) in document order."""
+        offset = 0
+        links = sorted(doc.links)
+        for p_index, paragraph in enumerate(doc.paragraphs):
+            for c_off, chunk in _chunks(paragraph, self.config.max_chunk_chars):
+                base = offset + c_off
+                sdoc = self.nlp.make_doc(chunk)
+                for link in links:
+                    if base <= link.start and link.end <= base + len(chunk):
+                        span = sdoc.char_span(link.start - base, link.end - base, alignment_mode="expand")
+                        for token in span[1:] if span is not None else ():
+                            token.is_sent_start = False
+                for _, proc in self.nlp.pipeline:
+                    sdoc = proc(sdoc)
+                for sent in sdoc.sents:
+                    if sent.text.strip():
+                        yield p_index, base + sent.start_char, sent
+            offset += len(paragraph) + 2
+
+    def align(
+        self,
+        doc: CleanedDocument,
+        entities: Sequence[Names],
+        triples: Sequence[Triple],
+        relations: Sequence[Names],
+    ) -> AlignedDocument:
+        """Align one cleaned document against its candidate entities, triples and relation names."""
+        prepared = self._prepare(doc, entities, triples, relations)
+        links = sorted(doc.links)
+        sentences: list[AlignedSentence] = []
+        for index, (p_index, start, sent) in enumerate(self._sentences(doc)):
+            text = sent.text
+            end = start + len(text)
+            fixed = [Mention(k.start - start, k.end - start, k.entity, MentionSource.LINK.value) for k in _inside(links, start, end)]
+            mentions = find_mentions(text, prepared.names, fixed, self.language)
+            mentions = self._subject_reference(mentions, sent, doc.subject)
+            aligned = align_triples(mentions, text, prepared, doc.subject, self.language)
+            words = self.language.count_words((t.is_punct, t.is_space) for t in sent)
+            phrases = self._phrases(sent)
+            passes = words >= self.config.min_sentence_words
+            sentences.append(AlignedSentence(doc.id, p_index, index, text, tuple(mentions), aligned, phrases, passes))
+        return AlignedDocument(doc.id, doc.title, doc.subject, tuple(sentences))
+
+    def _subject_reference(self, mentions: list[Mention], sent: Any, subject: str) -> list[Mention]:
+        """Add a sentence-initial pronoun as a ``subject`` mention of the document subject."""
+        if not (subject and self.config.subject_pronouns) or not len(sent):
+            return mentions
+        first = sent[0]
+        if first.text.lower() not in self.language.subject_pronouns:
+            return mentions
+        if mentions and mentions[0].start < len(first.text):
+            return mentions
+        return [Mention(0, len(first.text), subject, MentionSource.SUBJECT.value), *mentions]
+
+    def _phrases(self, sent: Any) -> tuple[Span, ...]:
+        if not self._noun_chunks:
+            return ()
+        base = sent.start_char
+        return tuple(Span(c.start_char - base, c.end_char - base) for c in sent.noun_chunks)
+
+
+def _inside(links: Sequence[Link], start: int, end: int) -> list[Link]:
+    return [k for k in links if start <= k.start and k.end <= end]
+
+
+def align_triples(
+    mentions: Sequence[Mention], text: str, prepared: _Prepared, subject: str, language: Language
+) -> tuple[AlignedTriple, ...]:
+    """The triples a sentence expresses, best level per triple, in (head, relation, tail) order."""
+    mentioned = {m.entity for m in mentions}
+    levels: dict[tuple[str, str, str, bool], AlignmentLevel] = {}
+    found_relations: set[str] | None = None
+    for key in mentioned:
+        for triple, _ in prepared.by_tail.get(key, ()):
+            if triple.head == key:
+                continue
+            if triple.head in mentioned:
+                if found_relations is None:
+                    found_relations = _relations_in(text, prepared.relations, language)
+                level = AlignmentLevel.SPO if triple.relation in found_relations else AlignmentLevel.ALLENT
+            elif subject and triple.head == subject:
+                level = AlignmentLevel.NOSUB
+            else:
+                continue
+            ident = (triple.head, triple.relation, triple.tail, triple.tail_is_literal)
+            if ident not in levels or _LEVEL_ORDER[level] < _LEVEL_ORDER[levels[ident]]:
+                levels[ident] = level
+    return tuple(AlignedTriple(h, r, t, lit, levels[(h, r, t, lit)].value) for h, r, t, lit in sorted(levels))
+
+
+_LEVEL_ORDER = {AlignmentLevel.SPO: 0, AlignmentLevel.ALLENT: 1, AlignmentLevel.NOSUB: 2}
+
+
+def _relations_in(text: str, automaton: ahocorasick.Automaton | None, language: Language) -> set[str]:
+    if automaton is None:
+        return set()
+    norm = normalise_same_length(text)
+    found: set[str] = set()
+    for last, (length, patterns) in automaton.iter(norm):
+        if language.is_boundary(norm, last - length + 1, last + 1):
+            found.update(p.entity for p in patterns)
+    return found
+
+
+def document_stats(doc: AlignedDocument) -> dict[str, int]:
+    """Counters for the manifest: sentences, short sentences, mentions by source, triples by level."""
+    counts: dict[str, int] = {"documents": 1, "sentences": len(doc.sentences), "sentences.short": 0}
+    for source in MentionSource:
+        counts[f"mentions.{source.value}"] = 0
+    for level in AlignmentLevel:
+        counts[f"triples.{level.value}"] = 0
+    for sent in doc.sentences:
+        if not sent.passes_filter:
+            counts["sentences.short"] += 1
+            continue
+        for mention in sent.mentions:
+            counts[f"mentions.{mention.source}"] += 1
+        for triple in sent.triples:
+            counts[f"triples.{triple.level}"] += 1
+    return counts
