@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from corpus.tasks.schemas import TASK_SCHEMAS
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Version of the corpus directory layout and of every schema. Readers refuse newer versions."""
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-_SPAN = pa.struct([pa.field("start", pa.int32(), nullable=False), pa.field("end", pa.int32(), nullable=False)])
+_SPAN = pa.struct(
+    [pa.field("start", pa.int32(), nullable=False), pa.field("end", pa.int32(), nullable=False)]
+)
 _UNIT = pa.struct(
     [
         pa.field("start", pa.int32(), nullable=False),
@@ -47,6 +49,7 @@ UKTP_SCHEMA = pa.schema(
         pa.field("relation_span", _SPAN, nullable=False),
         pa.field("tail_span", _SPAN, nullable=False),
         pa.field("sentence_span", _SPAN, nullable=False),
+        pa.field("units", _list(_UNIT), nullable=False),
         pa.field("head_mentions", _list(_SPAN), nullable=False),
         pa.field("tail_mentions", _list(_SPAN), nullable=False),
         pa.field("head", pa.string(), nullable=False),
@@ -59,7 +62,7 @@ SR_SCHEMA = pa.schema(
     _COMMON
     + [
         pa.field("paragraph_index", pa.int32(), nullable=False),
-        pa.field("sentence_starts", _list(pa.int32()), nullable=False),
+        pa.field("segment_starts", _list(pa.int32()), nullable=False),
     ]
 )
 SD_SCHEMA = pa.schema(

@@ -1,0 +1,60 @@
+"""Knowledge-masked LM rows: an aligned sentence -> ``[CLS] sentence [SEP]`` with its maskable units.
+
+The units (entity, phrase, word; :mod:`corpus.tasks.units`) are stored, not a mask: the trainer masks
+them afresh every epoch with :func:`corpus.tasks.masking.mask_units`. No randomness here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from corpus.records import AlignedSentence
+from corpus.tasks.config import KmlmConfig
+from corpus.tasks.rows import Built, KmlmRow, Outcome, count
+from corpus.tasks.tokenizer import Tokenizer
+from corpus.tasks.units import cut_at_unit, encode_sentence, shift_units
+
+logger = logging.getLogger(__name__)
+
+
+def build_kmlm_counted(sentence: AlignedSentence, tok: Tokenizer, config: KmlmConfig) -> Built:
+    """At most one :class:`KmlmRow` for ``sentence``, and the counted :class:`Outcome`.
+
+    A sentence longer than ``config.max_tokens`` is cut after its last whole unit (``truncated``); one whose
+    first unit alone does not fit is skipped (``too_long``). Filtered sentences are skipped.
+    """
+    counts: dict[str, int] = {}
+    if not sentence.passes_filter:
+        count(counts, Outcome.FILTERED_SENTENCE)
+        return Built([], counts)
+    if not sentence.text.strip():
+        count(counts, Outcome.EMPTY)
+        return Built([], counts)
+    encoded = encode_sentence(tok, sentence.text, sentence.mentions, sentence.phrases, config)
+    ids, units = encoded.ids, encoded.units
+    budget = config.max_tokens - 2
+    if len(ids) > budget:
+        keep = cut_at_unit(units, budget)
+        if keep == 0:
+            count(counts, Outcome.TOO_LONG)
+            return Built([], counts)
+        units = units[:keep]
+        ids = ids[: units[-1].end]
+        count(counts, Outcome.TRUNCATED)
+    input_ids = [tok.cls_id, *ids, tok.sep_id]
+    row = KmlmRow(
+        doc_id=sentence.doc_id,
+        position=sentence.sentence_index,
+        input_ids=input_ids,
+        num_tokens=len(input_ids),
+        sentence_index=sentence.sentence_index,
+        units=shift_units(units, 1),
+    )
+    count(counts, Outcome.ROW)
+    return Built([row], counts)
+
+
+def build_kmlm(sentence: AlignedSentence, tok: Tokenizer, config: KmlmConfig) -> list[KmlmRow]:
+    """The rows of :func:`build_kmlm_counted` (zero or one)."""
+    rows: list[KmlmRow] = build_kmlm_counted(sentence, tok, config).rows
+    return rows

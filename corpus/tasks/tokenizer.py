@@ -1,0 +1,234 @@
+"""SentencePiece tokenizer of a corpus: training, loading, and exact character-span -> token-span encoding.
+
+Span rule (docs/TASKS.md, "Token spans"): :meth:`Tokenizer.encode_spans` cuts the text at every span
+boundary and encodes the pieces separately, so every span boundary is a token boundary and a span's tokens
+decode back to exactly its characters. A cut that follows a space moves left over that one space, so the
+space stays the word-initial ``▁`` of the span's first piece (``" Hans"`` -> ``▁Hans``), as it would in
+whole-sentence encoding. To make this exact the model is trained with ``add_dummy_prefix=false`` and
+``remove_extra_whitespaces=false``; the tokenizer itself prepends the one space the dummy prefix would
+add. Special tokens are SentencePiece control symbols: the text ``"[MASK]"`` is never read as ``[MASK]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import io
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import sentencepiece as spm
+
+from corpus.records import Span
+
+logger = logging.getLogger(__name__)
+
+PAD, UNK, CLS, SEP, MASK = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"
+SPECIAL_TOKENS = (PAD, UNK, CLS, SEP, MASK)
+"""Reserved at ids 0..4 in this order (pad, unk, cls = SentencePiece bos, sep = eos, mask = control)."""
+_SPACE = " "
+
+
+class ModelType(str, enum.Enum):
+    """SentencePiece segmentation algorithm."""
+
+    UNIGRAM = "unigram"
+    BPE = "bpe"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class TokenizerConfig:
+    """How the corpus SentencePiece model is trained. Identical input + config -> byte-identical model."""
+
+    model_type: ModelType = ModelType.UNIGRAM
+    """Segmentation algorithm."""
+    vocab_size: int = 8000
+    """Pieces in the model, special tokens and 256 byte pieces included."""
+    num_threads: int = 1
+    """Trainer threads; pinned because SentencePiece builds a different model for a different count."""
+    split_digits: bool = True
+    """Every digit is its own piece, so numbers and dates stay matchable at digit boundaries."""
+    hard_vocab_limit: bool = True
+    """If False, a vocab_size the data cannot fill is a soft limit instead of an error."""
+    character_coverage: float = 0.9995
+    """Share of characters covered by character pieces; the rest fall back to UTF-8 byte pieces."""
+    byte_fallback: bool = True
+    """Encode rare characters as byte pieces instead of [UNK], so every text round-trips."""
+    normalization_rule_name: str = "nmt_nfkc"
+    """SentencePiece normaliser (``identity`` keeps the text byte for byte)."""
+    input_sentence_size: int = 0
+    """Sentences sampled for training (0 = all); sampling is seeded by ``seed``."""
+    shuffle_input_sentence: bool = False
+    """Shuffle before sampling (only with ``input_sentence_size``)."""
+    seed: int = 0
+    """Seed of SentencePiece's sampling (``set_random_generator_seed``)."""
+    max_sentence_length: int = 16384
+    """Longer training sentences (bytes) are skipped by the trainer."""
+    extra_control_symbols: tuple[str, ...] = ()
+    """Task markers reserved after [MASK] (ids 5, 6, ...), never matched in text."""
+
+    def __post_init__(self) -> None:
+        if self.vocab_size < 300:
+            raise ValueError(f"vocab_size must be >= 300 (specials + byte pieces), got {self.vocab_size}")
+        if self.num_threads < 1:
+            raise ValueError(f"num_threads must be >= 1, got {self.num_threads}")
+        if not 0.0 < self.character_coverage <= 1.0:
+            raise ValueError(f"character_coverage must be in (0, 1], got {self.character_coverage}")
+        if self.input_sentence_size < 0:
+            raise ValueError(f"input_sentence_size must be >= 0, got {self.input_sentence_size}")
+        if self.max_sentence_length < 1:
+            raise ValueError(f"max_sentence_length must be >= 1, got {self.max_sentence_length}")
+        bad = [s for s in self.extra_control_symbols if not s or s in SPECIAL_TOKENS or _SPACE in s]
+        if bad or len(set(self.extra_control_symbols)) != len(self.extra_control_symbols):
+            raise ValueError(
+                f"extra_control_symbols must be distinct new non-blank tokens, got {bad or 'duplicates'}"
+            )
+
+
+def train_tokenizer(sentences: Iterable[str], model_prefix: str, config: TokenizerConfig) -> str:
+    """Train a SentencePiece model on ``sentences`` and write ``{model_prefix}.model``; return its path.
+
+    The model is written from memory (no ``.vocab`` side file); the bytes depend only on the sentences,
+    their order and ``config`` (``num_threads`` included).
+    """
+    model = io.BytesIO()
+    spm.set_random_generator_seed(config.seed)  # process-global in SentencePiece: set right before use
+    feed = (_SPACE + s for s in sentences if s and not s.isspace())
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=feed,
+        model_writer=model,
+        model_type=config.model_type.value,
+        vocab_size=config.vocab_size,
+        num_threads=config.num_threads,
+        split_digits=config.split_digits,
+        hard_vocab_limit=config.hard_vocab_limit,
+        character_coverage=config.character_coverage,
+        byte_fallback=config.byte_fallback,
+        normalization_rule_name=config.normalization_rule_name,
+        input_sentence_size=config.input_sentence_size,
+        shuffle_input_sentence=config.shuffle_input_sentence,
+        max_sentence_length=config.max_sentence_length,
+        add_dummy_prefix=False,
+        remove_extra_whitespaces=False,
+        pad_id=0,
+        unk_id=1,
+        bos_id=2,
+        eos_id=3,
+        pad_piece=PAD,
+        unk_piece=UNK,
+        bos_piece=CLS,
+        eos_piece=SEP,
+        control_symbols=[MASK, *config.extra_control_symbols],
+        minloglevel=2,
+    )
+    path = Path(f"{model_prefix}.model")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(model.getvalue())
+    logger.info("trained %s tokenizer with %d pieces -> %s", config.model_type.value, config.vocab_size, path)
+    return str(path)
+
+
+class EncodedSpans(NamedTuple):
+    """Token ids of a text and the token span of each requested character span (same order)."""
+
+    ids: list[int]
+    spans: list[Span]
+
+
+class Tokenizer:
+    """A loaded corpus SentencePiece model. Build it with :meth:`load` or :meth:`from_bytes`."""
+
+    def __init__(self, model_bytes: bytes) -> None:
+        sp = spm.SentencePieceProcessor(model_proto=model_bytes)
+        pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
+        if tuple(pieces[:5]) != SPECIAL_TOKENS:
+            raise ValueError(f"model must reserve {SPECIAL_TOKENS} at ids 0..4, has {tuple(pieces[:5])}")
+        probe = sp.encode("a")
+        if sp.id_to_piece(probe[0]).startswith("▁") or sp.decode(sp.encode("a  b")) != "a  b":
+            raise ValueError(
+                "model must be trained with add_dummy_prefix=false, remove_extra_whitespaces=false"
+            )
+        self._sp = sp
+        self._bytes = model_bytes
+        self.sha256 = hashlib.sha256(model_bytes).hexdigest()
+        """Hex SHA-256 of the model file (goes into the manifest)."""
+        self.vocab_size: int = len(pieces)
+        self.pad_id, self.unk_id, self.cls_id, self.sep_id, self.mask_id = range(5)
+        self.special_ids: frozenset[int] = frozenset(
+            i for i in range(len(pieces)) if sp.is_control(i) or sp.is_unknown(i)
+        )
+        """Ids never produced from text by a word (pad, unk, cls, sep, mask, task markers)."""
+        self.first_normal_id: int = 1 + max(
+            i for i in range(len(pieces)) if sp.is_control(i) or sp.is_byte(i)
+        )
+        """Lowest id of an ordinary piece: random replacement tokens are drawn from here to vocab_size."""
+        self.word_start: tuple[bool, ...] = tuple(p.startswith("▁") for p in pieces)
+        """``word_start[i]``: piece i begins a whitespace-separated word."""
+
+    @classmethod
+    def load(cls, path: str | Path) -> Tokenizer:
+        """Load a ``.model`` file written by :func:`train_tokenizer` (or compatible)."""
+        return cls(Path(path).read_bytes())
+
+    @classmethod
+    def from_bytes(cls, model_bytes: bytes) -> Tokenizer:
+        """Build from the serialized model (e.g. as Beam ships it to workers)."""
+        return cls(model_bytes)
+
+    def model_bytes(self) -> bytes:
+        """The serialized model."""
+        return self._bytes
+
+    def piece_id(self, piece: str) -> int:
+        """Id of a piece (e.g. a task marker); ValueError if the model lacks it."""
+        i: int = self._sp.piece_to_id(piece)
+        if i == self.unk_id and piece != UNK:
+            raise ValueError(f"piece {piece!r} is not in the model")
+        return i
+
+    def id_to_piece(self, i: int) -> str:
+        """The piece string of id ``i``."""
+        piece: str = self._sp.id_to_piece(int(i))
+        return piece
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` as one word-initial run (a space is prepended, like a dummy prefix)."""
+        ids: list[int] = self._sp.encode(_SPACE + text)
+        return ids
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        """:meth:`encode` of many texts in one SentencePiece call."""
+        out: list[list[int]] = self._sp.encode([_SPACE + t for t in texts])
+        return out
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Text of ``ids`` (specials dropped); the one leading space :meth:`encode` adds is removed."""
+        text: str = self._sp.decode([int(i) for i in ids])
+        return text[1:] if text.startswith(_SPACE) else text
+
+    def encode_spans(self, text: str, spans: Sequence[tuple[int, int]]) -> EncodedSpans:
+        """Encode ``text`` so every ``[start, end)`` character span maps to an exact token span.
+
+        ``decode(ids[s.start:s.end]) == text[start:end]`` for each span (up to the model's normaliser);
+        ``ids`` is ``encode(text)`` except where a span boundary falls inside a piece.
+        """
+        padded = _SPACE + text
+        cut_of: dict[int, int] = {}
+        for start, end in spans:
+            if not 0 <= start <= end <= len(text):
+                raise ValueError(f"span ({start}, {end}) outside text of length {len(text)}")
+            for b in (start + 1, end + 1):  # offsets in ``padded``
+                cut_of[b] = b - 1 if padded[b - 1] == _SPACE else b
+        cuts = sorted({0, len(padded), *cut_of.values()})
+        chunks = [padded[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+        encoded: list[list[int]] = self._sp.encode(chunks) if chunks else []
+        ids: list[int] = []
+        token_at = {0: 0}
+        for cut, chunk_ids in zip(cuts[1:], encoded, strict=True):
+            ids.extend(chunk_ids)
+            token_at[cut] = len(ids)
+        token_spans = [Span(token_at[cut_of[s + 1]], token_at[cut_of[e + 1]]) for s, e in spans]
+        return EncodedSpans(ids, token_spans)
