@@ -130,7 +130,8 @@ def parse_rdf_bytes(
         reason, problem, line = rejection
         yield make_dead_letter(STAGE, file, reason, f"{file}: {problem}", line=line)
         return
-    graph = rdflib.Dataset(default_union=True)
+    # Only TriG has named graphs; a plain Graph avoids Dataset's deprecated default-context paths.
+    graph = rdflib.Dataset(default_union=True) if syntax is RdfSyntax.TRIG else rdflib.Graph()
     try:
         graph.parse(data=data, format=syntax.value, publicID=f"file:///{file.lstrip('/')}")
     except (SyntaxError, ValueError, SAXException, ParserError, KeyError, TypeError) as err:

@@ -62,7 +62,7 @@ _RDFLIB_SYNTAX = {
     KgFormat.RDFXML: RdfSyntax.RDFXML, KgFormat.JSONLD: RdfSyntax.JSONLD,
 }  # fmt: skip
 _NAMES_STEM = re.compile(r"(entity|entities|relation|relations|labels|aliases)$", re.IGNORECASE)
-_BARE_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
+_BARE_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 
 
 def _split_name(path: str) -> tuple[str, str, Compression]:
@@ -164,7 +164,8 @@ def _read_line_file(
     count = 0
     with opener(path) as raw:
         stream = _decompressing(raw, compression_of(path))
-        lines = _range_lines(stream, start, end)
+        first_line_at = _seek_line_start(stream, start)
+        lines = _lines_until(stream, first_line_at, end)
         while True:
             try:
                 line = next(lines, None)
@@ -178,7 +179,7 @@ def _read_line_file(
             record = _parse_line(line, fmt, path, count, config)
             if isinstance(record, DeadLetter) and start:
                 if line_base is None:
-                    line_base = _count_newlines(path, opener, start)
+                    line_base = _count_newlines(path, opener, first_line_at)
                 record = record._replace(line=record.line + line_base)
             if isinstance(record, list):
                 yield from record
@@ -189,12 +190,16 @@ def _read_line_file(
     yield LinesRead(path, count)
 
 
-def _range_lines(stream: BinaryIO, start: int, end: int | None) -> Iterator[bytes]:
-    """Lines that start at a byte offset in ``[start, end)``; a range beginning mid-line skips that line."""
-    position = 0
-    if start > 0:
-        stream.seek(start - 1)
-        position = start - 1 + len(stream.readline())
+def _seek_line_start(stream: BinaryIO, start: int) -> int:
+    """Position ``stream`` at the first line that starts at or after ``start``; returns that offset."""
+    if start == 0:
+        return 0
+    stream.seek(start - 1)
+    return start - 1 + len(stream.readline())
+
+
+def _lines_until(stream: BinaryIO, position: int, end: int | None) -> Iterator[bytes]:
+    """Lines from ``position`` that start before ``end`` (a range owns the lines starting inside it)."""
     while end is None or position < end:
         line = stream.readline()
         if not line:
