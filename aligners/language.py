@@ -7,6 +7,7 @@ The aligner only talks to a :class:`Language`; adding Chinese means adding one i
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -40,8 +41,21 @@ _CHAR_MAP = str.maketrans(
 )
 
 
+def _fold_accents() -> dict[int, str]:
+    """Latin letters with diacritics -> their base letter ("é" -> "e"), one character each."""
+    table: dict[int, str] = {}
+    for code in range(0xC0, 0x250):
+        decomposed = unicodedata.normalize("NFD", chr(code))
+        if len(decomposed) > 1 and decomposed[0].isascii() and decomposed[0].isalpha():
+            table[code] = decomposed[0]
+    return table
+
+
+_CHAR_MAP.update(_fold_accents())
+
+
 def normalise_same_length(text: str) -> str:
-    """Casefold and map quotes, dashes, odd spaces and ``_`` to ASCII, keeping the length (offsets)."""
+    """Lower-case, fold Latin accents, map quotes, dashes, odd spaces and ``_`` to ASCII; same length."""
     mapped = text.translate(_CHAR_MAP)
     lowered = mapped.lower()
     if len(lowered) == len(mapped):

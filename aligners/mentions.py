@@ -57,7 +57,21 @@ def name_variants(name: str) -> list[str]:
     head = bare.split(", ")[0]
     if head and head != bare:
         variants.append(head)
+    for variant in list(variants):
+        if "." in variant and variant.replace(".", "").strip():
+            variants.append(variant.replace(".", ""))
     return variants
+
+
+def needs_capital(name: str) -> bool:
+    """True when a span must contain an upper-case letter to match ``name``.
+
+    A multi-word name capitalised only at its first letter (DBpedia-style ``Shortcrust pastry``) matches
+    in any case; so do names without capitals. Other capitalised names need a capital in the text.
+    """
+    if not any(c.isupper() for c in name):
+        return False
+    return " " not in name.strip() or any(c.isupper() for c in name[1:])
 
 
 class NameIndex:
@@ -73,7 +87,7 @@ class NameIndex:
         key = normalise_name(name)
         if len(key) < self._min_chars or _WIKIDATA_ID.match(name.strip()) or not any(c.isalnum() for c in key):
             return
-        cased = any(c.isupper() for c in name)
+        cased = source not in (MentionSource.DATE.value, MentionSource.NUMBER.value) and needs_capital(name)
         self._order += 1
         entries = self._table.setdefault(key, [])
         if any(p.entity == entity for _, _, p in entries):
