@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from corpus.records import DeadLetter
 from kg.config import KgConfig
-from kg.readers import Opener, read_kg_items
+from kg.readers import Opener, kg_format_of, read_kg_items
 from kg.records import LexiconEntry, LinesRead, Triple
 
 logger = logging.getLogger(__name__)
@@ -106,6 +106,9 @@ def _progress_opener(bar: tqdm[Any]) -> Opener:
 
 def collect_stats(paths: Iterable[str], config: KgConfig, *, progress_min_bytes: int = 32 << 20) -> KgStats:
     """Count every file; files of at least ``progress_min_bytes`` get a progress bar on stderr."""
+    paths = list(paths)
+    for path in paths:
+        kg_format_of(path)  # fail on an unknown extension before reading anything
     stats = KgStats()
     for path in paths:
         size = os.path.getsize(path)
