@@ -204,10 +204,10 @@ class Tokenizer:
         out: list[list[int]] = self._sp.encode([_SPACE + t for t in texts])
         return out
 
-    def decode(self, ids: Iterable[int]) -> str:
+    def decode(self, ids: Iterable[int], *, keep_leading_space: bool = False) -> str:
         """Text of ``ids`` (specials dropped); the one leading space :meth:`encode` adds is removed."""
         text: str = self._sp.decode([int(i) for i in ids])
-        return text[1:] if text.startswith(_SPACE) else text
+        return text[1:] if text.startswith(_SPACE) and not keep_leading_space else text
 
     def encode_spans(self, text: str, spans: Sequence[tuple[int, int]]) -> EncodedSpans:
         """Encode ``text`` so every ``[start, end)`` character span maps to an exact token span.

@@ -2,7 +2,7 @@
 
 Overlap rule (docs/TASKS.md, "Units"): entities first (mentions by start, the longest first at a tie; a
 mention overlapping an already chosen one is not a unit), then phrases that overlap no chosen entity or
-phrase, then words over the remaining tokens (a word starts at a ``▁`` piece or where a covered run ends).
+phrase (the fallback rule never builds a phrase across an entity), then words over the remaining tokens (a word starts at a ``▁`` piece or where a covered run ends).
 Every sentence token lies in exactly one unit, so masking a unit never splits another.
 """
 
@@ -39,15 +39,17 @@ class EncodedSentence(NamedTuple):
     """Same order as the ``mentions`` argument."""
 
 
-def stopword_runs(text: str, max_words: int) -> list[Span]:
-    """Character spans of runs of 2..max_words words with no stopword or punctuation between them."""
+def stopword_runs(text: str, max_words: int, blocked: Sequence[tuple[int, int]] = ()) -> list[Span]:
+    """Character spans of runs of 2..max_words words with no stopword, punctuation or blocked span
+    (e.g. an entity) between or inside them."""
     runs: list[list[tuple[int, int]]] = [[]]
     prev_end = 0
     for m in _WORD.finditer(text):
         gap = text[prev_end : m.start()]
-        if m.group().lower() in STOPWORDS or (gap and not _JOINER.fullmatch(gap)):
+        stop = m.group().lower() in STOPWORDS or any(m.start() < e and s < m.end() for s, e in blocked)
+        if stop or (gap and not _JOINER.fullmatch(gap)):
             runs.append([])
-        if m.group().lower() not in STOPWORDS:
+        if not stop:
             runs[-1].append((m.start(), m.end()))
         prev_end = m.end()
     return [Span(r[0][0], r[-1][1]) for r in runs if 2 <= len(r) <= max_words]
@@ -78,8 +80,8 @@ def encode_sentence(
     mention_spans = [(m.start, m.end) for m in mentions]
     entities = [mention_spans[i] for i in _pick_non_overlapping(mention_spans, taken)]
     if not phrases and config.phrase_fallback is PhraseFallback.STOPWORD_RUNS:
-        phrases = stopword_runs(text, config.max_phrase_words)
-    phrase_spans = [(p.start, p.end) for p in phrases]
+        phrases = stopword_runs(text, config.max_phrase_words, entities)
+    phrase_spans = [(p[0], p[1]) for p in phrases]
     chosen_phrases = [phrase_spans[i] for i in _pick_non_overlapping(phrase_spans, taken)]
     encoded = tok.encode_spans(text, [*entities, *chosen_phrases, *mention_spans])
     n_ent, n_phr = len(entities), len(chosen_phrases)
