@@ -200,8 +200,8 @@ class Tokenizer:
         return ids
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        """:meth:`encode` of many texts in one SentencePiece call."""
-        out: list[list[int]] = self._sp.encode([_SPACE + t for t in texts])
+        """:meth:`encode` of many texts in one SentencePiece call (one thread: a worker is one core)."""
+        out: list[list[int]] = self._sp.encode([_SPACE + t for t in texts], num_threads=1)
         return out
 
     def decode(self, ids: Iterable[int], *, keep_leading_space: bool = False) -> str:
@@ -224,7 +224,7 @@ class Tokenizer:
                 cut_of[b] = b - 1 if padded[b - 1] == _SPACE else b
         cuts = sorted({0, len(padded), *cut_of.values()})
         chunks = [padded[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
-        encoded: list[list[int]] = self._sp.encode(chunks) if chunks else []
+        encoded: list[list[int]] = self._sp.encode(chunks, num_threads=1) if chunks else []
         ids: list[int] = []
         token_at = {0: 0}
         for cut, chunk_ids in zip(cuts[1:], encoded, strict=True):

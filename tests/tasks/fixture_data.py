@@ -8,6 +8,8 @@ from pathlib import Path
 
 from corpus.records import AlignedDocument, AlignedSentence, AlignedTriple, Mention
 
+Docs = tuple[list["AlignedDocument"], dict[str, str]]
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tasks"
 WDT = "http://www.wikidata.org/prop/direct/"
 WD = "http://www.wikidata.org/entity/"
@@ -38,11 +40,12 @@ def redocred_documents() -> tuple[list[AlignedDocument], dict[str, str]]:
     """The 12 Re-DocRED documents as aligned documents, and the IRI -> label map of their entities."""
     raw = json.loads((FIXTURES / "redocred_dev_first12.json").read_text(encoding="utf-8"))
     labels = relation_labels()
-    docs = [_redocred_document(d, i, labels) for i, d in enumerate(raw)]
+    docs = [redocred_document(d, i, labels) for i, d in enumerate(raw)]
     return docs, labels
 
 
-def _redocred_document(raw: dict, index: int, labels: dict[str, str]) -> AlignedDocument:
+def redocred_document(raw: dict, index: int, labels: dict[str, str]) -> AlignedDocument:
+    """One Re-DocRED record -> an aligned document (entity labels are added to ``labels``)."""
     doc_id = f"redocred-dev-{index}"
     iri = [f"urn:redocred:dev:{index}:{e}" for e in range(len(raw["vertexSet"]))]
     for e, cluster in enumerate(raw["vertexSet"]):

@@ -5,15 +5,14 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from corpus.records import AlignedDocument, AlignedTriple, Mention
+from corpus.records import AlignedTriple, Mention
 from corpus.tasks import dlm, kmlm, sd, sr, uktp
 from corpus.tasks.config import DlmConfig, KmlmConfig, PhraseFallback, SdConfig, SrConfig, UktpConfig
 from corpus.tasks.rows import DlmRow, KmlmRow, SdRow, SrRow, UktpRow
 from corpus.tasks.schemas import TASK_SCHEMAS
 from corpus.tasks.tokenizer import Tokenizer
 from corpus.tasks.units import stopword_runs
-
-Docs = tuple[list[AlignedDocument], dict[str, str]]
+from tests.tasks.fixture_data import Docs
 
 
 def _units(tok: Tokenizer, row: KmlmRow | UktpRow) -> list[tuple[str, str]]:
@@ -33,10 +32,25 @@ def test_kmlm_row_of_a_real_sentence(tok: Tokenizer, redocred: Docs) -> None:
     assert row.num_tokens == len(row.input_ids)
     assert tok.decode(row.input_ids) == sentence.text
     assert _units(tok, row) == [
-        ('Wilfried " Willi " Schneider', "entity"), ("(born", "word"), ("13 March 1963", "entity"), ("in", "word"),
-        ("Mediaș", "entity"), (",", "word"), ("Transylvania", "entity"), (")", "word"), ("is", "word"),
-        ("a", "word"), ("German", "entity"), ("skeleton racer", "phrase"), ("who", "word"), ("competed", "word"),
-        ("from", "word"), ("1992", "entity"), ("to", "word"), ("2002", "entity"), (".", "word"),
+        ('Wilfried " Willi " Schneider', "entity"),
+        ("(born", "word"),
+        ("13 March 1963", "entity"),
+        ("in", "word"),
+        ("Mediaș", "entity"),
+        (",", "word"),
+        ("Transylvania", "entity"),
+        (")", "word"),
+        ("is", "word"),
+        ("a", "word"),
+        ("German", "entity"),
+        ("skeleton racer", "phrase"),
+        ("who", "word"),
+        ("competed", "word"),
+        ("from", "word"),
+        ("1992", "entity"),
+        ("to", "word"),
+        ("2002", "entity"),
+        (".", "word"),
     ]
     # units partition the sentence tokens: contiguous from after [CLS] to before [SEP]
     assert [u.start for u in row.units[1:]] == [u.end for u in row.units[:-1]]
@@ -89,15 +103,37 @@ def test_uktp_rows_decode_to_triple_labels_and_sentence(tok: Tokenizer, redocred
         for r in rows
     ]
     assert got == [
-        (2048, ["2002 Winter Olympics", "location", "Salt Lake City"], ["2002 Winter Olympics"], ["Salt Lake City"]),
-        (2049, ['Wilfried " Willi " Schneider', "participant of", "2002 Winter Olympics"], ["Schneider"], ["2002 Winter Olympics"]),
-        (2050, ["2002 Winter Olympics", "participant", 'Wilfried " Willi " Schneider'], ["2002 Winter Olympics"], ["Schneider"]),
+        (
+            2048,
+            ["2002 Winter Olympics", "location", "Salt Lake City"],
+            ["2002 Winter Olympics"],
+            ["Salt Lake City"],
+        ),
+        (
+            2049,
+            ['Wilfried " Willi " Schneider', "participant of", "2002 Winter Olympics"],
+            ["Schneider"],
+            ["2002 Winter Olympics"],
+        ),
+        (
+            2050,
+            ["2002 Winter Olympics", "participant", 'Wilfried " Willi " Schneider'],
+            ["2002 Winter Olympics"],
+            ["Schneider"],
+        ),
     ]
     r = rows[0]
     assert (r.head, r.relation, r.tail, r.level) == (
-        "urn:redocred:dev:0:11", "http://www.wikidata.org/prop/direct/P276", "urn:redocred:dev:0:12", "allent"
+        "urn:redocred:dev:0:11",
+        "http://www.wikidata.org/prop/direct/P276",
+        "urn:redocred:dev:0:12",
+        "allent",
     )
-    assert r.input_ids[0] == tok.cls_id and r.input_ids[r.tail_span.end] == tok.sep_id and r.input_ids[-1] == tok.sep_id
+    assert (
+        r.input_ids[0] == tok.cls_id
+        and r.input_ids[r.tail_span.end] == tok.sep_id
+        and r.input_ids[-1] == tok.sep_id
+    )
     assert tok.decode(r.input_ids[r.sentence_span.start : r.sentence_span.end]) == sentence.text
     assert r.segment_ids == [0] * r.sentence_span.start + [1] * (r.num_tokens - r.sentence_span.start)
     assert r.units[0].start == r.sentence_span.start and r.units[-1].end == r.sentence_span.end
@@ -107,7 +143,9 @@ def test_uktp_literal_tail_and_layout_without_cls(tok: Tokenizer, redocred: Docs
     docs, labels = redocred
     s = docs[0].sentences[0]  # "13 March 1963" at 35..48
     date = '"1963-03-13"^^<http://www.w3.org/2001/XMLSchema#date>'
-    triple = AlignedTriple(s.mentions[0].entity, "http://www.wikidata.org/prop/direct/P569", "1963-03-13", True, "allent")
+    triple = AlignedTriple(
+        s.mentions[0].entity, "http://www.wikidata.org/prop/direct/P569", "1963-03-13", True, "allent"
+    )
     lit = s._replace(mentions=(*s.mentions, Mention(35, 48, date, "date")), triples=(triple,))
     (row,) = uktp.build_uktp(lit, labels, tok, UktpConfig(leading_cls=False))
     assert row.head_span.start == 0
@@ -129,7 +167,12 @@ def test_uktp_counts_missing_labels_too_long_and_filtered(tok: Tokenizer, redocr
 def test_sr_rows_cut_at_sentence_boundaries(tok: Tokenizer, redocred: Docs) -> None:
     doc = redocred[0][1]
     (row,) = sr.build_sr(doc, tok, SrConfig(), seed=0)
-    assert (row.position, row.paragraph_index, row.segment_starts, row.num_tokens) == (0, 0, [1, 112, 164], 433)
+    assert (row.position, row.paragraph_index, row.segment_starts, row.num_tokens) == (
+        0,
+        0,
+        [1, 112, 164],
+        433,
+    )
     bounds = [*row.segment_starts, row.num_tokens - 1]
     segments = [tok.decode(row.input_ids[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
     texts = [s.text for s in doc.sentences]
@@ -139,10 +182,17 @@ def test_sr_rows_cut_at_sentence_boundaries(tok: Tokenizer, redocred: Docs) -> N
 
 def test_sr_segment_counts_and_limits(tok: Tokenizer, redocred: Docs) -> None:
     docs = redocred[0]
-    sizes = [len(r.segment_starts) for seed in range(10) for d in docs for r in sr.build_sr(d, tok, SrConfig(), seed=seed)]
+    sizes = [
+        len(r.segment_starts)
+        for seed in range(10)
+        for d in docs
+        for r in sr.build_sr(d, tok, SrConfig(), seed=seed)
+    ]
     assert set(sizes) == {1, 2, 3}
     assert {len(r.segment_starts) for d in docs for r in sr.build_sr(d, tok, SrConfig(max_segments=1))} == {1}
-    one = docs[0]._replace(sentences=tuple(s._replace(paragraph_index=i) for i, s in enumerate(docs[0].sentences)))
+    one = docs[0]._replace(
+        sentences=tuple(s._replace(paragraph_index=i) for i, s in enumerate(docs[0].sentences))
+    )
     assert sr.build_sr_counted(one, tok, SrConfig()).counts == {"too_few_sentences": 6}
     cut = sr.build_sr_counted(docs[1], tok, SrConfig(max_tokens=150))
     assert cut.counts == {"truncated": 1, "row": 1} and cut.rows[0].num_tokens <= 150
@@ -155,7 +205,9 @@ def test_sd_pairs_match_their_labels(tok: Tokenizer, redocred: Docs) -> None:
     for k, doc in enumerate(docs):
         other = docs[(k + 1) % len(docs)]
         negatives = [s.text for s in other.sentences]
-        built = sd.build_sd_counted(doc, negatives, tok, SdConfig(), seed=3, negative_doc_ids=[other.doc_id] * len(negatives))
+        built = sd.build_sd_counted(
+            doc, negatives, tok, SdConfig(), seed=3, negative_doc_ids=[other.doc_id] * len(negatives)
+        )
         texts = [s.text for s in doc.sentences]
         for row in built.rows:
             second = tok.decode([t for t, g in zip(row.input_ids, row.segment_ids, strict=True) if g == 1])
@@ -222,7 +274,9 @@ def test_builders_are_deterministic_and_rows_go_to_arrow(tok: Tokenizer, redocre
         table = pa.Table.from_pylist([r._asdict() for r in rows], schema=TASK_SCHEMAS[name])  # type: ignore[attr-defined]
         assert table.num_rows == len(rows) > 0
     assert len(first["kmlm"]) == 103 and len(first["uktp"]) > 100
-    assert sd.build_sd(docs[0], negatives, tok, SdConfig(), seed=8) != sd.build_sd(docs[0], negatives, tok, SdConfig(), seed=7)
+    assert sd.build_sd(docs[0], negatives, tok, SdConfig(), seed=8) != sd.build_sd(
+        docs[0], negatives, tok, SdConfig(), seed=7
+    )
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,9 @@ def test_non_ascii_mentions_round_trip_exactly(tok: Tokenizer, rebel: list[Align
         for m, span in zip(sentence.mentions, enc.spans, strict=True):
             assert tok.decode(enc.ids[span.start : span.end]) == sentence.text[m.start : m.end]
             names.append(sentence.text[m.start : m.end])
-    assert {"Réunion", "Katō Kiyomasa", "Honmyō-ji", "Neukölln", "Hoher Göll", "Otto Nordenskiöld"} <= set(names)
+    assert {"Réunion", "Katō Kiyomasa", "Honmyō-ji", "Neukölln", "Hoher Göll", "Otto Nordenskiöld"} <= set(
+        names
+    )
 
 
 def test_span_boundary_inside_a_piece_is_forced(tok: Tokenizer) -> None:
@@ -68,7 +70,9 @@ def test_span_outside_text_is_rejected(tok: Tokenizer, span: tuple[int, int]) ->
 
 
 def test_bpe_model_type_trains(tmp_path: Path) -> None:
-    path = train_tokenizer(all_sentence_texts(), str(tmp_path / "bpe"), TokenizerConfig(model_type=ModelType.BPE, vocab_size=800))
+    path = train_tokenizer(
+        all_sentence_texts(), str(tmp_path / "bpe"), TokenizerConfig(model_type=ModelType.BPE, vocab_size=800)
+    )
     tok = Tokenizer.load(path)
     assert tok.vocab_size == 800
     assert tok.decode(tok.encode("Otto Nordenskiöld")) == "Otto Nordenskiöld"
@@ -78,7 +82,11 @@ def test_vocab_too_large_needs_soft_limit(tmp_path: Path) -> None:
     texts = all_sentence_texts()[:40]
     with pytest.raises(RuntimeError, match="Vocabulary size too high"):
         train_tokenizer(texts, str(tmp_path / "hard"), TokenizerConfig(vocab_size=5000))
-    soft = Tokenizer.load(train_tokenizer(texts, str(tmp_path / "soft"), TokenizerConfig(vocab_size=5000, hard_vocab_limit=False)))
+    soft = Tokenizer.load(
+        train_tokenizer(
+            texts, str(tmp_path / "soft"), TokenizerConfig(vocab_size=5000, hard_vocab_limit=False)
+        )
+    )
     assert soft.vocab_size < 5000
 
 
@@ -93,9 +101,19 @@ def test_extra_control_symbols_are_reserved(tmp_path: Path) -> None:
 def test_model_with_dummy_prefix_is_rejected() -> None:
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(all_sentence_texts()), model_writer=model, vocab_size=800, pad_id=0, unk_id=1,
-        bos_id=2, eos_id=3, pad_piece="[PAD]", unk_piece="[UNK]", bos_piece="[CLS]", eos_piece="[SEP]",
-        control_symbols=["[MASK]"], minloglevel=2,
+        sentence_iterator=iter(all_sentence_texts()),
+        model_writer=model,
+        vocab_size=800,
+        pad_id=0,
+        unk_id=1,
+        bos_id=2,
+        eos_id=3,
+        pad_piece="[PAD]",
+        unk_piece="[UNK]",
+        bos_piece="[CLS]",
+        eos_piece="[SEP]",
+        control_symbols=["[MASK]"],
+        minloglevel=2,
     )
     with pytest.raises(ValueError, match="add_dummy_prefix"):
         Tokenizer.from_bytes(model.getvalue())
@@ -103,7 +121,9 @@ def test_model_with_dummy_prefix_is_rejected() -> None:
 
 def test_model_without_special_tokens_is_rejected() -> None:
     model = io.BytesIO()
-    spm.SentencePieceTrainer.train(sentence_iterator=iter(all_sentence_texts()), model_writer=model, vocab_size=800, minloglevel=2)
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(all_sentence_texts()), model_writer=model, vocab_size=800, minloglevel=2
+    )
     with pytest.raises(ValueError, match="must reserve"):
         Tokenizer.from_bytes(model.getvalue())
 
