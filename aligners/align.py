@@ -134,7 +134,9 @@ class Aligner:
             text = sent.text
             end = start + len(text)
             fixed = [Mention(k.start - start, k.end - start, k.entity, MentionSource.LINK.value) for k in _inside(links, start, end)]
-            mentions = find_mentions(text, prepared.names, fixed, self.language)
+            mentions = find_mentions(
+                text, prepared.names, fixed, self.language, nested_literals=self.config.nested_literals
+            )
             mentions = self._subject_reference(mentions, sent, doc.subject)
             aligned = align_triples(mentions, text, prepared, doc.subject, self.language)
             words = self.language.count_words((t.is_punct, t.is_space) for t in sent)

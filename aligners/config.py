@@ -35,6 +35,8 @@ class AlignerConfig:
     """Bound of the optional global gazetteer for documents without a subject (0 = off)."""
     min_name_chars: int = 2
     """Names shorter than this (characters) are not matched."""
+    nested_literals: bool = True
+    """Also report a date/number inside a longer entity mention (the only overlapping mentions)."""
     subject_pronouns: bool = True
     """A sentence-initial pronoun refers to the document subject (source ``subject``)."""
     subject_short_title: bool = True

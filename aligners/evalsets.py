@@ -15,13 +15,14 @@ import re
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from kg.config import KgConfig
 from kg.lexicon import names_from_iri, resolve_names
 from kg.literals import literal_term
 from kg.ntriples import parse_ntriples_line
 from kg.records import LexiconEntry, Names, Triple
+from kg.relations import wikidata_property_names
 
 from aligners.documents import WIKIDATA_ENTITY, read_documents
 from aligners.records import Document, Link
@@ -229,6 +230,7 @@ def load_rebel(data_dir: str) -> list[EvalDoc]:
     for t in triples:
         by_head[t.head].append(t)
     languages = KgConfig().languages
+    property_names = wikidata_property_names()
     names = {iri: resolve_names(iri, entries, languages) for iri, entries in lexicon.items()}
     raw = {}
     with open(os.path.join(root, "sample.jsonl"), encoding="utf-8") as handle:
@@ -243,10 +245,71 @@ def load_rebel(data_dir: str) -> list[EvalDoc]:
         doc_triples = tuple(dict.fromkeys(t for h in heads for t in by_head.get(h, ())))
         iris = dict.fromkeys([*heads, *(t.tail for t in doc_triples if not t.tail_is_literal)])
         entities = tuple(names.get(iri) or names_from_iri(iri) for iri in iris if iri)
-        rels = tuple(names.get(r) or names_from_iri(r) for r in dict.fromkeys(t.relation for t in doc_triples))
+        rels = tuple(
+            property_names.get(r) or names.get(r) or names_from_iri(r) for r in dict.fromkeys(t.relation for t in doc_triples)
+        )
         mentions, pairs = _rebel_gold(raw[doc.id], doc.text)
+        # Dates and numbers the KG does not hold cannot be found by a KG aligner: score them apart.
+        tails = {tail_key(t) for t in doc_triples if t.tail_is_literal}
+        mentions = [m if m.kind == "link" or m.entity in tails else m._replace(kind=m.kind + " (not in KG)") for m in mentions]
         docs.append(EvalDoc(doc, entities, doc_triples, rels, tuple(mentions), tuple(pairs), -1))
     return docs
+
+
+# --- Re-DocRED --------------------------------------------------------------------------------------
+_NO_SPACE_BEFORE = frozenset({",", ".", ";", ":", ")", "'s", "%", "?", "!", "'", "n't"})
+
+
+def _detokenise(sents: list[list[str]]) -> tuple[str, list[list[tuple[int, int]]]]:
+    """Join DocRED tokens into raw-looking text; return it and each token's character span."""
+    text = ""
+    spans: list[list[tuple[int, int]]] = []
+    for sent in sents:
+        spans.append([])
+        previous = ""
+        for token in sent:
+            if text and token not in _NO_SPACE_BEFORE and previous != "(":
+                text += " "
+            spans[-1].append((len(text), len(text) + len(token)))
+            text += token
+            previous = token
+    return text, spans
+
+
+def _redocred_doc(index: int, raw: dict[str, Any], file: str) -> EvalDoc:
+    text, spans = _detokenise(raw["sents"])
+    iris = [f"urn:redocred:dev:{index}:{e}" for e in range(len(raw["vertexSet"]))]
+    entities, mentions, where = [], [], defaultdict(list)
+    for iri, cluster in zip(iris, raw["vertexSet"], strict=True):
+        counts = Counter(m["name"] for m in cluster)
+        label = counts.most_common(1)[0][0]
+        entities.append(Names(iri, label, tuple(n for n in counts if n != label)))
+        for m in cluster:
+            start, end = spans[m["sent_id"]][m["pos"][0]][0], spans[m["sent_id"]][m["pos"][1] - 1][1]
+            mentions.append(GoldMention(start, end, iri, "name"))
+            where[iri].append((m["sent_id"], start))
+    title = raw.get("title", "")
+    subject = next((iri for iri, n in zip(iris, entities, strict=True) if n.label == title), "")
+    property_names = wikidata_property_names()
+    triples, pairs = [], []
+    for lab in raw.get("labels", []):
+        h, t = iris[lab["h"]], iris[lab["t"]]
+        triples.append(Triple(h, WDT + lab["r"], t, False, "", ""))
+        head_sents = {s for s, _ in where[h]}
+        for sent_id, start in where[t]:
+            if sent_id in head_sents:
+                pairs.append(GoldPair(-1, start, (h, WDT + lab["r"], t)))
+    rels = tuple(property_names.get(r) or names_from_iri(r) for r in dict.fromkeys(t.relation for t in triples))
+    doc = Document(f"redocred-dev-{index}", text, title, subject, (), file, index + 1)
+    return EvalDoc(doc, tuple(entities), tuple(dict.fromkeys(triples)), rels, tuple(mentions), tuple(dict.fromkeys(pairs)), -1)
+
+
+def load_redocred(data_dir: str) -> list[EvalDoc]:
+    """Re-DocRED dev: entities and facts are document-local (minted IRIs, names from the mentions)."""
+    path = os.path.join(data_dir, "redocred_dev", "dev_revised.json")
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    return [_redocred_doc(i, raw, path) for i, raw in enumerate(data)]
 
 
 def link_free(doc: Document) -> Document:
@@ -254,4 +317,4 @@ def link_free(doc: Document) -> Document:
     return doc._replace(links=(), link_drops=())
 
 
-__all__ = ["EvalDoc", "GoldMention", "GoldPair", "Link", "load_rebel", "load_webnlg", "link_free", "tail_key"]
+__all__ = ["EvalDoc", "GoldMention", "GoldPair", "Link", "load_rebel", "load_redocred", "load_webnlg", "link_free", "tail_key"]

@@ -24,12 +24,13 @@ _CHAR_MAP = str.maketrans(
         "\u201c": '"',
         "\u201d": '"',
         "\u201e": '"',
-        "\u2010": "-",
-        "\u2011": "-",
-        "\u2012": "-",
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2212": "-",
+        "-": " ",
+        "\u2010": " ",
+        "\u2011": " ",
+        "\u2012": " ",
+        "\u2013": " ",
+        "\u2014": " ",
+        "\u2212": " ",
         "\u00a0": " ",
         "\u2009": " ",
         "\u202f": " ",
@@ -55,7 +56,7 @@ _CHAR_MAP.update(_fold_accents())
 
 
 def normalise_same_length(text: str) -> str:
-    """Lower-case, fold Latin accents, map quotes, dashes, odd spaces and ``_`` to ASCII; same length."""
+    """Lower-case, fold Latin accents, map quotes to ASCII, dashes, ``_`` and odd spaces to a space; same length."""
     mapped = text.translate(_CHAR_MAP)
     lowered = mapped.lower()
     if len(lowered) == len(mapped):

@@ -130,8 +130,14 @@ def find_mentions(
     automaton: ahocorasick.Automaton | None,
     fixed: Sequence[Mention],
     language: Language,
+    *,
+    nested_literals: bool = True,
 ) -> list[Mention]:
-    """Leftmost-longest, word-bounded, non-overlapping matches, around the ``fixed`` (link) mentions."""
+    """Leftmost-longest, word-bounded, non-overlapping matches, around the ``fixed`` (link) mentions.
+
+    With ``nested_literals``, a date or number inside a longer entity mention is added as well (the only
+    case where mentions overlap: "2016" inside "2016 Summer Olympics").
+    """
     taken = bytearray(len(sentence))
     for m in fixed:
         taken[m.start : m.end] = b"\x01" * (m.end - m.start)
@@ -147,12 +153,31 @@ def find_mentions(
                 found.append((start, -(end - start), pattern.rank, pattern))
     found.sort(key=lambda f: (f[0], f[1], f[2]))
     result = list(fixed)
+    skipped: list[Mention] = []
     last_end = 0
     for start, neg_len, _, pattern in found:
         end = start - neg_len
         if start < last_end or any(taken[start:end]):
+            if nested_literals and pattern.source in _LITERAL_SOURCES:
+                skipped.append(Mention(start, end, pattern.entity, pattern.source))
             continue
         result.append(Mention(start, end, pattern.entity, pattern.source))
         last_end = end
+    if skipped:
+        result += _nested(skipped, result)
     result.sort(key=lambda m: (m.start, m.end))
     return result
+
+
+_LITERAL_SOURCES = (MentionSource.DATE.value, MentionSource.NUMBER.value)
+
+
+def _nested(literals: Sequence[Mention], outer: Sequence[Mention]) -> list[Mention]:
+    """Date/number matches strictly inside an entity mention ("2016" in "2016 Summer Olympics")."""
+    hosts = [m for m in outer if m.source not in _LITERAL_SOURCES]
+    added: list[Mention] = []
+    for lit in literals:
+        inside = any(h.start <= lit.start and lit.end <= h.end and (h.end - h.start) > (lit.end - lit.start) for h in hosts)
+        if inside and all(lit.end <= a.start or a.end <= lit.start for a in added):
+            added.append(lit)
+    return added
