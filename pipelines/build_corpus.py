@@ -1,0 +1,260 @@
+"""``kgtext build-corpus``: KG files + document files -> a verified corpus directory (Arrow shards + manifest).
+
+Runs as phases inside one command: Beam phase 1 (read, clean, de-duplicate, join, align -> ``aligned/``,
+intermediate parts, tokenizer sample), tokenizer training (one process, pinned threads), Beam phase 2
+(the five task datasets), then the manifest. Everything is written into a temporary hidden sibling of
+``--out`` that is moved into place at the end, so an interrupted or failed run leaves nothing that looks
+like a complete corpus. Example::
+
+    kgtext build-corpus --kg data/sample/kg.ttl --docs data/sample/docs.jsonl --out out/corpus \
+        --overwrite --runner=DirectRunner
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any, NamedTuple
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from aligners.config import AlignerConfig
+from aligners.documents import STAGE as DOCS_STAGE
+from aligners.documents import document_format_of
+from corpus.manifest import MANIFEST_NAME, Manifest
+from corpus.reader import CorpusReader
+from corpus.records import DeadLetter, Reason, make_dead_letter
+from corpus.tasks.config import TasksConfig
+from corpus.tasks.tokenizer import Tokenizer, TokenizerConfig, train_tokenizer
+from kg.config import KgConfig
+from kg.readers import kg_format_of
+from pipelines.config import BuildConfig
+from pipelines.files import (
+    InputError,
+    check_output,
+    expand_inputs,
+    move_into_place,
+    read_bytes,
+    remove_tree,
+    temporary_sibling,
+    write_atomic,
+)
+from pipelines.options import parse_args, runner_name
+from pipelines.phases import BuildPaths, PhaseOneInputs, build_phase_one, build_phase_two
+from pipelines.report import (
+    assemble_manifest,
+    first_aligned_rows,
+    input_files,
+    log_examples,
+    read_json,
+    read_shard_records,
+    summary_table,
+    tokenizer_info,
+)
+from pipelines.writers import join_path
+
+logger = logging.getLogger(__name__)
+
+TOKENIZER_REL_PATH = "tokenizer/spm.model"
+KG_STAGE = "read_kg"
+
+
+class BuildResult(NamedTuple):
+    """What :func:`build_corpus` leaves: the manifest written to ``out`` and the seconds per step."""
+
+    manifest: Manifest
+    timings: dict[str, float]
+
+
+def split_known(files: list[str], role: str) -> tuple[list[str], list[DeadLetter]]:
+    """Files with a known format, and a dead letter for each file with an unknown extension."""
+    known, rejected = [], []
+    format_of = kg_format_of if role == "kg" else document_format_of
+    stage = KG_STAGE if role == "kg" else DOCS_STAGE
+    for path in files:
+        try:
+            format_of(path)
+        except ValueError as err:
+            logger.warning("skipping %s", err)
+            rejected.append(make_dead_letter(stage, path, Reason.UNKNOWN_EXTENSION, str(err)))
+        else:
+            known.append(path)
+    if not known:
+        raise InputError(f"--{role}: no input file has a known extension ({', '.join(files)})")
+    return known, rejected
+
+
+def component_configs(config: BuildConfig) -> tuple[KgConfig, AlignerConfig, TasksConfig, TokenizerConfig]:
+    kg = KgConfig(languages=(config.language, ""))
+    aligner = AlignerConfig(
+        language=config.language, spacy_model=config.spacy_model, min_sentence_words=config.min_sentence_words
+    )
+    tok = TokenizerConfig(vocab_size=config.vocab_size, hard_vocab_limit=False, seed=config.seed)
+    return kg, aligner, TasksConfig(seed=config.seed), tok
+
+
+def read_sample(path: str) -> Iterator[str]:
+    """The tokenizer sample written by phase 1 (absent when no sentence survived)."""
+    if not FileSystems.exists(path):
+        return
+    for line in read_bytes(path).decode("utf-8").splitlines():
+        yield json.loads(line)
+
+
+def train_corpus_tokenizer(sample_path: str, root: str, config: TokenizerConfig) -> str:
+    """Train SentencePiece on the sample (locally, pinned threads) and store it under ``tokenizer/``."""
+    sentences = list(read_sample(sample_path))
+    if not sentences:
+        raise InputError(
+            "no sentence survived reading, cleaning and alignment: nothing to train a tokenizer on"
+        )
+    with tempfile.TemporaryDirectory(prefix="kgtext-spm-") as tmp:
+        model = train_tokenizer(sentences, os.path.join(tmp, "spm"), config)
+        with open(model, "rb") as handle:
+            data = handle.read()
+    path = join_path(root, TOKENIZER_REL_PATH)
+    write_atomic(path, data)
+    logger.info("tokenizer trained on %d sentences", len(sentences))
+    return path
+
+
+def _run(
+    build: Any, beam_args: tuple[str, ...], label: str, timings: dict[str, float], **kwargs: Any
+) -> None:
+    started = time.monotonic()
+    logger.info("%s: running on %s", label, runner_name(beam_args))
+    with beam.Pipeline(options=PipelineOptions(list(beam_args))) as p:
+        build(p, **kwargs)
+    timings[label] = time.monotonic() - started
+    logger.info("%s: done in %.1f s", label, timings[label])
+
+
+def build_corpus(config: BuildConfig, beam_args: tuple[str, ...]) -> BuildResult:
+    """Build the corpus directory ``config.out``; raises InputError for unusable inputs or outputs."""
+    check_output(config.out, config.overwrite)
+    kg_files, kg_rejected = split_known(expand_inputs(config.kg, "kg"), "kg")
+    doc_files, doc_rejected = split_known(expand_inputs(config.docs, "docs"), "docs")
+    kg_config, aligner_config, tasks_config, tok_config = component_configs(config)
+    paths = BuildPaths(temporary_sibling(config.out, "building"))
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+    logger.info(
+        "building %s in %s from %d KG and %d document files",
+        config.out,
+        paths.root,
+        len(kg_files),
+        len(doc_files),
+    )
+    try:
+        _run(
+            build_phase_one,
+            beam_args,
+            "phase 1 (read, clean, join, align)",
+            timings,
+            inputs=PhaseOneInputs(kg_files, doc_files, kg_rejected + doc_rejected),
+            paths=paths,
+            kg_config=kg_config,
+            aligner_config=aligner_config,
+            num_shards=config.num_shards,
+            valid_fraction=config.valid_fraction,
+            sample_sentences=config.tokenizer_sample_sentences,
+        )
+        stats: dict[str, int] = read_json(paths.stats(1), {})
+        log_examples(
+            first_aligned_rows(paths.root, read_shard_records(paths.shard_info), config.log_examples)
+        )
+        t0 = time.monotonic()
+        tok_path = train_corpus_tokenizer(paths.sample, paths.root, tok_config)
+        timings["tokenizer training"] = time.monotonic() - t0
+        parts = _part_files(paths.parts)
+        buckets = max(1, math.ceil(stats.get("documents.kept", 0) / config.sd_docs_per_bucket))
+        _run(
+            build_phase_two,
+            beam_args,
+            "phase 2 (tasks, shards)",
+            timings,
+            part_files=parts,
+            paths=paths,
+            tokenizer_path=tok_path,
+            tasks_config=tasks_config,
+            num_buckets=buckets,
+            num_shards=config.num_shards,
+            valid_fraction=config.valid_fraction,
+        )
+        for name, value in read_json(paths.stats(2), {}).items():
+            stats[name] = stats.get(name, 0) + value
+        manifest = assemble_manifest(
+            build_config=_build_config(config, beam_args, tasks_config),
+            inputs=input_files(kg_files, doc_files),
+            tokenizer=tokenizer_info(Tokenizer.from_bytes(read_bytes(tok_path)), TOKENIZER_REL_PATH),
+            valid_fraction=config.valid_fraction,
+            num_shards=config.num_shards,
+            shards=read_shard_records(paths.shard_info),
+            statistics=stats,
+        )
+        remove_tree(paths.work)
+        write_atomic(join_path(paths.root, MANIFEST_NAME), manifest.to_json().encode("utf-8"))
+        move_into_place(paths.root, config.out)
+    except BaseException:
+        logger.error("build failed; removing the temporary directory %s", paths.root)
+        remove_tree(paths.root)
+        raise
+    timings["total"] = time.monotonic() - started
+    _verify(config.out)
+    return BuildResult(manifest, timings)
+
+
+def _part_files(parts_dir: str) -> list[str]:
+    pattern = join_path(parts_dir, "*.pkl")
+    return sorted(m.path for r in FileSystems.match([pattern]) for m in r.metadata_list)
+
+
+def _build_config(config: BuildConfig, beam_args: tuple[str, ...], tasks: TasksConfig) -> dict[str, Any]:
+    data = asdict(config)
+    data["kg"], data["docs"] = list(config.kg), list(config.docs)
+    data["tasks"] = json.loads(json.dumps(asdict(tasks), default=str))
+    data["runner"] = runner_name(beam_args)
+    return data
+
+
+def _verify(out: str) -> None:
+    """``kgtext inspect --verify`` of the result (local outputs only)."""
+    if "://" in out:
+        return
+    problems = CorpusReader(out).verify()
+    if problems:
+        raise RuntimeError(f"{out}: the built corpus fails verification: {'; '.join(map(str, problems))}")
+    logger.info("verified %s", out)
+
+
+def quiet_beam_logs() -> None:
+    """Beam logs every string type hint (``from __future__ import annotations``) at INFO: keep WARNING."""
+    for name in ("apache_beam.typehints", "apache_beam.runners", "apache_beam.io"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run ``kgtext build-corpus`` (see ``--help``)."""
+    args = parse_args(sys.argv[1:] if argv is None else list(argv))
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_beam_logs()
+    try:
+        result = build_corpus(args.config, args.beam_args)
+    except InputError as err:
+        sys.stderr.write(f"kgtext build-corpus: error: {err}\n")
+        raise SystemExit(2) from None
+    sys.stdout.write(summary_table(result.manifest, result.timings) + "\n")
+
+
+if __name__ == "__main__":
+    main()

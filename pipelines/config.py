@@ -1,0 +1,63 @@
+"""Configuration of ``kgtext build-corpus``: inputs, output, sharding, split, tokenizer and task settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BuildConfig:
+    """kgtext's own options of one corpus build (Beam's options travel separately)."""
+
+    kg: tuple[str, ...]
+    """KG input paths, globs or directories (any scheme Beam's FileSystems knows: local, gs://, s3://)."""
+    docs: tuple[str, ...]
+    """Document input paths, globs or directories."""
+    out: str
+    """Output corpus directory; built in a temporary sibling and moved into place at the end."""
+    overwrite: bool = False
+    """Replace an existing corpus at ``out`` (otherwise an existing ``out`` is an error)."""
+    num_shards: int = 4
+    """Shards per dataset split (the same count for every dataset; empty shards are still written)."""
+    valid_fraction: float = 0.05
+    """Share of documents (by hash of the document id) that go to the ``valid`` split."""
+    seed: int = 0
+    """Seed of every random choice (task builders, sentence-distance negatives), with the document id."""
+    language: str = "en"
+    """Language code of the documents (spaCy ``blank(language)``)."""
+    spacy_model: str | None = None
+    """Name of an installed spaCy pipeline, or None for the rule-based blank pipeline."""
+    min_sentence_words: int = 10
+    """Sentences with fewer words are kept for SR/SD/DLM but not written to ``aligned/``, ``kmlm/``, ``uktp/``."""
+    vocab_size: int = 8000
+    """SentencePiece vocabulary size (pieces)."""
+    tokenizer_sample_sentences: int = 200_000
+    """At most this many cleaned sentences (the smallest hashes) train the tokenizer."""
+    sd_docs_per_bucket: int = 64
+    """Documents per hash bucket when drawing sentence-distance negatives (memory of one bucket group)."""
+    log_examples: int = 10
+    """Number of aligned sentences logged at INFO after alignment."""
+
+    def __post_init__(self) -> None:
+        if not self.kg:
+            raise ValueError("kg must name at least one input path")
+        if not self.docs:
+            raise ValueError("docs must name at least one input path")
+        if not self.out:
+            raise ValueError("out must be a path")
+        if self.num_shards <= 0:
+            raise ValueError(f"num_shards must be positive, got {self.num_shards}")
+        if not 0.0 <= self.valid_fraction < 1.0:
+            raise ValueError(f"valid_fraction must be in [0, 1), got {self.valid_fraction}")
+        if self.vocab_size < 16:
+            raise ValueError(f"vocab_size must be >= 16, got {self.vocab_size}")
+        if self.tokenizer_sample_sentences <= 0:
+            raise ValueError(
+                f"tokenizer_sample_sentences must be positive, got {self.tokenizer_sample_sentences}"
+            )
+        if self.sd_docs_per_bucket <= 1:
+            raise ValueError(f"sd_docs_per_bucket must be > 1, got {self.sd_docs_per_bucket}")
+        if self.min_sentence_words < 0:
+            raise ValueError(f"min_sentence_words must be >= 0, got {self.min_sentence_words}")
+        if self.log_examples < 0:
+            raise ValueError(f"log_examples must be >= 0, got {self.log_examples}")

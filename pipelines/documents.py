@@ -1,0 +1,188 @@
+"""Beam stages for documents: read files -> Document | DeadLetter, clean, and drop duplicates.
+
+Every step emits one record type (a union where a step can reject input) and ``beam.Filter`` splits it;
+counts are computed as data (``Stat`` pairs) and summed later with CombinePerKey.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import os
+import tempfile
+import time
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import apache_beam as beam
+
+from aligners.clean import clean_document, cleaning_stats, dedup_key
+from aligners.config import AlignerConfig
+from aligners.documents import STAGE, DocFormat, document_format_of, parse_document_line, read_documents
+from aligners.language import language_for
+from aligners.records import CleanedDocument, Document, DropReason
+from corpus.records import DeadLetter, Reason, make_dead_letter
+from pipelines.files import read_bytes
+from pipelines.records import Stat
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 1000
+"""Log a progress line every this many documents (per worker process)."""
+
+
+def _read_jsonl(path: str, fmt: DocFormat) -> Iterator[Document | DeadLetter]:
+    raw = read_bytes(path)
+    if fmt is DocFormat.JSONL_GZ:
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+            yield make_dead_letter(STAGE, path, Reason.TRUNCATED_COMPRESSED, str(err))
+            return
+    for line_no, line in enumerate(io.BytesIO(raw), start=1):
+        if line.strip():
+            yield parse_document_line(line, file=path, line_no=line_no, fmt=fmt)
+
+
+def _read_via_local_copy(path: str) -> Iterator[Document | DeadLetter]:
+    """Whole-file formats: aligners' reader needs a local file, so remote files are copied first."""
+    if "://" not in path:
+        yield from read_documents(path)
+        return
+    with tempfile.TemporaryDirectory(prefix="kgtext-doc-") as tmp:
+        local = os.path.join(tmp, os.path.basename(path))
+        with open(local, "wb") as handle:
+            handle.write(read_bytes(path))
+        for item in read_documents(local):
+            yield item._replace(file=path)
+
+
+def read_document_file(path: str) -> Iterator[Document | DeadLetter]:
+    """Every document (or dead letter) of one file; an unknown extension is one dead letter."""
+    try:
+        fmt = document_format_of(path)
+    except ValueError as err:
+        yield make_dead_letter(STAGE, path, Reason.UNKNOWN_EXTENSION, str(err))
+        return
+    try:
+        if fmt in (DocFormat.JSONL, DocFormat.JSONL_GZ):
+            yield from _read_jsonl(path, fmt)
+        else:
+            yield from _read_via_local_copy(path)
+    except OSError as err:
+        yield make_dead_letter(STAGE, path, Reason.READ_ERROR, str(err))
+
+
+def read_stats(item: Document | DeadLetter) -> Iterator[Stat]:
+    """``documents.read`` for a document, ``documents.rejected.<reason>`` for a dead letter."""
+    if isinstance(item, DeadLetter):
+        yield f"documents.rejected.{item.reason}", 1
+    else:
+        yield "documents.read", 1
+        for reason in item.link_drops:
+            yield f"links.dropped.{reason.value}", 1
+
+
+def clean(doc: Document, config: AlignerConfig) -> CleanedDocument | DropReason:
+    return clean_document(doc, config)
+
+
+def clean_stats(result: CleanedDocument | DropReason) -> Iterator[Stat]:
+    for name, value in sorted(cleaning_stats(result).items()):
+        if name.startswith("dropped."):
+            name = "links." + name if name.startswith("dropped.link") else "paragraphs." + name
+        yield name, value
+
+
+def key_for_dedup(doc: CleanedDocument, config: AlignerConfig) -> tuple[str, CleanedDocument]:
+    return dedup_key(doc, language=language_for(config.language), n_sentences=config.dedup_sentences), doc
+
+
+def keep_smallest_id(group: tuple[str, Iterable[CleanedDocument]]) -> tuple[CleanedDocument, int]:
+    """The document with the smallest id among documents sharing a de-duplication key, and the drop count."""
+    docs = sorted(group[1], key=lambda d: d.id)
+    return docs[0], len(docs) - 1
+
+
+def dedup_stats(kept: tuple[CleanedDocument, int]) -> Iterator[Stat]:
+    yield "documents.kept", 1
+    if kept[1]:
+        yield f"documents.dropped.{DropReason.DUPLICATE_DOCUMENT.value}", kept[1]
+
+
+class _Progress:
+    """Per-process progress: a log line every :data:`PROGRESS_EVERY` documents with the rate."""
+
+    count = 0
+    started = 0.0
+
+
+def log_progress(doc: CleanedDocument, stage: str) -> CleanedDocument:
+    if _Progress.count == 0:
+        _Progress.started = time.monotonic()
+    _Progress.count += 1
+    if _Progress.count % PROGRESS_EVERY == 0:
+        rate = _Progress.count / max(time.monotonic() - _Progress.started, 1e-9)
+        logger.info("%s: %d documents in this worker (%.1f documents/s)", stage, _Progress.count, rate)
+    return doc
+
+
+class ReadDocuments(beam.PTransform):  # type: ignore[misc]
+    """Pipeline root: document files -> ``Document | DeadLetter`` (one file per element, spread across workers)."""
+
+    def __init__(self, files: Sequence[str]) -> None:
+        super().__init__()
+        self.files = list(files)
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> Any:
+        return (
+            pbegin
+            | "CreateFiles" >> beam.Create(self.files)
+            | "SpreadFiles" >> beam.Reshuffle()
+            | "ParseFiles" >> beam.FlatMap(read_document_file)
+        )
+
+
+class CleanAndDeduplicate(beam.PTransform):  # type: ignore[misc]
+    """``Document`` -> cleaned, de-duplicated ``CleanedDocument`` (smallest id kept); stats as a second output.
+
+    Returns ``(documents, stats)``.
+    """
+
+    def __init__(self, config: AlignerConfig) -> None:
+        super().__init__()
+        self.config = config
+
+    def expand(self, docs: Any) -> tuple[Any, Any]:
+        cleaned = docs | "Clean" >> beam.Map(clean, self.config)
+        kept = (
+            cleaned
+            | "KeepCleaned" >> beam.Filter(isinstance, CleanedDocument)
+            | "KeyByDedupKey" >> beam.Map(key_for_dedup, self.config)
+            | "GroupByDedupKey" >> beam.GroupByKey()
+            | "KeepSmallestId" >> beam.Map(keep_smallest_id)
+        )
+        documents = (
+            kept
+            | "DropDuplicateCount" >> beam.Map(_first)
+            | "Progress" >> beam.Map(log_progress, "clean+dedup")
+        )
+        stats = (
+            cleaned | "CleanStats" >> beam.FlatMap(clean_stats),
+            kept | "DedupStats" >> beam.FlatMap(dedup_stats),
+        ) | "FlattenDocStats" >> beam.Flatten()
+        return documents, stats
+
+
+def _first(pair: tuple[CleanedDocument, int]) -> CleanedDocument:
+    return pair[0]
+
+
+def is_dead_letter(item: object) -> bool:
+    return isinstance(item, DeadLetter)
+
+
+def is_document(item: object) -> bool:
+    return isinstance(item, Document)

@@ -1,0 +1,127 @@
+"""File access through Beam's FileSystems: input expansion, atomic writes, the temporary output directory.
+
+Every read, write and rename goes through :class:`apache_beam.io.filesystems.FileSystems`, so inputs and
+``--out`` may be ``gs://``, ``s3://`` or ``hdfs://`` paths on a runner that has those filesystems.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from apache_beam.io.filesystem import BeamIOError
+from apache_beam.io.filesystems import FileSystems
+
+logger = logging.getLogger(__name__)
+
+
+class InputError(ValueError):
+    """An input or output path the build cannot use; the message names the path."""
+
+
+def _is_local(path: str) -> bool:
+    return "://" not in path
+
+
+def _has_glob(path: str) -> bool:
+    return any(ch in path for ch in "*?[")
+
+
+def _list_directory(path: str) -> list[str]:
+    pattern = FileSystems.join(path.rstrip("/"), "**")
+    found = [m.path for result in FileSystems.match([pattern]) for m in result.metadata_list]
+    return [p for p in found if not os.path.basename(p).startswith(".")]
+
+
+def expand_inputs(patterns: Sequence[str], role: str) -> list[str]:
+    """Files named by paths, globs or directories, sorted; a pattern matching nothing is an error."""
+    files: set[str] = set()
+    for pattern in patterns:
+        if _is_local(pattern) and not _has_glob(pattern) and os.path.isdir(pattern):
+            found = _list_directory(pattern)
+        else:
+            try:
+                results = FileSystems.match([pattern])
+            except BeamIOError as err:
+                raise InputError(f"--{role} {pattern}: cannot list ({err})") from None
+            found = [m.path for result in results for m in result.metadata_list]
+            if not _has_glob(pattern) and not found and _is_local(pattern) and not os.path.exists(pattern):
+                raise InputError(f"--{role} {pattern}: no such file or directory")
+        if not found:
+            raise InputError(f"--{role} {pattern}: matches no file")
+        files.update(found)
+    return sorted(files)
+
+
+def read_bytes(path: str) -> bytes:
+    """The whole (raw, still compressed) content of a file."""
+    with FileSystems.open(path, compression_type="uncompressed") as handle:
+        data: bytes = handle.read()
+    return data
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Write ``data`` to a temporary sibling name, then rename it onto ``path``."""
+    parent, name = os.path.split(path) if _is_local(path) else path.rsplit("/", 1)
+    tmp = FileSystems.join(parent, f".{name}.tmp-{uuid.uuid4().hex[:12]}")
+    if _is_local(path):
+        os.makedirs(parent, exist_ok=True)
+    with FileSystems.create(tmp, compression_type="uncompressed") as handle:
+        handle.write(data)
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([tmp], [path])
+
+
+def temporary_sibling(out: str, tag: str) -> str:
+    """A fresh hidden sibling of ``out``: ``<parent>/.<name>.<tag>-<random>``."""
+    clean = out.rstrip("/")
+    parent, name = os.path.split(clean) if _is_local(clean) else clean.rsplit("/", 1)
+    return FileSystems.join(parent or ".", f".{name}.{tag}-{uuid.uuid4().hex[:12]}")
+
+
+def check_output(out: str, overwrite: bool) -> None:
+    """Refuse an output path that is a file, or an existing directory without ``overwrite``."""
+    if _is_local(out):
+        if os.path.isfile(out) or (os.path.exists(out) and not os.path.isdir(out)):
+            raise InputError(f"--out {out}: is a file, not a directory")
+        if os.path.isdir(out) and os.listdir(out) and not overwrite:
+            raise InputError(f"--out {out}: already exists; pass --overwrite to replace it")
+    elif FileSystems.exists(out.rstrip("/") + "/manifest.json") and not overwrite:
+        raise InputError(f"--out {out}: already holds a corpus; pass --overwrite to replace it")
+
+
+def remove_tree(path: str) -> None:
+    """Delete a directory tree (best effort for local paths; FileSystems for the others)."""
+    if _is_local(path):
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+
+
+def move_into_place(tmp: str, out: str) -> None:
+    """Replace ``out`` by the finished ``tmp`` directory (an existing ``out`` is removed first).
+
+    Locally this is two directory renames, so ``out`` is never a half-written corpus. On object stores a
+    directory cannot be renamed: files are renamed one by one, ``manifest.json`` last.
+    """
+    if _is_local(out):
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        old = None
+        if os.path.exists(out):
+            old = temporary_sibling(out, "old")
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return
+    remove_tree(out)
+    files = sorted(_list_directory(tmp), key=lambda p: p.endswith("/manifest.json"))
+    for src in files:
+        FileSystems.rename([src], [out.rstrip("/") + src[len(tmp.rstrip("/")) :]])
+    remove_tree(tmp)

@@ -1,0 +1,160 @@
+"""Join each cleaned document with its candidate entities, their triples and relation names (CoGroupByKey).
+
+Three joins, no side inputs (the DaskRunner mishandles them):
+
+1. by entity IRI: seed requests (the document's link targets and subject) <- triples with that head and
+   the entity's names -> :class:`SeedFacts` per (document, seed);
+2. by IRI: name requests (the subject's one-hop neighbours, the relations and tails of seed triples)
+   <- names -> :class:`NameGrant` per (document, IRI, role);
+3. by document id: document + its seed facts + its name grants -> :class:`AlignInput`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import apache_beam as beam
+
+from aligners.records import CleanedDocument
+from kg.lexicon import names_from_iri
+from kg.records import Names, Triple
+from kg.relations import wikidata_property_names
+from pipelines.records import AlignInput, NameGrant, NameRequest, NameRole, SeedFacts, SeedRequest
+
+
+def seed_requests(doc: CleanedDocument) -> Iterator[tuple[str, SeedRequest]]:
+    """``(entity IRI, request)`` for each distinct link target and the subject of a document."""
+    seeds = {link.entity for link in doc.links}
+    if doc.subject:
+        seeds.add(doc.subject)
+    for iri in sorted(seeds):
+        yield iri, SeedRequest(doc.id, iri == doc.subject)
+
+
+def key_by_head(triple: Triple) -> tuple[str, Triple]:
+    return triple.head, triple
+
+
+def key_by_iri(names: Names) -> tuple[str, Names]:
+    return names.iri, names
+
+
+def grant_seed_facts(group: tuple[str, Mapping[str, Iterable[Any]]]) -> Iterator[SeedFacts]:
+    """One :class:`SeedFacts` per document that asked for this entity."""
+    iri, parts = group
+    requests = sorted(set(parts["requests"]))
+    if not requests:
+        return
+    names = sorted(parts["names"])
+    triples = tuple(sorted(set(parts["triples"])))
+    for request in requests:
+        yield SeedFacts(request.doc_id, iri, request.is_subject, names[0] if names else None, triples)
+
+
+def name_requests(facts: SeedFacts) -> Iterator[tuple[str, NameRequest]]:
+    """The IRIs whose names a document needs because of one of its seeds."""
+    wanted: set[tuple[str, str]] = set()
+    for triple in facts.triples:
+        wanted.add((triple.relation, NameRole.RELATION.value))
+        if not triple.tail_is_literal:
+            role = NameRole.NEIGHBOUR if facts.is_subject else NameRole.TAIL
+            wanted.add((triple.tail, role.value))
+    for iri, role in sorted(wanted):
+        yield iri, NameRequest(facts.doc_id, role)
+
+
+def relation_fallback(iri: str) -> Names:
+    """Names of a relation the KG does not name: the shipped Wikidata table, else the IRI's local name."""
+    return wikidata_property_names().get(iri) or names_from_iri(iri)
+
+
+def grant_names(group: tuple[str, Mapping[str, Iterable[Any]]]) -> Iterator[NameGrant]:
+    """One :class:`NameGrant` per (document, role) that asked for this IRI and can be served."""
+    iri, parts = group
+    requests = sorted(set(parts["requests"]))
+    if not requests:
+        return
+    found = sorted(parts["names"])
+    for request in requests:
+        if found:
+            yield NameGrant(request.doc_id, request.role, found[0])
+        elif request.role == NameRole.RELATION.value:
+            yield NameGrant(request.doc_id, request.role, relation_fallback(iri))
+
+
+def assemble(group: tuple[str, Mapping[str, Iterable[Any]]]) -> Iterator[AlignInput]:
+    """A document + its seed facts + its name grants -> the aligner's input (sorted, so deterministic)."""
+    _, parts = group
+    docs = list(parts["doc"])
+    if not docs:
+        return
+    entities: dict[str, Names] = {}
+    labels: dict[str, str] = {}
+    triples: set[Triple] = set()
+    relations: dict[str, Names] = {}
+    for facts in parts["seeds"]:
+        triples.update(facts.triples)
+        if facts.names is not None:
+            entities[facts.iri] = facts.names
+            labels[facts.iri] = facts.names.label
+    for grant in parts["grants"]:
+        labels[grant.names.iri] = grant.names.label
+        if grant.role == NameRole.RELATION.value:
+            relations[grant.names.iri] = grant.names
+        elif grant.role == NameRole.NEIGHBOUR.value:
+            entities.setdefault(grant.names.iri, grant.names)
+    yield AlignInput(
+        doc=docs[0],
+        entities=tuple(entities[k] for k in sorted(entities)),
+        triples=tuple(sorted(triples)),
+        relations=tuple(relations[k] for k in sorted(relations)),
+        labels=tuple(sorted(labels.items())),
+    )
+
+
+def _key_doc(doc: CleanedDocument) -> tuple[str, CleanedDocument]:
+    return doc.id, doc
+
+
+def _key_facts(facts: SeedFacts) -> tuple[str, SeedFacts]:
+    return facts.doc_id, facts
+
+
+def _key_grant(grant: NameGrant) -> tuple[str, NameGrant]:
+    return grant.doc_id, grant
+
+
+class JoinCandidates(beam.PTransform):  # type: ignore[misc]
+    """``(documents, triples, names)`` -> PCollection[AlignInput], one per document."""
+
+    def __init__(self, triples: Any, names: Any) -> None:
+        super().__init__()
+        self.triples = triples
+        self.names = names
+
+    def expand(self, docs: Any) -> Any:
+        names_by_iri = self.names | "KeyNamesByIri" >> beam.Map(key_by_iri)
+        facts = (
+            {
+                "requests": docs | "SeedRequests" >> beam.FlatMap(seed_requests),
+                "triples": self.triples | "KeyTriplesByHead" >> beam.Map(key_by_head),
+                "names": names_by_iri,
+            }
+            | "JoinSeeds" >> beam.CoGroupByKey()
+            | "SeedFacts" >> beam.FlatMap(grant_seed_facts)
+        )
+        grants = (
+            {"requests": facts | "NameRequests" >> beam.FlatMap(name_requests), "names": names_by_iri}
+            | "JoinNames" >> beam.CoGroupByKey()
+            | "GrantNames" >> beam.FlatMap(grant_names)
+        )
+        return (
+            {
+                "doc": docs | "KeyDocs" >> beam.Map(_key_doc),
+                "seeds": facts | "KeyFacts" >> beam.Map(_key_facts),
+                "grants": grants | "KeyGrants" >> beam.Map(_key_grant),
+            }
+            | "JoinByDocument" >> beam.CoGroupByKey()
+            | "Assemble" >> beam.FlatMap(assemble)
+        )

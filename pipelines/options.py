@@ -1,0 +1,126 @@
+"""Command line of ``kgtext build-corpus``: kgtext's kebab-case flags + Beam's snake_case options.
+
+``parse_known_args`` takes our flags; whatever is left must be a Beam pipeline option (checked against
+every registered ``PipelineOptions`` class, the DaskRunner's included), or the command fails: a typo is
+never silently ignored. The runner is always explicit: the in-process DirectRunner unless ``--runner``
+names another (Beam 2.77's default would first try to download the Prism runner binary).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import NamedTuple
+
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, _BeamArgumentParser
+
+from pipelines.config import BuildConfig
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_RUNNER = "DirectRunner"
+
+
+class ParsedArgs(NamedTuple):
+    """Our configuration and the Beam options of one run."""
+
+    config: BuildConfig
+    beam_args: tuple[str, ...]
+    """Beam flags exactly as given, plus ``--runner=DirectRunner`` when none was given."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="kgtext build-corpus",
+        description="Build a verified corpus directory (Arrow shards + manifest) from a KG and documents. "
+        "Options kgtext does not know are passed to Beam (snake_case, e.g. --runner, --direct_num_workers).",
+        allow_abbrev=False,
+    )
+    p.add_argument("--kg", nargs="+", required=True, metavar="PATH", help="KG files, globs or directories")
+    p.add_argument(
+        "--docs", nargs="+", required=True, metavar="PATH", help="document files, globs or directories"
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="output corpus directory")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing corpus at --out")
+    p.add_argument("--num-shards", type=int, default=4, help="shards per dataset split (default 4)")
+    p.add_argument(
+        "--valid-fraction", type=float, default=0.05, help="share of documents in valid (default 0.05)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    p.add_argument("--language", default="en", help="document language code (default en)")
+    p.add_argument("--spacy-model", default=None, help="installed spaCy pipeline (default: blank + rules)")
+    p.add_argument(
+        "--min-sentence-words", type=int, default=10, help="shorter sentences are not in aligned/ (10)"
+    )
+    p.add_argument(
+        "--vocab-size", type=int, default=8000, help="SentencePiece vocabulary size (default 8000)"
+    )
+    p.add_argument(
+        "--tokenizer-sample-sentences",
+        type=int,
+        default=200_000,
+        help="sentences training the tokenizer (200000)",
+    )
+    p.add_argument("--sd-docs-per-bucket", type=int, default=64, help="documents per SD negative bucket (64)")
+    p.add_argument(
+        "--log-examples", type=int, default=10, help="aligned sentences logged at INFO (default 10)"
+    )
+    return p
+
+
+def _beam_parser() -> argparse.ArgumentParser:
+    """An argparse parser that knows every registered Beam pipeline option."""
+    try:  # registers DaskOptions (--dask_client_address, ...) when the dask extra is installed
+        import apache_beam.runners.dask.dask_runner  # noqa: F401
+    except ImportError:
+        logger.debug("Beam's DaskRunner is not installed; its options are unknown")
+    parser = _BeamArgumentParser(allow_abbrev=False)
+    seen: dict[str, type[PipelineOptions]] = {}
+    for cls in PipelineOptions.__subclasses__():
+        seen.setdefault(str(cls), cls)
+    for cls in seen.values():
+        cls._add_argparse_args(parser)
+    return parser
+
+
+def unknown_beam_args(args: list[str]) -> list[str]:
+    """The flags in ``args`` that no Beam pipeline option class knows."""
+    _, unknown = _beam_parser().parse_known_args(args)
+    return list(unknown)
+
+
+def parse_args(argv: list[str]) -> ParsedArgs:
+    """Split ``argv`` into our :class:`BuildConfig` and Beam's flags; unknown flags exit with status 2."""
+    parser = _parser()
+    ns, rest = parser.parse_known_args(argv)
+    unknown = unknown_beam_args(rest)
+    if unknown:
+        parser.error(f"unrecognized arguments (neither kgtext nor Beam knows them): {' '.join(unknown)}")
+    try:
+        config = BuildConfig(
+            kg=tuple(ns.kg),
+            docs=tuple(ns.docs),
+            out=ns.out,
+            overwrite=ns.overwrite,
+            num_shards=ns.num_shards,
+            valid_fraction=ns.valid_fraction,
+            seed=ns.seed,
+            language=ns.language,
+            spacy_model=ns.spacy_model,
+            min_sentence_words=ns.min_sentence_words,
+            vocab_size=ns.vocab_size,
+            tokenizer_sample_sentences=ns.tokenizer_sample_sentences,
+            sd_docs_per_bucket=ns.sd_docs_per_bucket,
+            log_examples=ns.log_examples,
+        )
+    except ValueError as err:
+        parser.error(str(err))
+    beam_args = list(rest)
+    if PipelineOptions(beam_args).view_as(StandardOptions).runner is None:
+        beam_args.insert(0, f"--runner={DEFAULT_RUNNER}")
+    return ParsedArgs(config, tuple(beam_args))
+
+
+def runner_name(beam_args: tuple[str, ...]) -> str:
+    """The runner named in Beam's flags (as given: a short name or a dotted class path)."""
+    return str(PipelineOptions(list(beam_args)).view_as(StandardOptions).runner or DEFAULT_RUNNER)

@@ -1,0 +1,144 @@
+"""The two Beam pipelines of ``build-corpus``.
+
+Phase 1: KG + documents -> clean, de-duplicate, join, align -> ``aligned/`` shards, intermediate parts
+(aligned documents for phase 2), the tokenizer sample, dead letters and statistics.
+Phase 2 (after the tokenizer is trained on the sample): intermediate parts -> the five task datasets'
+shards and their statistics. Each phase ends in one :class:`~pipelines.writers.Finish` step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import apache_beam as beam
+
+from aligners.config import AlignerConfig
+from corpus.records import DeadLetter
+from corpus.schemas import ALIGNED
+from corpus.tasks.config import TasksConfig
+from kg.config import KgConfig
+from pipelines.align import Align
+from pipelines.documents import CleanAndDeduplicate, ReadDocuments, is_dead_letter, is_document, read_stats
+from pipelines.join import JoinCandidates
+from pipelines.read_kg import ReadKnowledgeGraph, ResolveNames
+from pipelines.tasks import TASKS, BuildTasks, read_part
+from pipelines.writers import (
+    Finish,
+    SampleSentences,
+    WriteDeadLetters,
+    WriteParts,
+    WriteShards,
+    WriteStats,
+    aligned_rows,
+    dead_letter_stats,
+    join_path,
+)
+
+
+class BuildPaths(NamedTuple):
+    """Where a build writes: the temporary corpus directory and its ``_work`` area."""
+
+    root: str
+    """The temporary corpus directory (moved onto ``--out`` at the end)."""
+
+    @property
+    def work(self) -> str:
+        return join_path(self.root, "_work")
+
+    @property
+    def parts(self) -> str:
+        return join_path(self.work, "aligned_docs")
+
+    @property
+    def shard_info(self) -> str:
+        return join_path(self.work, "shards")
+
+    @property
+    def sample(self) -> str:
+        return join_path(self.work, "tokenizer_sample.jsonl")
+
+    def stats(self, phase: int) -> str:
+        return join_path(self.work, f"stats-phase{phase}.json")
+
+
+class PhaseOneInputs(NamedTuple):
+    kg_files: Sequence[str]
+    doc_files: Sequence[str]
+    rejected: Sequence[DeadLetter]
+    """Dead letters found before the pipeline (e.g. files with an unknown extension)."""
+
+
+def build_phase_one(
+    p: beam.Pipeline,
+    inputs: PhaseOneInputs,
+    paths: BuildPaths,
+    *,
+    kg_config: KgConfig,
+    aligner_config: AlignerConfig,
+    num_shards: int,
+    valid_fraction: float,
+    sample_sentences: int,
+) -> None:
+    """Wire phase 1 onto pipeline ``p``."""
+    kg = p | "ReadKG" >> ReadKnowledgeGraph(list(inputs.kg_files), kg_config)
+    names = kg.lexicon | "ResolveNames" >> ResolveNames(kg_config.languages)
+    items = p | "ReadDocuments" >> ReadDocuments(inputs.doc_files)
+    docs = items | "KeepDocuments" >> beam.Filter(is_document)
+    cleaned, doc_stats = docs | "CleanAndDeduplicate" >> CleanAndDeduplicate(aligner_config)
+    joined = cleaned | "JoinCandidates" >> JoinCandidates(kg.triples, names)
+    records, align_stats = joined | "Align" >> Align(aligner_config)
+    letters = (
+        kg.dead_letters,
+        items | "KeepDocDeadLetters" >> beam.Filter(is_dead_letter),
+        p | "EarlyDeadLetters" >> beam.Create(list(inputs.rejected)),
+    ) | "AllDeadLetters" >> beam.Flatten()
+    stats = (
+        kg.stats,
+        items | "ReadStats" >> beam.FlatMap(read_stats),
+        doc_stats,
+        align_stats,
+        letters | "DeadLetterStats" >> beam.FlatMap(dead_letter_stats),
+    ) | "AllStats" >> beam.Flatten()
+    outputs = [
+        records
+        | "AlignedRows" >> beam.FlatMap(aligned_rows, num_shards, valid_fraction)
+        | "WriteAligned" >> WriteShards([ALIGNED], num_shards, paths.root, paths.shard_info),
+        records | "WriteParts" >> WriteParts(paths.parts, num_shards),
+        records | "SampleSentences" >> SampleSentences(paths.sample, sample_sentences),
+        letters | "WriteDeadLetters" >> WriteDeadLetters(paths.root),
+        stats | "WriteStats" >> WriteStats(paths.stats(1)),
+    ]
+    _ = p | "Finish" >> Finish(outputs, "phase 1")
+
+
+def build_phase_two(
+    p: beam.Pipeline,
+    part_files: Sequence[str],
+    paths: BuildPaths,
+    *,
+    tokenizer_path: str,
+    tasks_config: TasksConfig,
+    num_buckets: int,
+    num_shards: int,
+    valid_fraction: float,
+) -> None:
+    """Wire phase 2 onto pipeline ``p``."""
+    records = (
+        p
+        | "CreateParts" >> beam.Create(list(part_files))
+        | "SpreadParts" >> beam.Reshuffle()
+        | "ReadParts" >> beam.FlatMap(read_part)
+    )
+    rows, stats = records | "BuildTasks" >> BuildTasks(
+        tokenizer_path=tokenizer_path,
+        config=tasks_config,
+        num_buckets=num_buckets,
+        num_shards=num_shards,
+        valid_fraction=valid_fraction,
+    )
+    outputs = [
+        rows | "WriteTasks" >> WriteShards(TASKS, num_shards, paths.root, paths.shard_info),
+        stats | "WriteStats" >> WriteStats(paths.stats(2)),
+    ]
+    _ = p | "Finish" >> Finish(outputs, "phase 2")

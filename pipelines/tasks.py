@@ -1,0 +1,158 @@
+"""Beam stages of phase 2: aligned documents -> sentence-distance negatives -> the five task datasets' rows.
+
+Negatives for sentence distance come from other documents, chosen deterministically: documents are
+placed in hash buckets of their id, and every document of bucket ``b`` draws its negative document
+from bucket ``b + 1`` (with a generator seeded by (seed, document id)), joined by CoGroupByKey.
+The task builders of :mod:`corpus.tasks` run in a DoFn that loads the tokenizer once per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import apache_beam as beam
+
+from corpus.sharding import bucket_of, shard_of, split_of
+from corpus.tasks.config import TasksConfig, task_rng
+from corpus.tasks.dlm import build_dlm_counted
+from corpus.tasks.kmlm import build_kmlm_counted
+from corpus.tasks.sd import build_sd_counted
+from corpus.tasks.sr import build_sr_counted
+from corpus.tasks.tokenizer import Tokenizer
+from corpus.tasks.uktp import build_uktp_counted
+from pipelines.files import read_bytes
+from pipelines.records import AlignedRecord, DocTasks, KeyedRow, SdInput, ShardKey, Stat
+
+logger = logging.getLogger(__name__)
+
+TASKS = ("kmlm", "uktp", "sr", "sd", "dlm")
+SD_SALT = "sd-negatives"
+
+_TOKENIZERS: dict[str, Tokenizer] = {}
+
+
+def tokenizer_for(path: str) -> Tokenizer:
+    """The process-wide tokenizer of a model path (read through FileSystems on first use)."""
+    tok = _TOKENIZERS.get(path)
+    if tok is None:
+        tok = _TOKENIZERS[path] = Tokenizer.from_bytes(read_bytes(path))
+    return tok
+
+
+def read_part(path: str) -> Iterator[AlignedRecord]:
+    """The aligned documents of one intermediate part written by phase 1."""
+    records: list[AlignedRecord] = pickle.loads(read_bytes(path))
+    yield from records
+
+
+def to_bucket(record: AlignedRecord, num_buckets: int) -> tuple[int, AlignedRecord]:
+    return bucket_of(record.doc.doc_id, num_buckets, SD_SALT), record
+
+
+def to_donor(record: AlignedRecord, num_buckets: int) -> tuple[int, tuple[str, tuple[str, ...]]]:
+    """Offer a document's sentences to the bucket before its own (so bucket b draws from b + 1)."""
+    bucket = bucket_of(record.doc.doc_id, num_buckets, SD_SALT)
+    texts = tuple(s.text for s in record.doc.sentences if s.text.strip())
+    return (bucket - 1) % num_buckets, (record.doc.doc_id, texts)
+
+
+def draw_negatives(group: tuple[int, Mapping[str, Iterable[Any]]], seed: int) -> Iterator[SdInput]:
+    """Each document of the bucket gets the sentences of one donor document (never itself)."""
+    _, parts = group
+    donors = sorted(parts["donors"])
+    for record in sorted(parts["docs"], key=lambda r: r.doc.doc_id):
+        choices = [d for d in donors if d[0] != record.doc.doc_id and d[1]]
+        if not choices:
+            yield SdInput(record, (), ())
+            continue
+        donor_id, texts = choices[int(task_rng(seed, record.doc.doc_id, SD_SALT).integers(len(choices)))]
+        yield SdInput(record, texts, (donor_id,) * len(texts))
+
+
+def build_document_tasks(item: SdInput, tok: Tokenizer, config: TasksConfig) -> DocTasks:
+    """Every row of the five tasks for one document, in builder order, with the outcome counts."""
+    record = item.record
+    doc = record.doc
+    labels = dict(record.labels)
+    rows: list[tuple[str, Any]] = []
+    counts: dict[str, int] = {}
+
+    def add(task: str, built: Any) -> None:
+        rows.extend((task, row) for row in built.rows)
+        for outcome, n in built.counts.items():
+            counts[f"tasks.{task}.{outcome}"] = counts.get(f"tasks.{task}.{outcome}", 0) + n
+
+    for sentence in doc.sentences:
+        add("kmlm", build_kmlm_counted(sentence, tok, config.kmlm))
+        add("uktp", build_uktp_counted(sentence, labels, tok, config.uktp))
+    add("sr", build_sr_counted(doc, tok, config.sr, seed=config.seed))
+    add(
+        "sd",
+        build_sd_counted(
+            doc, item.negatives, tok, config.sd, seed=config.seed, negative_doc_ids=item.negative_doc_ids
+        ),
+    )
+    add("dlm", build_dlm_counted(doc, tok, config.dlm))
+    return DocTasks(doc.doc_id, tuple(rows), tuple(sorted(counts.items())))
+
+
+class BuildTaskRows(beam.DoFn):  # type: ignore[misc]
+    """SdInput -> DocTasks, with the tokenizer loaded once per process."""
+
+    def __init__(self, tokenizer_path: str, config: TasksConfig) -> None:
+        self.tokenizer_path = tokenizer_path
+        self.config = config
+
+    def setup(self) -> None:
+        self.tok = tokenizer_for(self.tokenizer_path)
+
+    def process(self, item: SdInput) -> Iterator[DocTasks]:
+        yield build_document_tasks(item, self.tok, self.config)
+
+
+def task_rows(built: DocTasks, num_shards: int, valid_fraction: float) -> Iterator[tuple[ShardKey, KeyedRow]]:
+    """Route a document's rows to their shards (split and shard by document id)."""
+    split = split_of(built.doc_id, valid_fraction)
+    shard = shard_of(built.doc_id, num_shards)
+    for seq, (task, row) in enumerate(built.rows):
+        yield ShardKey(task, split, shard), KeyedRow(built.doc_id, row.position, seq, row)
+
+
+def task_stats(built: DocTasks) -> Iterator[Stat]:
+    yield from built.counts
+
+
+class BuildTasks(beam.PTransform):  # type: ignore[misc]
+    """PCollection[AlignedRecord] -> (PCollection[(ShardKey, KeyedRow)], PCollection[Stat])."""
+
+    def __init__(
+        self,
+        *,
+        tokenizer_path: str,
+        config: TasksConfig,
+        num_buckets: int,
+        num_shards: int,
+        valid_fraction: float,
+    ) -> None:
+        super().__init__()
+        self.tokenizer_path = tokenizer_path
+        self.config = config
+        self.num_buckets = num_buckets
+        self.num_shards = num_shards
+        self.valid_fraction = valid_fraction
+
+    def expand(self, records: Any) -> tuple[Any, Any]:
+        built = (
+            {
+                "docs": records | "ToBucket" >> beam.Map(to_bucket, self.num_buckets),
+                "donors": records | "ToDonorBucket" >> beam.Map(to_donor, self.num_buckets),
+            }
+            | "JoinBuckets" >> beam.CoGroupByKey()
+            | "DrawNegatives" >> beam.FlatMap(draw_negatives, self.config.seed)
+            | "BuildRows" >> beam.ParDo(BuildTaskRows(self.tokenizer_path, self.config))
+        )
+        rows = built | "RouteRows" >> beam.FlatMap(task_rows, self.num_shards, self.valid_fraction)
+        return rows, built | "TaskStats" >> beam.FlatMap(task_stats)
