@@ -1,0 +1,204 @@
+"""Task rows in one deterministic global order, read lazily from memory-mapped shards.
+
+A :class:`TaskSource` walks the rows of one task split: every epoch visits the shards in a permuted order
+and, inside a shard, the rows in a permuted order, both seeded by ``(seed, task, epoch[, shard])``. Only the
+shard being read is opened (memory-mapped through :class:`corpus.reader.CorpusReader`), so start-up does not
+depend on the corpus size. Its position (:class:`SourcePosition`) is three ints, stored in checkpoints, so a
+resumed run continues at once without replaying batches.
+
+:class:`BucketedBatches` turns a source into global batches with little padding: it reads a window of
+``bucket_batches`` batches, sorts the window by length, cuts it into batches and visits them in a seeded
+order. Its state (the window's start position, batch size and cursor) rebuilds the window exactly.
+DLM streams live in :mod:`model.data_dlm`; collation into tensors in :mod:`model.data_collate`.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import OrderedDict
+from typing import Any, NamedTuple
+
+import numpy as np
+import pyarrow as pa
+
+from corpus.manifest import ShardInfo
+from corpus.reader import CorpusReader
+
+_OPEN_SHARDS = 4
+"""Memory-mapped shards kept open per source (a bucketing window can straddle a shard boundary)."""
+
+
+def stable_seed(*parts: int | str) -> list[int]:
+    """A numpy seed sequence from ints and strings (strings by crc32: stable across processes)."""
+    return [p if isinstance(p, int) else zlib.crc32(p.encode("utf-8")) for p in parts]
+
+
+class SourcePosition(NamedTuple):
+    """Where a source stands in its global order."""
+
+    epoch: int
+    shard_cursor: int
+    """Index into the epoch's shard order."""
+    row_cursor: int
+    """Index into the current shard's row order."""
+
+
+class RowRef(NamedTuple):
+    """One row of a task split, with what dynamic masking is seeded by."""
+
+    shard: int
+    """Index of the shard in the manifest's list."""
+    row: int
+    """Row index inside the shard."""
+    epoch: int
+    index: int
+    """Global row index in the split (manifest order), unique per row."""
+    num_tokens: int
+
+
+class ShardCache:
+    """Open (memory-mapped) shards of one task split, least recently used first out."""
+
+    def __init__(self, reader: CorpusReader, task: str, shards: list[ShardInfo]) -> None:
+        self.reader = reader
+        self.task = task
+        self.shards = shards
+        self._open: OrderedDict[int, tuple[pa.Table, np.ndarray]] = OrderedDict()
+
+    def get(self, shard: int) -> tuple[pa.Table, np.ndarray]:
+        """The shard's table and its ``num_tokens`` column as a numpy view."""
+        if shard in self._open:
+            self._open.move_to_end(shard)
+            return self._open[shard]
+        table = self.reader.open_shard(self.task, self.shards[shard])
+        lengths = table.column("num_tokens").to_numpy()
+        self._open[shard] = (table, lengths)
+        if len(self._open) > _OPEN_SHARDS:
+            self._open.popitem(last=False)
+        return table, lengths
+
+    def rows(self, refs: list[RowRef], columns: list[str]) -> list[dict[str, Any]]:
+        """The given rows as dicts of Python values (grouped per shard, returned in ``refs`` order)."""
+        out: list[dict[str, Any]] = [{} for _ in refs]
+        by_shard: dict[int, list[int]] = {}
+        for i, ref in enumerate(refs):
+            by_shard.setdefault(ref.shard, []).append(i)
+        for shard, positions in by_shard.items():
+            table, _ = self.get(shard)
+            taken = table.select(columns).take(pa.array([refs[i].row for i in positions])).to_pylist()
+            for i, row in zip(positions, taken, strict=True):
+                out[i] = row
+        return out
+
+
+class TaskSource:
+    """The rows of one task split in a deterministic, epoch-reshuffled global order."""
+
+    def __init__(self, reader: CorpusReader, task: str, split: str, seed: int, *, shuffle: bool = True) -> None:
+        self.task = task
+        self.seed = seed
+        self.shuffle = shuffle
+        self.shard_infos = reader.shards(task, split)
+        if not self.shard_infos or sum(s.rows for s in self.shard_infos) == 0:
+            raise ValueError(f"{task}/{split} has no rows")
+        self.cache = ShardCache(reader, task, self.shard_infos)
+        self.offsets = np.concatenate([[0], np.cumsum([s.rows for s in self.shard_infos])]).astype(np.int64)
+        self.position = SourcePosition(0, 0, 0)
+
+    @property
+    def num_rows(self) -> int:
+        return int(self.offsets[-1])
+
+    def shard_order(self, epoch: int) -> np.ndarray:
+        n = len(self.shard_infos)
+        if not self.shuffle:
+            return np.arange(n)
+        return np.random.default_rng(stable_seed(self.seed, self.task, "shards", epoch)).permutation(n)
+
+    def row_order(self, epoch: int, shard: int) -> np.ndarray:
+        n = self.shard_infos[shard].rows
+        if not self.shuffle:
+            return np.arange(n)
+        return np.random.default_rng(stable_seed(self.seed, self.task, "rows", epoch, shard)).permutation(n)
+
+    def take(self, count: int) -> list[RowRef]:
+        """The next ``count`` rows of the global order (wrapping into new epochs); advances the position."""
+        refs: list[RowRef] = []
+        epoch, shard_cursor, row_cursor = self.position
+        while len(refs) < count:
+            order = self.shard_order(epoch)
+            if shard_cursor >= len(order):
+                epoch, shard_cursor, row_cursor = epoch + 1, 0, 0
+                continue
+            shard = int(order[shard_cursor])
+            rows = self.row_order(epoch, shard)
+            _, lengths = self.cache.get(shard) if len(rows) else (None, np.zeros(0))
+            chunk = rows[row_cursor : row_cursor + count - len(refs)]
+            base = int(self.offsets[shard])
+            refs += [RowRef(shard, int(r), epoch, base + int(r), int(lengths[r])) for r in chunk]
+            row_cursor += len(chunk)
+            if row_cursor >= len(rows):
+                shard_cursor, row_cursor = shard_cursor + 1, 0
+        self.position = SourcePosition(epoch, shard_cursor, row_cursor)
+        return refs
+
+
+class BucketState(NamedTuple):
+    """Checkpointable state of :class:`BucketedBatches`."""
+
+    window_start: SourcePosition
+    window_index: int
+    """Number of the current window (-1 = none built yet)."""
+    batch_size: int
+    """Batch size the current window was cut with."""
+    cursor: int
+    """Next batch of the window's visiting order."""
+
+
+class BucketedBatches:
+    """Global batches of one task, length-bucketed inside windows of ``bucket_batches`` batches."""
+
+    def __init__(self, source: TaskSource, bucket_batches: int) -> None:
+        self.source = source
+        self.bucket_batches = bucket_batches
+        self.state = BucketState(source.position, -1, 0, 0)
+        self._window: list[list[RowRef]] = []
+
+    def _build_window(self, batch_size: int, index: int) -> None:
+        start = self.source.position
+        refs = self.source.take(batch_size * self.bucket_batches)
+        # Stable sort by length, then a seeded visiting order of the equal-size batches.
+        refs.sort(key=lambda r: r.num_tokens)
+        batches = [refs[i : i + batch_size] for i in range(0, len(refs), batch_size)]
+        rng = np.random.default_rng(stable_seed(self.source.seed, self.source.task, "window", index))
+        self._window = [batches[i] for i in rng.permutation(len(batches))]
+        self.state = BucketState(start, index, batch_size, 0)
+
+    def next_batch(self, batch_size: int) -> list[RowRef]:
+        """The next global batch of ``batch_size`` rows (a new window starts when the size changes)."""
+        if not self._window or self.state.cursor >= len(self._window) or batch_size != self.state.batch_size:
+            self._build_window(batch_size, self.state.window_index + 1)
+        batch = self._window[self.state.cursor]
+        self.state = self.state._replace(cursor=self.state.cursor + 1)
+        return batch
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain ints: the window's start and cursor plus the source position after the window."""
+        return {
+            "window_start": list(self.state.window_start),
+            "window_index": self.state.window_index,
+            "batch_size": self.state.batch_size,
+            "cursor": self.state.cursor,
+            "source": list(self.source.position),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Rebuild the current window from its start position (exact: the order is a pure function)."""
+        start = SourcePosition(*state["window_start"])
+        self.state = BucketState(start, int(state["window_index"]), int(state["batch_size"]), int(state["cursor"]))
+        self._window = []
+        if self.state.window_index >= 0:
+            self.source.position = start
+            self._build_window(self.state.batch_size, self.state.window_index)
+            self.state = self.state._replace(cursor=int(state["cursor"]))
+        self.source.position = SourcePosition(*state["source"])

@@ -1,0 +1,118 @@
+"""Task rows -> padded tensors, with the dynamic masking/permutation of :mod:`corpus.tasks.masking`.
+
+Masks are drawn per row from ``(seed, epoch, global row index)``, so every epoch masks afresh and a resumed
+or multi-process run draws the same masks. Rows longer than the current sequence length (progressive
+learning) are cut *after* masking/permuting, so a row's draws do not depend on the length schedule; a cut
+row ends with ``[SEP]``. Batches are padded to their longest row (length bucketing keeps that close to
+every row's length; :class:`PadStats` counts the padding).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from corpus.tasks import masking
+from model.data import RowRef
+from model.train_config import DataConfig
+from model.train_step import NluBatch
+
+COLUMNS: dict[str, list[str]] = {
+    "kmlm": ["input_ids", "units"],
+    "uktp": ["input_ids", "segment_ids", "relation_span", "units"],
+    "sr": ["input_ids", "segment_starts"],
+    "sd": ["input_ids", "segment_ids", "label"],
+}
+"""Columns each NLU task's collator reads."""
+
+
+class PadStats:
+    """Real and padded token slots seen by the collator (pad fraction = padded / total slots)."""
+
+    def __init__(self) -> None:
+        self.real = 0
+        self.slots = 0
+
+    def add(self, lengths: Sequence[int], width: int) -> None:
+        self.real += int(sum(lengths))
+        self.slots += width * len(lengths)
+
+    @property
+    def pad_fraction(self) -> float:
+        return 1.0 - self.real / self.slots if self.slots else 0.0
+
+
+class Collator:
+    """Turns raw rows of one task into an :class:`NluBatch` at a given sequence length."""
+
+    def __init__(self, config: DataConfig, special_ids: Mapping[str, int], random_range: tuple[int, int]) -> None:
+        self.config = config
+        self.pad_id = int(special_ids.get("[PAD]", 0))
+        self.sep_id = int(special_ids["[SEP]"])
+        self.mask_id = int(special_ids["[MASK]"])
+        self.random_range = random_range
+        """[low, high) of the 10% random replacement tokens (never a special token)."""
+        self.pad_stats = PadStats()
+
+    def _row(self, task: str, row: dict[str, Any], ref: RowRef) -> tuple[np.ndarray, np.ndarray | None, Any]:
+        """(input ids, segment ids or None, labels: token array or class id) of one row."""
+        seed = self.config.seed
+        if task == "kmlm":
+            out = masking.mask_units(
+                row["input_ids"], row["units"], seed=seed, epoch=ref.epoch, row_index=ref.index,
+                mask_id=self.mask_id, random_range=self.random_range, unit_prob=self.config.mask_prob,
+            )
+            return out.input_ids, None, out.labels
+        if task == "uktp":
+            out = masking.mask_uktp(
+                row["input_ids"], row["relation_span"], row["units"], seed=seed, epoch=ref.epoch,
+                row_index=ref.index, mask_id=self.mask_id, random_range=self.random_range,
+                relation_prob=self.config.uktp_relation_prob, word_prob=self.config.uktp_word_prob,
+            )
+            return out.input_ids, np.asarray(row["segment_ids"], dtype=np.int64), out.labels
+        if task == "sr":
+            perm = masking.permute_sr(
+                row["input_ids"], row["segment_starts"], seed=seed, epoch=ref.epoch, row_index=ref.index
+            )
+            return perm.input_ids, None, perm.label
+        if task == "sd":
+            ids = np.asarray(row["input_ids"], dtype=np.int64)
+            return ids, np.asarray(row["segment_ids"], dtype=np.int64), int(row["label"])
+        raise ValueError(f"unknown NLU task {task!r}")
+
+    def collate(self, task: str, rows: list[dict[str, Any]], refs: list[RowRef], seq_len: int) -> NluBatch:
+        """Mask/permute, cut to ``seq_len``, pad to the longest row: tensors on the CPU."""
+        items = [self._row(task, row, ref) for row, ref in zip(rows, refs, strict=True)]
+        lengths = [min(len(ids), seq_len) for ids, _, _ in items]
+        width = max(lengths)
+        batch = len(items)
+        input_ids = np.full((batch, width), self.pad_id, dtype=np.int64)
+        segment_ids = np.zeros((batch, width), dtype=np.int64)
+        token_labels = np.full((batch, width), masking.IGNORE, dtype=np.int64)
+        classes = np.zeros(batch, dtype=np.int64)
+        for i, (ids, segs, labels) in enumerate(items):
+            n = lengths[i]
+            input_ids[i, :n] = ids[:n]
+            if n < len(ids):
+                input_ids[i, n - 1] = self.sep_id  # a cut row still ends with [SEP]
+            if segs is not None:
+                segment_ids[i, :n] = segs[:n]
+            if isinstance(labels, np.ndarray):
+                token_labels[i, :n] = labels[:n]
+                if n < len(ids):
+                    token_labels[i, n - 1] = masking.IGNORE
+            else:
+                classes[i] = labels
+        self.pad_stats.add(lengths, width)
+        pad_mask = np.arange(width)[None, :] < np.asarray(lengths)[:, None]
+        has_segments = task in ("uktp", "sd")
+        has_tokens = task in ("kmlm", "uktp")
+        return NluBatch(
+            input_ids=torch.from_numpy(input_ids),
+            segment_ids=torch.from_numpy(segment_ids) if has_segments else None,
+            pad_mask=torch.from_numpy(pad_mask),
+            labels=torch.from_numpy(token_labels if has_tokens else classes),
+        )

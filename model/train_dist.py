@@ -1,0 +1,117 @@
+"""Process-group helpers: who am I, reductions, and wrapping the objective for DDP or FSDP.
+
+One process (no ``torchrun``) is world size 1 and every helper is a no-op. Under ``torchrun`` the trainer
+uses gloo on CPU and NCCL on CUDA. DDP runs with ``find_unused_parameters=True`` by default so that a
+micro-batch which leaves a module unused (an NLU-only step never touches the NLG stack) still reduces
+(docs/TRAINING.md weighs the cost). FSDP uses FSDP2 ``fully_shard`` on every Transformer-XL layer and
+then on the whole model; full (unsharded) state dicts are gathered for checkpoints.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, NamedTuple
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from model.train_config import Parallel, RuntimeConfig
+
+logger = logging.getLogger(__name__)
+
+
+class DistContext(NamedTuple):
+    """This process's place in the job."""
+
+    rank: int
+    world_size: int
+    local_rank: int
+    device: torch.device
+
+
+def init_distributed(runtime: RuntimeConfig) -> DistContext:
+    """Join the ``torchrun`` process group if there is one; choose the device."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    use_cuda = runtime.device == "cuda" or (runtime.device == "auto" and torch.cuda.is_available())
+    if runtime.device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("runtime.device is cuda but no CUDA device is available")
+    device = torch.device(f"cuda:{local_rank}" if use_cuda else "cpu")
+    if use_cuda:
+        torch.cuda.set_device(device)
+    if world_size > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+    rank = dist.get_rank() if dist.is_initialized() else 0
+    return DistContext(rank, world_size, local_rank, device)
+
+
+def is_distributed() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
+    """Sum over ranks (in place; returns the tensor)."""
+    if is_distributed():
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+    return tensor
+
+
+def barrier() -> None:
+    if is_distributed():
+        dist.barrier()
+
+
+def wrap(objective: nn.Module, runtime: RuntimeConfig, ctx: DistContext) -> nn.Module:
+    """The module the training loop calls: the objective itself, or wrapped in DDP / sharded by FSDP."""
+    if ctx.world_size == 1:
+        return objective
+    if runtime.parallel is Parallel.FSDP:
+        from torch.distributed.fsdp import fully_shard
+
+        for sub in objective.modules():
+            if sub.__class__.__name__ == "TxlLayer":  # one FSDP unit per Transformer-XL layer
+                fully_shard(sub)
+        fully_shard(objective)
+        return objective
+    from torch.nn.parallel import DistributedDataParallel
+
+    device_ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+    return DistributedDataParallel(
+        objective, device_ids=device_ids, find_unused_parameters=runtime.find_unused_parameters
+    )
+
+
+def full_state(model: nn.Module, optimizer: torch.optim.Optimizer, sharded: bool) -> tuple[dict, dict]:
+    """Unsharded model and optimizer state dicts on the CPU (collective under FSDP: call on every rank)."""
+    if not sharded:
+        return model.state_dict(), optimizer.state_dict()
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict
+
+    options = StateDictOptions(full_state_dict=True, cpu_offload=True)
+    return get_state_dict(model, optimizer, options=options)
+
+
+def load_full_state(
+    model: nn.Module, optimizer: torch.optim.Optimizer, model_state: dict, optim_state: dict, sharded: bool
+) -> None:
+    """Inverse of :func:`full_state` (every rank passes the full dicts)."""
+    if not sharded:
+        model.load_state_dict(model_state)
+        optimizer.load_state_dict(optim_state)
+        return
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_state_dict
+
+    options = StateDictOptions(full_state_dict=True, broadcast_from_rank0=False)
+    set_state_dict(model, optimizer, model_state_dict=model_state, optim_state_dict=optim_state, options=options)
+
+
+def autocast_dtype(precision: Any, device: torch.device) -> torch.dtype | None:
+    """bf16 for BF16, or for AUTO on a CUDA device with bf16 support; None (fp32) otherwise."""
+    value = getattr(precision, "value", precision)
+    if value == "bf16":
+        return torch.bfloat16
+    if value == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return None

@@ -1,0 +1,88 @@
+"""Periodic evaluation on the corpus's ``valid`` split: per-task loss and accuracy, DLM perplexity.
+
+Every evaluation reads the same rows (the valid split in file order, no shuffling, masks drawn with epoch
+0), at the full sequence length and batch size, with dropout off, so numbers are comparable across steps.
+Accuracy is masked-token accuracy for kmlm and uktp (for uktp the relation tokens when the relation is
+masked, otherwise sentence words), class accuracy for sr and sd, and next-token accuracy for dlm.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from corpus.reader import CorpusReader
+from model.data_mixture import PretrainData
+from model.train_config import DataConfig
+from model.train_dist import DistContext, all_reduce_sum
+from model.train_step import detach_mems
+
+logger = logging.getLogger(__name__)
+
+
+class Evaluator:
+    """``evaluator(step) -> {"eval/<task>/loss": ..., "eval/<task>/accuracy": ..., "eval/dlm/perplexity": ...}``."""
+
+    def __init__(
+        self,
+        reader: CorpusReader,
+        config: DataConfig,
+        tasks: list[str],
+        objective: nn.Module,
+        ctx: DistContext,
+        *,
+        batches: int,
+        seq_len: int,
+    ) -> None:
+        self.reader = reader
+        self.config = config
+        self.tasks = [t for t in tasks if sum(s.rows for s in reader.shards(t, "valid")) > 0]
+        self.objective = objective
+        self.ctx = ctx
+        self.batches = batches
+        self.seq_len = seq_len
+        if not self.tasks:
+            logger.warning("corpus has no valid rows for the trained tasks: evaluation is off")
+
+    def __call__(self, step: int) -> dict[str, Any]:
+        if not self.tasks:
+            return {}
+        data = PretrainData(
+            self.reader, self.config, self.tasks, split="valid", rank=self.ctx.rank,
+            world_size=self.ctx.world_size, shuffle=False,
+        )
+        tasks = data.tasks
+        totals = torch.zeros(3, len(tasks), dtype=torch.float64)  # loss sum, targets, correct
+        model = self.objective
+        was_training = model.training
+        model.eval()
+        mems = None
+        with torch.no_grad():
+            for _ in range(self.batches):
+                batch = data.next(self.config.batch_size, self.seq_len)
+                nlu = {k: type(b)(*(None if t is None else t.to(self.ctx.device) for t in b)) for k, b in batch.nlu.items()}
+                dlm = None if batch.dlm is None else type(batch.dlm)(*(t.to(self.ctx.device) for t in batch.dlm))
+                sums, mems = model(nlu, dlm, mems)
+                mems = detach_mems(mems)
+                for i, task in enumerate(tasks):
+                    if task in sums.loss:
+                        totals[0, i] += float(sums.loss[task])
+                        totals[1, i] += float(sums.targets[task])
+                        totals[2, i] += float(sums.correct[task])
+        model.train(was_training)
+        totals = all_reduce_sum(totals.to(self.ctx.device)).cpu()
+        out: dict[str, Any] = {}
+        for i, task in enumerate(tasks):
+            n = max(1.0, float(totals[1, i]))
+            out[f"eval/{task}/loss"] = float(totals[0, i]) / n
+            out[f"eval/{task}/accuracy"] = float(totals[2, i]) / n
+        if "dlm" in tasks:
+            out["eval/dlm/perplexity"] = math.exp(min(out["eval/dlm/loss"], 50.0))
+        if self.ctx.rank == 0:
+            shown = " ".join(f"{k[5:]} {v:.3f}" for k, v in out.items())
+            logger.info("eval step %d: %s", step, shown)
+        return out

@@ -1,0 +1,84 @@
+"""Run observability: one log line per interval, ``metrics.jsonl`` and TensorBoard event files.
+
+``metrics.jsonl`` holds one JSON object per logged step: ``step``, ``loss`` (the sum of the task losses),
+``loss/<task>`` per task, ``lr``, ``tokens_per_s``, ``seq_len``, ``batch_size``, ``elapsed_s``; evaluation
+records add ``kind: "eval"`` and ``eval/<task>/loss``, ``eval/<task>/accuracy``, ``eval/dlm/perplexity``.
+Only rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+METRICS_NAME = "metrics.jsonl"
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def format_line(record: dict[str, Any], max_steps: int) -> str:
+    """The human log line of a training record: step, losses per task, lr, tokens/s, elapsed/ETA."""
+    step = record["step"]
+    tasks = " ".join(f"{k.split('/', 1)[1]} {v:.3f}" for k, v in record.items() if k.startswith("loss/"))
+    elapsed = record["elapsed_s"]
+    eta = elapsed / max(1, step) * max(0, max_steps - step)
+    return (
+        f"step {step}/{max_steps} loss {record['loss']:.4f} ({tasks}) lr {record['lr']:.2e} "
+        f"tok/s {record['tokens_per_s']:.0f} seq {record['seq_len']} batch {record['batch_size']} "
+        f"elapsed {_duration(elapsed)} eta {_duration(eta)}"
+    )
+
+
+class MetricsWriter:
+    """Appends records to ``RUN_DIR/metrics.jsonl`` and TensorBoard (rank 0 only; a no-op elsewhere)."""
+
+    def __init__(self, run_dir: Path, *, enabled: bool, tensorboard: bool) -> None:
+        self.enabled = enabled
+        self.path = run_dir / METRICS_NAME
+        self._tb: Any = None
+        if enabled and tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._tb = SummaryWriter(log_dir=str(run_dir / "tensorboard"))
+
+    def truncate_after(self, step: int) -> None:
+        """Drop records beyond ``step`` (a resumed run rewrites the steps after its checkpoint)."""
+        if not self.enabled or not self.path.exists():
+            return
+        kept = [
+            line
+            for line in self.path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and json.loads(line)["step"] <= step
+        ]
+        self.path.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
+
+    def write(self, record: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        clean = {k: (v if not isinstance(v, float) or math.isfinite(v) else str(v)) for k, v in record.items()}
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(clean) + "\n")
+        if self._tb is not None:
+            for key, value in record.items():
+                if key != "step" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                    self._tb.add_scalar(key, value, record["step"])
+            self._tb.flush()
+
+    def close(self) -> None:
+        if self._tb is not None:
+            self._tb.close()
+
+
+def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
+    """All records of a run's ``metrics.jsonl`` (training and evaluation)."""
+    path = Path(run_dir) / METRICS_NAME
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

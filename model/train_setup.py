@@ -1,0 +1,225 @@
+"""Assembles a :class:`model.trainer.Trainer`: run directory, corpus checks, model, optimizer, data, resume.
+
+Start-up checks: :meth:`CorpusReader.check` (manifest, schemas, shard byte sizes and row counts; no
+re-hashing), the vocabulary size from the manifest's tokenizer, and on resume the corpus identity (the
+tokenizer's and every shard's sha256 as recorded in the manifest) must equal the checkpoint's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from corpus.errors import CorpusError
+from corpus.reader import CorpusReader
+from model import train_checkpoint as ckpt
+from model.checkpoint import FORMAT, FORMAT_VERSION
+from model.config import ModelConfig
+from model.data_mixture import PretrainData, available_tasks
+from model.presets import get_preset
+from model.train_config import TrainConfig
+from model.train_dist import DistContext, barrier, full_state, init_distributed, load_full_state, wrap
+from model.train_eval import Evaluator
+from model.train_log import MetricsWriter
+from model.train_step import PretrainObjective
+from model.trainer import Trainer, TrainerParts
+
+logger = logging.getLogger(__name__)
+
+ModelFactory = Callable[[ModelConfig], nn.Module]
+RUN_MARKERS = ("config.json", "metrics.jsonl", "checkpoints", "tensorboard")
+
+
+def corpus_identity(reader: CorpusReader) -> dict[str, Any]:
+    """What a checkpoint must match to resume: tokenizer sha256 and every shard's sha256 (from the manifest)."""
+    tok = reader.manifest.tokenizer
+    shards = {
+        shard.path: shard.sha256
+        for dataset, splits in reader.manifest.datasets.items()
+        for infos in splits.values()
+        for shard in infos
+    }
+    return {"tokenizer": tok.sha256 if tok else "", "shards": dict(sorted(shards.items()))}
+
+
+def identity_problem(saved: dict[str, Any], current: dict[str, Any]) -> str | None:
+    """Why a corpus differs from the checkpoint's (None when it is the same corpus)."""
+    if saved["tokenizer"] != current["tokenizer"]:
+        return "the tokenizer differs from the checkpoint's (sha256)"
+    changed = sorted(p for p in set(saved["shards"]) | set(current["shards"]) if saved["shards"].get(p) != current["shards"].get(p))
+    if changed:
+        return f"{len(changed)} shard(s) differ from the checkpoint's (sha256), e.g. {changed[0]}"
+    return None
+
+
+def prepare_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
+    """Create RUN_DIR; refuse to mix runs unless --resume or --overwrite (which only deletes a run dir)."""
+    if run_dir.exists() and any(run_dir.iterdir()) and not resume:
+        if not overwrite:
+            raise FileExistsError(f"{run_dir}: exists and is not empty; use --resume to continue or --overwrite")
+        if not any((run_dir / m).exists() for m in RUN_MARKERS):
+            raise FileExistsError(f"{run_dir}: --overwrite refuses to delete a directory that is not a kgtext run")
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+
+def model_config_for(preset: str, config: TrainConfig, reader: CorpusReader) -> ModelConfig:
+    """The preset with the corpus vocabulary and ``model_overrides`` applied."""
+    tok = reader.manifest.tokenizer
+    assert tok is not None
+    changes = {"vocab_size": tok.vocab_size, "pad_id": tok.special_ids.get("[PAD]", 0), **config.model_overrides}
+    return get_preset(preset, **changes)
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW; no weight decay on biases, LayerNorm weights and other 1-D parameters."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
+    optim = config.optim
+    groups = [{"params": decay, "weight_decay": optim.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=optim.lr, betas=(optim.beta1, optim.beta2), eps=optim.eps)
+
+
+def _plain_mems(mems: Any) -> Any:
+    """Memory (NamedTuple / tuples of tensors) -> lists of CPU tensors (loadable with weights_only)."""
+    if isinstance(mems, torch.Tensor):
+        return mems.detach().cpu()
+    if isinstance(mems, tuple):
+        return [_plain_mems(m) for m in mems]
+    return mems
+
+
+def _restore_mems(plain: Any, like: Any, device: torch.device) -> Any:
+    if plain is None:
+        return None
+    if isinstance(plain, torch.Tensor):
+        return plain.to(device)
+    items = [_restore_mems(p, like[i] if isinstance(like, tuple) and i < len(like) else None, device) for i, p in enumerate(plain)]
+    if isinstance(like, tuple) and hasattr(like, "_fields"):
+        return type(like)(*items)
+    return tuple(items)
+
+
+def save_checkpoint(trainer: Trainer, reader_identity: dict[str, Any], preset: str) -> None:
+    """Every rank: write its rank file; rank 0: model + trainer state, then the atomic rename."""
+    parts = trainer.parts
+    sharded = parts.wrapped is not parts.model and not hasattr(parts.wrapped, "no_sync")
+    model_state, optim_state = full_state(parts.wrapped if sharded else parts.model, parts.optimizer, sharded)
+    if sharded:
+        model_state = {k.removeprefix("model."): v for k, v in model_state.items()}
+    rank_payload = {"rng": torch.get_rng_state(), "mems": _plain_mems(trainer.mems)}
+    if torch.cuda.is_available():
+        rank_payload["cuda_rng"] = torch.cuda.get_rng_state()
+    ckpt.save_rank_part(parts.run_dir, trainer.step, parts.ctx.rank, rank_payload)
+    barrier()
+    if parts.ctx.rank == 0:
+        dropout, dropatt = parts.full_dropout
+        model_config = parts.model.config.replace(dropout=dropout, dropatt=dropatt)
+        payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": model_config.to_dict(), "state_dict": model_state}
+        state = {
+            "step": trainer.step, "optimizer": optim_state, "train_config": parts.config.to_dict(), "preset": preset,
+            "data": parts.data.state_dict(), "corpus": reader_identity, "tokens_seen": trainer.tokens_seen,
+            "elapsed_s": trainer.elapsed_s, "world_size": parts.ctx.world_size,
+        }
+        ckpt.finalize(parts.run_dir, trainer.step, payload, state, parts.config.checkpoint.keep)
+    barrier()
+
+
+def restore(trainer: Trainer, path: Path) -> None:
+    """Load model, optimizer, data position, counters, RNG state and DLM memory from checkpoint ``path``."""
+    parts = trainer.parts
+    state = ckpt.load_part(path, ckpt.TRAINER)
+    model_payload = ckpt.load_part(path, ckpt.MODEL)
+    rank_payload = ckpt.load_part(path, ckpt.rank_file(parts.ctx.rank))
+    sharded = parts.wrapped is not parts.model and not hasattr(parts.wrapped, "no_sync")
+    model_state = model_payload["state_dict"]
+    if sharded:
+        model_state = {f"model.{k}": v for k, v in model_state.items()}
+    load_full_state(parts.wrapped if sharded else parts.model, parts.optimizer, model_state, state["optimizer"], sharded)
+    parts.data.load_state_dict(state["data"])
+    trainer.step = int(state["step"])
+    trainer.tokens_seen = int(state["tokens_seen"])
+    trainer.elapsed_s = float(state["elapsed_s"])
+    torch.set_rng_state(rank_payload["rng"])
+    if "cuda_rng" in rank_payload and torch.cuda.is_available():
+        torch.cuda.set_rng_state(rank_payload["cuda_rng"])
+    init = getattr(parts.model, "init_mems", None)
+    like = init(1, parts.ctx.device) if init is not None else None
+    trainer.mems = _restore_mems(rank_payload["mems"], like, parts.ctx.device)
+    logger.info("resumed from %s at step %d", path, trainer.step)
+
+
+def build_trainer(
+    corpus_dir: str | Path,
+    preset: str,
+    run_dir: str | Path,
+    config: TrainConfig,
+    *,
+    resume_from: Path | None = None,
+    overwrite: bool = False,
+    model_factory: ModelFactory | None = None,
+    ctx: DistContext | None = None,
+) -> Trainer:
+    """A ready-to-``fit`` trainer (resumed from ``resume_from`` when given)."""
+    ctx = ctx or init_distributed(config.runtime)
+    run_dir = Path(run_dir)
+    if ctx.rank == 0:
+        prepare_run_dir(run_dir, resume=resume_from is not None, overwrite=overwrite)
+    barrier()
+    reader = CorpusReader(corpus_dir)
+    reader.check()
+    if reader.manifest.tokenizer is None:
+        raise CorpusError(str(reader.root / "manifest.json"), "has no tokenizer entry: cannot size the vocabulary")
+    identity = corpus_identity(reader)
+    saved_model_config = None
+    if resume_from is not None:
+        state = ckpt.load_part(resume_from, ckpt.TRAINER)
+        problem = identity_problem(state["corpus"], identity)
+        if problem:
+            raise CorpusError(str(reader.root), f"cannot resume from {resume_from}: {problem}")
+        saved_model_config = ModelConfig.from_dict(ckpt.load_part(resume_from, ckpt.MODEL)["config"])
+    model_config = saved_model_config or model_config_for(preset, config, reader)
+    if config.runtime.threads:
+        torch.set_num_threads(config.runtime.threads)
+    torch.manual_seed(config.runtime.seed)
+    factory = model_factory or _default_factory
+    model = factory(model_config).to(ctx.device)
+    objective = PretrainObjective(model)
+    wrapped = wrap(objective, config.runtime, ctx)
+    if config.runtime.compile:
+        wrapped = torch.compile(wrapped)  # type: ignore[assignment]
+    tasks = available_tasks(reader, config.data, "train")
+    data = PretrainData(reader, config.data, tasks, rank=ctx.rank, world_size=ctx.world_size)
+    evaluator = None
+    if config.eval.interval:
+        evaluator = Evaluator(reader, config.data, tasks, objective, ctx, batches=config.eval.batches, seq_len=model_config.tgt_len)
+    metrics = MetricsWriter(run_dir, enabled=ctx.rank == 0, tensorboard=config.log.tensorboard)
+    parts = TrainerParts(
+        config=config, run_dir=run_dir, ctx=ctx, model=model, wrapped=wrapped, optimizer=make_optimizer(objective, config),
+        data=data, metrics=metrics, evaluator=evaluator,
+        checkpointer=lambda t: save_checkpoint(t, identity, preset),
+        max_seq_len=model_config.tgt_len, full_dropout=(model_config.dropout, model_config.dropatt),
+    )
+    trainer = Trainer(parts)
+    if resume_from is not None:
+        restore(trainer, resume_from)
+        metrics.truncate_after(trainer.step)
+    if ctx.rank == 0:
+        summary = {"corpus": str(corpus_dir), "preset": preset, "tasks": tasks, "train": config.to_dict(), "model": model_config.to_dict()}
+        (run_dir / "config.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        n_params = sum(p.numel() for p in model.parameters())
+        logger.info("model %s: %d parameters; tasks %s; world size %d on %s", preset, n_params, ",".join(tasks), ctx.world_size, ctx.device)
+    return trainer
+
+
+def _default_factory(config: ModelConfig) -> nn.Module:
+    from model.ernie import Ernie3Model
+
+    return Ernie3Model(config)

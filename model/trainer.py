@@ -1,0 +1,216 @@
+"""The pre-training loop: progressive factors, accumulation, clipping, AdamW, logging, evaluation, checkpoints.
+
+:class:`Trainer` only runs the loop; its parts (model, objective wrapper, optimizer, data, metrics writer)
+are built by :func:`model.train_setup.build_trainer`. One optimizer step:
+
+1. the progressive factors of the step (sequence length, NLU batch size, dropout) and the lr are set;
+2. the ``grad_accum`` micro-batches of the window are drawn and their targets counted per task, summed
+   over ranks, so each micro-batch's loss is ``sum of CE / targets of the whole window`` per task;
+3. forward + backward per micro-batch (DDP syncs on the last one only), a NaN/inf task loss stops the
+   run naming the step and the task before any update, so the last checkpoint stays the last good state;
+4. gradient clipping, the AdamW step, then logging, evaluation and checkpointing at their intervals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from model.data_mixture import MicroBatch, PretrainData
+from model.train_config import TrainConfig
+from model.train_dist import DistContext, all_reduce_sum, autocast_dtype
+from model.train_log import MetricsWriter, format_line
+from model.train_schedule import StepFactors, lr_at, progressive_at
+from model.train_step import IGNORE, TOKEN_TASKS, DlmBatch, NluBatch, TaskSums, detach_mems, window_loss
+
+logger = logging.getLogger(__name__)
+
+
+class TrainingDiverged(RuntimeError):
+    """A task loss became NaN or infinite; the message names the step and the task."""
+
+
+@dataclass(slots=True)
+class TrainerParts:
+    """Everything the loop needs, built by :func:`model.train_setup.build_trainer`."""
+
+    config: TrainConfig
+    run_dir: Path
+    ctx: DistContext
+    model: nn.Module
+    """The bare Ernie3Model (or a fake with its methods)."""
+    wrapped: nn.Module
+    """The objective as called in training: bare, DDP-wrapped or FSDP-sharded."""
+    optimizer: torch.optim.Optimizer
+    data: PretrainData
+    metrics: MetricsWriter
+    evaluator: Any
+    """Callable ``(step) -> dict`` of evaluation metrics, or None."""
+    checkpointer: Any
+    """Callable ``(trainer) -> None`` saving a checkpoint."""
+    max_seq_len: int
+    """The model's tgt_len: the sequence length at the end of progressive learning."""
+    full_dropout: tuple[float, float]
+    """(dropout, dropatt) of the model config: the values the progressive ramp ends at."""
+
+
+def count_targets(batch: MicroBatch) -> dict[str, int]:
+    """Prediction targets per task of this rank's part of a micro-batch."""
+    out = {}
+    for task, nlu in batch.nlu.items():
+        out[task] = int((nlu.labels != IGNORE).sum()) if task in TOKEN_TASKS else int(nlu.labels.numel())
+    if batch.dlm is not None:
+        out["dlm"] = int(batch.dlm.targets.numel())
+    return out
+
+
+def _to(batch: MicroBatch, device: torch.device) -> tuple[dict[str, NluBatch], DlmBatch | None]:
+    def move(t: torch.Tensor | None) -> torch.Tensor | None:
+        return None if t is None else t.to(device, non_blocking=True)
+
+    nlu = {k: NluBatch(*(move(t) for t in b)) for k, b in batch.nlu.items()}  # type: ignore[arg-type]
+    dlm = DlmBatch(*(move(t) for t in batch.dlm)) if batch.dlm is not None else None  # type: ignore[arg-type]
+    return nlu, dlm
+
+
+class Trainer:
+    """Runs optimizer steps from ``step`` to ``max_steps``; state lives in ``step``, ``mems`` and the parts."""
+
+    def __init__(self, parts: TrainerParts) -> None:
+        self.parts = parts
+        self.step = 0
+        self.mems: Any = None
+        self.tokens_seen = 0
+        self.elapsed_s = 0.0
+        self.step_losses: list[float] = []
+        """Total loss of every step run by this process (the exact-resume test compares them)."""
+        self._interval: dict[str, float] = {}
+        self._interval_start = time.perf_counter()
+
+    # ---- one step ------------------------------------------------------------------------------------
+    def factors(self) -> StepFactors:
+        cfg = self.parts.config
+        return progressive_at(
+            self.step,
+            cfg.progressive,
+            max_seq_len=self.parts.max_seq_len,
+            batch_size=cfg.data.batch_size,
+            dropout=self.parts.full_dropout[0],
+            multiple=self.parts.ctx.world_size,
+        )
+
+    def _apply_factors(self, factors: StepFactors) -> float:
+        set_dropout = getattr(self.parts.model, "set_dropout", None)
+        if set_dropout is not None:
+            set_dropout(factors.dropout, self.parts.full_dropout[1] * factors.dropout_fraction)
+        lr = lr_at(self.step, self.parts.config.optim)
+        for group in self.parts.optimizer.param_groups:
+            group["lr"] = lr
+        return lr
+
+    def _window_targets(self, window: list[MicroBatch], tasks: list[str]) -> dict[str, float]:
+        local = torch.zeros(len(tasks), dtype=torch.float64)
+        for batch in window:
+            for task, n in count_targets(batch).items():
+                local[tasks.index(task)] += n
+        total = all_reduce_sum(local.to(self.parts.ctx.device)).cpu()
+        return {task: float(total[i]) for i, task in enumerate(tasks)}
+
+    def _forward_backward(self, batch: MicroBatch, targets: dict[str, float], last: bool) -> TaskSums:
+        parts = self.parts
+        nlu, dlm = _to(batch, parts.ctx.device)
+        dtype = autocast_dtype(parts.config.runtime.precision, parts.ctx.device)
+        sync = contextlib.nullcontext() if last or not hasattr(parts.wrapped, "no_sync") else parts.wrapped.no_sync()
+        with sync:
+            with torch.autocast(parts.ctx.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+                sums, mems = parts.wrapped(nlu, dlm, self.mems)
+            self.mems = detach_mems(mems)
+            self._check_finite(sums)
+            window_loss(sums, targets, parts.ctx.world_size).backward()
+        return sums
+
+    def _check_finite(self, sums: TaskSums) -> None:
+        values = torch.stack([loss.detach().float() for loss in sums.loss.values()])
+        finite = torch.isfinite(all_reduce_sum(values.clone()))
+        if not bool(finite.all()):
+            task = list(sums.loss)[int((~finite).nonzero()[0])]
+            raise TrainingDiverged(
+                f"step {self.step}: the {task} loss is {float(values[list(sums.loss).index(task)])} (NaN/inf); "
+                "stopping without an update (the last checkpoint is the last good state)"
+            )
+
+    def train_step(self) -> dict[str, float]:
+        """One optimizer step; returns the step's per-task mean losses and counters (global)."""
+        parts, cfg = self.parts, self.parts.config
+        factors = self.factors()
+        lr = self._apply_factors(factors)
+        window = [parts.data.next(factors.batch_size, factors.seq_len) for _ in range(cfg.optim.grad_accum)]
+        tasks = parts.data.tasks
+        targets = self._window_targets(window, tasks)
+        loss_sum = torch.zeros(len(tasks), dtype=torch.float64, device=parts.ctx.device)
+        for i, batch in enumerate(window):
+            sums = self._forward_backward(batch, targets, last=i == len(window) - 1)
+            for task, loss in sums.loss.items():
+                loss_sum[tasks.index(task)] += loss.detach().double()
+        if cfg.optim.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(parts.wrapped.parameters(), cfg.optim.grad_clip)
+        parts.optimizer.step()
+        parts.optimizer.zero_grad(set_to_none=True)
+        reduced = all_reduce_sum(torch.cat([loss_sum, torch.tensor([float(sum(b.tokens for b in window))], dtype=torch.float64, device=parts.ctx.device)])).cpu()
+        out = {f"loss/{t}": float(reduced[i]) / max(1.0, targets[t]) for i, t in enumerate(tasks)}
+        out["loss"] = sum(out[f"loss/{t}"] for t in tasks)
+        out.update(lr=lr, tokens=float(reduced[-1]), seq_len=factors.seq_len, batch_size=factors.batch_size)
+        self.step += 1
+        self.tokens_seen += int(reduced[-1])
+        self.step_losses.append(out["loss"])
+        return out
+
+    # ---- the loop ------------------------------------------------------------------------------------
+    def _log(self, out: dict[str, float]) -> None:
+        for key, value in out.items():
+            self._interval[key] = self._interval.get(key, 0.0) + value
+        self._interval["steps"] = self._interval.get("steps", 0.0) + 1
+        if self.step % self.parts.config.log.interval and self.step != self.parts.config.optim.max_steps:
+            return
+        now = time.perf_counter()
+        wall = now - self._interval_start
+        n = self._interval.pop("steps")
+        record: dict[str, Any] = {"step": self.step, "loss": self._interval["loss"] / n}
+        record.update({k: v / n for k, v in self._interval.items() if k.startswith("loss/")})
+        record.update(
+            lr=out["lr"], tokens_per_s=self._interval["tokens"] / max(wall, 1e-9), seq_len=int(out["seq_len"]),
+            batch_size=int(out["batch_size"]), pad_fraction=round(self.parts.data.collator.pad_stats.pad_fraction, 4),
+            elapsed_s=round(self.elapsed_s, 3), tokens_seen=self.tokens_seen,
+        )
+        if self.parts.ctx.rank == 0:
+            logger.info(format_line(record, self.parts.config.optim.max_steps))
+        self.parts.metrics.write(record)
+        self._interval = {}
+        self._interval_start = now
+
+    def fit(self) -> None:
+        """Train until ``optim.max_steps``, evaluating and checkpointing at their intervals."""
+        cfg = self.parts.config
+        last = cfg.optim.max_steps
+        self._interval_start = time.perf_counter()
+        while self.step < last:
+            start = time.perf_counter()
+            out = self.train_step()
+            self.elapsed_s += time.perf_counter() - start
+            if not math.isfinite(out["loss"]):
+                raise TrainingDiverged(f"step {self.step}: total loss {out['loss']}")
+            self._log(out)
+            at_end = self.step == last
+            if self.parts.evaluator is not None and cfg.eval.interval and (self.step % cfg.eval.interval == 0 or at_end):
+                record = {"step": self.step, "kind": "eval", **self.parts.evaluator(self.step)}
+                self.parts.metrics.write(record)
+            if self.step % cfg.checkpoint.interval == 0 or at_end:
+                self.parts.checkpointer(self)
