@@ -24,6 +24,14 @@ logger = logging.getLogger(__name__)
 TASK = "sd"
 
 
+def _pick(weights: np.ndarray, rng: np.random.Generator) -> int:
+    """Index drawn with probability ``weights`` (one uniform draw; faster than ``rng.choice(p=...)``)."""
+    cumulative = np.cumsum(weights)
+    return min(
+        int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")), len(weights) - 1
+    )
+
+
 def _draw_label(
     i: int, n: int, has_negatives: bool, rng: np.random.Generator, config: SdConfig
 ) -> tuple[int, bool]:
@@ -32,14 +40,14 @@ def _draw_label(
         [i + 1 < n, n - 1 - i >= config.min_distance or i >= config.min_distance, has_negatives]
     )
     weights = np.asarray(config.class_weights)
-    label = int(rng.choice(3, p=weights))
+    label = _pick(weights, rng)
     if feasible[label]:
         return label, False
     if not feasible.any():
         return -1, True
     w = np.where(feasible, weights, 0.0)
     w = w / w.sum() if w.sum() > 0 else feasible / feasible.sum()
-    return int(rng.choice(3, p=w)), True
+    return _pick(w, rng), True
 
 
 def _partner(i: int, n: int, label: int, rng: np.random.Generator, config: SdConfig, n_neg: int) -> int:

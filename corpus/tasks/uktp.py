@@ -110,7 +110,7 @@ def build_uktp_counted(
         if texts is None:
             count(counts, Outcome.NO_LABEL)
             continue
-        parts = tok.encode_batch(texts)
+        parts = [tok.encode_label(t) for t in texts]
         if fixed + sum(len(p) for p in parts) > config.max_tokens:
             count(counts, Outcome.TOO_LONG)
             continue

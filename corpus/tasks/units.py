@@ -17,6 +17,7 @@ from corpus.tasks.config import KmlmConfig, PhraseFallback
 from corpus.tasks.rows import Unit, UnitKind
 from corpus.tasks.tokenizer import Tokenizer
 
+_ENTITY_KIND, _PHRASE_KIND, _WORD_KIND = UnitKind.ENTITY.value, UnitKind.PHRASE.value, UnitKind.WORD.value
 _WORD = re.compile(r"\w+(?:['’\-]\w+)*")
 _JOINER = re.compile(r"\s+")
 STOPWORDS = frozenset(
@@ -44,9 +45,13 @@ def stopword_runs(text: str, max_words: int, blocked: Sequence[tuple[int, int]] 
     (e.g. an entity) between or inside them."""
     runs: list[list[tuple[int, int]]] = [[]]
     prev_end = 0
+    walls = sorted(blocked)
+    j = 0
     for m in _WORD.finditer(text):
         gap = text[prev_end : m.start()]
-        stop = m.group().lower() in STOPWORDS or any(m.start() < e and s < m.end() for s, e in blocked)
+        while j < len(walls) and walls[j][1] <= m.start():
+            j += 1
+        stop = m.group().lower() in STOPWORDS or (j < len(walls) and walls[j][0] < m.end())
         if stop or (gap and not _JOINER.fullmatch(gap)):
             runs.append([])
         if not stop:
@@ -104,10 +109,10 @@ def _fill_words(ids: list[int], covered: list[Unit], word_start: Sequence[bool])
         start = pos
         for i in range(pos + 1, unit.start):
             if word_start[ids[i]]:
-                units.append(Unit(start, i, UnitKind.WORD.value))
+                units.append(Unit(start, i, _WORD_KIND))
                 start = i
         if start < unit.start:
-            units.append(Unit(start, unit.start, UnitKind.WORD.value))
+            units.append(Unit(start, unit.start, _WORD_KIND))
         if unit.kind:
             units.append(unit)
         pos = unit.end
