@@ -32,12 +32,15 @@ _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")
 def _clean_segment(text: str, config: AlignerConfig) -> str:
     """Apply the character-level rules to one segment of text (between link edges)."""
     if config.strip_control_chars:
-        text = _CONTROL.sub("", _NEWLINES.sub("\n", text).replace("\t", " "))
+        text = _NEWLINES.sub("\n", text).replace("\t", " ")
     if not text.isascii():
+        # Mojibake repair first: its C1 bytes ("\x81" in "DorÄ«mÄ\x81") are not yet control noise.
         if config.fix_mojibake:
             text = ftfy.fix_encoding(text)
         if config.normalize_unicode:
             text = unicodedata.normalize("NFC", text)
+    if config.strip_control_chars:
+        text = _CONTROL.sub("", text)
     if config.collapse_repeats:
         text = _REPEATS.sub(r"\1", text)
     return text

@@ -78,9 +78,10 @@ def _predict(
     starts = _sentence_starts(cleaned, aligned)
     mentions, pairs, spans = set(), set(), []
     for index, (sent, start) in enumerate(zip(aligned.sentences, starts, strict=True)):
-        spans.append((offsets[start], offsets[start + len(sent.text)]))
+        # An exclusive end maps through its last character (the next one may be a removed character).
+        spans.append((offsets[start], offsets[start + len(sent.text) - 1] + 1))
         for m in mentions_of(index):
-            mentions.add((offsets[start + m.start], offsets[start + m.end], m.entity, m.source))
+            mentions.add((offsets[start + m.start], offsets[start + m.end - 1] + 1, m.entity, m.source))
         for triple, level in pairs_of(index):
             pairs.add((index, triple, level))
     return Prediction(frozenset(mentions), frozenset(pairs), tuple(spans))
