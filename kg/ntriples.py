@@ -22,7 +22,7 @@ _IRI = r"[A-Za-z][A-Za-z0-9+.\-]*:[^\x00-\x20<>\"{}|^`\\]*"
 _FAST_LINE = re.compile(
     rf"<({_IRI})>[ \t]+<({_IRI})>[ \t]+"
     rf"(?:<({_IRI})>|\"([^\"\\\r\n]*)\"(?:\^\^<({_IRI})>|@([a-zA-Z]+(?:-[a-zA-Z0-9]+)*))?)"
-    r"[ \t]*\.[ \t]*(?:#.*)?"
+    r"[ \t]*\.[ \t]*(?:#[^\r\n]*)?\r?\n?"
 )
 _ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _IRI_FORBIDDEN = frozenset([chr(c) for c in range(0x21)] + list('<>"{}|^`'))
@@ -66,7 +66,8 @@ def make_record(
         return Triple(subject, predicate, obj.value, obj.is_literal, obj.datatype, obj.lang)
     is_property = subject in property_iris or _property_pattern(config.property_iri_pattern).match(subject)
     kind = "relation" if is_property else "entity"
-    return LexiconEntry(canonical_property_iri(subject), kind, obj.value, preferred, obj.lang)
+    iri = canonical_property_iri(subject) if "/entity/P" in subject else subject
+    return LexiconEntry(iri, kind, obj.value, preferred, obj.lang)
 
 
 def parse_ntriples_line(
@@ -83,14 +84,16 @@ def parse_ntriples_line(
             return make_dead_letter(STAGE, file, Reason.INVALID_UTF8, line.rstrip(b"\r\n"), line=line_no)
     else:
         text = line
-    text = text.rstrip("\r\n")
     match = _FAST_LINE.fullmatch(text)
     if match is not None:
         subject, predicate, iri, lexical, datatype, lang = match.groups()
-        if iri is not None:
-            return make_record(subject, predicate, Term(iri, False, "", ""), config)
+        if iri is not None:  # an IRI object is never a name, whatever the predicate
+            return Triple(subject, predicate, iri, False, "", "")
         term = Term(lexical, True, datatype or "", lang.lower() if lang else "")
-        return make_record(subject, predicate, term, config)
+        if predicate in config.preferred_label_predicates or predicate in config.alias_predicates:
+            return make_record(subject, predicate, term, config)
+        return Triple(subject, predicate, term.value, True, term.datatype, term.lang)
+    text = text.rstrip("\r\n")
     stripped = text.strip(" \t")
     if not stripped or stripped.startswith("#"):
         return None

@@ -99,9 +99,7 @@ def open_raw(path: str) -> BinaryIO:
 
 def read_kg_file(path: str, config: KgConfig, *, opener: Opener = open_raw) -> Iterator[KgRecord]:
     """Every record of one KG file, bad lines as dead letters (stage ``read_kg``, with line numbers)."""
-    for item in read_kg_items(path, config, opener=opener):
-        if not isinstance(item, LinesRead):
-            yield item
+    yield from _read_items(path, config, opener, 0, None, count_lines=False)  # type: ignore[misc]
 
 
 def read_kg_items(
@@ -109,12 +107,18 @@ def read_kg_items(
 ) -> Iterator[KgItem]:
     """Records of ``path`` (or of the lines starting in ``[start, end)`` of an uncompressed line file),
     then one :class:`LinesRead`. Raises ValueError for an unknown extension."""
+    yield from _read_items(path, config, opener, start, end, count_lines=True)
+
+
+def _read_items(
+    path: str, config: KgConfig, opener: Opener, start: int, end: int | None, *, count_lines: bool
+) -> Iterator[KgItem]:
     fmt = kg_format_of(path)
     compression = compression_of(path)
     if (start or end is not None) and (fmt not in LINE_FORMATS or compression is not Compression.NONE):
         raise ValueError(f"{path}: only uncompressed line-oriented files can be read by byte range")
     if fmt in LINE_FORMATS:
-        yield from _read_line_file(path, fmt, config, opener, start, end)
+        yield from _read_line_file(path, fmt, config, opener, start, end, count_lines)
         return
     data, problem = _read_all(path, compression, opener, config.max_rdflib_file_bytes)
     if problem is not None:
@@ -124,7 +128,8 @@ def read_kg_items(
         yield from parse_rdf_bytes(data, syntax, file=path, config=config)
     elif problem is None:
         yield make_dead_letter(STAGE, path, Reason.EMPTY_FILE, "", line=-1, byte_offset=0)
-    yield LinesRead(path, data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1))
+    if count_lines:
+        yield LinesRead(path, data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1))
 
 
 def _decompressing(raw: BinaryIO, compression: Compression) -> BinaryIO:
@@ -157,7 +162,7 @@ def _damage_reason(err: BaseException) -> Reason:
 
 
 def _read_line_file(
-    path: str, fmt: KgFormat, config: KgConfig, opener: Opener, start: int, end: int | None
+    path: str, fmt: KgFormat, config: KgConfig, opener: Opener, start: int, end: int | None, count_lines: bool
 ) -> Iterator[KgItem]:
     """Line formats: parse each line; dead letters get absolute line numbers (counted lazily for ranges)."""
     line_base: int | None = 0 if start == 0 else None
@@ -166,28 +171,28 @@ def _read_line_file(
         stream = _decompressing(raw, compression_of(path))
         first_line_at = _seek_line_start(stream, start)
         lines = _lines_until(stream, first_line_at, end)
-        while True:
-            try:
-                line = next(lines, None)
-            except _DECOMPRESS_ERRORS as err:
-                excerpt = f"{path}: stopped after line {count}: {err}"
-                yield make_dead_letter(STAGE, path, _damage_reason(err), excerpt, line=count + 1)
-                break
-            if line is None:
-                break
-            count += 1
-            record = _parse_line(line, fmt, path, count, config)
-            if isinstance(record, DeadLetter) and start:
-                if line_base is None:
-                    line_base = _count_newlines(path, opener, first_line_at)
-                record = record._replace(line=record.line + line_base)
-            if isinstance(record, list):
-                yield from record
-            elif record is not None:
+        parse = _line_parser(fmt, path, config)
+        try:
+            for line in lines:
+                count += 1
+                record = parse(line, count)
+                if record is None:
+                    continue
+                if isinstance(record, list):
+                    yield from record
+                    continue
+                if start and isinstance(record, DeadLetter):
+                    if line_base is None:
+                        line_base = _count_newlines(path, opener, first_line_at)
+                    record = record._replace(line=record.line + line_base)
                 yield record
+        except _DECOMPRESS_ERRORS as err:
+            excerpt = f"{path}: stopped after line {count}: {err}"
+            yield make_dead_letter(STAGE, path, _damage_reason(err), excerpt, line=count + 1)
     if count == 0 and start == 0:
         yield make_dead_letter(STAGE, path, Reason.EMPTY_FILE, "", line=-1, byte_offset=0)
-    yield LinesRead(path, count)
+    if count_lines:
+        yield LinesRead(path, count)
 
 
 def _seek_line_start(stream: BinaryIO, start: int) -> int:
@@ -200,7 +205,10 @@ def _seek_line_start(stream: BinaryIO, start: int) -> int:
 
 def _lines_until(stream: BinaryIO, position: int, end: int | None) -> Iterator[bytes]:
     """Lines from ``position`` that start before ``end`` (a range owns the lines starting inside it)."""
-    while end is None or position < end:
+    if end is None:
+        yield from stream  # the whole rest of the file: the file object's own (C) line iterator
+        return
+    while position < end:
         line = stream.readline()
         if not line:
             return
@@ -222,12 +230,28 @@ def _count_newlines(path: str, opener: Opener, upto: int) -> int:
     return total
 
 
-def _parse_line(
-    line: bytes, fmt: KgFormat, path: str, line_no: int, config: KgConfig
-) -> KgRecord | list[LexiconEntry] | None:
+LineParser: TypeAlias = Callable[[bytes, int], KgRecord | list[LexiconEntry] | None]
+
+
+def _line_parser(fmt: KgFormat, path: str, config: KgConfig) -> LineParser:
+    """The per-line parse function of a line format, with the per-file arguments bound once."""
     if fmt is KgFormat.NTRIPLES or fmt is KgFormat.NQUADS:
         allow_graph = fmt is KgFormat.NQUADS
-        return parse_ntriples_line(line, file=path, line_no=line_no, config=config, allow_graph=allow_graph)
+
+        def parse_statement(line: bytes, line_no: int) -> KgRecord | None:
+            return parse_ntriples_line(line, file=path, line_no=line_no, config=config, allow_graph=allow_graph)
+
+        return parse_statement
+
+    def parse_tsv(line: bytes, line_no: int) -> KgRecord | list[LexiconEntry] | None:
+        return _parse_tsv_line(line, fmt, path, line_no, config)
+
+    return parse_tsv
+
+
+def _parse_tsv_line(
+    line: bytes, fmt: KgFormat, path: str, line_no: int, config: KgConfig
+) -> KgRecord | list[LexiconEntry] | None:
     try:
         text = line.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
