@@ -10,6 +10,7 @@ also occurs), ``nosub`` when the head is the document subject but not mentioned.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
@@ -47,11 +48,18 @@ def _literal_key(triple: Triple) -> tuple[str, str, tuple[str, ...]]:
     return key, source, surface_forms(triple.tail, triple.datatype, triple.lang)
 
 
+_SENTENCE_END = re.compile(r"[a-z0-9)]{2}[.!?] ")
+"""A likely sentence end for cutting long paragraphs (not after an initial such as "M.")."""
+
+
 def _chunks(text: str, limit: int) -> Iterator[tuple[int, str]]:
-    """Cut ``text`` into pieces of at most ``limit`` characters, at whitespace when there is some."""
+    """Cut ``text`` into pieces of at most ``limit`` characters: after a sentence end when the second half of
+    the window has one, else at whitespace, else hard."""
     start = 0
     while len(text) - start > limit:
-        cut = text.rfind(" ", start + limit // 2, start + limit)
+        low, high = start + limit // 2, start + limit
+        ends = [m.end() for m in _SENTENCE_END.finditer(text, low, high)]
+        cut = ends[-1] - 1 if ends else text.rfind(" ", low, high)
         cut = start + limit if cut < 0 else cut + 1
         yield start, text[start:cut]
         start = cut
