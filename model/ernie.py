@@ -80,6 +80,62 @@ def _check_ids(name: str, ids: Tensor, max_len: int) -> None:
     assert ids.size(1) <= max_len, f"cannot forward a segment of {ids.size(1)} tokens, tgt_len is {max_len}"
 
 
+def empty_memory(config: ModelConfig, batch_size: int, like: Tensor, device: torch.device | str | None) -> Memory:
+    """A Memory with zero cached positions (dtype of ``like``)."""
+
+    def empty(stack: StackConfig) -> tuple[Tensor, ...]:
+        shape = (batch_size, 0, stack.d_model)
+        return tuple(like.new_zeros(shape, device=device) for _ in range(stack.n_layer))
+
+    return Memory(universal=empty(config.universal), nlg=empty(config.nlg))
+
+
+def run_nlu(
+    config: ModelConfig,
+    embed: Embeddings,
+    universal: TxlStack,
+    nlu: TxlStack,
+    input_ids: Tensor,
+    segment_ids: Tensor | None,
+    pad_mask: Tensor,
+) -> Tensor:
+    """The NLU paradigm: embeddings -> universal -> NLU stack, bidirectional over real tokens, no memory."""
+    _check_ids("input_ids", input_ids, config.tgt_len)
+    assert pad_mask.shape == input_ids.shape and pad_mask.dtype == torch.bool, (
+        f"pad_mask must be a bool tensor of shape {tuple(input_ids.shape)}, got {pad_mask.dtype} "
+        f"{tuple(pad_mask.shape)}"
+    )
+    assert segment_ids is None or segment_ids.shape == input_ids.shape, "segment_ids must match input_ids"
+    h = embed(input_ids, segment_ids)
+    h = universal(h, key_mask=pad_mask, mems=None, mem_len=0, recurrence=config.recurrence).hidden
+    return nlu(h, key_mask=pad_mask, mems=None, mem_len=0, recurrence=config.recurrence).hidden  # (B, T, d_nlu)
+
+
+def run_nlg(
+    config: ModelConfig,
+    embed: Embeddings,
+    universal: TxlStack,
+    nlg: TxlStack,
+    input_ids: Tensor,
+    mems: Memory | None,
+) -> NlgOutput:
+    """The NLG paradigm: embeddings -> universal -> NLG stack, causal, with segment-level memory."""
+    _check_ids("input_ids", input_ids, config.tgt_len)
+    if mems is None:
+        mems = empty_memory(config, input_ids.size(0), embed.word.weight, input_ids.device)
+    assert len(mems.universal) == config.universal.n_layer and len(mems.nlg) == config.nlg.n_layer, (
+        "memory layer count does not match the config"
+    )
+    assert mems.universal[0].size(0) == input_ids.size(0), (
+        f"memory batch {mems.universal[0].size(0)} != input batch {input_ids.size(0)}"
+    )
+    h = embed(input_ids)
+    uni = universal(h, key_mask=None, mems=mems.universal, mem_len=config.mem_len, recurrence=config.recurrence)
+    out = nlg(uni.hidden, key_mask=None, mems=mems.nlg, mem_len=config.mem_len, recurrence=config.recurrence)
+    assert uni.mems is not None and out.mems is not None
+    return NlgOutput(hidden=out.hidden, mems=Memory(universal=uni.mems, nlg=out.mems))
+
+
 class Ernie3Model(nn.Module):
     """Universal Transformer-XL module shared by an NLU and an NLG Transformer-XL task module, with heads."""
 
@@ -99,42 +155,15 @@ class Ernie3Model(nn.Module):
     # ---- forward paths -------------------------------------------------------------------------------
     def forward_nlu(self, input_ids: Tensor, segment_ids: Tensor | None, pad_mask: Tensor) -> Tensor:
         """(B, T) ids, (B, T) segment ids or None, (B, T) bool True = real token -> (B, T, d_nlu)."""
-        _check_ids("input_ids", input_ids, self.config.tgt_len)
-        assert pad_mask.shape == input_ids.shape and pad_mask.dtype == torch.bool, (
-            f"pad_mask must be a bool tensor of shape {tuple(input_ids.shape)}, got {pad_mask.dtype} "
-            f"{tuple(pad_mask.shape)}"
-        )
-        assert segment_ids is None or segment_ids.shape == input_ids.shape, "segment_ids must match input_ids"
-        h = self.embed(input_ids, segment_ids)
-        rec = self.config.recurrence
-        h = self.universal(h, key_mask=pad_mask, mems=None, mem_len=0, recurrence=rec).hidden
-        return self.nlu(h, key_mask=pad_mask, mems=None, mem_len=0, recurrence=rec).hidden
+        return run_nlu(self.config, self.embed, self.universal, self.nlu, input_ids, segment_ids, pad_mask)
 
     def forward_nlg(self, input_ids: Tensor, mems: Memory | None = None) -> NlgOutput:
         """(B, T) ids and the memory of the previous segment (None = start of the streams) -> NlgOutput."""
-        _check_ids("input_ids", input_ids, self.config.tgt_len)
-        if mems is None:
-            mems = self.init_mems(input_ids.size(0), input_ids.device)
-        if mems.length:
-            assert mems.universal[0].size(0) == input_ids.size(0), (
-                f"memory batch {mems.universal[0].size(0)} != input batch {input_ids.size(0)}"
-            )
-        cfg = self.config
-        h = self.embed(input_ids)
-        uni = self.universal(h, key_mask=None, mems=mems.universal, mem_len=cfg.mem_len, recurrence=cfg.recurrence)
-        nlg = self.nlg(uni.hidden, key_mask=None, mems=mems.nlg, mem_len=cfg.mem_len, recurrence=cfg.recurrence)
-        assert uni.mems is not None and nlg.mems is not None
-        return NlgOutput(hidden=nlg.hidden, mems=Memory(universal=uni.mems, nlg=nlg.mems))
+        return run_nlg(self.config, self.embed, self.universal, self.nlg, input_ids, mems)
 
     def init_mems(self, batch_size: int, device: torch.device | str | None = None) -> Memory:
         """An empty memory (zero cached positions) for ``batch_size`` streams."""
-        param = self.embed.word.weight
-
-        def empty(stack: StackConfig) -> tuple[Tensor, ...]:
-            shape = (batch_size, 0, stack.d_model)
-            return tuple(param.new_zeros(shape, device=device) for _ in range(stack.n_layer))
-
-        return Memory(universal=empty(self.config.universal), nlg=empty(self.config.nlg))
+        return empty_memory(self.config, batch_size, self.embed.word.weight, device)
 
     # ---- heads ---------------------------------------------------------------------------------------
     def mlm_logits(self, hidden: Tensor) -> Tensor:

@@ -41,8 +41,15 @@ class SinusoidalEncoding(nn.Module):
 
     def __init__(self, d_model: int) -> None:
         super().__init__()
-        inv_freq = 1.0 / (10000 ** (torch.arange(0.0, d_model, 2.0) / d_model))
-        self.register_buffer("inv_freq", inv_freq, persistent=False)
+        self.d_model = d_model
+        self.register_buffer("inv_freq", self._inv_freq(None), persistent=False)
+
+    def _inv_freq(self, device: torch.device | None) -> Tensor:
+        return 1.0 / (10000 ** (torch.arange(0.0, self.d_model, 2.0, device=device) / self.d_model))
+
+    def reset_buffers(self, device: torch.device | str) -> None:
+        """Recompute the (non-persistent) frequencies on ``device``, e.g. after building on the meta device."""
+        self.inv_freq = self._inv_freq(torch.device(device))
 
     def forward(self, pos_seq: Tensor) -> Tensor:
         sinusoid = torch.outer(pos_seq, self.inv_freq.to(pos_seq.device))  # (P, d_model / 2)
