@@ -97,7 +97,9 @@ print(n, seconds, hwm)
 
 def _peak_rss(path: Path) -> tuple[int, float, int]:
     """(records, seconds, peak RSS KiB) of a fresh process streaming ``path``."""
-    out = subprocess.run([sys.executable, "-c", _CHILD, str(path)], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(path)], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     records, seconds, rss = out.stdout.split()
     return int(records), float(seconds), int(rss)
 

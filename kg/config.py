@@ -25,7 +25,13 @@ DEFAULT_PROPERTY_IRI_PATTERN = r"^http://www\.wikidata\.org/(entity|prop(/[a-z-]
 class KgConfig:
     """How KG files are turned into triples and lexicon entries."""
 
-    preferred_label_predicates: tuple[str, ...] = (RDFS_LABEL, SKOS_PREF_LABEL, SCHEMA_NAME, SCHEMA_HTTPS_NAME, FOAF_NAME)
+    preferred_label_predicates: tuple[str, ...] = (
+        RDFS_LABEL,
+        SKOS_PREF_LABEL,
+        SCHEMA_NAME,
+        SCHEMA_HTTPS_NAME,
+        FOAF_NAME,
+    )
     """Predicate IRIs whose literal objects are an entity's preferred label."""
     alias_predicates: tuple[str, ...] = (SKOS_ALT_LABEL, SCHEMA_ALTERNATE_NAME, SCHEMA_HTTPS_ALTERNATE_NAME)
     """Predicate IRIs whose literal objects are aliases."""

@@ -77,9 +77,7 @@ def literal_kind(datatype: str, lexical: str) -> Literal["date", "number"] | Non
 
 def literal_term(lexical: str, datatype: str, lang: str) -> str:
     """The N-Triples term of a literal: ``"1932-03-15"^^<...#date>``, ``"x"@en`` or ``"x"``."""
-    escaped = (
-        lexical.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
-    )
+    escaped = lexical.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
     if datatype:
         return f'"{escaped}"^^<{datatype}>'
     if lang:

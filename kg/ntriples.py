@@ -26,7 +26,9 @@ _FAST_LINE = re.compile(
 )
 _ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _IRI_FORBIDDEN = frozenset([chr(c) for c in range(0x21)] + list('<>"{}|^`'))
-_BNODE = re.compile(r"_:[A-Za-z0-9_\u00b7-\U000effff](?:[A-Za-z0-9_.\-\u00b7-\U000effff]*[A-Za-z0-9_\-\u00b7-\U000effff])?")
+_BNODE = re.compile(
+    r"_:[A-Za-z0-9_\u00b7-\U000effff](?:[A-Za-z0-9_.\-\u00b7-\U000effff]*[A-Za-z0-9_\-\u00b7-\U000effff])?"
+)
 _LANGTAG = re.compile(r"@([a-zA-Z]+(?:-[a-zA-Z0-9]+)*)")
 _STRING_ESCAPES = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
 
@@ -121,7 +123,9 @@ def _parse_statement(text: str, allow_graph: bool) -> tuple[str, str, Term]:
     if rest and not rest.startswith("#"):
         raise ParseError(Reason.SYNTAX_ERROR, f"text after the final '.': {rest[:20]!r}")
     if not 3 <= len(terms) <= max_terms:
-        raise ParseError(Reason.WRONG_ARITY, f"{len(terms)} terms, expected 3" + (" or 4" if allow_graph else ""))
+        raise ParseError(
+            Reason.WRONG_ARITY, f"{len(terms)} terms, expected 3" + (" or 4" if allow_graph else "")
+        )
     subject, predicate, obj = terms[0], terms[1], terms[2]
     if subject.is_literal:
         raise ParseError(Reason.SYNTAX_ERROR, "literal in subject position")

@@ -115,7 +115,8 @@ def _error_line(err: Exception) -> int:
     if isinstance(err, BadSyntax):
         return int(err.lines) + 1
     if isinstance(err, SAXParseException):
-        return int(err.getLineNumber())
+        line = err.getLineNumber()
+        return int(line) if line is not None else -1
     if isinstance(err, json.JSONDecodeError):
         return err.lineno
     return -1
@@ -137,7 +138,9 @@ def parse_rdf_bytes(
     except (SyntaxError, ValueError, SAXException, ParserError, KeyError, TypeError) as err:
         line = _error_line(err)
         where = f"{file}:{line}" if line > 0 else file
-        yield make_dead_letter(STAGE, file, Reason.SYNTAX_ERROR, f"{where}: {type(err).__name__}: {err}", line=line)
+        yield make_dead_letter(
+            STAGE, file, Reason.SYNTAX_ERROR, f"{where}: {type(err).__name__}: {err}", line=line
+        )
         return
     triples = [tuple(_term(node) for node in spo) for spo in graph.triples((None, None, None))]
     properties = frozenset(

@@ -86,7 +86,9 @@ def kg_format_of(path: str) -> KgFormat:
     fmt = _EXTENSIONS.get(ext)
     if fmt is None:
         known = " ".join(sorted(_EXTENSIONS))
-        raise ValueError(f"{path}: unknown KG file extension {ext or '(none)'!r}; known: {known} (+ .gz/.bz2)")
+        raise ValueError(
+            f"{path}: unknown KG file extension {ext or '(none)'!r}; known: {known} (+ .gz/.bz2)"
+        )
     if fmt is KgFormat.TSV_TRIPLES and _NAMES_STEM.search(stem):
         return KgFormat.TSV_NAMES
     return fmt
@@ -143,7 +145,9 @@ def _decompressing(raw: BinaryIO, compression: Compression) -> BinaryIO:
 _DECOMPRESS_ERRORS = (EOFError, zlib.error, OSError)
 
 
-def _read_all(path: str, compression: Compression, opener: Opener, limit: int) -> tuple[bytes, DeadLetter | None]:
+def _read_all(
+    path: str, compression: Compression, opener: Opener, limit: int
+) -> tuple[bytes, DeadLetter | None]:
     """Whole (decompressed) content, cut at ``limit`` bytes, with a dead letter for a damaged or oversized file."""
     with opener(path) as raw:
         stream = _decompressing(raw, compression)
@@ -239,7 +243,9 @@ def _line_parser(fmt: KgFormat, path: str, config: KgConfig) -> LineParser:
         allow_graph = fmt is KgFormat.NQUADS
 
         def parse_statement(line: bytes, line_no: int) -> KgRecord | None:
-            return parse_ntriples_line(line, file=path, line_no=line_no, config=config, allow_graph=allow_graph)
+            return parse_ntriples_line(
+                line, file=path, line_no=line_no, config=config, allow_graph=allow_graph
+            )
 
         return parse_statement
 
@@ -266,7 +272,7 @@ def _parse_tsv_line(
 def _tsv_term(field: str, prefix: str) -> str | None:
     """One TSV column as N-Triples term text: ``<iri>``/``"lit"``/``_:b`` kept, bare ids prefixed, IRIs wrapped."""
     field = field.strip()
-    if field[:1] in ('<', '"', "_") and not _BARE_ID.fullmatch(field):
+    if field[:1] in ("<", '"', "_") and not _BARE_ID.fullmatch(field):
         return field
     if re.match(r"[A-Za-z][A-Za-z0-9+.\-]*://", field) and " " not in field:
         return f"<{field}>"

@@ -47,7 +47,9 @@ class KgStats:
             self.entities.add(item.head)
             self.relations[item.relation] += 1
             if item.tail_is_literal:
-                self.literals_by_datatype[item.datatype or ("rdf:langString" if item.lang else "xsd:string")] += 1
+                self.literals_by_datatype[
+                    item.datatype or ("rdf:langString" if item.lang else "xsd:string")
+                ] += 1
             else:
                 self.entities.add(item.tail)
         elif isinstance(item, LexiconEntry):
@@ -99,7 +101,7 @@ class _CountingReader(io.RawIOBase):
 
 def _progress_opener(bar: tqdm[Any]) -> Opener:
     def opener(path: str) -> BinaryIO:
-        return io.BufferedReader(_CountingReader(open(path, "rb"), bar.update), 1 << 16)  # type: ignore[return-value]
+        return io.BufferedReader(_CountingReader(open(path, "rb"), bar.update), 1 << 16)
 
     return opener
 
@@ -113,7 +115,9 @@ def collect_stats(paths: Iterable[str], config: KgConfig, *, progress_min_bytes:
     for path in paths:
         size = os.path.getsize(path)
         if size >= progress_min_bytes:
-            with tqdm(total=size, unit="B", unit_scale=True, desc=os.path.basename(path), file=sys.stderr) as bar:
+            with tqdm(
+                total=size, unit="B", unit_scale=True, desc=os.path.basename(path), file=sys.stderr
+            ) as bar:
                 for item in read_kg_items(path, config, opener=_progress_opener(bar)):
                     stats.add(item)
         else:
@@ -136,15 +140,26 @@ def format_stats(summary: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> None:
     """``kgtext kg-stats PATH... [--json] [--top N] [--lang en]``."""
     parser = argparse.ArgumentParser(prog="kgtext kg-stats", description="Count what KG files hold.")
-    parser.add_argument("paths", nargs="+", help="KG files (.nt .nq .ttl .n3 .trig .rdf .owl .xml .jsonld .tsv, .gz/.bz2)")
+    parser.add_argument(
+        "paths", nargs="+", help="KG files (.nt .nq .ttl .n3 .trig .rdf .owl .xml .jsonld .tsv, .gz/.bz2)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    parser.add_argument("--top", type=int, default=20, help="how many of the most frequent relations to list (default 20)")
-    parser.add_argument("--progress-min-mb", type=float, default=32.0, help="progress bar for files of at least this many MiB (default 32)")
+    parser.add_argument(
+        "--top", type=int, default=20, help="how many of the most frequent relations to list (default 20)"
+    )
+    parser.add_argument(
+        "--progress-min-mb",
+        type=float,
+        default=32.0,
+        help="progress bar for files of at least this many MiB (default 32)",
+    )
     args = parser.parse_args(argv)
     if args.top < 0:
         parser.error(f"--top must be >= 0, got {args.top}")
     try:
-        stats = collect_stats(args.paths, KgConfig(), progress_min_bytes=int(args.progress_min_mb * (1 << 20)))
+        stats = collect_stats(
+            args.paths, KgConfig(), progress_min_bytes=int(args.progress_min_mb * (1 << 20))
+        )
     except (ValueError, OSError) as err:
         parser.exit(2, f"kgtext kg-stats: error: {err}\n")
     summary = stats.summary(args.top)

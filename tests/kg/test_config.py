@@ -31,6 +31,13 @@ def test_label_kind() -> None:
 
 
 def test_canonical_property_iri() -> None:
-    assert canonical_property_iri("http://www.wikidata.org/entity/P131") == "http://www.wikidata.org/prop/direct/P131"
-    assert canonical_property_iri("http://www.wikidata.org/entity/Q131") == "http://www.wikidata.org/entity/Q131"
-    assert canonical_property_iri("http://www.wikidata.org/entity/Pfoo") == "http://www.wikidata.org/entity/Pfoo"
+    assert (
+        canonical_property_iri("http://www.wikidata.org/entity/P131")
+        == "http://www.wikidata.org/prop/direct/P131"
+    )
+    assert (
+        canonical_property_iri("http://www.wikidata.org/entity/Q131") == "http://www.wikidata.org/entity/Q131"
+    )
+    assert (
+        canonical_property_iri("http://www.wikidata.org/entity/Pfoo") == "http://www.wikidata.org/entity/Pfoo"
+    )

@@ -13,7 +13,9 @@ def _entry(name: str, lang: str, preferred: bool = True, iri: str = WD + "Q10533
 
 
 def test_names_from_iri() -> None:
-    assert names_from_iri("http://dbpedia.org/resource/Alan_Bean") == Names("http://dbpedia.org/resource/Alan_Bean", "Alan Bean", ())
+    assert names_from_iri("http://dbpedia.org/resource/Alan_Bean") == Names(
+        "http://dbpedia.org/resource/Alan_Bean", "Alan Bean", ()
+    )
     assert names_from_iri("http://ex.org/onto#Space_mission/").label == "Space mission"
     assert names_from_iri("http://dbpedia.org/resource/S%C3%A3o_Paulo").label == "São Paulo"
     assert names_from_iri("urn:isbn:0451450523").label == "0451450523"
@@ -21,7 +23,9 @@ def test_names_from_iri() -> None:
 
 def test_preferred_language_wins() -> None:
     entries = [_entry("Klaus Konrad", "de"), _entry("Klaus Conrad", "en"), _entry("K. Conrad", "en", False)]
-    assert resolve_names(WD + "Q105334", entries, ("en", "")) == Names(WD + "Q105334", "Klaus Conrad", ("K. Conrad",))
+    assert resolve_names(WD + "Q105334", entries, ("en", "")) == Names(
+        WD + "Q105334", "Klaus Conrad", ("K. Conrad",)
+    )
     assert resolve_names(WD + "Q105334", entries, ("de", "en")) == Names(
         WD + "Q105334", "Klaus Konrad", ("Klaus Conrad", "K. Conrad")
     )

@@ -77,6 +77,9 @@ def test_other_literals_are_matched_as_written() -> None:
 
 
 def test_literal_term() -> None:
-    assert literal_term("1932-03-15", XSD + "date", "") == '"1932-03-15"^^<http://www.w3.org/2001/XMLSchema#date>'
+    assert (
+        literal_term("1932-03-15", XSD + "date", "")
+        == '"1932-03-15"^^<http://www.w3.org/2001/XMLSchema#date>'
+    )
     assert literal_term('say "hi"\n', "", "en") == '"say \\"hi\\"\\n"@en'
     assert literal_term("x", "", "") == '"x"'

@@ -61,10 +61,7 @@ def _as_rdflib(records: list[Triple | LexiconEntry | DeadLetter | None]) -> list
 
 def _rdflib_triples(data: bytes) -> list[tuple[str, str, str]]:
     graph = rdflib.Graph().parse(data=data, format="nt")
-    norm = [
-        tuple("_:b" if isinstance(t, rdflib.BNode) else t.n3() for t in spo)
-        for spo in graph
-    ]
+    norm = [tuple("_:b" if isinstance(t, rdflib.BNode) else t.n3() for t in spo) for spo in graph]
     return sorted((s, p, o.replace("@en-GB", "@en-gb")) for s, p, o in norm)
 
 
@@ -82,7 +79,9 @@ def test_rebel_fixture_matches_rdflib() -> None:
 
 def test_escapes_are_decoded() -> None:
     records = _parse(GRAMMAR_CASES, RAW)
-    assert records[6] == Triple("http://ex.org/s", "http://ex.org/p", "tab\tnl\ncr\rq\"sq'bs\\b\bf\f", True, "", "")
+    assert records[6] == Triple(
+        "http://ex.org/s", "http://ex.org/p", "tab\tnl\ncr\rq\"sq'bs\\b\bf\f", True, "", ""
+    )
     assert records[7] == Triple("http://ex.org/s", "http://ex.org/p", "é\U0001f600 café", True, "", "")
     assert records[8] == Triple("http://ex.org/éte", "http://ex.org/p", "urn:isbn:0451450523", False, "", "")
 
@@ -98,10 +97,16 @@ def test_common_shapes() -> None:
 def test_label_lines_become_lexicon_entries() -> None:
     lines = (FIXTURES / "rebel" / "kg_statements_sample.nt").read_text(encoding="utf-8")
     records = _parse(lines)
-    assert records[40] == LexiconEntry("http://www.wikidata.org/prop/direct/P17", "relation", "country", True, "en")
-    assert records[46] == LexiconEntry("http://www.wikidata.org/entity/Q105334", "entity", "Klaus Conrad", True, "en")
+    assert records[40] == LexiconEntry(
+        "http://www.wikidata.org/prop/direct/P17", "relation", "country", True, "en"
+    )
+    assert records[46] == LexiconEntry(
+        "http://www.wikidata.org/entity/Q105334", "entity", "Klaus Conrad", True, "en"
+    )
     alias = _parse((FIXTURES / "rebel" / "anchor_aliases_sample.nt").read_text(encoding="utf-8"))[0]
-    assert alias == LexiconEntry("http://www.wikidata.org/entity/Q1000479", "entity", "Boston Children’s Hospital", False, "en")
+    assert alias == LexiconEntry(
+        "http://www.wikidata.org/entity/Q1000479", "entity", "Boston Children’s Hospital", False, "en"
+    )
 
 
 def test_label_with_iri_object_stays_a_triple() -> None:
@@ -130,7 +135,10 @@ def test_nquads_graph_label_is_dropped_and_nt_rejects_it() -> None:
         (b'<http://ex.org/s> <http://ex.org/p> "short \\u12" .', "bad_escape"),
         (b'<http://ex.org/s> <http://ex.org/p> "surrogate \\uD800" .', "bad_escape"),
         (b"<http://ex.org/s> <http://ex.org/p> .", "wrong_arity"),
-        (b"<http://ex.org/s> <http://ex.org/p> <http://ex.org/o> <http://ex.org/g> <http://ex.org/x> .", "wrong_arity"),
+        (
+            b"<http://ex.org/s> <http://ex.org/p> <http://ex.org/o> <http://ex.org/g> <http://ex.org/x> .",
+            "wrong_arity",
+        ),
         (b"<http://ex.org/s> <http://ex.org/p>", "wrong_arity"),
         (b"<http://ex.org/s> <http://ex.org/p> <http://ex.org/o>", "syntax_error"),
         (b'"lit" <http://ex.org/p> <http://ex.org/o> .', "syntax_error"),

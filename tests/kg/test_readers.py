@@ -117,7 +117,11 @@ def test_bad_lines_keep_good_lines_with_line_numbers(tmp_path: Path) -> None:
     assert [(d.line, d.reason) for d in _dead(records)] == [(3, "bad_iri"), (6, "invalid_utf8")]
     assert len(records) == 50
     size = path.stat().st_size
-    ranged = [r for s in range(0, size, 500) for r in read_kg_items(str(path), CONFIG, start=s, end=min(s + 500, size))]
+    ranged = [
+        r
+        for s in range(0, size, 500)
+        for r in read_kg_items(str(path), CONFIG, start=s, end=min(s + 500, size))
+    ]
     assert [(d.line, d.reason) for d in _dead(ranged)] == [(3, "bad_iri"), (6, "invalid_utf8")]
 
 
@@ -160,7 +164,9 @@ def test_turtle_syntax_error_names_file_and_line(tmp_path: Path) -> None:
 
 def test_rdfxml_syntax_error_names_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.rdf"
-    path.write_bytes(b'<?xml version="1.0"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n<a>\n</rdf:RDF>\n')
+    path.write_bytes(
+        b'<?xml version="1.0"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n<a>\n</rdf:RDF>\n'
+    )
     (dead,) = list(read_kg_file(str(path), CONFIG))
     assert (dead.reason, dead.line) == ("syntax_error", 4)
 
@@ -173,7 +179,9 @@ RDFXML_BODY = b"""<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns
 
 def test_rdfxml_with_plain_internal_entity_is_parsed(tmp_path: Path) -> None:
     path = tmp_path / "ok.owl"
-    path.write_bytes(b'<?xml version="1.0"?>\n<!DOCTYPE rdf:RDF [ <!ENTITY name "Stari Grad"> ]>\n' + RDFXML_BODY)
+    path.write_bytes(
+        b'<?xml version="1.0"?>\n<!DOCTYPE rdf:RDF [ <!ENTITY name "Stari Grad"> ]>\n' + RDFXML_BODY
+    )
     assert list(read_kg_file(str(path), CONFIG)) == [
         LexiconEntry("http://www.wikidata.org/entity/Q1016767", "entity", "Stari Grad", True, "en")
     ]
@@ -248,7 +256,9 @@ def test_tsv_triples_with_label_predicates_and_escapes() -> None:
     path = FIXTURES / "wikidata_properties" / "wikidata_properties_head.tsv"
     records = list(read_kg_file(str(path), CONFIG))
     assert _kinds(records) == Counter({"LexiconEntry": 32})
-    assert records[0] == LexiconEntry("http://www.wikidata.org/prop/direct/P16", "relation", "highway system", True, "")
+    assert records[0] == LexiconEntry(
+        "http://www.wikidata.org/prop/direct/P16", "relation", "highway system", True, ""
+    )
     assert records[-1].name == "Biblioteca Nacional de España ID"
 
 
@@ -259,7 +269,11 @@ def test_tsv_bare_ids_and_bad_rows(tmp_path: Path) -> None:
     wd, wdt = "http://www.wikidata.org/entity/", "http://www.wikidata.org/prop/direct/"
     assert records[0] == Triple(wd + "Q1016767", wdt + "P131", wd + "Q36074", False, "", "")
     assert records[2] == Triple(wd + "Q1", wdt + "P2", "1932-03-15", True, "", "")
-    assert [(d.line, d.reason) for d in _dead(records)] == [(2, "bad_tsv_row"), (4, "bad_tsv_row"), (5, "invalid_utf8")]
+    assert [(d.line, d.reason) for d in _dead(records)] == [
+        (2, "bad_tsv_row"),
+        (4, "bad_tsv_row"),
+        (5, "invalid_utf8"),
+    ]
 
 
 def test_tsv_names_wikidata5m_layout(tmp_path: Path) -> None:

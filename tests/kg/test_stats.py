@@ -16,7 +16,15 @@ REBEL = FIXTURES / "rebel"
 
 def test_json_counts_on_rebel(capsys: pytest.CaptureFixture[str]) -> None:
     """Expected numbers were cross-checked by loading the same files into an rdflib Graph."""
-    main([str(REBEL / "kg_statements_sample.nt"), str(REBEL / "anchor_aliases_sample.nt"), "--json", "--top", "2"])
+    main(
+        [
+            str(REBEL / "kg_statements_sample.nt"),
+            str(REBEL / "anchor_aliases_sample.nt"),
+            "--json",
+            "--top",
+            "2",
+        ]
+    )
     summary = json.loads(capsys.readouterr().out)
     assert summary == {
         "lines_read": 75,
@@ -31,7 +39,10 @@ def test_json_counts_on_rebel(capsys: pytest.CaptureFixture[str]) -> None:
             "http://www.w3.org/2001/XMLSchema#dateTime": 3,
             "http://www.w3.org/2001/XMLSchema#decimal": 3,
         },
-        "top_relations": {"http://www.wikidata.org/prop/direct/P131": 7, "http://www.wikidata.org/prop/direct/P54": 6},
+        "top_relations": {
+            "http://www.wikidata.org/prop/direct/P131": 7,
+            "http://www.wikidata.org/prop/direct/P54": 6,
+        },
         "lines_rejected": 0,
         "rejected_by_reason": {},
     }

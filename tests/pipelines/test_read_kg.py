@@ -21,7 +21,11 @@ WD = "http://www.wikidata.org/entity/"
 
 
 def test_plan_ranges() -> None:
-    assert plan_ranges("a.nt", 250, 100) == [FileRange("a.nt", 0, 100), FileRange("a.nt", 100, 200), FileRange("a.nt", 200, 250)]
+    assert plan_ranges("a.nt", 250, 100) == [
+        FileRange("a.nt", 0, 100),
+        FileRange("a.nt", 100, 200),
+        FileRange("a.nt", 200, 250),
+    ]
     assert plan_ranges("a.nt.gz", 250, 100) == [FileRange("a.nt.gz", 0, -1)]
     assert plan_ranges("a.ttl", 250, 100) == [FileRange("a.ttl", 0, -1)]
     assert plan_ranges("a.nt", 100, 100) == [FileRange("a.nt", 0, -1)]
@@ -29,17 +33,36 @@ def test_plan_ranges() -> None:
 
 def test_read_knowledge_graph(tmp_path: Path) -> None:
     bad = tmp_path / "bad.nt"
-    bad.write_bytes((REBEL / "anchor_aliases_sample.nt").read_bytes() + b'<http://x/s> <http://x/p> "open .\n')
+    bad.write_bytes(
+        (REBEL / "anchor_aliases_sample.nt").read_bytes() + b'<http://x/s> <http://x/p> "open .\n'
+    )
     files = [str(REBEL / "kg_statements_sample.nt"), str(bad), str(FIXTURES / "tekgen" / "ont_7_space.ttl")]
     config = KgConfig()
     expected = [r for f in files for r in read_kg_file(f, config)]
     with TestPipeline(runner="DirectRunner") as pipeline:
-        kg = pipeline | ReadKnowledgeGraph([str(REBEL / "kg_statements_sample.nt"), str(tmp_path / "*.nt"), files[2]], config, chunk_bytes=1000)
+        kg = pipeline | ReadKnowledgeGraph(
+            [str(REBEL / "kg_statements_sample.nt"), str(tmp_path / "*.nt"), files[2]],
+            config,
+            chunk_bytes=1000,
+        )
         assert_that(kg.triples, equal_to([r for r in expected if isinstance(r, Triple)]), label="Triples")
-        assert_that(kg.lexicon, equal_to([r for r in expected if isinstance(r, LexiconEntry)]), label="Lexicon")
+        assert_that(
+            kg.lexicon, equal_to([r for r in expected if isinstance(r, LexiconEntry)]), label="Lexicon"
+        )
         assert_that(
             kg.dead_letters,
-            equal_to([DeadLetter("read_kg", str(bad), 26, -1, "unterminated_literal", '<http://x/s> <http://x/p> "open .')]),
+            equal_to(
+                [
+                    DeadLetter(
+                        "read_kg",
+                        str(bad),
+                        26,
+                        -1,
+                        "unterminated_literal",
+                        '<http://x/s> <http://x/p> "open .',
+                    )
+                ]
+            ),
             label="DeadLetters",
         )
         totals = kg.stats | beam.CombinePerKey(sum)
