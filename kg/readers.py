@@ -171,6 +171,7 @@ def _read_line_file(
     """Line formats: parse each line; dead letters get absolute line numbers (counted lazily for ranges)."""
     line_base: int | None = 0 if start == 0 else None
     count = 0
+    damaged = False
     with opener(path) as raw:
         stream = _decompressing(raw, compression_of(path))
         first_line_at = _seek_line_start(stream, start)
@@ -193,7 +194,8 @@ def _read_line_file(
         except _DECOMPRESS_ERRORS as err:
             excerpt = f"{path}: stopped after line {count}: {err}"
             yield make_dead_letter(STAGE, path, _damage_reason(err), excerpt, line=count + 1)
-    if count == 0 and start == 0:
+            damaged = True
+    if count == 0 and start == 0 and not damaged:
         yield make_dead_letter(STAGE, path, Reason.EMPTY_FILE, "", line=-1, byte_offset=0)
     if count_lines:
         yield LinesRead(path, count)

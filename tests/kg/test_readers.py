@@ -287,3 +287,54 @@ def test_tsv_names_wikidata5m_layout(tmp_path: Path) -> None:
         LexiconEntry(iri, "relation", "nation", False, ""),
     ]
     assert [(d.line, d.reason) for d in _dead(records)] == [(2, "bad_tsv_row")]
+
+
+def test_owl_file_holding_turtle_is_sniffed(tmp_path: Path) -> None:
+    path = tmp_path / "space.owl"
+    shutil.copy(SPACE, path)
+    assert list(read_kg_file(str(path), CONFIG)) == list(read_kg_file(str(SPACE), CONFIG))
+
+
+def test_trig_and_nquads_drop_graph_names(tmp_path: Path) -> None:
+    trig = tmp_path / "kg.trig"
+    trig.write_bytes(
+        b"@prefix wd: <http://www.wikidata.org/entity/> .\n@prefix wdt: <http://www.wikidata.org/prop/direct/> .\n"
+        b"<http://ex.org/g1> { wd:Q1018537 wdt:P17 wd:Q43 . }\nwd:Q1016767 wdt:P131 wd:Q36074 .\n"
+    )
+    nquads = tmp_path / "kg.nq"
+    nquads.write_bytes(
+        b"<http://www.wikidata.org/entity/Q1018537> <http://www.wikidata.org/prop/direct/P17> "
+        b"<http://www.wikidata.org/entity/Q43> <http://ex.org/g1> .\n"
+        b"<http://www.wikidata.org/entity/Q1016767> <http://www.wikidata.org/prop/direct/P131> "
+        b"<http://www.wikidata.org/entity/Q36074> .\n"
+    )
+    expected = [
+        Triple(
+            "http://www.wikidata.org/entity/Q1016767",
+            "http://www.wikidata.org/prop/direct/P131",
+            "http://www.wikidata.org/entity/Q36074",
+            False,
+            "",
+            "",
+        ),
+        Triple(
+            "http://www.wikidata.org/entity/Q1018537",
+            "http://www.wikidata.org/prop/direct/P17",
+            "http://www.wikidata.org/entity/Q43",
+            False,
+            "",
+            "",
+        ),
+    ]
+    assert list(read_kg_file(str(trig), CONFIG)) == expected
+    assert sorted(read_kg_file(str(nquads), CONFIG)) == expected  # type: ignore[type-var]
+
+
+def test_truncated_bz2(tmp_path: Path) -> None:
+    data = bz2.compress(REBEL.read_bytes())
+    path = tmp_path / "cut.nt.bz2"
+    path.write_bytes(data[: len(data) // 2])
+    records = list(read_kg_file(str(path), CONFIG))
+    # bzip2 decodes whole 900 kB blocks: half of this small file yields no line before the cut.
+    assert [(d.reason, d.line) for d in records if isinstance(d, DeadLetter)] == [("truncated_compressed", 1)]
+    assert len(records) == 1
