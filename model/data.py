@@ -8,7 +8,7 @@ resumed run continues at once without replaying batches.
 
 :class:`BucketedBatches` turns a source into global batches with little padding: it reads a window of
 ``bucket_batches`` batches, sorts the window by length, cuts it into batches and visits them in a seeded
-order. Its state (the window's start position, batch size and cursor) rebuilds the window exactly.
+order; its state holds the pending batches of the window.
 DLM streams live in :mod:`model.data_dlm`; collation into tensors in :mod:`model.data_collate`.
 """
 
@@ -143,62 +143,51 @@ class TaskSource:
         return refs
 
 
-class BucketState(NamedTuple):
-    """Checkpointable state of :class:`BucketedBatches`."""
-
-    window_start: SourcePosition
-    window_index: int
-    """Number of the current window (-1 = none built yet)."""
-    batch_size: int
-    """Batch size the current window was cut with."""
-    cursor: int
-    """Next batch of the window's visiting order."""
-
-
 class BucketedBatches:
-    """Global batches of one task, length-bucketed inside windows of ``bucket_batches`` batches."""
+    """Global batches of one task, length-bucketed inside windows of ``bucket_batches`` batches.
+
+    A window is ``batch_size * bucket_batches`` rows: the rows left over from the previous window (when the
+    batch size changed under progressive learning, so no row is skipped) plus fresh rows from the source,
+    sorted by length, cut into batches and visited in a seeded order. The pending batches are part of the
+    state (a few ints per row), so a resumed run continues inside the window.
+    """
 
     def __init__(self, source: TaskSource, bucket_batches: int) -> None:
         self.source = source
         self.bucket_batches = bucket_batches
-        self.state = BucketState(source.position, -1, 0, 0)
-        self._window: list[list[RowRef]] = []
+        self.window_index = -1
+        self.batch_size = 0
+        self.pending: list[list[RowRef]] = []
 
-    def _build_window(self, batch_size: int, index: int) -> None:
-        start = self.source.position
-        refs = self.source.take(batch_size * self.bucket_batches)
+    def _build_window(self, batch_size: int) -> None:
+        leftover = [ref for batch in self.pending for ref in batch]
+        refs = leftover + self.source.take(max(0, batch_size * self.bucket_batches - len(leftover)))
         # Stable sort by length, then a seeded visiting order of the equal-size batches.
-        refs.sort(key=lambda r: r.num_tokens)
-        batches = [refs[i : i + batch_size] for i in range(0, len(refs), batch_size)]
-        rng = np.random.default_rng(stable_seed(self.source.seed, self.source.task, "window", index))
-        self._window = [batches[i] for i in rng.permutation(len(batches))]
-        self.state = BucketState(start, index, batch_size, 0)
+        refs.sort(key=lambda r: (r.num_tokens, r.epoch, r.index))
+        batches = [refs[i : i + batch_size] for i in range(0, len(refs) - batch_size + 1, batch_size)]
+        tail = refs[len(batches) * batch_size :]
+        self.window_index += 1
+        rng = np.random.default_rng(stable_seed(self.source.seed, self.source.task, "window", self.window_index))
+        self.pending = [batches[i] for i in rng.permutation(len(batches))] + ([tail] if tail else [])
+        self.batch_size = batch_size
 
     def next_batch(self, batch_size: int) -> list[RowRef]:
-        """The next global batch of ``batch_size`` rows (a new window starts when the size changes)."""
-        if not self._window or self.state.cursor >= len(self._window) or batch_size != self.state.batch_size:
-            self._build_window(batch_size, self.state.window_index + 1)
-        batch = self._window[self.state.cursor]
-        self.state = self.state._replace(cursor=self.state.cursor + 1)
-        return batch
+        """The next global batch of ``batch_size`` rows (the window is re-cut when the size changes)."""
+        if batch_size != self.batch_size or not self.pending or len(self.pending[0]) != batch_size:
+            self._build_window(batch_size)
+        return self.pending.pop(0)
 
     def state_dict(self) -> dict[str, Any]:
-        """Plain ints: the window's start and cursor plus the source position after the window."""
+        """Plain ints: the source position, the window number and the pending batches' rows."""
         return {
-            "window_start": list(self.state.window_start),
-            "window_index": self.state.window_index,
-            "batch_size": self.state.batch_size,
-            "cursor": self.state.cursor,
             "source": list(self.source.position),
+            "window_index": self.window_index,
+            "batch_size": self.batch_size,
+            "pending": [[list(ref) for ref in batch] for batch in self.pending],
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Rebuild the current window from its start position (exact: the order is a pure function)."""
-        start = SourcePosition(*state["window_start"])
-        self.state = BucketState(start, int(state["window_index"]), int(state["batch_size"]), int(state["cursor"]))
-        self._window = []
-        if self.state.window_index >= 0:
-            self.source.position = start
-            self._build_window(self.state.batch_size, self.state.window_index)
-            self.state = self.state._replace(cursor=int(state["cursor"]))
-        self.source.position = SourcePosition(*state["source"])
+        self.source.position = SourcePosition(*(int(x) for x in state["source"]))
+        self.window_index = int(state["window_index"])
+        self.batch_size = int(state["batch_size"])
+        self.pending = [[RowRef(*(int(x) for x in ref)) for ref in batch] for batch in state["pending"]]

@@ -77,7 +77,7 @@ class DataConfig:
     """Train document language modelling on the NLG module."""
     require_all_tasks: bool = False
     """Fail (instead of warning) when the corpus lacks the train split of an enabled task."""
-    bucket_batches: int = 16
+    bucket_batches: int = 32
     """Length bucketing window: this many batches of rows are sorted by length, then cut into batches."""
     mask_prob: float = 0.15
     """KMLM unit selection probability (ERNIE 1.0: whole unit with p = 0.15, then 80/10/10 per token)."""
@@ -376,12 +376,13 @@ def train_preset(name: str) -> TrainConfig:
         return TrainConfig()
     # tiny: ~2-4 minutes for 300 steps on 2 CPU cores, every task's loss visibly falling (docs/TRAINING.md).
     return TrainConfig(
-        data=DataConfig(batch_size=32, dlm_streams=4, bucket_batches=8),
+        data=DataConfig(batch_size=32, dlm_streams=4),
         optim=OptimConfig(lr=1e-3, warmup_steps=30, max_steps=300, weight_decay=0.01),
         progressive=ProgressiveConfig(steps=60, start_seq_len=32, start_batch_fraction=0.25),
         checkpoint=CheckpointConfig(interval=100, keep=3),
         log=LogConfig(interval=10),
         eval=EvalConfig(interval=100, batches=2),
-        runtime=RuntimeConfig(),
+        # One intra-op thread: tiny's matrices are too small for a second thread to pay (measured, TRAINING.md).
+        runtime=RuntimeConfig(threads=1),
         model_overrides={"tgt_len": 64, "mem_len": 32},
     )

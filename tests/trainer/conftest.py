@@ -1,0 +1,93 @@
+"""Session fixtures for the trainer tests: the fixture corpus directory and a fast fake model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+from model.config import ModelConfig
+from tests.trainer.corpus_fixture import build_corpus
+
+
+@pytest.fixture(scope="session")
+def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The five-task corpus built from 24 Re-DocRED documents (read-only: copy it before editing)."""
+    return build_corpus(tmp_path_factory.mktemp("trainer") / "corpus")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+class MockModel(nn.Module):
+    """A fake Ernie3Model (nanochat ``MockModel`` style): the same methods, one embedding and small heads.
+
+    ``forward_nlg`` keeps a memory tensor (the mean of the previous segment's hidden states per stream),
+    so memory handling in the trainer (carry, detach, checkpoint, rank slicing) is exercised.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        d = 16
+        self.embed = nn.Embedding(config.vocab_size, d)
+        self.segment = nn.Embedding(config.n_segment, d)
+        self.nlu = nn.Linear(d, d)
+        self.nlg = nn.Linear(d, d)
+        self.drop = nn.Dropout(config.dropout)
+        self.mlm = nn.Linear(d, config.vocab_size)
+        self.lm = nn.Linear(d, config.vocab_size)
+        self.sr = nn.Linear(d, config.sr_classes)
+        self.sd = nn.Linear(d, config.sd_classes)
+
+    def forward_nlu(self, input_ids: Tensor, segment_ids: Tensor | None, pad_mask: Tensor) -> Tensor:
+        h = self.embed(input_ids)
+        if segment_ids is not None:
+            h = h + self.segment(segment_ids)
+        pooled = (h * pad_mask[..., None]).sum(1, keepdim=True) / pad_mask.sum(1, keepdim=True)[..., None]
+        return torch.tanh(self.nlu(self.drop(h + pooled)))
+
+    def forward_nlg(self, input_ids: Tensor, mems: Tensor | None = None):  # noqa: ANN201
+        h = self.embed(input_ids)
+        if mems is not None and mems.numel():
+            h = h + mems[:, None, :]
+        h = torch.tanh(self.nlg(self.drop(h)))
+        return _NlgOut(h, h.detach().mean(1))
+
+    def init_mems(self, batch_size: int, device: torch.device | str | None = None) -> Tensor:
+        return torch.zeros(batch_size, 16, device=device)
+
+    def mlm_logits(self, hidden: Tensor) -> Tensor:
+        return self.mlm(hidden)
+
+    def lm_logits(self, hidden: Tensor) -> Tensor:
+        return self.lm(hidden)
+
+    def sr_logits(self, cls_hidden: Tensor) -> Tensor:
+        return self.sr(cls_hidden)
+
+    def sd_logits(self, cls_hidden: Tensor) -> Tensor:
+        return self.sd(cls_hidden)
+
+    def set_dropout(self, dropout: float, dropatt: float | None = None) -> None:
+        self.config = self.config.replace(dropout=dropout)
+        self.drop.p = dropout
+
+
+class _NlgOut(tuple):
+    """(hidden, mems) with attribute access, like model.ernie.NlgOutput."""
+
+    def __new__(cls, hidden: Tensor, mems: Tensor) -> _NlgOut:
+        return super().__new__(cls, (hidden, mems))
+
+    @property
+    def hidden(self) -> Tensor:
+        return self[0]
+
+    @property
+    def mems(self) -> Tensor:
+        return self[1]
