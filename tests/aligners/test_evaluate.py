@@ -1,0 +1,62 @@
+"""``kgtext align-eval`` end to end on the fixture copies of WebNLG, REBEL and Re-DocRED."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aligners.evaluate import main
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures" / "aligners"
+    out = tmp_path_factory.mktemp("eval") / "ALIGNMENT.md"
+    main(["--data-dir", str(fixtures), "--out", str(out)])
+    return out.read_text(encoding="utf-8").splitlines()
+
+
+def _rows(report: list[str], section: str, what: str) -> list[str]:
+    start = report.index(f"## {section}")
+    end = next((i for i in range(start + 1, len(report)) if report[i].startswith("## ")), len(report))
+    return [line for line in report[start:end] if f"| {what} |" in line]
+
+
+def test_webnlg_scores(report: list[str]) -> None:
+    assert _rows(report, "webnlg", "all") == [
+        "| kgtext | all | 23 | 21 | 0.870 | 0.762 | 0.812 |",
+        "| plain-label baseline | all | 18 | 21 | 0.944 | 0.762 | 0.843 |",
+        "| kgtext | all | 13 | 19 | 1.000 | 0.684 | 0.813 |",
+        "| plain-label baseline | all | 8 | 19 | 1.000 | 0.421 | 0.593 |",
+    ]
+
+
+def test_rebel_scores(report: list[str]) -> None:
+    assert _rows(report, "rebel", "all") == [
+        "| kgtext | all | 37 | 37 | 0.946 | 0.946 | 0.946 |",
+        "| plain-label baseline | all | 38 | 37 | 1.000 | 0.838 | 0.912 |",
+        "| kgtext | all | 14 | 15 | 1.000 | 0.933 | 0.966 |",
+        "| plain-label baseline | all | 9 | 15 | 1.000 | 0.600 | 0.750 |",
+    ]
+    assert _rows(report, "rebel", "source=link") == ["| kgtext | source=link | 31 | 0 | 1.000 | - | - |"] + [
+        "| plain-label baseline | source=link | 31 | 0 | 1.000 | - | - |"
+    ]
+
+
+def test_redocred_scores(report: list[str]) -> None:
+    assert _rows(report, "redocred", "all") == [
+        "| kgtext | all | 66 | 66 | 0.939 | 0.939 | 0.939 |",
+        "| plain-label baseline | all | 72 | 66 | 0.861 | 0.939 | 0.899 |",
+        "| kgtext | all | 61 | 60 | 0.984 | 1.000 | 0.992 |",
+        "| plain-label baseline | all | 70 | 60 | 0.829 | 0.967 | 0.892 |",
+    ]
+
+
+def test_unknown_dataset_and_missing_data_dir_exit_2(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as unknown:
+        main(["--data-dir", str(tmp_path), "--datasets", "webnlg,nope"])
+    assert unknown.value.code == 2
+    with pytest.raises(SystemExit) as missing:
+        main(["--data-dir", str(tmp_path / "absent")])
+    assert missing.value.code == 2
