@@ -3,7 +3,7 @@
 Inputs: the 500 Re-DocRED dev documents of ``../shared/data/redocred_dev`` (about 4,100 real Wikipedia
 sentences, mentions from the gold entity clusters, triples from the gold facts whose head and tail share a
 sentence, relation labels from ``../shared/data/wikidata_property_labels``), and an 8,000-piece unigram
-model trained on those sentences. Every figure is one core (SentencePiece pinned to one thread). The floor
+model trained on those sentences. Every figure is CPU seconds of this one process (rows per second per core; SentencePiece encodes one text per call, no threads). The floor
 is ``SentencePieceProcessor.encode`` of each sentence (one call per sentence, as a builder needs); a
 builder's ratio is its input sentences per second over that floor (>= 0.5 means building adds no more time
 than the encode itself). Skips with a note when ``../shared/data`` is absent. Run: ``python -m bench.bench_tasks``.
@@ -53,9 +53,9 @@ def best(fn: Callable[[], int]) -> tuple[int, float]:
     """(items, best seconds) over :data:`REPEATS` runs of ``fn`` (which returns its item count)."""
     times, items = [], 0
     for _ in range(REPEATS):
-        start = time.perf_counter()
+        start = time.process_time()
         items = fn()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return items, min(times)
 
 
@@ -113,11 +113,11 @@ def run() -> str:
     if not (SHARED / "redocred_dev" / "dev_revised.json").exists():
         return f"{title}\n\nSkipped: {SHARED}/redocred_dev (the shared Re-DocRED dev set) is absent.\n"
     docs, labels = load_documents()
-    start = time.perf_counter()
+    start = time.process_time()
     path = train_tokenizer(
         [s.text for d in docs for s in d.sentences], str(WORK / "redocred8k"), TokenizerConfig()
     )
-    train_s = time.perf_counter() - start
+    train_s = time.process_time() - start
     tok = Tokenizer.load(path)
     sp = spm.SentencePieceProcessor(model_file=path)
     results = _measure(docs, labels, tok, sp)

@@ -12,7 +12,7 @@ from corpus.records import AlignedSentence
 from corpus.tasks.config import KmlmConfig
 from corpus.tasks.rows import Built, KmlmRow, Outcome, count
 from corpus.tasks.tokenizer import Tokenizer
-from corpus.tasks.units import cut_at_unit, encode_sentence, shift_units
+from corpus.tasks.units import cut_at_unit, encode_sentence
 
 logger = logging.getLogger(__name__)
 
@@ -30,16 +30,16 @@ def build_kmlm_counted(sentence: AlignedSentence, tok: Tokenizer, config: KmlmCo
     if not sentence.text.strip():
         count(counts, Outcome.EMPTY)
         return Built([], counts)
-    encoded = encode_sentence(tok, sentence.text, sentence.mentions, sentence.phrases, config)
+    encoded = encode_sentence(tok, sentence.text, sentence.mentions, sentence.phrases, config, offset=1)
     ids, units = encoded.ids, encoded.units
     budget = config.max_tokens - 2
     if len(ids) > budget:
-        keep = cut_at_unit(units, budget)
+        keep = cut_at_unit(units, budget + 1)
         if keep == 0:
             count(counts, Outcome.TOO_LONG)
             return Built([], counts)
         units = units[:keep]
-        ids = ids[: units[-1].end]
+        ids = ids[: units[-1].end - 1]
         count(counts, Outcome.TRUNCATED)
     input_ids = [tok.cls_id, *ids, tok.sep_id]
     row = KmlmRow(
@@ -48,7 +48,7 @@ def build_kmlm_counted(sentence: AlignedSentence, tok: Tokenizer, config: KmlmCo
         input_ids=input_ids,
         num_tokens=len(input_ids),
         sentence_index=sentence.sentence_index,
-        units=shift_units(units, 1),
+        units=units,
     )
     count(counts, Outcome.ROW)
     return Built([row], counts)

@@ -18,7 +18,7 @@ import io
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sentencepiece as spm
 
@@ -234,13 +234,43 @@ class Tokenizer:
             for b in (start + 1, end + 1):  # offsets in ``padded``
                 cut_of[b] = b - 1 if padded[b - 1] == _SPACE else b
         cuts = sorted({0, len(padded), *cut_of.values()})
-        chunks = [padded[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
-        encode = self._sp.encode
-        encoded: list[list[int]] = [encode(chunk) for chunk in chunks]
-        ids: list[int] = []
-        token_at = {0: 0}
-        for cut, chunk_ids in zip(cuts[1:], encoded, strict=True):
-            ids.extend(chunk_ids)
-            token_at[cut] = len(ids)
+        token_at = self._encode_cuts(padded, cuts)
+        ids = token_at.pop(-1)
         token_spans = [Span(token_at[cut_of[s + 1]], token_at[cut_of[e + 1]]) for s, e in spans]
         return EncodedSpans(ids, token_spans)
+
+    def _encode_cuts(self, padded: str, cuts: list[int]) -> dict[int, Any]:
+        """Token index of every cut (sorted, 0 and len included); the ids themselves under key -1.
+
+        A cut at a space is already a piece boundary (pieces never cross whitespace, and a piece starts
+        with ``▁`` exactly where a space was), so only cuts inside a word force a separate encode. If the
+        normaliser changed the number of spaces, the chunk is cut at every boundary instead.
+        """
+        encode, word_start, end = self._sp.encode, self.word_start, len(padded)
+        forced = [c for c in cuts if c == 0 or c == end or padded[c] != _SPACE]
+        token_at: dict[int, Any] = {}
+        ids: list[int] = []
+        k = 0
+        for a, b in zip(forced, forced[1:], strict=False):
+            token_at[a] = len(ids)
+            k += 1
+            inner = []
+            while cuts[k] < b:
+                inner.append(cuts[k])
+                k += 1
+            chunk = padded[a:b]
+            chunk_ids: list[int] = encode(chunk)
+            if inner:
+                starts = [j for j, t in enumerate(chunk_ids) if word_start[t]]
+                if len(starts) == chunk.count(_SPACE):
+                    for c in inner:
+                        token_at[c] = len(ids) + starts[chunk.count(_SPACE, 0, c - a)]
+                else:
+                    chunk_ids = []
+                    for x, y in zip([a, *inner], [*inner, b], strict=True):
+                        token_at[x] = len(ids) + len(chunk_ids)
+                        chunk_ids += encode(padded[x:y])
+            ids.extend(chunk_ids)
+        token_at[end] = len(ids)
+        token_at[-1] = ids
+        return token_at

@@ -11,7 +11,6 @@ from corpus.tasks.config import DlmConfig, KmlmConfig, PhraseFallback, SdConfig,
 from corpus.tasks.rows import DlmRow, KmlmRow, SdRow, SrRow, UktpRow
 from corpus.tasks.schemas import TASK_SCHEMAS
 from corpus.tasks.tokenizer import Tokenizer
-from corpus.tasks.units import stopword_runs
 from tests.tasks.fixture_data import Docs
 
 
@@ -66,11 +65,14 @@ def test_kmlm_given_phrases_and_no_fallback(tok: Tokenizer, redocred: Docs) -> N
     assert {kind for _, kind in _units(tok, plain)} == {"entity", "word"}
 
 
-def test_stopword_runs_rule() -> None:
-    text = "He won two medals in the men's skeleton event at the FIBT World Championships."
-    spans = stopword_runs(text, 4, blocked=[(7, 10)])
-    assert [text[s.start : s.end] for s in spans] == ["men's skeleton event", "FIBT World Championships"]
-    assert stopword_runs(text, 2) == []  # every run is 1 or 3 words long
+def test_fallback_phrases_are_runs_of_content_words(tok: Tokenizer, redocred: Docs) -> None:
+    sentence = redocred[0][0].sentences[1]
+    (row,) = kmlm.build_kmlm(sentence, tok, KmlmConfig())
+    # He won [[two]] medals in the {men's skeleton event} at the [[FIBT World Championships]] with a gold ...:
+    # single content words ("won", "medals", "gold") stay words; stopwords and entities end a run
+    assert [t for t, kind in _units(tok, row) if kind == "phrase"] == ["men's skeleton event"]
+    (short,) = kmlm.build_kmlm(sentence, tok, KmlmConfig(max_phrase_words=2))
+    assert [t for t, kind in _units(tok, short) if kind == "phrase"] == []
 
 
 def test_kmlm_truncates_at_a_unit_end(tok: Tokenizer, redocred: Docs) -> None:
