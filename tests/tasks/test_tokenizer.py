@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,12 @@ def test_model_without_special_tokens_is_rejected() -> None:
 def test_bad_tokenizer_config(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=field):
         TokenizerConfig(**{field: value})  # type: ignore[arg-type]
+
+
+def test_spans_stay_exact_when_the_normaliser_adds_spaces(tok: Tokenizer) -> None:
+    # nmt_nfkc turns the no-break space into a space: one more "▁" piece than spaces, so that stretch is
+    # encoded cut by cut; spans decode to their normalised text.
+    text = "Founded in 2017 by Otto\u00a0Nordenskiöld (21 years old)."
+    enc = tok.encode_spans(text, [(11, 15), (19, 36), (38, 40)])
+    assert [tok.decode(enc.ids[s.start : s.end]) for s in enc.spans] == ["2017", "Otto Nordenskiöld", "21"]
+    assert tok.decode(enc.ids) == unicodedata.normalize("NFKC", text)
