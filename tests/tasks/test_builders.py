@@ -299,3 +299,30 @@ def test_builders_are_deterministic_and_rows_go_to_arrow(tok: Tokenizer, redocre
 def test_bad_builder_config(cls: type, field: str, value: object) -> None:
     with pytest.raises(ValueError, match=field):
         cls(**{field: value})
+
+
+def test_sd_rows_of_a_real_document_are_exact(tok: Tokenizer, redocred: Docs) -> None:
+    doc, donor = redocred[0][0], redocred[0][1]
+    negatives = [s.text for s in donor.sentences]
+    rows = sd.build_sd(
+        doc, negatives, tok, SdConfig(), seed=2, negative_doc_ids=[donor.doc_id] * len(negatives)
+    )
+    texts = [s.text for s in doc.sentences]
+
+    def second(row: SdRow) -> tuple[int, int, str]:
+        text = tok.decode([t for t, g in zip(row.input_ids, row.segment_ids, strict=True) if g == 1])
+        return row.label, (negatives if row.label == 2 else texts).index(text), row.other_doc_id
+
+    # (label, index of the second sentence in its document, its document)
+    assert [second(r) for r in rows] == [
+        (2, 9, "redocred-dev-1"),
+        (2, 0, "redocred-dev-1"),
+        (0, 3, "redocred-dev-0"),
+        (1, 0, "redocred-dev-0"),
+        (1, 2, "redocred-dev-0"),
+        (2, 3, "redocred-dev-1"),
+    ]
+    assert [r.position for r in rows] == list(range(6))
+    first = rows[2]
+    assert first.input_ids[: first.segment_ids.index(1)] == [tok.cls_id, *tok.encode(texts[2]), tok.sep_id]
+    assert first.input_ids[-1] == tok.sep_id and first.num_tokens == len(first.input_ids)
