@@ -126,7 +126,7 @@ def run() -> str:
         title,
         "",
         f"One core, {len(docs)} Re-DocRED dev documents / {results[0][1]} sentences, 8k unigram model "
-        f"(trained in {train_s:.1f} s). Ratio = input sentences/s over the bare encode's (higher is better; "
+        f"(trained in {train_s:.1f} CPU s). Ratio = input sentences/s over the bare encode's (higher is better; "
         "target >= 0.5). Masking rows are per row (ratio not applicable).",
         "",
         "| step | inputs | rows out | rows/s | input sentences/s | ratio to bare encode |",
