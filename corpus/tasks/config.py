@@ -43,6 +43,12 @@ class KmlmConfig:
     """Longest fallback phrase in words (longer stopword-free runs are left as words)."""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.phrase_fallback, PhraseFallback):
+            if self.phrase_fallback not in {p.value for p in PhraseFallback}:
+                raise ValueError(
+                    f"phrase_fallback must be none or stopword_runs, got {self.phrase_fallback!r}"
+                )
+            object.__setattr__(self, "phrase_fallback", PhraseFallback(self.phrase_fallback))
         if self.max_tokens < 3:
             raise ValueError(f"max_tokens must be >= 3, got {self.max_tokens}")
         if self.max_phrase_words < 2:

@@ -139,6 +139,7 @@ def mask_uktp(
     ``units`` are the row's sentence units. In ``EITHER`` mode a row masks the relation with probability
     ``relation_prob`` and otherwise its words (units at ``word_prob``, at least one); ``BOTH`` does both.
     """
+    mode = UktpMaskMode(mode)  # also accepts "either" / "both"; anything else is a ValueError
     ids = np.asarray(input_ids, dtype=np.int64)
     rng = row_rng(seed, epoch, row_index)
     rel = (

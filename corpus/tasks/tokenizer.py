@@ -72,6 +72,10 @@ class TokenizerConfig:
     """Task markers reserved after [MASK] (ids 5, 6, ...), never matched in text."""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.model_type, ModelType):
+            if self.model_type not in {m.value for m in ModelType}:
+                raise ValueError(f"model_type must be one of unigram, bpe, got {self.model_type!r}")
+            object.__setattr__(self, "model_type", ModelType(self.model_type))
         if self.vocab_size < 300:
             raise ValueError(f"vocab_size must be >= 300 (specials + byte pieces), got {self.vocab_size}")
         if self.num_threads < 1:

@@ -62,6 +62,7 @@ def test_kmlm_given_phrases_and_no_fallback(tok: Tokenizer, redocred: Docs) -> N
     (row,) = kmlm.build_kmlm(given, tok, KmlmConfig())
     assert [t for t, kind in _units(tok, row) if kind == "phrase"] == []
     (plain,) = kmlm.build_kmlm(sentence, tok, KmlmConfig(phrase_fallback=PhraseFallback.NONE))
+    assert KmlmConfig(phrase_fallback="none").phrase_fallback is PhraseFallback.NONE  # type: ignore[arg-type]
     assert {kind for _, kind in _units(tok, plain)} == {"entity", "word"}
 
 
@@ -285,6 +286,7 @@ def test_builders_are_deterministic_and_rows_go_to_arrow(tok: Tokenizer, redocre
     ("cls", "field", "value"),
     [
         (KmlmConfig, "max_tokens", 2),
+        (KmlmConfig, "phrase_fallback", "noun_chunks"),
         (KmlmConfig, "max_phrase_words", 1),
         (UktpConfig, "max_tokens", 3),
         (SrConfig, "max_segments", 0),

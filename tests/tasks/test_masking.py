@@ -159,6 +159,30 @@ def test_mask_uktp_modes(tok: Tokenizer, redocred: Docs) -> None:
     )
     target = both.labels != IGNORE
     assert target[rel.start : rel.end].all() and target[row.sentence_span.start : row.sentence_span.end].any()
+    as_text = mask_uktp(
+        row.input_ids,
+        rel,
+        row.units,
+        seed=0,
+        epoch=0,
+        row_index=0,
+        mask_id=tok.mask_id,
+        random_range=RANGE,
+        mode="both",
+    )  # type: ignore[arg-type]
+    assert as_text.labels.tolist() == both.labels.tolist()
+    with pytest.raises(ValueError, match="nothing"):
+        mask_uktp(
+            row.input_ids,
+            rel,
+            row.units,
+            seed=0,
+            epoch=0,
+            row_index=0,
+            mask_id=tok.mask_id,
+            random_range=RANGE,
+            mode="nothing",
+        )  # type: ignore[arg-type]
 
 
 def test_permute_sr_round_trip(tok: Tokenizer, redocred: Docs) -> None:

@@ -132,6 +132,7 @@ def test_model_without_special_tokens_is_rejected() -> None:
 @pytest.mark.parametrize(
     ("field", "value"),
     [
+        ("model_type", "wordpiece"),
         ("vocab_size", 100),
         ("num_threads", 0),
         ("character_coverage", 0.0),
@@ -153,3 +154,7 @@ def test_spans_stay_exact_when_the_normaliser_adds_spaces(tok: Tokenizer) -> Non
     enc = tok.encode_spans(text, [(11, 15), (19, 36), (38, 40)])
     assert [tok.decode(enc.ids[s.start : s.end]) for s in enc.spans] == ["2017", "Otto Nordenskiöld", "21"]
     assert tok.decode(enc.ids) == unicodedata.normalize("NFKC", text)
+
+
+def test_model_type_accepts_its_string_value() -> None:
+    assert TokenizerConfig(model_type="bpe").model_type is ModelType.BPE  # type: ignore[arg-type]
