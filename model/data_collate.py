@@ -2,8 +2,9 @@
 
 Masks are drawn per row from ``(seed, epoch, global row index)``, so every epoch masks afresh and a resumed
 or multi-process run draws the same masks. Rows longer than the current sequence length (progressive
-learning) are cut *after* masking/permuting, so a row's draws do not depend on the length schedule; a cut
-row ends with ``[SEP]``. Batches are padded to their longest row (length bucketing keeps that close to
+learning) are cut to ``seq_len - 1`` tokens plus ``[SEP]``: kmlm/uktp rows are cut *before* masking and keep
+only the units that fit (so a cut row still has targets; UKTP's triple comes first and always fits), sr rows
+are cut after the permutation (the label stays that of the whole row), sd rows are simply cut. Batches are padded to their longest row (length bucketing keeps that close to
 every row's length; :class:`PadStats` counts the padding).
 """
 
@@ -57,22 +58,34 @@ class Collator:
         """[low, high) of the 10% random replacement tokens (never a special token)."""
         self.pad_stats = PadStats()
 
-    def _row(self, task: str, row: dict[str, Any], ref: RowRef) -> tuple[np.ndarray, np.ndarray | None, Any]:
+    def _cut(self, row: dict[str, Any], seq_len: int) -> tuple[list[int], list[Any]]:
+        """Input ids cut to ``seq_len`` (ending with [SEP]) and the units that lie inside the cut."""
+        ids = row["input_ids"]
+        if len(ids) <= seq_len:
+            return ids, row["units"]
+        units = [u for u in row["units"] if u["end"] <= seq_len - 1]
+        return [*ids[: seq_len - 1], self.sep_id], units
+
+    def _row(
+        self, task: str, row: dict[str, Any], ref: RowRef, seq_len: int
+    ) -> tuple[np.ndarray, np.ndarray | None, Any]:
         """(input ids, segment ids or None, labels: token array or class id) of one row."""
         seed = self.config.seed
         if task == "kmlm":
+            ids, units = self._cut(row, seq_len)
             out = masking.mask_units(
-                row["input_ids"], row["units"], seed=seed, epoch=ref.epoch, row_index=ref.index,
+                ids, units, seed=seed, epoch=ref.epoch, row_index=ref.index,
                 mask_id=self.mask_id, random_range=self.random_range, unit_prob=self.config.mask_prob,
             )
             return out.input_ids, None, out.labels
         if task == "uktp":
+            ids, units = self._cut(row, seq_len)
             out = masking.mask_uktp(
-                row["input_ids"], row["relation_span"], row["units"], seed=seed, epoch=ref.epoch,
+                ids, row["relation_span"], units, seed=seed, epoch=ref.epoch,
                 row_index=ref.index, mask_id=self.mask_id, random_range=self.random_range,
                 relation_prob=self.config.uktp_relation_prob, word_prob=self.config.uktp_word_prob,
             )
-            return out.input_ids, np.asarray(row["segment_ids"], dtype=np.int64), out.labels
+            return out.input_ids, np.asarray(row["segment_ids"][: len(ids)], dtype=np.int64), out.labels
         if task == "sr":
             perm = masking.permute_sr(
                 row["input_ids"], row["segment_starts"], seed=seed, epoch=ref.epoch, row_index=ref.index
@@ -85,7 +98,7 @@ class Collator:
 
     def collate(self, task: str, rows: list[dict[str, Any]], refs: list[RowRef], seq_len: int) -> NluBatch:
         """Mask/permute, cut to ``seq_len``, pad to the longest row: tensors on the CPU."""
-        items = [self._row(task, row, ref) for row, ref in zip(rows, refs, strict=True)]
+        items = [self._row(task, row, ref, seq_len) for row, ref in zip(rows, refs, strict=True)]
         lengths = [min(len(ids), seq_len) for ids, _, _ in items]
         width = max(lengths)
         batch = len(items)
