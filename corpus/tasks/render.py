@@ -25,20 +25,29 @@ def _bounds(item: Any) -> tuple[int, int]:
     return int(item[0]), int(item[1])
 
 
+def _decode_run(ids: Sequence[int], tok: Tokenizer) -> str:
+    """Decode with leading spaces kept; special tokens are shown as their piece (``[CLS]``)."""
+    parts: list[str] = []
+    run: list[int] = []
+    for t in [*ids, -1]:
+        if t >= 0 and t not in tok.special_ids:
+            run.append(t)
+            continue
+        if run:
+            parts.append(tok.decode(run, keep_leading_space=True))
+            run = []
+        if t >= 0:
+            parts.append(tok.id_to_piece(t))
+    return "".join(parts)
+
+
 def _marked(ids: Sequence[int], tok: Tokenizer, marks: Sequence[tuple[int, int, str]]) -> str:
     """Decode ``ids`` with each non-overlapping mark (start, end, kind) bracketed; words stay plain."""
     cuts = sorted({0, len(ids), *(x for s, e, k in marks if k in _OPEN for x in (s, e))})
     kind_at = {s: k for s, _, k in marks if k in _OPEN}
     out = []
     for a, b in zip(cuts, cuts[1:], strict=False):
-        text = (
-            "".join(
-                tok.id_to_piece(t) if t in tok.special_ids else tok.decode([t], keep_leading_space=True)
-                for t in ids[a:b]
-            )
-            if any(t in tok.special_ids for t in ids[a:b])
-            else tok.decode(ids[a:b], keep_leading_space=True)
-        )
+        text = _decode_run(ids[a:b], tok)
         kind = kind_at.get(a)
         if kind:
             lead = " " if text.startswith(" ") else ""

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from corpus.tasks import dlm, kmlm, sd, sr, uktp
-from corpus.tasks.config import DlmConfig, KmlmConfig, SdConfig, SrConfig, UktpConfig
+from corpus.tasks.config import DlmConfig, KmlmConfig, PhraseFallback, SdConfig, SrConfig, UktpConfig
 from corpus.tasks.render import render_row
 from corpus.tasks.schemas import TASK_SCHEMAS
 from corpus.tasks.tokenizer import Tokenizer
@@ -55,3 +55,11 @@ def test_render_sr_sd_dlm(tok: Tokenizer, redocred: Docs) -> None:
 def test_render_unknown_dataset(tok: Tokenizer) -> None:
     with pytest.raises(ValueError, match="dataset"):
         render_row("aligned", {}, tok)
+
+
+def test_render_keeps_byte_fallback_words_next_to_specials(tok: Tokenizer, redocred: Docs) -> None:
+    sentence = redocred[0][0].sentences[0]._replace(mentions=())  # "Mediaș": ș is two byte pieces
+    (row,) = kmlm.build_kmlm(sentence, tok, KmlmConfig(phrase_fallback=PhraseFallback.NONE))
+    assert any(tok.id_to_piece(t).startswith("<0x") for t in row.input_ids)
+    text = render_row("kmlm", row._asdict(), tok).splitlines()[1]
+    assert text == f"  text:   [CLS] {sentence.text}[SEP]"
