@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.runners.runner import PipelineState
 
 from aligners.config import AlignerConfig
 from aligners.documents import STAGE as DOCS_STAGE
@@ -132,8 +133,18 @@ def _run(
 ) -> None:
     started = time.monotonic()
     logger.info("%s: running on %s", label, runner_name(beam_args))
-    with beam.Pipeline(options=PipelineOptions(list(beam_args))) as p:
-        build(p, **kwargs)
+    p = beam.Pipeline(options=PipelineOptions(list(beam_args)))
+    build(p, **kwargs)
+    result = p.run()
+    try:
+        state = result.wait_until_finish()
+        if state not in (None, PipelineState.DONE):
+            raise RuntimeError(f"{label}: the runner finished in state {state}")
+    finally:
+        # The DaskRunner leaves its distributed.Client open; close it so the process can exit promptly.
+        client = getattr(result, "client", None)
+        if client is not None:
+            client.close()
     timings[label] = time.monotonic() - started
     logger.info("%s: done in %.1f s", label, timings[label])
 

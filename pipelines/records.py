@@ -11,8 +11,6 @@ from __future__ import annotations
 import enum
 from typing import Any, NamedTuple
 
-import apache_beam as beam
-
 from aligners.records import CleanedDocument
 from corpus.records import AlignedDocument
 from kg.records import Names, Triple
@@ -99,8 +97,8 @@ class ShardKey(NamedTuple):
     shard: int
 
 
-beam.coders.registry.register_coder(ShardKey, beam.coders.RowCoder)
-"""ShardKey is a grouping key: RowCoder encodes it deterministically (no fallback-coder warning)."""
+GroupKey = tuple[str, str, int]
+"""A :class:`ShardKey` as a plain tuple while it is a grouping key (Beam's deterministic tuple coder)."""
 
 
 class KeyedRow(NamedTuple):

@@ -24,7 +24,7 @@ from corpus.tasks.sr import build_sr_counted
 from corpus.tasks.tokenizer import Tokenizer
 from corpus.tasks.uktp import build_uktp_counted
 from pipelines.files import read_bytes
-from pipelines.records import AlignedRecord, DocTasks, KeyedRow, SdInput, ShardKey, Stat
+from pipelines.records import AlignedRecord, DocTasks, GroupKey, KeyedRow, SdInput, Stat
 
 logger = logging.getLogger(__name__)
 
@@ -113,12 +113,12 @@ class BuildTaskRows(beam.DoFn):  # type: ignore[misc]
         yield build_document_tasks(item, self.tok, self.config)
 
 
-def task_rows(built: DocTasks, num_shards: int, valid_fraction: float) -> Iterator[tuple[ShardKey, KeyedRow]]:
+def task_rows(built: DocTasks, num_shards: int, valid_fraction: float) -> Iterator[tuple[GroupKey, KeyedRow]]:
     """Route a document's rows to their shards (split and shard by document id)."""
     split = split_of(built.doc_id, valid_fraction)
     shard = shard_of(built.doc_id, num_shards)
     for seq, (task, row) in enumerate(built.rows):
-        yield ShardKey(task, split, shard), KeyedRow(built.doc_id, row.position, seq, row)
+        yield (task, split, shard), KeyedRow(built.doc_id, row.position, seq, row)
 
 
 def task_stats(built: DocTasks) -> Iterator[Stat]:
@@ -126,7 +126,7 @@ def task_stats(built: DocTasks) -> Iterator[Stat]:
 
 
 class BuildTasks(beam.PTransform):  # type: ignore[misc]
-    """PCollection[AlignedRecord] -> (PCollection[(ShardKey, KeyedRow)], PCollection[Stat])."""
+    """PCollection[AlignedRecord] -> (PCollection[(GroupKey, KeyedRow)], PCollection[Stat])."""
 
     def __init__(
         self,

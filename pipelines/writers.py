@@ -23,7 +23,7 @@ from corpus.schemas import ALIGNED
 from corpus.sharding import SPLITS, shard_file_name, shard_of, split_of
 from corpus.shards import encode_shard
 from pipelines.files import write_atomic
-from pipelines.records import AlignedRecord, KeyedRow, ShardKey, ShardWritten, Stat
+from pipelines.records import AlignedRecord, GroupKey, KeyedRow, ShardKey, ShardWritten, Stat
 
 logger = logging.getLogger(__name__)
 
@@ -41,20 +41,20 @@ def shard_rel_path(key: ShardKey, num_shards: int) -> str:
 
 def aligned_rows(
     record: AlignedRecord, num_shards: int, valid_fraction: float
-) -> Iterator[tuple[ShardKey, KeyedRow]]:
+) -> Iterator[tuple[GroupKey, KeyedRow]]:
     """The ``aligned/`` rows of a document: its sentences that pass the sentence-level filters."""
     doc_id = record.doc.doc_id
-    key = ShardKey(ALIGNED, split_of(doc_id, valid_fraction), shard_of(doc_id, num_shards))
+    key = (ALIGNED, split_of(doc_id, valid_fraction), shard_of(doc_id, num_shards))
     for sentence in record.doc.sentences:
         if sentence.passes_filter:
             yield key, KeyedRow(doc_id, sentence.sentence_index, 0, sentence)
 
 
 def write_shard(
-    group: tuple[ShardKey, Iterable[KeyedRow | None]], out_dir: str, info_dir: str, num_shards: int
+    group: tuple[GroupKey, Iterable[KeyedRow | None]], out_dir: str, info_dir: str, num_shards: int
 ) -> ShardWritten:
     """Sort a shard's rows by (document id, position), encode, write, and record what was written."""
-    key, items = group
+    key, items = ShardKey(*group[0]), group[1]
     rows = sorted((item for item in items if item is not None), key=lambda r: (r.doc_id, r.position, r.seq))
     encoded = encode_shard(key.dataset, (r.row for r in rows))
     rel = shard_rel_path(key, num_shards)
@@ -74,13 +74,13 @@ def write_shard(
     return written
 
 
-def all_shard_keys(datasets: Sequence[str], num_shards: int) -> list[tuple[ShardKey, None]]:
+def all_shard_keys(datasets: Sequence[str], num_shards: int) -> list[tuple[GroupKey, None]]:
     """One empty marker per shard, so that every shard file exists even when no row lands in it."""
-    return [(ShardKey(d, s, i), None) for d in datasets for s in SPLITS for i in range(num_shards)]
+    return [((d, s, i), None) for d in datasets for s in SPLITS for i in range(num_shards)]
 
 
 class WriteShards(beam.PTransform):  # type: ignore[misc]
-    """``(ShardKey, KeyedRow)`` -> one Arrow stream file per shard (empty ones too) -> PCollection[ShardWritten]."""
+    """``(GroupKey, KeyedRow)`` -> one Arrow stream file per shard (empty ones too) -> PCollection[ShardWritten]."""
 
     def __init__(self, datasets: Sequence[str], num_shards: int, out_dir: str, info_dir: str) -> None:
         super().__init__()

@@ -1,0 +1,69 @@
+"""Input expansion and output checks through Beam's FileSystems."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.files import (
+    InputError,
+    check_output,
+    expand_inputs,
+    move_into_place,
+    temporary_sibling,
+    write_atomic,
+)
+
+
+def test_directories_and_globs_expand_to_sorted_files(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    for name in ("a/2.jsonl", "a/1.jsonl", "b.jsonl", "a/.hidden"):
+        (tmp_path / name).write_text("{}\n")
+    found = expand_inputs([str(tmp_path / "a"), str(tmp_path / "*.jsonl")], "docs")
+    assert found == [str(tmp_path / "a/1.jsonl"), str(tmp_path / "a/2.jsonl"), str(tmp_path / "b.jsonl")]
+
+
+def test_a_glob_matching_nothing_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"--kg .*\*\.nt: matches no file"):
+        expand_inputs([str(tmp_path / "*.nt")], "kg")
+
+
+def test_a_missing_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file or directory"):
+        expand_inputs([str(tmp_path / "missing.ttl")], "kg")
+
+
+def test_an_output_path_that_is_a_file_is_an_error(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    target.write_text("not a directory")
+    with pytest.raises(InputError, match="is a file, not a directory"):
+        check_output(str(target), overwrite=True)
+
+
+def test_an_existing_output_needs_overwrite(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "manifest.json").write_text("{}")
+    with pytest.raises(InputError, match="pass --overwrite"):
+        check_output(str(tmp_path / "out"), overwrite=False)
+    check_output(str(tmp_path / "out"), overwrite=True)
+
+
+def test_write_atomic_leaves_only_the_target(tmp_path: Path) -> None:
+    write_atomic(str(tmp_path / "d" / "x.bin"), b"abc")
+    write_atomic(str(tmp_path / "d" / "x.bin"), b"abcd")
+    assert [p.name for p in (tmp_path / "d").iterdir()] == ["x.bin"]
+    assert (tmp_path / "d" / "x.bin").read_bytes() == b"abcd"
+
+
+def test_move_into_place_replaces_the_old_output(tmp_path: Path) -> None:
+    out = tmp_path / "corpus"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    tmp = Path(temporary_sibling(str(out), "building"))
+    assert tmp.parent == tmp_path and tmp.name.startswith(".corpus.building-")
+    tmp.mkdir()
+    (tmp / "new.txt").write_text("new")
+    move_into_place(str(tmp), str(out))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus"]
+    assert [p.name for p in out.iterdir()] == ["new.txt"]

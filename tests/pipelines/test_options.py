@@ -1,0 +1,68 @@
+"""Command line of build-corpus: our kebab-case flags, Beam's snake_case pass-through, unknown flags rejected."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.config import BuildConfig
+from pipelines.options import parse_args, runner_name, unknown_beam_args
+
+BASE = ["--kg", "k.ttl", "--docs", "d.jsonl", "--out", "out"]
+
+
+def test_defaults_name_the_direct_runner_explicitly() -> None:
+    parsed = parse_args(BASE)
+    assert parsed.beam_args == ("--runner=DirectRunner",)
+    assert parsed.config == BuildConfig(kg=("k.ttl",), docs=("d.jsonl",), out="out")
+
+
+def test_kebab_case_flags_fill_the_config() -> None:
+    parsed = parse_args(BASE + ["--num-shards", "8", "--valid-fraction", "0.1", "--seed", "7", "--overwrite"])
+    assert (parsed.config.num_shards, parsed.config.valid_fraction, parsed.config.seed) == (8, 0.1, 7)
+    assert parsed.config.overwrite is True
+
+
+def test_beam_flags_pass_through_unchanged() -> None:
+    beam = ["--runner=DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+    assert parse_args(BASE + beam).beam_args == tuple(beam)
+
+
+def test_dask_runner_options_are_known() -> None:
+    args = [
+        "--runner=apache_beam.runners.dask.dask_runner.DaskRunner",
+        "--dask_client_address=localhost:8786",
+    ]
+    parsed = parse_args(BASE + args)
+    assert runner_name(parsed.beam_args) == "apache_beam.runners.dask.dask_runner.DaskRunner"
+
+
+def test_a_flag_neither_knows_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        parse_args(BASE + ["--num_shards=3"])
+    assert exc.value.code == 2
+    assert "(neither kgtext nor Beam knows them): --num_shards=3" in capsys.readouterr().err
+
+
+def test_unknown_beam_args_lists_only_the_unknown() -> None:
+    assert unknown_beam_args(["--direct_num_workers=2", "--no_such_option", "x"]) == ["--no_such_option", "x"]
+
+
+def test_invalid_config_value_is_an_error_naming_the_field(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(BASE + ["--num-shards", "0"])
+    assert "num_shards must be positive, got 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("valid_fraction", 1.0, "valid_fraction must be in [0, 1)"),
+        ("vocab_size", 3, "vocab_size must be >= 16"),
+        ("sd_docs_per_bucket", 1, "sd_docs_per_bucket must be > 1"),
+        ("kg", (), "kg must name at least one input path"),
+    ],
+)
+def test_build_config_validates(field: str, value: object, message: str) -> None:
+    kwargs: dict[str, object] = {"kg": ("k",), "docs": ("d",), "out": "o", field: value}
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace(")", r"\)")):
+        BuildConfig(**kwargs)  # type: ignore[arg-type]

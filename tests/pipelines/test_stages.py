@@ -1,0 +1,174 @@
+"""The pure element functions of the stages, and one composite transform on TestPipeline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import apache_beam as beam
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from aligners.records import CleanedDocument, Document, Link
+from corpus.records import AlignedDocument, AlignedSentence, DeadLetter
+from corpus.shards import encode_shard
+from kg.records import Names, Triple
+from pipelines.documents import keep_smallest_id, read_document_file, read_stats
+from pipelines.join import JoinCandidates, assemble, grant_names, name_requests, seed_requests
+from pipelines.records import (
+    AlignedRecord,
+    AlignInput,
+    KeyedRow,
+    NameGrant,
+    NameRequest,
+    SeedFacts,
+    SeedRequest,
+)
+from pipelines.tasks import draw_negatives
+from pipelines.writers import all_shard_keys, write_dead_letters, write_shard
+
+E = "http://example.org/redocred/entity/"
+P = "http://www.wikidata.org/prop/direct/"
+SCHNEIDER = E + "PER/Wilfried_%22Willi%22_Schneider"
+MEDIAS = E + "LOC/Media%C8%99"
+TRANSYLVANIA = E + "LOC/Transylvania"
+TEXT = 'Wilfried "Willi" Schneider (born 13 March 1963 in Mediaș, Transylvania) is a German skeleton racer.'
+DOC = CleanedDocument(
+    "d0", "Willi Schneider", SCHNEIDER, (TEXT,), (Link(50, 56, MEDIAS), Link(0, 26, SCHNEIDER))
+)
+BORN_IN = Triple(SCHNEIDER, P + "P19", MEDIAS, False, "", "")
+LOCATED_IN = Triple(MEDIAS, P + "P131", TRANSYLVANIA, False, "", "")
+
+
+def test_seed_requests_are_distinct_links_and_the_subject() -> None:
+    assert list(seed_requests(DOC)) == [
+        (MEDIAS, SeedRequest("d0", False)),
+        (SCHNEIDER, SeedRequest("d0", True)),
+    ]
+
+
+def test_name_requests_ask_for_relations_and_the_subjects_neighbours() -> None:
+    facts = SeedFacts("d0", SCHNEIDER, True, None, (BORN_IN,))
+    assert [(iri, r.role) for iri, r in name_requests(facts)] == [
+        (MEDIAS, "neighbour"),
+        (P + "P19", "relation"),
+    ]
+    linked = SeedFacts("d0", MEDIAS, False, None, (LOCATED_IN,))
+    assert [(iri, r.role) for iri, r in name_requests(linked)] == [
+        (TRANSYLVANIA, "tail"),
+        (P + "P131", "relation"),
+    ]
+
+
+def test_unnamed_relations_fall_back_to_the_shipped_wikidata_table() -> None:
+    grants = list(grant_names((P + "P19", {"requests": [NameRequest("d0", "relation")], "names": []})))
+    assert [(g.names.iri, g.names.label) for g in grants] == [(P + "P19", "place of birth")]
+    assert list(grant_names((MEDIAS, {"requests": [NameRequest("d0", "neighbour")], "names": []}))) == []
+
+
+def test_assemble_collects_entities_triples_relations_and_labels() -> None:
+    schneider = Names(SCHNEIDER, 'Wilfried "Willi" Schneider', ("Schneider",))
+    medias = Names(MEDIAS, "Mediaș", ())
+    born = Names(P + "P19", "place of birth", ("birthplace",))
+    parts = {
+        "doc": [DOC],
+        "seeds": [
+            SeedFacts("d0", SCHNEIDER, True, schneider, (BORN_IN,)),
+            SeedFacts("d0", MEDIAS, False, None, ()),
+        ],
+        "grants": [NameGrant("d0", "neighbour", medias), NameGrant("d0", "relation", born)],
+    }
+    (joined,) = assemble(("d0", parts))
+    assert joined == AlignInput(
+        doc=DOC,
+        entities=(medias, schneider),
+        triples=(BORN_IN,),
+        relations=(born,),
+        labels=((MEDIAS, "Mediaș"), (SCHNEIDER, 'Wilfried "Willi" Schneider'), (P + "P19", "place of birth")),
+    )
+
+
+def test_join_candidates_on_test_pipeline() -> None:
+    schneider = Names(SCHNEIDER, 'Wilfried "Willi" Schneider', ())
+    medias = Names(MEDIAS, "Mediaș", ())
+    with BeamTestPipeline(runner="DirectRunner") as p:
+        docs = p | "Docs" >> beam.Create([DOC])
+        triples = p | "Triples" >> beam.Create([BORN_IN, LOCATED_IN])
+        names = p | "Names" >> beam.Create([schneider, medias])
+        joined = docs | JoinCandidates(triples, names)
+        summary = joined | beam.Map(lambda j: (j.doc.id, [n.iri for n in j.entities], len(j.triples)))
+        assert_that(summary, equal_to([("d0", [MEDIAS, SCHNEIDER], 2)]))
+
+
+def test_dedup_keeps_the_smallest_document_id() -> None:
+    a, b = DOC._replace(id="doc-b"), DOC._replace(id="doc-a")
+    assert keep_smallest_id(("key", [a, b])) == (b, 1)
+
+
+def test_read_document_file_dead_letters_unknown_extension(tmp_path: Path) -> None:
+    path = tmp_path / "notes.xml"
+    path.write_text("<x/>")
+    (letter,) = read_document_file(str(path))
+    assert isinstance(letter, DeadLetter) and (letter.stage, letter.reason) == (
+        "read_documents",
+        "unknown_extension",
+    )
+    assert list(read_stats(letter)) == [("documents.rejected.unknown_extension", 1)]
+
+
+def test_read_document_file_keeps_good_lines_beside_bad_ones(tmp_path: Path) -> None:
+    path = tmp_path / "docs.jsonl"
+    good = json.dumps({"id": "d1", "text": TEXT, "links": [{"start": 0, "end": 26, "entity": SCHNEIDER}]})
+    path.write_bytes(b'{"id": "bad", "text": "caf\xe9"}\n' + good.encode() + b"\n{not json\n")
+    items = list(read_document_file(str(path)))
+    assert [type(i).__name__ for i in items] == ["DeadLetter", "Document", "DeadLetter"]
+    assert [(i.reason, i.line) for i in items if isinstance(i, DeadLetter)] == [
+        ("invalid_utf8", 1),
+        ("invalid_json", 3),
+    ]
+    assert isinstance(items[1], Document) and items[1].links == (Link(0, 26, SCHNEIDER),)
+
+
+def _record(doc_id: str, *texts: str) -> AlignedRecord:
+    sentences = tuple(AlignedSentence(doc_id, 0, i, t, (), (), (), True) for i, t in enumerate(texts))
+    return AlignedRecord(AlignedDocument(doc_id, "", "", sentences), ())
+
+
+def test_negatives_come_from_another_document_deterministically() -> None:
+    docs = [_record("a", "A one."), _record("b", "B one.", "B two."), _record("c", "C one.")]
+    donors = [(r.doc.doc_id, tuple(s.text for s in r.doc.sentences)) for r in docs]
+    first = list(draw_negatives((0, {"docs": docs, "donors": donors}), 0))
+    again = list(draw_negatives((0, {"docs": list(reversed(docs)), "donors": list(reversed(donors))}), 0))
+    assert first == again
+    assert [x.record.doc.doc_id for x in first] == ["a", "b", "c"]
+    for item in first:
+        assert item.negative_doc_ids and item.record.doc.doc_id not in item.negative_doc_ids
+    assert list(draw_negatives((0, {"docs": docs[:1], "donors": donors[:1]}), 0))[0].negatives == ()
+
+
+def test_write_shard_sorts_rows_and_writes_empty_shards(tmp_path: Path) -> None:
+    s0 = AlignedSentence("b", 0, 1, "Second.", (), (), (), True)
+    s1 = AlignedSentence("a", 0, 0, "First.", (), (), (), True)
+    rows = [KeyedRow("b", 1, 0, s0), None, KeyedRow("a", 0, 0, s1)]
+    written = write_shard((("aligned", "train", 1), rows), str(tmp_path), str(tmp_path / "info"), 2)
+    expected = encode_shard("aligned", [s1, s0])
+    assert (tmp_path / written.path).read_bytes() == expected.data
+    assert (written.path, written.rows, written.sha256) == (
+        "aligned/train/part-00001-of-00002.arrow",
+        2,
+        expected.sha256,
+    )
+    empty = write_shard((("sd", "valid", 0), [None]), str(tmp_path), str(tmp_path / "info"), 2)
+    assert empty.rows == 0 and (tmp_path / empty.path).stat().st_size == empty.bytes > 0
+    assert len(all_shard_keys(["aligned", "sd"], 2)) == 8
+
+
+def test_dead_letters_are_sorted_json_lines(tmp_path: Path) -> None:
+    late = DeadLetter("read_kg", "b.nt", 3, -1, "bad_iri", "<x")
+    early = DeadLetter("read_kg", "a.nt", 9, -1, "wrong_arity", "<a> <b> .")
+    path = write_dead_letters(("read_kg", [late, early]), str(tmp_path))
+    lines = [json.loads(line) for line in Path(path).read_text().splitlines()]
+    assert [(d["file"], d["line"], d["reason"]) for d in lines] == [
+        ("a.nt", 9, "wrong_arity"),
+        ("b.nt", 3, "bad_iri"),
+    ]
