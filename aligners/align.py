@@ -1,7 +1,7 @@
 """CleanedDocument + candidate names + KG triples -> AlignedDocument (sentences, mentions, triples).
 
 Per document: one Aho-Corasick automaton over the candidates' names and literal renderings
-(:mod:`aligners.mentions`), one over the relations' names. Per sentence: link mentions (fixed), then
+(:mod:`aligners.mentions`); the relations' matching keys. Per sentence: link mentions (fixed), then
 leftmost-longest name matches, then subject references (a sentence-initial pronoun), then the triples
 whose tail is mentioned: ``spo`` / ``allent`` when the head is mentioned too (``spo`` when a relation name
 also occurs), ``nosub`` when the head is the document subject but not mentioned.
@@ -9,6 +9,7 @@ also occurs), ``nosub`` when the head is the document subject but not mentioned.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterator, Sequence
@@ -16,14 +17,16 @@ from typing import Any, NamedTuple
 
 import ahocorasick
 import spacy
+from spacy.attrs import IS_PUNCT, IS_SPACE
 
 from corpus.records import AlignedDocument, AlignedSentence, AlignedTriple, Mention, Span
 from corpus.schemas import AlignmentLevel, MentionSource
 
 from aligners.config import AlignerConfig
 from aligners.language import Language, language_for, normalise_same_length
-from aligners.mentions import NameIndex, find_mentions
+from aligners.mentions import NameIndex, find_mentions, name_keys, names_in
 from aligners.records import CleanedDocument, Link
+from kg.literals import literal_kind, literal_term, surface_forms
 from kg.records import Names, Triple
 
 logger = logging.getLogger(__name__)
@@ -33,19 +36,28 @@ class _Prepared(NamedTuple):
     """Per-document matching state."""
 
     names: ahocorasick.Automaton | None
-    relations: ahocorasick.Automaton | None
+    relations: dict[str, tuple[str, ...]]
+    """Relation IRI -> matching keys of its names (looked up only for triples with both ends mentioned)."""
     by_tail: dict[str, list[tuple[Triple, str]]]
     """Mention key of the tail -> (triple, tail key)."""
 
 
-def _literal_key(triple: Triple) -> tuple[str, str, tuple[str, ...]]:
-    """(entity key, mention source, surface forms) of a literal tail, rendered by kg/."""
-    from kg.literals import literal_kind, literal_term, surface_forms
+class _Sentence(NamedTuple):
+    paragraph_index: int
+    start: int
+    """Offset of the sentence in the joined cleaned text."""
+    text: str
+    span: Any
+    """The spaCy ``Span``."""
+    words: int
 
-    kind = literal_kind(triple.datatype, triple.tail)
+
+@functools.lru_cache(maxsize=65_536)
+def literal_key(lexical: str, datatype: str, lang: str) -> tuple[str, str, tuple[str, ...]]:
+    """(entity key, mention source, surface forms) of a literal tail, rendered by kg/ (cached per worker)."""
+    kind = literal_kind(datatype, lexical)
     source = kind if kind is not None else MentionSource.LABEL.value
-    key = literal_term(triple.tail, triple.datatype, triple.lang)
-    return key, source, surface_forms(triple.tail, triple.datatype, triple.lang)
+    return literal_term(lexical, datatype, lang), source, surface_forms(lexical, datatype, lang)
 
 
 _SENTENCE_END = re.compile(r"[a-z0-9)]{2}[.!?] ")
@@ -96,19 +108,21 @@ class Aligner:
         by_tail: dict[str, list[tuple[Triple, str]]] = {}
         for triple in triples:
             if triple.tail_is_literal:
-                key, source, forms = _literal_key(triple)
+                key, source, forms = literal_key(triple.tail, triple.datatype, triple.lang)
                 for form in forms:
                     index.add(form, key, source)
             else:
                 key = triple.tail
             by_tail.setdefault(key, []).append((triple, key))
-        rel_index = NameIndex(min_chars=self.config.min_name_chars)
-        for names in relations:
-            rel_index.add_names(names.label, names.aliases, names.iri)
-        return _Prepared(index.compile(), rel_index.compile(), by_tail)
+        min_chars = self.config.min_name_chars
+        rel_keys = {
+            n.iri: tuple(key for name in (n.label, *n.aliases) for key, _, _ in name_keys(name, min_chars))
+            for n in relations
+        }
+        return _Prepared(index.compile(), rel_keys, by_tail)
 
-    def _sentences(self, doc: CleanedDocument) -> Iterator[tuple[int, int, Any]]:
-        """Yield (paragraph index, sentence start in the joined text, spaCy span) in document order."""
+    def _sentences(self, doc: CleanedDocument) -> Iterator[_Sentence]:
+        """Yield the document's sentences in order (empty ones skipped)."""
         offset = 0
         links = sorted(doc.links)
         for p_index, paragraph in enumerate(doc.paragraphs):
@@ -122,9 +136,14 @@ class Aligner:
                             token.is_sent_start = False
                 for _, proc in self.nlp.pipeline:
                     sdoc = proc(sdoc)
+                # (n_tokens,) True for punctuation and whitespace tokens: word counts without Token objects.
+                nonword = sdoc.to_array([IS_PUNCT, IS_SPACE]).any(axis=1)
                 for sent in sdoc.sents:
-                    if sent.text.strip():
-                        yield p_index, base + sent.start_char, sent
+                    # Slicing the chunk, not Span.text, which builds a Python Token per token.
+                    text = chunk[sent.start_char : sent.end_char]
+                    if text.strip():
+                        words = self.language.count_words(nonword[sent.start : sent.end])
+                        yield _Sentence(p_index, base + sent.start_char, text, sent, words)
             offset += len(paragraph) + 2
 
     def align(
@@ -138,8 +157,7 @@ class Aligner:
         prepared = self._prepare(doc, entities, triples, relations)
         links = sorted(doc.links)
         sentences: list[AlignedSentence] = []
-        for index, (p_index, start, sent) in enumerate(self._sentences(doc)):
-            text = sent.text
+        for index, (p_index, start, text, sent, words) in enumerate(self._sentences(doc)):
             end = start + len(text)
             fixed = [Mention(k.start - start, k.end - start, k.entity, MentionSource.LINK.value) for k in _inside(links, start, end)]
             mentions = find_mentions(
@@ -147,7 +165,6 @@ class Aligner:
             )
             mentions = self._subject_reference(mentions, sent, doc.subject)
             aligned = align_triples(mentions, text, prepared, doc.subject, self.language)
-            words = self.language.count_words((t.is_punct, t.is_space) for t in sent)
             phrases = self._phrases(sent)
             passes = words >= self.config.min_sentence_words
             sentences.append(AlignedSentence(doc.id, p_index, index, text, tuple(mentions), aligned, phrases, passes))
@@ -181,15 +198,16 @@ def align_triples(
     """The triples a sentence expresses, best level per triple, in (head, relation, tail) order."""
     mentioned = {m.entity for m in mentions}
     levels: dict[tuple[str, str, str, bool], AlignmentLevel] = {}
-    found_relations: set[str] | None = None
+    norm: str | None = None
     for key in mentioned:
         for triple, _ in prepared.by_tail.get(key, ()):
             if triple.head == key:
                 continue
             if triple.head in mentioned:
-                if found_relations is None:
-                    found_relations = _relations_in(text, prepared.relations, language)
-                level = AlignmentLevel.SPO if triple.relation in found_relations else AlignmentLevel.ALLENT
+                if norm is None:
+                    norm = normalise_same_length(text)
+                named = names_in(norm, prepared.relations.get(triple.relation, ()), language)
+                level = AlignmentLevel.SPO if named else AlignmentLevel.ALLENT
             elif subject and triple.head == subject:
                 level = AlignmentLevel.NOSUB
             else:
@@ -201,17 +219,6 @@ def align_triples(
 
 
 _LEVEL_ORDER = {AlignmentLevel.SPO: 0, AlignmentLevel.ALLENT: 1, AlignmentLevel.NOSUB: 2}
-
-
-def _relations_in(text: str, automaton: ahocorasick.Automaton | None, language: Language) -> set[str]:
-    if automaton is None:
-        return set()
-    norm = normalise_same_length(text)
-    found: set[str] = set()
-    for last, (length, patterns) in automaton.iter(norm):
-        if language.is_boundary(norm, last - length + 1, last + 1):
-            found.update(p.entity for p in patterns)
-    return found
 
 
 def document_stats(doc: AlignedDocument) -> dict[str, int]:

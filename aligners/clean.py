@@ -63,6 +63,10 @@ def _valid_links(doc: Document, dropped: list[DropReason]) -> list[Link]:
 
 def _clean_with_links(text: str, links: list[Link], config: AlignerConfig) -> tuple[str, list[Link]]:
     """Clean ``text`` segment by segment; return the cleaned text and the links re-based onto it."""
+    whole = _clean_segment(text, config)
+    if whole == text or not links:
+        # Nothing changed (the common case) or nothing to re-base: no need to cut at link edges.
+        return whole, links
     edges = sorted({0, len(text), *(k.start for k in links), *(k.end for k in links)})
     new_offset: dict[int, int] = {0: 0}
     parts: list[str] = []

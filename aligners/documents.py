@@ -177,7 +177,6 @@ def _trex_document(obj: dict[str, Any], file: str, line: int) -> Document:
 
 def document_from_object(obj: Any, *, file: str, line: int) -> Document | DeadLetter:
     """Convert one parsed JSON object (JSONL schema or T-REx record) to a Document or a dead letter."""
-    excerpt = json.dumps(obj, ensure_ascii=False)[:2048] if obj is not None else ""
     try:
         if not isinstance(obj, dict):
             raise _BadRecord(Reason.BAD_FIELD_TYPE, "record is not an object")
@@ -197,12 +196,16 @@ def document_from_object(obj: Any, *, file: str, line: int) -> Document | DeadLe
                 tuple(drops),
             )
     except _BadRecord as err:
-        return make_dead_letter(STAGE, file, err.reason, f"{err}: {excerpt}", line=line)
+        return make_dead_letter(STAGE, file, err.reason, f"{err}: {_excerpt(obj)}", line=line)
     if not doc.id:
-        return make_dead_letter(STAGE, file, Reason.MISSING_FIELD, f"id: {excerpt}", line=line)
+        return make_dead_letter(STAGE, file, Reason.MISSING_FIELD, f"id: {_excerpt(obj)}", line=line)
     if not doc.text.strip():
-        return make_dead_letter(STAGE, file, Reason.EMPTY_TEXT, excerpt, line=line)
+        return make_dead_letter(STAGE, file, Reason.EMPTY_TEXT, _excerpt(obj), line=line)
     return doc
+
+
+def _excerpt(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, default=str)[:2048]
 
 
 def parse_document_line(line: bytes, *, file: str, line_no: int, fmt: DocFormat) -> Document | DeadLetter:

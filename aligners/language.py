@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
 
 # Same-length character map used for matching: every entry maps one character to one character, so
 # offsets into the normalised string are offsets into the original one.
@@ -86,9 +88,13 @@ class Language:
     sentence_pattern: re.Pattern[str]
     """Regex sentence splitter used for the de-duplication key (paper §3.3: sentences split by regex)."""
 
-    def count_words(self, tokens: Iterable[tuple[bool, bool]]) -> int:
-        """Count words among tokens given as ``(is_punct, is_space)`` pairs: every other token is a word."""
-        return sum(1 for is_punct, is_space in tokens if not (is_punct or is_space))
+    def count_words(self, nonword: npt.NDArray[np.bool_]) -> int:
+        """Words in a sentence given, per spaCy token, whether it is punctuation or whitespace.
+
+        Both English (space-separated) and Chinese (spaCy's ``zh`` word segmentation) count every other
+        token as one word.
+        """
+        return int(len(nonword) - np.count_nonzero(nonword))
 
     def is_boundary(self, text: str, start: int, end: int) -> bool:
         """True when ``text[start:end]`` does not cut a word (always True for unspaced languages)."""

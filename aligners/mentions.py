@@ -9,6 +9,7 @@ at least one upper-case letter: lower-case "apple" is not the company.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
@@ -22,6 +23,10 @@ from aligners.language import Language, normalise_name, normalise_same_length
 
 _PARENTHETICAL = re.compile(r"\s*\([^()]*\)\s*$")
 _WIKIDATA_ID = re.compile(r"^[QPL]\d+$")
+
+_LABEL = MentionSource.LABEL.value
+_ALIAS = MentionSource.ALIAS.value
+_LITERAL_SOURCES = (MentionSource.DATE.value, MentionSource.NUMBER.value)
 
 SOURCE_RANK = {
     MentionSource.LINK.value: 0,
@@ -69,9 +74,26 @@ def needs_capital(name: str) -> bool:
     A multi-word name capitalised only at its first letter (DBpedia-style ``Shortcrust pastry``) matches
     in any case; so do names without capitals. Other capitalised names need a capital in the text.
     """
-    if not any(c.isupper() for c in name):
+    if name == name.lower():
         return False
-    return " " not in name.strip() or any(c.isupper() for c in name[1:])
+    return " " not in name.strip() or name[1:] != name[1:].lower()
+
+
+_ALNUM = re.compile(r"[^\W_]")
+
+
+@functools.lru_cache(maxsize=262_144)
+def name_keys(name: str, min_chars: int) -> tuple[tuple[str, bool, bool], ...]:
+    """``(matching key, needs a capital, is the name itself)`` for a name and its variants (cached per worker).
+
+    Names shorter than ``min_chars``, without a letter or digit, or bare Wikidata ids are left out.
+    """
+    keys = []
+    for i, variant in enumerate(name_variants(name)):
+        key = normalise_name(variant)
+        if len(key) >= min_chars and _ALNUM.search(key) and not _WIKIDATA_ID.match(variant):
+            keys.append((key, needs_capital(variant), i == 0))
+    return tuple(keys)
 
 
 class NameIndex:
@@ -80,27 +102,29 @@ class NameIndex:
     def __init__(self, *, min_chars: int) -> None:
         self._min_chars = min_chars
         self._table: dict[str, list[tuple[int, int, Pattern]]] = {}
-        self._order = 0
+        self._seen: set[tuple[str, str]] = set()
+
+    def _put(self, key: str, entity: str, source: str, cased: bool) -> None:
+        if (key, entity) in self._seen:
+            return
+        self._seen.add((key, entity))
+        rank = SOURCE_RANK[source]
+        self._table.setdefault(key, []).append((rank, len(self._seen), Pattern(entity, source, rank, cased)))
 
     def add(self, name: str, entity: str, source: str) -> None:
-        """Register ``name`` for ``entity`` (ignored when too short or a bare Wikidata id)."""
-        key = normalise_name(name)
-        if len(key) < self._min_chars or _WIKIDATA_ID.match(name.strip()) or not any(c.isalnum() for c in key):
-            return
-        cased = source not in (MentionSource.DATE.value, MentionSource.NUMBER.value) and needs_capital(name)
-        self._order += 1
-        entries = self._table.setdefault(key, [])
-        if any(p.entity == entity for _, _, p in entries):
-            return
-        entries.append((SOURCE_RANK[source], self._order, Pattern(entity, source, SOURCE_RANK[source], cased)))
+        """Register ``name`` (as written, no variants) for ``entity``; dates and numbers match in any case."""
+        literal = source in _LITERAL_SOURCES
+        for key, cased, first in name_keys(name, self._min_chars):
+            if first:
+                self._put(key, entity, source, cased and not literal)
 
     def add_names(self, label: str, aliases: Iterable[str], entity: str) -> None:
-        """Register a label (and its variants, as aliases) and aliases (with their variants)."""
-        for i, variant in enumerate(name_variants(label)):
-            self.add(variant, entity, MentionSource.LABEL.value if i == 0 else MentionSource.ALIAS.value)
+        """Register a label (its variants as aliases) and aliases (with their variants)."""
+        for key, cased, first in name_keys(label, self._min_chars):
+            self._put(key, entity, _LABEL if first else _ALIAS, cased)
         for alias in aliases:
-            for variant in name_variants(alias):
-                self.add(variant, entity, MentionSource.ALIAS.value)
+            for key, cased, _ in name_keys(alias, self._min_chars):
+                self._put(key, entity, _ALIAS, cased)
 
     def __len__(self) -> int:
         return len(self._table)
@@ -118,11 +142,22 @@ class NameIndex:
 
 
 def _pick(patterns: Sequence[Pattern], span: str) -> Pattern | None:
-    span_cased = any(c.isupper() for c in span)
+    span_cased = span != span.lower()
     for pattern in patterns:
         if span_cased or not pattern.cased:
             return pattern
     return None
+
+
+def names_in(norm: str, keys: Iterable[str], language: Language) -> bool:
+    """True when one of the matching ``keys`` occurs in the normalised text ``norm`` on word boundaries."""
+    for key in keys:
+        at = norm.find(key)
+        while at >= 0:
+            if language.is_boundary(norm, at, at + len(key)):
+                return True
+            at = norm.find(key, at + 1)
+    return False
 
 
 def find_mentions(
@@ -167,9 +202,6 @@ def find_mentions(
         result += _nested(skipped, result)
     result.sort(key=lambda m: (m.start, m.end))
     return result
-
-
-_LITERAL_SOURCES = (MentionSource.DATE.value, MentionSource.NUMBER.value)
 
 
 def _nested(literals: Sequence[Mention], outer: Sequence[Mention]) -> list[Mention]:
