@@ -129,6 +129,9 @@ class ModelConfig:
 
     def replace(self, **changes: Any) -> ModelConfig:
         """A copy with ``changes`` applied and validated (e.g. ``dropout=0.0``, ``vocab_size=...``)."""
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise ValueError(f"unknown ModelConfig fields: {unknown}")
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:

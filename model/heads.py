@@ -14,7 +14,7 @@ from model.config import ModelConfig
 
 
 class Embeddings(nn.Module):
-    """Token embeddings (plus segment embeddings on the NLU path) with dropout: (B, T) -> (B, T, d_embed)."""
+    """Token plus segment embeddings (segment 0 when none given) with dropout: (B, T) -> (B, T, d_embed)."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -23,10 +23,12 @@ class Embeddings(nn.Module):
         self.drop = nn.Dropout(config.dropout)
 
     def forward(self, input_ids: Tensor, segment_ids: Tensor | None = None) -> Tensor:
-        h = self.word(input_ids)
-        if segment_ids is not None:
-            h = h + self.segment(segment_ids)
-        return self.drop(h)
+        # Missing segment ids mean segment 0 (BERT habit): the segment table is then used by every step,
+        # which keeps DDP from seeing it as an unused parameter.
+        if segment_ids is None:
+            segment = self.segment.weight[0]  # (d_embed,), broadcast over (B, T)
+            return self.drop(self.word(input_ids) + segment)
+        return self.drop(self.word(input_ids) + self.segment(segment_ids))
 
 
 class TokenHead(nn.Module):

@@ -1,0 +1,51 @@
+"""Shared builders for the model tests: small seeded configs and models (CPU, float32, eval mode)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+from model.config import ModelConfig, Recurrence, StackConfig
+from model.ernie import Ernie3Model
+
+
+def small_config(**changes: object) -> ModelConfig:
+    """A 2-layer universal + 1-layer task model, no dropout (outputs are deterministic in eval mode)."""
+    config = ModelConfig(
+        universal=StackConfig(n_layer=2, d_model=32, n_head=4, d_inner=64),
+        nlu=StackConfig(n_layer=1, d_model=16, n_head=2, d_inner=32),
+        nlg=StackConfig(n_layer=1, d_model=16, n_head=2, d_inner=32),
+        vocab_size=50,
+        tgt_len=32,
+        mem_len=8,
+        dropout=0.0,
+        dropatt=0.0,
+        recurrence=Recurrence.SAME_LAYER,
+    )
+    return config.replace(**changes) if changes else config
+
+
+def build(seed: int = 0, **changes: object) -> Ernie3Model:
+    torch.manual_seed(seed)
+    return Ernie3Model(small_config(**changes)).eval()
+
+
+def random_ids(batch: int, length: int, seed: int = 1, vocab: int = 50) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randint(1, vocab, (batch, length), generator=gen)
+
+
+@pytest.fixture
+def model() -> Ernie3Model:
+    return build()
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    """The models here are tiny: one intra-op thread is faster than two, and far faster on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

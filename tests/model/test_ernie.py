@@ -1,0 +1,205 @@
+"""Ernie3Model: head shapes, NLU/NLG visibility, memory behaviour, segment-vs-single-pass equivalence."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from model.config import Recurrence
+from model.ernie import Ernie3Model, Memory
+from tests.model.conftest import build, random_ids
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_output_shapes_of_every_head(tied: bool) -> None:
+    model = build(tie_token_heads=tied)
+    ids = random_ids(3, 7)
+    hidden = model.forward_nlu(ids, torch.zeros_like(ids), torch.ones_like(ids, dtype=torch.bool))
+    assert hidden.shape == (3, 7, 16)
+    assert model.mlm_logits(hidden).shape == (3, 7, 50)
+    assert model.mlm_logits(hidden[:, :2].reshape(6, 16)).shape == (6, 50)
+    assert model.sr_logits(hidden[:, 0]).shape == (3, 9)
+    assert model.sd_logits(hidden[:, 0]).shape == (3, 3)
+    out = model.forward_nlg(ids)
+    assert out.hidden.shape == (3, 7, 16)
+    assert model.lm_logits(out.hidden).shape == (3, 7, 50)
+
+
+def test_tied_heads_share_the_embedding_matrix() -> None:
+    tied, untied = build(tie_token_heads=True), build(tie_token_heads=False)
+    names = {name for name, _ in tied.named_parameters()}
+    assert "mlm_head.proj.weight" in names and "mlm_head.decoder.weight" not in names
+    assert "lm_head.decoder.weight" in {name for name, _ in untied.named_parameters()}
+    assert untied.num_parameters() - tied.num_parameters() == (16 * 50 + 50 - 16 * 32) * 2 - 50 * 2
+
+
+def test_nlu_positions_see_the_whole_sequence() -> None:
+    model = build()
+    ids = random_ids(2, 10)
+    pad = torch.ones_like(ids, dtype=torch.bool)
+    changed = ids.clone()
+    changed[:, 9] = (ids[:, 9] % 49) + 1
+    with torch.no_grad():
+        a, b = model.forward_nlu(ids, None, pad), model.forward_nlu(changed, None, pad)
+    assert (a[:, 0] - b[:, 0]).abs().max() > 1e-4  # position 0 sees position 9
+
+
+def test_nlu_ignores_padding_tokens() -> None:
+    model = build()
+    ids = random_ids(2, 10)
+    pad = torch.ones_like(ids, dtype=torch.bool)
+    pad[1, 6:] = False
+    changed = ids.clone()
+    changed[1, 6:] = 3
+    with torch.no_grad():
+        a, b = model.forward_nlu(ids, None, pad), model.forward_nlu(changed, None, pad)
+    torch.testing.assert_close(a[1, :6], b[1, :6], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("recurrence", list(Recurrence))
+@pytest.mark.parametrize("with_memory", [False, True])
+def test_nlg_positions_never_see_the_future(recurrence: Recurrence, with_memory: bool) -> None:
+    model = build(recurrence=recurrence)
+    ids = random_ids(2, 12)
+    with torch.no_grad():
+        mems = model.forward_nlg(random_ids(2, 6, seed=5)).mems if with_memory else None
+        assert (mems.length if mems else 0) == (6 if with_memory else 0)
+        for t in (3, 11):
+            changed = ids.clone()
+            changed[:, t] = (ids[:, t] % 49) + 1
+            a, b = model.forward_nlg(ids, mems), model.forward_nlg(changed, mems)
+            assert torch.equal(a.hidden[:, :t], b.hidden[:, :t])  # bit-identical before t
+            assert not torch.equal(a.hidden[:, t], b.hidden[:, t])
+
+
+def test_memory_has_mem_len_positions_per_layer_and_is_detached() -> None:
+    model = build(mem_len=8).train()  # gradients on: memory must still be detached
+    out = model.forward_nlg(random_ids(2, 5))
+    assert isinstance(out.mems, Memory)
+    assert (len(out.mems.universal), len(out.mems.nlg)) == (2, 1)
+    assert out.mems.length == 5
+    out = model.forward_nlg(random_ids(2, 6, seed=2), out.mems)
+    assert out.mems.length == 8
+    for tensor in (*out.mems.universal, *out.mems.nlg):
+        assert tensor.shape[:2] == (2, 8) and not tensor.requires_grad and tensor.grad_fn is None
+    assert [t.size(2) for t in out.mems.universal + out.mems.nlg] == [32, 32, 16]
+    assert model.init_mems(2).length == 0
+
+
+def test_memory_changes_the_output() -> None:
+    model = build()
+    ids = random_ids(2, 6)
+    with torch.no_grad():
+        mems = model.forward_nlg(random_ids(2, 6, seed=9)).mems
+        plain, with_mem = model.forward_nlg(ids).hidden, model.forward_nlg(ids, mems).hidden
+    assert (plain - with_mem).abs().max() > 1e-3
+
+
+def test_mem_len_zero_keeps_no_memory() -> None:
+    model = build(mem_len=0)
+    out = model.forward_nlg(random_ids(2, 6))
+    assert out.mems.length == 0
+    with torch.no_grad():
+        again = model.forward_nlg(random_ids(2, 6), out.mems).hidden
+        torch.testing.assert_close(again, model.forward_nlg(random_ids(2, 6)).hidden)
+
+
+@pytest.mark.parametrize("clamp_len", [0, 5])
+def test_lower_layer_segments_with_memory_equal_one_pass(clamp_len: int) -> None:
+    """Classic TXL recurrence caches each layer's input: with memory covering the first segment, the second
+    segment's keys are exactly those of a causal single pass, so the logits agree."""
+    model = build(recurrence=Recurrence.LOWER_LAYER, mem_len=8, clamp_len=clamp_len)
+    ids = random_ids(2, 14)
+    with torch.no_grad():
+        whole = model.lm_logits(model.forward_nlg(ids).hidden)
+        first = model.forward_nlg(ids[:, :6])
+        second = model.forward_nlg(ids[:, 6:], first.mems)
+        pieces = torch.cat([model.lm_logits(first.hidden), model.lm_logits(second.hidden)], 1)
+    torch.testing.assert_close(pieces, whole, rtol=1e-5, atol=1e-5)
+
+
+def test_same_layer_recurrence_differs_from_one_pass() -> None:
+    """ERNIE-Doc recurrence feeds layer n's own output back to layer n: a different (deeper) context than a
+    single pass, so only the first segment agrees."""
+    model = build(recurrence=Recurrence.SAME_LAYER, mem_len=8)
+    ids = random_ids(2, 14)
+    with torch.no_grad():
+        whole = model.forward_nlg(ids).hidden
+        first = model.forward_nlg(ids[:, :6])
+        second = model.forward_nlg(ids[:, 6:], first.mems)
+    torch.testing.assert_close(first.hidden, whole[:, :6], rtol=1e-5, atol=1e-5)
+    assert (second.hidden - whole[:, 6:]).abs().max() > 1e-3
+
+
+def test_nlu_step_leaves_nlg_parameters_without_gradients() -> None:
+    """What DDP sees in an NLU-only step (docs/MODEL.md: find_unused_parameters=True or run both paths)."""
+    model = build().train()
+    ids = random_ids(2, 6)
+    hidden = model.forward_nlu(ids, None, torch.ones_like(ids, dtype=torch.bool))
+    model.mlm_logits(hidden).sum().backward()
+    unused = {name.split(".")[0] for name, p in model.named_parameters() if p.grad is None}
+    assert unused == {"nlg", "lm_head", "cls_heads"}
+
+
+def test_forward_rejects_bad_inputs() -> None:
+    model = build()
+    ids = random_ids(2, 6)
+    with pytest.raises(AssertionError, match="pad_mask must be a bool tensor"):
+        model.forward_nlu(ids, None, torch.ones_like(ids))
+    with pytest.raises(AssertionError, match="cannot forward a segment of 40 tokens, tgt_len is 32"):
+        model.forward_nlg(random_ids(1, 40))
+    with pytest.raises(AssertionError, match="must be \\(B, T\\)"):
+        model.forward_nlg(ids[0])
+    with pytest.raises(AssertionError, match="memory batch 2 != input batch 3"):
+        model.forward_nlg(random_ids(3, 4), model.forward_nlg(ids).mems)
+    with pytest.raises(AssertionError, match="segment_ids must match"):
+        model.forward_nlu(ids, ids[:, :3], torch.ones_like(ids, dtype=torch.bool))
+
+
+def test_set_dropout_updates_modules_and_config() -> None:
+    model = build()
+    model.set_dropout(0.2, dropatt=0.05)
+    assert model.config.dropout == 0.2 and model.config.dropatt == 0.05
+    ps = {m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)}
+    assert ps == {0.2}
+    assert model.universal.layers[0].attn.dropatt == 0.05
+
+
+def test_dropout_makes_training_mode_stochastic_and_eval_deterministic() -> None:
+    model = build(dropout=0.3, dropatt=0.2)
+    ids = random_ids(2, 6)
+    pad = torch.ones_like(ids, dtype=torch.bool)
+    with torch.no_grad():
+        assert torch.equal(model.forward_nlu(ids, None, pad), model.forward_nlu(ids, None, pad))
+        model.train()
+        assert not torch.equal(model.forward_nlu(ids, None, pad), model.forward_nlu(ids, None, pad))
+
+
+def test_bf16_autocast_forward_runs_on_cpu() -> None:
+    model = build()
+    ids = random_ids(2, 6)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model.forward_nlg(ids)
+        logits = model.lm_logits(out.hidden)
+    assert torch.isfinite(logits.float()).all()
+
+
+def test_ernie3_10b_parameter_count_on_meta_device() -> None:
+    from model.presets import get_preset
+
+    config = get_preset("ernie3-10b")
+    with torch.device("meta"):
+        model = Ernie3Model(config)
+    counts = model.num_parameters(by_module=True)
+
+    def stack(n: int, d: int, inner: int, heads: int) -> int:
+        # q, kv, r, o (5 d^2) + u, v + FFN (with biases) + 2 LayerNorms, per layer
+        return n * (5 * d * d + 2 * d + 2 * d * inner + inner + d + 4 * d)
+
+    universal = stack(48, 4096, 16384, 64) + 2 * 4096
+    task = stack(12, 768, 3072, 12) + 2 * 768 + (4096 * 768 + 768)
+    assert counts["universal"] == universal == 10_471_153_664
+    assert counts["nlu"] == counts["nlg"] == task
+    assert counts["embed"] == (40000 + 4) * 4096
+    assert counts["total"] == 10_833_097_356  # "10 billion" in the paper (§3.3.3); 0.8B of it is TXL's W_R
+    assert next(model.parameters()).is_meta
