@@ -125,3 +125,17 @@ def test_multi_processing_direct_runner_gives_the_same_bytes(redocred_corpus: Pa
     beam = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
     build(out, [REDOCRED / "kg.ttl"], [REDOCRED / "docs.jsonl"], *beam)
     assert corpus_digests(out) == corpus_digests(redocred_corpus)
+
+
+def test_same_inputs_twice_give_the_same_bytes_in_process(redocred_corpus: Path, tmp_path: Path) -> None:
+    build(tmp_path / "again", [REDOCRED / "kg.ttl"], [REDOCRED / "docs.jsonl"])
+    assert corpus_digests(tmp_path / "again") == corpus_digests(redocred_corpus)
+
+
+def test_more_shards_change_the_layout_not_the_rows(redocred_corpus: Path, tmp_path: Path) -> None:
+    manifest = build(tmp_path / "s3", [REDOCRED / "kg.ttl"], [REDOCRED / "docs.jsonl"], "--num-shards", "3")
+    reference = CorpusReader(redocred_corpus).manifest.statistics
+    assert {k: v for k, v in manifest.statistics.items() if k.startswith("rows.")} == {
+        k: v for k, v in reference.items() if k.startswith("rows.")
+    }
+    assert len(manifest.shards("kmlm", "train")) == 3
