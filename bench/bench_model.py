@@ -82,7 +82,9 @@ class VanillaBaseline(nn.Module):
         return F.linear(self.out_proj(h), self.embed.weight)
 
 
-def _time_interleaved(steps: dict[str, Callable[[], None]], n: int, rounds: int, sync: Callable[[], None]) -> dict[str, float]:
+def _time_interleaved(
+    steps: dict[str, Callable[[], None]], n: int, rounds: int, sync: Callable[[], None]
+) -> dict[str, float]:
     """Best seconds/step of each step function over ``rounds`` alternating rounds of ``n`` steps.
 
     Alternating and taking the best round keeps a shared, noisy CPU from favouring whichever runs first.
@@ -111,7 +113,7 @@ def _step_fn(
         with autocast:
             logits = forward()
             loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten())
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         opt.step()
         opt.zero_grad(set_to_none=True)
 
@@ -125,7 +127,7 @@ def measure(shape: Shape, paradigm: str, device: torch.device, bf16: bool) -> tu
     ids = torch.randint(1, config.vocab_size, (shape.batch, shape.seq_len), generator=gen).to(device)
     pad = torch.ones_like(ids, dtype=torch.bool)
     autocast: AbstractContextManager[None] = (
-        torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()  # type: ignore[assignment]
+        torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
     )
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     ours = Ernie3Model(config).to(device).train()
@@ -164,7 +166,10 @@ def flops_per_token(config: ModelConfig, paradigm: str, seq_len: int, mem_len: i
 def _cpu_section() -> list[str]:
     torch.manual_seed(0)
     shapes = [Shape("tiny", 8, 128, 64, 4), Shape("base-ablation", 2, 128, 32, 2)]
-    rows = ["| shape | path | batch x seq (mem) | ours tok/s | TransformerEncoder tok/s | ratio |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| shape | path | batch x seq (mem) | ours tok/s | TransformerEncoder tok/s | ratio |",
+        "|---|---|---|---|---|---|",
+    ]
     for shape in shapes:
         for paradigm in ("nlu", "nlg"):
             ours, base = measure(shape, paradigm, torch.device("cpu"), bf16=False)

@@ -116,7 +116,9 @@ class ModelConfig:
         if not isinstance(self.recurrence, Recurrence):
             raise ValueError(f"recurrence must be a Recurrence, got {self.recurrence!r}")
         if not isinstance(self.pad_id, int) or not 0 <= self.pad_id < self.vocab_size:
-            raise ValueError(f"pad_id must be an int in [0, vocab_size={self.vocab_size}), got {self.pad_id!r}")
+            raise ValueError(
+                f"pad_id must be an int in [0, vocab_size={self.vocab_size}), got {self.pad_id!r}"
+            )
         if not self.init_std > 0:
             raise ValueError(f"init_std must be > 0, got {self.init_std!r}")
         if not self.layer_norm_eps > 0:

@@ -80,7 +80,9 @@ def _check_ids(name: str, ids: Tensor, max_len: int) -> None:
     assert ids.size(1) <= max_len, f"cannot forward a segment of {ids.size(1)} tokens, tgt_len is {max_len}"
 
 
-def empty_memory(config: ModelConfig, batch_size: int, like: Tensor, device: torch.device | str | None) -> Memory:
+def empty_memory(
+    config: ModelConfig, batch_size: int, like: Tensor, device: torch.device | str | None
+) -> Memory:
     """A Memory with zero cached positions (dtype of ``like``)."""
 
     def empty(stack: StackConfig) -> tuple[Tensor, ...]:
@@ -108,7 +110,10 @@ def run_nlu(
     assert segment_ids is None or segment_ids.shape == input_ids.shape, "segment_ids must match input_ids"
     h = embed(input_ids, segment_ids)
     h = universal(h, key_mask=pad_mask, mems=None, mem_len=0, recurrence=config.recurrence).hidden
-    return nlu(h, key_mask=pad_mask, mems=None, mem_len=0, recurrence=config.recurrence).hidden  # (B, T, d_nlu)
+    result: Tensor = nlu(
+        h, key_mask=pad_mask, mems=None, mem_len=0, recurrence=config.recurrence
+    ).hidden  # (B, T, d_nlu)
+    return result
 
 
 def run_nlg(
@@ -130,7 +135,9 @@ def run_nlg(
         f"memory batch {mems.universal[0].size(0)} != input batch {input_ids.size(0)}"
     )
     h = embed(input_ids)
-    uni = universal(h, key_mask=None, mems=mems.universal, mem_len=config.mem_len, recurrence=config.recurrence)
+    uni = universal(
+        h, key_mask=None, mems=mems.universal, mem_len=config.mem_len, recurrence=config.recurrence
+    )
     out = nlg(uni.hidden, key_mask=None, mems=mems.nlg, mem_len=config.mem_len, recurrence=config.recurrence)
     assert uni.mems is not None and out.mems is not None
     return NlgOutput(hidden=out.hidden, mems=Memory(universal=uni.mems, nlg=out.mems))
@@ -141,7 +148,7 @@ class Ernie3Model(nn.Module):
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
-        self.config = config
+        self.config: ModelConfig = config
         d_u = config.universal.d_model
         self.embed = Embeddings(config)
         self.universal = _make_stack(config, config.universal, None)
@@ -168,7 +175,8 @@ class Ernie3Model(nn.Module):
     # ---- heads ---------------------------------------------------------------------------------------
     def mlm_logits(self, hidden: Tensor) -> Tensor:
         """Masked-token logits (KMLM, UKTP): (..., d_nlu) -> (..., vocab)."""
-        return self.mlm_head(hidden)
+        result: Tensor = self.mlm_head(hidden)
+        return result
 
     def sr_logits(self, cls_hidden: Tensor) -> Tensor:
         """Sentence-reordering logits: (B, d_nlu) -> (B, sr_classes)."""
@@ -180,7 +188,8 @@ class Ernie3Model(nn.Module):
 
     def lm_logits(self, hidden: Tensor) -> Tensor:
         """Next-token logits (DLM): (..., d_nlg) -> (..., vocab)."""
-        return self.lm_head(hidden)
+        result: Tensor = self.lm_head(hidden)
+        return result
 
     # ---- bookkeeping ---------------------------------------------------------------------------------
     def set_dropout(self, dropout: float, dropatt: float | None = None) -> None:
@@ -191,7 +200,7 @@ class Ernie3Model(nn.Module):
             if isinstance(sub, nn.Dropout):
                 sub.p = dropout
             elif hasattr(sub, "dropatt"):
-                sub.dropatt = dropatt
+                setattr(sub, "dropatt", dropatt)  # noqa: B010  (RelMultiHeadAttention's SDPA dropout)
 
     @overload
     def num_parameters(self, by_module: Literal[False] = False) -> int: ...

@@ -39,7 +39,8 @@ class Ernie3ForNlu(nn.Module):
 
     def pool(self, hidden: Tensor) -> Tensor:
         """(B, T, d_nlu) -> (B, d_nlu): the pre-trained tanh pooler over position 0 ([CLS])."""
-        return self.pooler(hidden[:, 0])
+        result: Tensor = self.pooler(hidden[:, 0])
+        return result
 
 
 class Ernie3ForNlg(nn.Module):
@@ -60,7 +61,8 @@ class Ernie3ForNlg(nn.Module):
         return empty_memory(self.config, batch_size, self.embed.word.weight, None)
 
     def lm_logits(self, hidden: Tensor) -> Tensor:
-        return self.lm_head(hidden)
+        result: Tensor = self.lm_head(hidden)
+        return result
 
 
 def split_for_finetuning(model: Ernie3Model, paradigm: Paradigm | str) -> nn.Module:

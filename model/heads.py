@@ -26,9 +26,11 @@ class Embeddings(nn.Module):
         # Missing segment ids mean segment 0 (BERT habit): the segment table is then used by every step,
         # which keeps DDP from seeing it as an unused parameter.
         if segment_ids is None:
-            segment = self.segment.weight[0]  # (d_embed,), broadcast over (B, T)
-            return self.drop(self.word(input_ids) + segment)
-        return self.drop(self.word(input_ids) + self.segment(segment_ids))
+            segment: Tensor = self.segment.weight[0]  # (d_embed,), broadcast over (B, T)
+        else:
+            segment = self.segment(segment_ids)  # (B, T, d_embed)
+        result: Tensor = self.drop(self.word(input_ids) + segment)
+        return result
 
 
 class TokenHead(nn.Module):
@@ -37,27 +39,25 @@ class TokenHead(nn.Module):
     def __init__(self, config: ModelConfig, d_task: int, embedding: nn.Embedding, *, transform: bool) -> None:
         super().__init__()
         self.transform = (
-            nn.Sequential(nn.Linear(d_task, d_task), nn.GELU(), nn.LayerNorm(d_task, eps=config.layer_norm_eps))
+            nn.Sequential(
+                nn.Linear(d_task, d_task), nn.GELU(), nn.LayerNorm(d_task, eps=config.layer_norm_eps)
+            )
             if transform
             else None
         )
         self.tied = config.tie_token_heads
-        if self.tied:
-            # The embedding is referenced, not registered: it stays owned (and saved once) by Embeddings.
-            self._embedding = (embedding,)
-            self.proj = nn.Linear(d_task, config.d_embed, bias=False)
-            self.bias = nn.Parameter(embedding.weight.new_zeros(config.vocab_size))
-            self.decoder = None
-        else:
-            self._embedding = ()
-            self.proj = None
-            self.decoder = nn.Linear(d_task, config.vocab_size)
+        # A tied head references the embedding without registering it: Embeddings owns (and saves) it once.
+        self._embedding: tuple[nn.Embedding, ...] = (embedding,) if self.tied else ()
+        self.proj: nn.Linear | None = nn.Linear(d_task, config.d_embed, bias=False) if self.tied else None
+        self.bias = nn.Parameter(embedding.weight.new_zeros(config.vocab_size)) if self.tied else None
+        self.decoder: nn.Linear | None = None if self.tied else nn.Linear(d_task, config.vocab_size)
 
     def forward(self, hidden: Tensor) -> Tensor:
         if self.transform is not None:
             hidden = self.transform(hidden)
         if self.decoder is not None:
-            return self.decoder(hidden)
+            result: Tensor = self.decoder(hidden)
+            return result
         assert self.proj is not None
         return F.linear(self.proj(hidden), self._embedding[0].weight, self.bias)
 
@@ -74,7 +74,9 @@ class ClassifierHeads(nn.Module):
         self.sd = nn.Linear(d, config.sd_classes)
 
     def sr_logits(self, cls_hidden: Tensor) -> Tensor:
-        return self.sr(self.drop(self.pooler(cls_hidden)))
+        result: Tensor = self.sr(self.drop(self.pooler(cls_hidden)))
+        return result
 
     def sd_logits(self, cls_hidden: Tensor) -> Tensor:
-        return self.sd(self.drop(self.pooler(cls_hidden)))
+        result: Tensor = self.sd(self.drop(self.pooler(cls_hidden)))
+        return result

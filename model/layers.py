@@ -103,7 +103,8 @@ class RelMultiHeadAttention(nn.Module):
             dropout_p=self.dropatt if self.training else 0.0,
             scale=self.scale,
         )  # (B, H, T, dh)
-        return self.drop(self.o_net(out.transpose(1, 2).reshape(b, t, self.n_head * self.d_head)))
+        result: Tensor = self.drop(self.o_net(out.transpose(1, 2).reshape(b, t, self.n_head * self.d_head)))
+        return result
 
 
 class FeedForward(nn.Module):
@@ -116,13 +117,16 @@ class FeedForward(nn.Module):
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.drop(self.fc2(self.drop(F.gelu(self.fc1(x)))))
+        result: Tensor = self.drop(self.fc2(self.drop(F.gelu(self.fc1(x)))))
+        return result
 
 
 class TxlLayer(nn.Module):
     """One Transformer-XL layer: relative attention + feed-forward, pre- or post-LayerNorm."""
 
-    def __init__(self, stack: StackConfig, *, dropout: float, dropatt: float, pre_lnorm: bool, eps: float) -> None:
+    def __init__(
+        self, stack: StackConfig, *, dropout: float, dropatt: float, pre_lnorm: bool, eps: float
+    ) -> None:
         super().__init__()
         self.attn = RelMultiHeadAttention(stack, dropout=dropout, dropatt=dropatt)
         self.ff = FeedForward(stack, dropout=dropout)
@@ -137,9 +141,11 @@ class TxlLayer(nn.Module):
             # LayerNorm over [mem; h] so memory keys are normalised like current ones (TXL pre_lnorm).
             ctx = self.ln_attn(context)
             h = h + self.attn(ctx[:, -h.size(1) :], ctx, pos_emb, allowed)
-            return h + self.ff(self.ln_ff(h))
+            h = h + self.ff(self.ln_ff(h))
+            return h
         h = self.ln_attn(h + self.attn(h, context, pos_emb, allowed))
-        return self.ln_ff(h + self.ff(h))
+        h = self.ln_ff(h + self.ff(h))
+        return h
 
 
 class StackOutput(NamedTuple):

@@ -22,12 +22,17 @@ def test_round_trip_restores_config_weights_and_outputs(tmp_path: Path) -> None:
     loaded = load_model(path).eval()
     assert isinstance(loaded, Ernie3Model) and loaded.config == model.config
     assert loaded.state_dict().keys() == model.state_dict().keys()
-    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(loaded.state_dict().values(), model.state_dict().values(), strict=True)
+    )
     ids = random_ids(2, 9)
     pad = torch.ones_like(ids, dtype=torch.bool)
     with torch.no_grad():
-        assert torch.equal(loaded.mlm_logits(loaded.forward_nlu(ids, None, pad)),
-                           model.mlm_logits(model.forward_nlu(ids, None, pad)))
+        assert torch.equal(
+            loaded.mlm_logits(loaded.forward_nlu(ids, None, pad)),
+            model.mlm_logits(model.forward_nlu(ids, None, pad)),
+        )
 
 
 def test_resume_gives_identical_next_segments_with_memory(tmp_path: Path) -> None:

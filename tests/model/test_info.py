@@ -10,7 +10,10 @@ from model.info import main
 def test_model_info_prints_breakdown_of_tiny(capsys: pytest.CaptureFixture[str]) -> None:
     main(["--preset", "tiny"])
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "preset tiny: vocab 1000, tgt_len 128, mem_len 64, recurrence same_layer, pre-LN, token heads tied"
+    assert (
+        out[0]
+        == "preset tiny: vocab 1000, tgt_len 128, mem_len 64, recurrence same_layer, pre-LN, token heads tied"
+    )
     assert out[1] == "universal: 2 layers x d_model 128, 4 heads, d_inner 512"
     assert "universal           429,056   39.4%  universal Transformer-XL stack (shared)" in out
     assert out[-1] == "total             1,089,500  100.0%  (1.09 M)"

@@ -7,7 +7,13 @@ import math
 import torch
 
 from model.config import StackConfig
-from model.layers import RelMultiHeadAttention, SinusoidalEncoding, rel_shift, relative_positions, update_memory
+from model.layers import (
+    RelMultiHeadAttention,
+    SinusoidalEncoding,
+    rel_shift,
+    relative_positions,
+    update_memory,
+)
 
 
 def test_relative_positions_cover_both_signs_and_clamp() -> None:
@@ -42,8 +48,13 @@ def test_sinusoidal_encoding_values() -> None:
     torch.testing.assert_close(out, expected)
 
 
-def _reference_attention(attn: RelMultiHeadAttention, h: torch.Tensor, ctx: torch.Tensor, allowed: torch.Tensor,
-                         pos_emb: torch.Tensor) -> torch.Tensor:
+def _reference_attention(
+    attn: RelMultiHeadAttention,
+    h: torch.Tensor,
+    ctx: torch.Tensor,
+    allowed: torch.Tensor,
+    pos_emb: torch.Tensor,
+) -> torch.Tensor:
     """TXL eq. (4) evaluated entry by entry: score_ij = (q_i+u).k_j + (q_i+v).W_R R_{M+i-j}."""
     b, t, _ = h.shape
     k_len, nh, dh = ctx.size(1), attn.n_head, attn.d_head
