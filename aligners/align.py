@@ -60,6 +60,8 @@ def literal_key(lexical: str, datatype: str, lang: str) -> tuple[str, str, tuple
     return literal_term(lexical, datatype, lang), source, surface_forms(lexical, datatype, lang)
 
 
+_SENTENCE_PUNCT = re.compile(r"[.!?\u3002\uff01\uff1f]")
+"""Characters after which the sentencizer may start a new sentence (a subset of its ``punct_chars``)."""
 _SENTENCE_END = re.compile(r"[a-z0-9)]{2}[.!?] ")
 """A likely sentence end for cutting long paragraphs (not after an initial such as "M.")."""
 
@@ -130,7 +132,9 @@ class Aligner:
                 base = offset + c_off
                 sdoc = self.nlp.make_doc(chunk)
                 for link in links:
-                    if base <= link.start and link.end <= base + len(chunk):
+                    # Only a link holding sentence-final punctuation ("St. Andrews") can be split.
+                    inside = base <= link.start and link.end <= base + len(chunk)
+                    if inside and _SENTENCE_PUNCT.search(chunk, link.start - base, link.end - base):
                         span = sdoc.char_span(link.start - base, link.end - base, alignment_mode="expand")
                         for token in span[1:] if span is not None else ():
                             token.is_sent_start = False

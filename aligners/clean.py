@@ -25,6 +25,11 @@ logger = logging.getLogger(__name__)
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\ufeff]")
 _NEWLINES = re.compile(r"\r\n?")
+# UTF-8 read as latin-1/cp1252 always leaves a lead byte (U+00C2-U+00F4) before a continuation byte
+# (U+0080-U+00BF or its cp1252 rendering): ftfy (slow) only runs on text holding such a pair.
+_MOJIBAKE_HINT = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]"
+)
 _REPEATS = re.compile(r"([^\w\n])\1+")
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")
 
@@ -35,7 +40,7 @@ def _clean_segment(text: str, config: AlignerConfig) -> str:
         text = _NEWLINES.sub("\n", text).replace("\t", " ")
     if not text.isascii():
         # Mojibake repair first: its C1 bytes ("\x81" in "DorÄ«mÄ\x81") are not yet control noise.
-        if config.fix_mojibake:
+        if config.fix_mojibake and _MOJIBAKE_HINT.search(text):
             text = ftfy.fix_encoding(text)
         if config.normalize_unicode:
             text = unicodedata.normalize("NFC", text)
