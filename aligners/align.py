@@ -16,16 +16,16 @@ from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
 import ahocorasick
+import numpy as np
 import spacy
 from spacy.attrs import IS_PUNCT, IS_SPACE
-
-from corpus.records import AlignedDocument, AlignedSentence, AlignedTriple, Mention, Span
-from corpus.schemas import AlignmentLevel, MentionSource
 
 from aligners.config import AlignerConfig
 from aligners.language import Language, language_for, normalise_same_length
 from aligners.mentions import NameIndex, find_mentions, name_keys, names_in
 from aligners.records import CleanedDocument, Link
+from corpus.records import AlignedDocument, AlignedSentence, AlignedTriple, Mention, Span
+from corpus.schemas import AlignmentLevel, MentionSource
 from kg.literals import literal_kind, literal_term, surface_forms
 from kg.records import Names, Triple
 
@@ -96,13 +96,21 @@ class Aligner:
         self._noun_chunks = self.nlp.has_pipe("parser")
 
     def _prepare(
-        self, doc: CleanedDocument, entities: Sequence[Names], triples: Sequence[Triple], relations: Sequence[Names]
+        self,
+        doc: CleanedDocument,
+        entities: Sequence[Names],
+        triples: Sequence[Triple],
+        relations: Sequence[Names],
     ) -> _Prepared:
         index = NameIndex(min_chars=self.config.min_name_chars)
         if len(entities) > self.config.max_candidates:
-            logger.warning("%s: %d candidate entities, keeping %d", doc.id, len(entities), self.config.max_candidates)
+            logger.warning(
+                "%s: %d candidate entities, keeping %d", doc.id, len(entities), self.config.max_candidates
+            )
         linked = {link.entity for link in doc.links}
-        ordered = sorted(entities[: self.config.max_candidates], key=lambda n: (n.iri not in linked, n.iri != doc.subject))
+        ordered = sorted(
+            entities[: self.config.max_candidates], key=lambda n: (n.iri not in linked, n.iri != doc.subject)
+        )
         for names in ordered:
             index.add_names(names.label, names.aliases, names.iri)
         if doc.subject and doc.title:
@@ -141,7 +149,7 @@ class Aligner:
                 for _, proc in self.nlp.pipeline:
                     sdoc = proc(sdoc)
                 # (n_tokens,) True for punctuation and whitespace tokens: word counts without Token objects.
-                nonword = sdoc.to_array([IS_PUNCT, IS_SPACE]).any(axis=1)
+                nonword = np.asarray(sdoc.to_array([IS_PUNCT, IS_SPACE]).any(axis=1), dtype=np.bool_)
                 for sent in sdoc.sents:
                     # Slicing the chunk, not Span.text, which builds a Python Token per token.
                     text = chunk[sent.start_char : sent.end_char]
@@ -163,7 +171,10 @@ class Aligner:
         sentences: list[AlignedSentence] = []
         for index, (p_index, start, text, sent, words) in enumerate(self._sentences(doc)):
             end = start + len(text)
-            fixed = [Mention(k.start - start, k.end - start, k.entity, MentionSource.LINK.value) for k in _inside(links, start, end)]
+            fixed = [
+                Mention(k.start - start, k.end - start, k.entity, MentionSource.LINK.value)
+                for k in _inside(links, start, end)
+            ]
             mentions = find_mentions(
                 text, prepared.names, fixed, self.language, nested_literals=self.config.nested_literals
             )
@@ -171,7 +182,9 @@ class Aligner:
             aligned = align_triples(mentions, text, prepared, doc.subject, self.language)
             phrases = self._phrases(sent)
             passes = words >= self.config.min_sentence_words
-            sentences.append(AlignedSentence(doc.id, p_index, index, text, tuple(mentions), aligned, phrases, passes))
+            sentences.append(
+                AlignedSentence(doc.id, p_index, index, text, tuple(mentions), aligned, phrases, passes)
+            )
         return AlignedDocument(doc.id, doc.title, doc.subject, tuple(sentences))
 
     def _subject_reference(self, mentions: list[Mention], sent: Any, subject: str) -> list[Mention]:

@@ -26,9 +26,8 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from corpus.records import DeadLetter, Reason, make_dead_letter
-
 from aligners.records import Document, DropReason, Link
+from corpus.records import DeadLetter, Reason, make_dead_letter
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +63,7 @@ def document_format_of(path: str) -> DocFormat:
     raise ValueError(f"{path}: unknown document file extension (known: {known})")
 
 
-class _BadRecord(Exception):
+class _BadRecordError(Exception):
     """Internal: a record is rejected with ``reason``."""
 
     def __init__(self, reason: Reason, detail: str) -> None:
@@ -76,18 +75,18 @@ def _string(obj: dict[str, Any], key: str, *, required: bool) -> str:
     value = obj.get(key)
     if value is None:
         if required:
-            raise _BadRecord(Reason.MISSING_FIELD, key)
+            raise _BadRecordError(Reason.MISSING_FIELD, key)
         return ""
     if isinstance(value, (int, float)) and not isinstance(value, bool) and key in ("id", "docid"):
         return str(value)
     if not isinstance(value, str):
-        raise _BadRecord(Reason.BAD_FIELD_TYPE, key)
+        raise _BadRecordError(Reason.BAD_FIELD_TYPE, key)
     return value
 
 
 def _int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _BadRecord(Reason.BAD_LINK, f"offset {value!r}")
+        raise _BadRecordError(Reason.BAD_LINK, f"offset {value!r}")
     return value
 
 
@@ -121,15 +120,15 @@ def _jsonl_links(text: str, raw: Any) -> tuple[list[Link], list[DropReason]]:
     if raw is None:
         return [], []
     if not isinstance(raw, list):
-        raise _BadRecord(Reason.BAD_LINK, "links is not a list")
+        raise _BadRecordError(Reason.BAD_LINK, "links is not a list")
     links: list[Link] = []
     drops: list[DropReason] = []
     for item in raw:
         if not isinstance(item, dict) or not isinstance(item.get("entity"), str) or not item["entity"]:
-            raise _BadRecord(Reason.BAD_LINK, f"link {item!r}")
+            raise _BadRecordError(Reason.BAD_LINK, f"link {item!r}")
         surface = item.get("surface") or ""
         if not isinstance(surface, str):
-            raise _BadRecord(Reason.BAD_LINK, f"link surface {surface!r}")
+            raise _BadRecordError(Reason.BAD_LINK, f"link surface {surface!r}")
         # Out-of-range offsets are kept for clean_document to drop and count.
         placed = _repair(text, _int(item.get("start")), _int(item.get("end")), surface)
         if isinstance(placed, DropReason):
@@ -153,19 +152,20 @@ def _trex_document(obj: dict[str, Any], file: str, line: int) -> Document:
     doc_id = _string(obj, "docid", required=True)
     entities = obj.get("entities") or []
     if not isinstance(entities, list):
-        raise _BadRecord(Reason.BAD_FIELD_TYPE, "entities")
+        raise _BadRecordError(Reason.BAD_FIELD_TYPE, "entities")
     links: list[Link] = []
     drops: list[DropReason] = []
     for ent in entities:
         if not isinstance(ent, dict):
-            raise _BadRecord(Reason.BAD_LINK, f"entity {ent!r}")
+            raise _BadRecordError(Reason.BAD_LINK, f"entity {ent!r}")
         iri = _qid_iri(ent.get("uri"))
         if not iri or ent.get("annotator") not in ("Me", None):
             continue
         bounds = ent.get("boundaries")
         if not (isinstance(bounds, list) and len(bounds) == 2):
-            raise _BadRecord(Reason.BAD_LINK, f"boundaries {bounds!r}")
-        surface = ent.get("surfaceform") if isinstance(ent.get("surfaceform"), str) else ""
+            raise _BadRecordError(Reason.BAD_LINK, f"boundaries {bounds!r}")
+        surface_value = ent.get("surfaceform")
+        surface = surface_value if isinstance(surface_value, str) else ""
         placed = _repair(text, _int(bounds[0]), _int(bounds[1]), surface)
         if isinstance(placed, DropReason):
             drops.append(placed)
@@ -179,7 +179,7 @@ def document_from_object(obj: Any, *, file: str, line: int) -> Document | DeadLe
     """Convert one parsed JSON object (JSONL schema or T-REx record) to a Document or a dead letter."""
     try:
         if not isinstance(obj, dict):
-            raise _BadRecord(Reason.BAD_FIELD_TYPE, "record is not an object")
+            raise _BadRecordError(Reason.BAD_FIELD_TYPE, "record is not an object")
         if "id" not in obj and "docid" in obj:
             doc = _trex_document(obj, file, line)
         else:
@@ -195,7 +195,7 @@ def document_from_object(obj: Any, *, file: str, line: int) -> Document | DeadLe
                 line,
                 tuple(drops),
             )
-    except _BadRecord as err:
+    except _BadRecordError as err:
         return make_dead_letter(STAGE, file, err.reason, f"{err}: {_excerpt(obj)}", line=line)
     if not doc.id:
         return make_dead_letter(STAGE, file, Reason.MISSING_FIELD, f"id: {_excerpt(obj)}", line=line)

@@ -17,15 +17,14 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+from aligners.documents import WIKIDATA_ENTITY, read_documents
+from aligners.records import Document, Link
 from kg.config import KgConfig
 from kg.lexicon import names_from_iri, resolve_names
 from kg.literals import literal_term
 from kg.ntriples import parse_ntriples_line
 from kg.records import LexiconEntry, Names, Triple
 from kg.relations import wikidata_property_names
-
-from aligners.documents import WIKIDATA_ENTITY, read_documents
-from aligners.records import Document, Link
 
 logger = logging.getLogger(__name__)
 
@@ -187,15 +186,17 @@ def _rebel_literal(uri: str) -> tuple[str, str]:
     return lexical, datatype
 
 
-def _rebel_gold(obj: dict[str, object], text: str) -> tuple[list[GoldMention], list[GoldPair]]:
+def _rebel_gold(obj: dict[str, Any], text: str) -> tuple[list[GoldMention], list[GoldPair]]:
     mentions: list[GoldMention] = []
     kinds = {"Me": "link", "Date_Linker": "date", "Value_Linker": "number"}
-    for ent in obj.get("entities") or []:  # type: ignore[union-attr]
+    for ent in obj.get("entities") or []:
         kind = kinds.get(ent.get("annotator"), "")
         start, end = ent["boundaries"]
         surface = ent.get("surfaceform") or ""
         if text[start:end] != surface and surface in text:
-            start = min((m.start() for m in re.finditer(re.escape(surface), text)), key=lambda p: abs(p - start))
+            start = min(
+                (m.start() for m in re.finditer(re.escape(surface), text)), key=lambda p: abs(p - start)
+            )
             end = start + len(surface)
         uri = str(ent.get("uri"))
         if kind in ("date", "number"):
@@ -207,7 +208,7 @@ def _rebel_gold(obj: dict[str, object], text: str) -> tuple[list[GoldMention], l
         mentions.append(GoldMention(start, end, entity, kind))
     by_span = {(m.entity, m.kind == "link"): m.start for m in mentions}
     pairs: list[GoldPair] = []
-    for tr in obj.get("triples") or []:  # type: ignore[union-attr]
+    for tr in obj.get("triples") or []:
         sub, pred, ob = tr["subject"], tr["predicate"], tr["object"]
         if "^^" in str(ob["uri"]):
             tail = literal_term(*_rebel_literal(ob["uri"]), "")
@@ -246,12 +247,16 @@ def load_rebel(data_dir: str) -> list[EvalDoc]:
         iris = dict.fromkeys([*heads, *(t.tail for t in doc_triples if not t.tail_is_literal)])
         entities = tuple(names.get(iri) or names_from_iri(iri) for iri in iris if iri)
         rels = tuple(
-            property_names.get(r) or names.get(r) or names_from_iri(r) for r in dict.fromkeys(t.relation for t in doc_triples)
+            property_names.get(r) or names.get(r) or names_from_iri(r)
+            for r in dict.fromkeys(t.relation for t in doc_triples)
         )
         mentions, pairs = _rebel_gold(raw[doc.id], doc.text)
         # Dates and numbers the KG does not hold cannot be found by a KG aligner: score them apart.
         tails = {tail_key(t) for t in doc_triples if t.tail_is_literal}
-        mentions = [m if m.kind == "link" or m.entity in tails else m._replace(kind=m.kind + " (not in KG)") for m in mentions]
+        mentions = [
+            m if m.kind == "link" or m.entity in tails else m._replace(kind=m.kind + " (not in KG)")
+            for m in mentions
+        ]
         docs.append(EvalDoc(doc, entities, doc_triples, rels, tuple(mentions), tuple(pairs), -1))
     return docs
 
@@ -299,9 +304,19 @@ def _redocred_doc(index: int, raw: dict[str, Any], file: str) -> EvalDoc:
         for sent_id, start in where[t]:
             if sent_id in head_sents:
                 pairs.append(GoldPair(-1, start, (h, WDT + lab["r"], t)))
-    rels = tuple(property_names.get(r) or names_from_iri(r) for r in dict.fromkeys(t.relation for t in triples))
+    rels = tuple(
+        property_names.get(r) or names_from_iri(r) for r in dict.fromkeys(t.relation for t in triples)
+    )
     doc = Document(f"redocred-dev-{index}", text, title, subject, (), file, index + 1)
-    return EvalDoc(doc, tuple(entities), tuple(dict.fromkeys(triples)), rels, tuple(mentions), tuple(dict.fromkeys(pairs)), -1)
+    return EvalDoc(
+        doc,
+        tuple(entities),
+        tuple(dict.fromkeys(triples)),
+        rels,
+        tuple(mentions),
+        tuple(dict.fromkeys(pairs)),
+        -1,
+    )
 
 
 def load_redocred(data_dir: str) -> list[EvalDoc]:
@@ -317,4 +332,14 @@ def link_free(doc: Document) -> Document:
     return doc._replace(links=(), link_drops=())
 
 
-__all__ = ["EvalDoc", "GoldMention", "GoldPair", "Link", "load_rebel", "load_redocred", "load_webnlg", "link_free", "tail_key"]
+__all__ = [
+    "EvalDoc",
+    "GoldMention",
+    "GoldPair",
+    "Link",
+    "load_rebel",
+    "load_redocred",
+    "load_webnlg",
+    "link_free",
+    "tail_key",
+]

@@ -18,13 +18,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
-from corpus.records import AlignedDocument, Mention
-
 from aligners.align import Aligner
 from aligners.clean import clean_document
 from aligners.config import AlignerConfig
 from aligners.evalsets import EvalDoc, load_rebel, load_redocred, load_webnlg, tail_key
 from aligners.records import CleanedDocument
+from corpus.records import AlignedDocument, Mention
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +86,9 @@ def _predict(
     return Prediction(frozenset(mentions), frozenset(pairs), tuple(spans))
 
 
-def predict_ours(item: EvalDoc, aligner: Aligner, cleaned: CleanedDocument) -> tuple[Prediction, AlignedDocument]:
+def predict_ours(
+    item: EvalDoc, aligner: Aligner, cleaned: CleanedDocument
+) -> tuple[Prediction, AlignedDocument]:
     """Run kgtext's aligner on one evaluation document."""
     aligned = aligner.align(cleaned, item.entities, item.triples, item.relations)
     sents = aligned.sentences
@@ -96,7 +97,10 @@ def predict_ours(item: EvalDoc, aligner: Aligner, cleaned: CleanedDocument) -> t
         cleaned,
         aligned,
         lambda i: sents[i].mentions,
-        lambda i: [((t.head, t.relation, _tail_key(t.tail, t.tail_is_literal, item)), t.level) for t in sents[i].triples],
+        lambda i: [
+            ((t.head, t.relation, _tail_key(t.tail, t.tail_is_literal, item)), t.level)
+            for t in sents[i].triples
+        ],
     )
     return prediction, aligned
 
@@ -152,7 +156,10 @@ class Scores(NamedTuple):
 
     def row(self, system: str, name: str) -> str:
         p, r, f = self.prf()
-        fmt = [f"{x:.3f}" if n else "-" for x, n in ((p, self.predicted), (r, self.gold), (f, self.predicted and self.gold))]
+        fmt = [
+            f"{x:.3f}" if n else "-"
+            for x, n in ((p, self.predicted), (r, self.gold), (f, self.predicted and self.gold))
+        ]
         return f"| {system} | {name} | {self.predicted} | {self.gold} | {fmt[0]} | {fmt[1]} | {fmt[2]} |"
 
 
@@ -235,7 +242,9 @@ def score_pairs(items: Sequence[EvalDoc], preds: Sequence[Prediction]) -> tuple[
                 counts[f"hit.{name}"] += hit
     rows = {}
     for name in ("all", "spo+allent", "spo", "allent", "nosub"):
-        rows[name] = Scores(counts[f"pred.{name}"], counts[f"hit.{name}"], counts["gold"], counts[f"hit.{name}"])
+        rows[name] = Scores(
+            counts[f"pred.{name}"], counts[f"hit.{name}"], counts["gold"], counts[f"hit.{name}"]
+        )
     return rows, skipped
 
 
@@ -250,7 +259,9 @@ class SetResult(NamedTuple):
     seconds: float
 
 
-def evaluate_set(name: str, items: Sequence[EvalDoc], config: AlignerConfig, recall_kinds: Sequence[str]) -> SetResult:
+def evaluate_set(
+    name: str, items: Sequence[EvalDoc], config: AlignerConfig, recall_kinds: Sequence[str]
+) -> SetResult:
     """Clean, align and score every document of one gold set with kgtext and the baseline."""
     aligner = Aligner(config)
     ours: list[Prediction] = []
@@ -267,7 +278,10 @@ def evaluate_set(name: str, items: Sequence[EvalDoc], config: AlignerConfig, rec
         base.append(predict_baseline(item, cleaned, aligned))
         kept.append(item)
     seconds = time.perf_counter() - began
-    mentions = {OURS: score_mentions(kept, ours, recall_kinds), BASELINE: score_mentions(kept, base, recall_kinds)}
+    mentions = {
+        OURS: score_mentions(kept, ours, recall_kinds),
+        BASELINE: score_mentions(kept, base, recall_kinds),
+    }
     pairs_ours, skipped = score_pairs(kept, ours)
     pairs_base, _ = score_pairs(kept, base)
     return SetResult(name, len(kept), mentions, {OURS: pairs_ours, BASELINE: pairs_base}, skipped, seconds)
@@ -290,10 +304,15 @@ def render(results: Sequence[SetResult], data_dir: str) -> str:
             lines += [scores.row(system, what) for what, scores in rows.items()]
         lines += ["", "### Triple -> sentence pairs", ""]
         if res.skipped_pairs:
-            lines += [f"{res.skipped_pairs} documents skipped: sentence count differs from the gold split.", ""]
+            lines += [
+                f"{res.skipped_pairs} documents skipped: sentence count differs from the gold split.",
+                "",
+            ]
         lines += [HEADER]
         for system, rows in res.pairs.items():
-            lines += [scores.row(system, what) for what, scores in rows.items() if system == OURS or what == "all"]
+            lines += [
+                scores.row(system, what) for what, scores in rows.items() if system == OURS or what == "all"
+            ]
     return "\n".join(lines) + "\n"
 
 
@@ -307,10 +326,22 @@ LOADERS: dict[str, tuple[Callable[[str], list[EvalDoc]], tuple[str, ...]]] = {
 def main(argv: list[str] | None = None) -> None:
     """``kgtext align-eval [--data-dir DIR] [--datasets webnlg,rebel] [--out FILE] [--limit N]``."""
     parser = argparse.ArgumentParser(prog="kgtext align-eval", description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=os.path.join("..", "shared", "data"), help="gold data folder (default ../shared/data)")
-    parser.add_argument("--datasets", default=",".join(LOADERS), help=f"comma-separated subset of {sorted(LOADERS)}")
-    parser.add_argument("--out", default=os.path.join("bench", "ALIGNMENT.md"), help="Markdown report path (default bench/ALIGNMENT.md)")
-    parser.add_argument("--limit", type=int, default=0, help="evaluate at most this many documents per set (0 = all)")
+    parser.add_argument(
+        "--data-dir",
+        default=os.path.join("..", "shared", "data"),
+        help="gold data folder (default ../shared/data)",
+    )
+    parser.add_argument(
+        "--datasets", default=",".join(LOADERS), help=f"comma-separated subset of {sorted(LOADERS)}"
+    )
+    parser.add_argument(
+        "--out",
+        default=os.path.join("bench", "ALIGNMENT.md"),
+        help="Markdown report path (default bench/ALIGNMENT.md)",
+    )
+    parser.add_argument(
+        "--limit", type=int, default=0, help="evaluate at most this many documents per set (0 = all)"
+    )
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.datasets.split(",") if n.strip()]
     unknown = [n for n in names if n not in LOADERS]

@@ -16,10 +16,9 @@ from typing import NamedTuple
 
 import ahocorasick
 
+from aligners.language import Language, normalise_name, normalise_same_length
 from corpus.records import Mention
 from corpus.schemas import MentionSource
-
-from aligners.language import Language, normalise_name, normalise_same_length
 
 _PARENTHETICAL = re.compile(r"\s*\([^()]*\)\s*$")
 _WIKIDATA_ID = re.compile(r"^[QPL]\d+$")
@@ -209,7 +208,10 @@ def _nested(literals: Sequence[Mention], outer: Sequence[Mention]) -> list[Menti
     hosts = [m for m in outer if m.source not in _LITERAL_SOURCES]
     added: list[Mention] = []
     for lit in literals:
-        inside = any(h.start <= lit.start and lit.end <= h.end and (h.end - h.start) > (lit.end - lit.start) for h in hosts)
+        inside = any(
+            h.start <= lit.start and lit.end <= h.end and (h.end - h.start) > (lit.end - lit.start)
+            for h in hosts
+        )
         if inside and all(lit.end <= a.start or a.end <= lit.start for a in added):
             added.append(lit)
     return added

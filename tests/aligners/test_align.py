@@ -51,7 +51,12 @@ def test_rebel_links_dates_and_triples(fixtures: Path, aligner: Aligner) -> None
         AlignedTriple(WD + "Q16149427", WDT + "P19", WD + "Q17042", False, "allent"),
         AlignedTriple(WD + "Q16149427", WDT + "P569", "1951-10-08T00:00:00Z", True, "allent"),
     )
-    assert (sent.doc_id, sent.paragraph_index, sent.sentence_index, sent.passes_filter) == ("30120180", 0, 0, True)
+    assert (sent.doc_id, sent.paragraph_index, sent.sentence_index, sent.passes_filter) == (
+        "30120180",
+        0,
+        0,
+        True,
+    )
 
 
 def test_year_inside_a_link_is_a_nested_date(fixtures: Path, aligner: Aligner) -> None:
@@ -60,7 +65,9 @@ def test_year_inside_a_link_is_a_nested_date(fixtures: Path, aligner: Aligner) -
         Mention(4, 8, f'"1913-01-01T00:00:00Z"^^<{DATE}Time>', "date"),
         Mention(4, 43, WD + "Q4559696", "link"),
     )
-    assert AlignedTriple(WD + "Q4559696", WDT + "P585", "1913-01-01T00:00:00Z", True, "allent") in first.triples
+    assert (
+        AlignedTriple(WD + "Q4559696", WDT + "P585", "1913-01-01T00:00:00Z", True, "allent") in first.triples
+    )
     no_nesting = Aligner(AlignerConfig(nested_literals=False))
     item = next(i for i in load_rebel(str(fixtures)) if i.doc.id == "30114533")
     plain = no_nesting.align(_clean(item.doc), item.entities, item.triples, item.relations).sentences[0]
@@ -93,7 +100,9 @@ def test_pronoun_subject_nosub_and_spo(fixtures: Path, aligner: Aligner) -> None
     assert first.triples == ()  # the glacier is not in the first sentence
     stats = document_stats(aligned)
     assert stats["sentences"] == 3 and stats["sentences.short"] == 1
-    assert stats["triples.nosub"] == 1 and stats["triples.allent"] == 0  # the allent one is in a short sentence
+    assert (
+        stats["triples.nosub"] == 1 and stats["triples.allent"] == 0
+    )  # the allent one is in a short sentence
 
 
 def test_webnlg_labels_literal_dates_and_spo(fixtures: Path, aligner: Aligner) -> None:
@@ -139,7 +148,11 @@ def test_name_helpers() -> None:
     assert name_variants("Glen Ridge, New Jersey") == ["Glen Ridge, New Jersey", "Glen Ridge"]
     assert name_variants("AIDS (journal)") == ["AIDS (journal)", "AIDS"]
     assert name_variants("St. Louis") == ["St. Louis", "St Louis"]
-    assert (needs_capital("Shortcrust pastry"), needs_capital("Apple"), needs_capital("Alba Iulia")) == (False, True, True)
+    assert (needs_capital("Shortcrust pastry"), needs_capital("Apple"), needs_capital("Alba Iulia")) == (
+        False,
+        True,
+        True,
+    )
     assert normalise_same_length("Arròs–Négre’s_x") == "arros negre's x"
     with pytest.raises(ValueError, match="'xx'"):
         language_for("xx")
@@ -164,7 +177,10 @@ def test_candidate_bound_is_respected(aligner: Aligner) -> None:
     doc = _clean(Document("d", "Rome and Paris are capitals of their countries today.", "", "", (), "f", 1))
     entities = [Names("e:Rome", "Rome", ()), Names("e:Paris", "Paris", ())]
     assert [m.entity for m in small.align(doc, entities, [], []).sentences[0].mentions] == ["e:Rome"]
-    assert [m.entity for m in aligner.align(doc, entities, [], []).sentences[0].mentions] == ["e:Rome", "e:Paris"]
+    assert [m.entity for m in aligner.align(doc, entities, [], []).sentences[0].mentions] == [
+        "e:Rome",
+        "e:Paris",
+    ]
 
 
 def test_long_paragraph_is_cut_into_chunks(fixtures: Path) -> None:

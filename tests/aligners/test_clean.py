@@ -59,7 +59,12 @@ def test_line_wraps_become_spaces() -> None:
 
 def test_links_follow_their_text() -> None:
     text = "Hello   world!!!  Caf\u00c3\u00a9 here.\n\n\n\nSame para.\n\nSame para.\n\nEnd \x00of text."
-    links = (Link(8, 13, "e:world"), Link(18, 24, "e:cafe"), Link(50, 54, "e:para2"), Link(62, 69, "e:oftext"))
+    links = (
+        Link(8, 13, "e:world"),
+        Link(18, 24, "e:cafe"),
+        Link(50, 54, "e:para2"),
+        Link(62, 69, "e:oftext"),
+    )
     cleaned = _clean(text, links)
     joined = cleaned.text()
     assert cleaned.paragraphs == ("Hello world! Café here.", "Same para.", "End of text.")
@@ -73,12 +78,22 @@ def test_links_follow_their_text() -> None:
 
 def test_bad_links_are_dropped_and_counted() -> None:
     text = "Rome and Paris.\n\nBerlin."
-    links = (Link(0, 4, "e:Rome"), Link(-1, 3, "e:neg"), Link(9, 99, "e:out"), Link(5, 5, "e:empty"),
-             Link(1, 3, "e:overlap"), Link(9, 20, "e:cross"))
+    links = (
+        Link(0, 4, "e:Rome"),
+        Link(-1, 3, "e:neg"),
+        Link(9, 99, "e:out"),
+        Link(5, 5, "e:empty"),
+        Link(1, 3, "e:overlap"),
+        Link(9, 20, "e:cross"),
+    )
     cleaned = _clean(text, links)
     assert cleaned.links == (Link(0, 4, "e:Rome"),)
     assert sorted(r.value for r in cleaned.dropped) == [
-        "link_crosses_paragraph", "link_out_of_range", "link_out_of_range", "link_out_of_range", "link_overlap"
+        "link_crosses_paragraph",
+        "link_out_of_range",
+        "link_out_of_range",
+        "link_out_of_range",
+        "link_overlap",
     ]
     assert cleaning_stats(cleaned) == {
         "documents.cleaned": 1,

@@ -42,7 +42,14 @@ def test_unknown_extension_names_the_file() -> None:
 
 
 def test_jsonl_record() -> None:
-    doc = _parse({"id": "d1", "text": "Alan Bean flew.", "title": "T", "links": [{"start": 0, "end": 9, "entity": "e:AB"}]})
+    doc = _parse(
+        {
+            "id": "d1",
+            "text": "Alan Bean flew.",
+            "title": "T",
+            "links": [{"start": 0, "end": 9, "entity": "e:AB"}],
+        }
+    )
     assert doc == Document("d1", "Alan Bean flew.", "T", "", (Link(0, 9, "e:AB"),), "in.jsonl", 7)
 
 
@@ -71,7 +78,12 @@ def test_numeric_id_is_a_string() -> None:
 def test_bad_lines_become_dead_letters(line: object, reason: str) -> None:
     result = _parse(line)
     assert isinstance(result, DeadLetter)
-    assert (result.stage, result.file, result.line, result.reason) == ("read_documents", "in.jsonl", 7, reason)
+    assert (result.stage, result.file, result.line, result.reason) == (
+        "read_documents",
+        "in.jsonl",
+        7,
+        reason,
+    )
 
 
 def test_link_surface_drift_is_repaired_or_dropped() -> None:
@@ -89,7 +101,15 @@ def test_link_surface_drift_is_repaired_or_dropped() -> None:
 
 def test_rebel_record_with_offset_drift(fixtures: Path) -> None:
     docs = list(read_documents(str(fixtures / "rebel_sample" / "sample.jsonl")))
-    assert [d.id for d in docs] == ["30113940", "30113992", "30114533", "30120180", "29554103", "29719567", "29539622"]
+    assert [d.id for d in docs] == [
+        "30113940",
+        "30113992",
+        "30114533",
+        "30120180",
+        "29554103",
+        "29719567",
+        "29539622",
+    ]
     gneiss = docs[4]
     assert isinstance(gneiss, Document)
     assert (gneiss.title, gneiss.subject, gneiss.line) == ("Gneiss Point", WD + "Q2562911", 5)
@@ -104,7 +124,10 @@ def test_rebel_record_with_offset_drift(fixtures: Path) -> None:
 def test_jsonl_gz_and_truncated_gz(tmp_path: Path) -> None:
     good = tmp_path / "d.jsonl.gz"
     good.write_bytes(gzip.compress(b'{"id": "a", "text": "one"}\n\n{"id": "b", "text": "two"}\n'))
-    assert [(d.id, d.line) for d in read_documents(str(good)) if isinstance(d, Document)] == [("a", 1), ("b", 3)]
+    assert [(d.id, d.line) for d in read_documents(str(good)) if isinstance(d, Document)] == [
+        ("a", 1),
+        ("b", 3),
+    ]
     cut = tmp_path / "cut.jsonl.gz"
     cut.write_bytes(good.read_bytes()[:-12])
     results = list(read_documents(str(cut)))
@@ -119,7 +142,9 @@ def test_txt_is_one_document(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize(("content", "reason"), [(b"\xff\xfe bad", "invalid_utf8"), (b" \n \x0b", "empty_text")])
+@pytest.mark.parametrize(
+    ("content", "reason"), [(b"\xff\xfe bad", "invalid_utf8"), (b" \n \x0b", "empty_text")]
+)
 def test_bad_txt(tmp_path: Path, content: bytes, reason: str) -> None:
     path = tmp_path / "x.txt"
     path.write_bytes(content)
