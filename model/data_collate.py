@@ -3,8 +3,9 @@
 Masks are drawn per row from ``(seed, epoch, global row index)``, so every epoch masks afresh and a resumed
 or multi-process run draws the same masks. Rows longer than the current sequence length (progressive
 learning) are cut to ``seq_len - 1`` tokens plus ``[SEP]``: kmlm/uktp rows are cut *before* masking and keep
-only the units that fit (so a cut row still has targets; UKTP's triple comes first and always fits), sr rows
-are cut after the permutation (the label stays that of the whole row), sd rows are simply cut. Batches are padded to their longest row (length bucketing keeps that close to
+only the units that fit (so a cut row still has targets; UKTP's triple comes first and always fits); sr rows
+are cut *after* permuting (the label stays that of the whole row: the model classifies from the visible
+prefix; cutting first would make long paragraphs a trivial one-segment class 0); sd rows are simply cut. Batches are padded to their longest row (length bucketing keeps that close to
 every row's length; :class:`PadStats` counts the padding).
 """
 

@@ -27,7 +27,7 @@ from torch import nn
 from model.data_mixture import MicroBatch, PretrainData
 from model.train_config import TrainConfig
 from model.train_dist import DistContext, all_reduce_sum, autocast_dtype
-from model.train_log import MetricsWriter, format_line
+from model.train_log import MetricsWriter, format_line, read_metrics
 from model.train_schedule import StepFactors, lr_at, progressive_at
 from model.train_step import IGNORE, TOKEN_TASKS, DlmBatch, NluBatch, TaskSums, detach_mems, window_loss
 
@@ -214,3 +214,15 @@ class Trainer:
                 self.parts.metrics.write(record)
             if self.step % cfg.checkpoint.interval == 0 or at_end:
                 self.parts.checkpointer(self)
+        if self.parts.ctx.rank == 0:
+            self._log_summary()
+
+    def _log_summary(self) -> None:
+        """One line comparing each task's loss in the first and the last logged interval of the run."""
+        train = [r for r in read_metrics(self.parts.run_dir) if "kind" not in r]
+        if len(train) < 2:
+            return
+        first, last = train[0], train[-1]
+        tasks = [k for k in first if k.startswith("loss/") and k in last]
+        change = ", ".join(f"{k[5:]} {first[k]:.3f} -> {last[k]:.3f}" for k in tasks)
+        logger.info("loss from step %d to step %d: %s", first["step"], last["step"], change)

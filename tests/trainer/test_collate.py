@@ -1,0 +1,69 @@
+"""Collation details: cutting rows to the progressive length, SR labels, window loss normalisation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from corpus.reader import CorpusReader
+from corpus.tasks import masking
+from model.data import BucketedBatches, TaskSource
+from model.data_collate import COLUMNS, Collator
+from model.train_config import DataConfig
+from model.train_step import IGNORE, TaskSums, window_loss
+
+
+def _rows(corpus_dir: Path, task: str, count: int):  # noqa: ANN202
+    source = TaskSource(CorpusReader(corpus_dir), task, "train", seed=0, shuffle=False)
+    refs = source.take(source.num_rows)
+    refs = sorted(refs, key=lambda r: -r.num_tokens)[:count]  # the longest rows
+    return source.cache.rows(refs, COLUMNS[task]), refs
+
+
+def _collator() -> Collator:
+    return Collator(DataConfig(), {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4}, (261, 600))
+
+
+def test_cut_kmlm_rows_keep_targets_inside_the_cut(corpus_dir: Path) -> None:
+    rows, refs = _rows(corpus_dir, "kmlm", 8)
+    assert min(r.num_tokens for r in refs) > 24
+    batch = _collator().collate("kmlm", rows, refs, 24)
+    assert batch.input_ids.shape == (8, 24)
+    assert torch.all(batch.input_ids[:, -1] == 3)
+    targets = batch.labels != IGNORE
+    assert not targets[:, -1].any()
+    # A row has targets exactly when a unit lies inside the cut (a unit crossing it is dropped whole).
+    has_unit = [any(u["end"] <= 23 for u in row["units"]) for row in rows]
+    assert (targets.sum(1) >= 1).tolist() == has_unit and sum(has_unit) >= 6
+    full = _collator().collate("kmlm", rows, refs, 10_000)
+    assert full.input_ids.shape[1] == max(r.num_tokens for r in refs)
+
+
+def test_cut_sr_rows_keep_the_label_of_the_whole_permutation(corpus_dir: Path) -> None:
+    rows, refs = _rows(corpus_dir, "sr", 6)
+    cut = _collator().collate("sr", rows, refs, 16)
+    assert cut.input_ids.shape == (6, 16) and torch.all(cut.input_ids[:, -1] == 3)
+    for i, (row, ref) in enumerate(zip(rows, refs, strict=True)):
+        whole = masking.permute_sr(row["input_ids"], row["segment_starts"], seed=DataConfig().seed, epoch=ref.epoch, row_index=ref.index)
+        assert int(cut.labels[i]) == whole.label
+        assert cut.input_ids[i, :15].tolist() == whole.input_ids[:15].tolist()
+
+
+def test_window_loss_normalises_by_window_targets() -> None:
+    sums = TaskSums({"kmlm": torch.tensor(12.0), "sd": torch.tensor(3.0)}, {}, {})
+    loss = window_loss(sums, {"kmlm": 6.0, "sd": 2.0}, world_size=2)
+    assert float(loss) == 2 * (12.0 / 6.0) + 2 * (3.0 / 2.0)
+
+
+def test_batch_size_changes_never_skip_rows(corpus_dir: Path) -> None:
+    source = TaskSource(CorpusReader(corpus_dir), "sd", "train", seed=2)
+    batches = BucketedBatches(source, bucket_batches=4)
+    seen = []
+    for size in (4, 4, 6, 6, 8, 8, 8, 10, 12, 12):
+        batch = batches.next_batch(size)
+        assert len(batch) == size
+        seen += batch
+    pending = [ref for batch in batches.pending for ref in batch]
+    taken = TaskSource(CorpusReader(corpus_dir), "sd", "train", seed=2).take(len(seen) + len(pending))
+    assert sorted(seen + pending) == sorted(taken)
