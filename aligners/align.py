@@ -22,10 +22,11 @@ from spacy.attrs import IS_PUNCT, IS_SPACE
 
 from aligners.config import AlignerConfig
 from aligners.language import Language, language_for, normalise_same_length
-from aligners.mentions import NameIndex, find_mentions, name_keys, names_in
+from aligners.mentions import NameIndex, find_mentions, name_keys, name_variants, names_in
 from aligners.records import CleanedDocument, Link
 from corpus.records import AlignedDocument, AlignedSentence, AlignedTriple, Mention, Span
 from corpus.schemas import AlignmentLevel, MentionSource
+from kg.lexicon import names_from_iri
 from kg.literals import literal_kind, literal_term, surface_forms
 from kg.records import Names, Triple
 
@@ -80,6 +81,24 @@ def _chunks(text: str, limit: int) -> Iterator[tuple[int, str]]:
     yield start, text[start:]
 
 
+_CAPITALISED_WORD = re.compile(r"^[A-Z][a-z]{2,}$")
+
+
+def short_forms(names: Sequence[str]) -> list[str]:
+    """Short forms of the subject's names (T-REx NoSub heuristic): the last word of a 2-4 word name
+    whose words are all capitalised ("Alan Shepard" -> "Shepard"; not "Acharya Institute of Technology")."""
+    forms = []
+    for name in names:
+        words = name_variants(name)[-1].split()
+        if (
+            2 <= len(words) <= 4
+            and all(w[:1].isupper() for w in words)
+            and _CAPITALISED_WORD.match(words[-1])
+        ):
+            forms.append(words[-1])
+    return forms
+
+
 class Aligner:
     """Splits, matches and aligns documents; loads spaCy once (build one per worker)."""
 
@@ -112,9 +131,14 @@ class Aligner:
             entities[: self.config.max_candidates], key=lambda n: (n.iri not in linked, n.iri != doc.subject)
         )
         for names in ordered:
-            index.add_names(names.label, names.aliases, names.iri)
+            from_iri = names.label == names_from_iri(names.iri).label
+            index.add_names(names.label, names.aliases, names.iri, label_from_iri=from_iri)
         if doc.subject and doc.title:
             index.add_names(doc.title, (), doc.subject)
+        if doc.subject and self.config.subject_short_title:
+            subject_names = [n.label for n in ordered if n.iri == doc.subject] + [doc.title]
+            for short in short_forms(subject_names):
+                index.add(short, doc.subject, MentionSource.SUBJECT.value)
         by_tail: dict[str, list[tuple[Triple, str]]] = {}
         for triple in triples:
             if triple.tail_is_literal:

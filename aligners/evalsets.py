@@ -77,11 +77,14 @@ _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
 def _webnlg_object(raw: str) -> tuple[str, bool, str]:
-    """(value, is_literal, datatype) of a WebNLG object; quoted strings are literals, typed when obvious."""
+    """(value, is_literal, datatype) of a WebNLG object: quoted strings and bare numbers are literals, typed
+    as ``xsd:date`` / ``xsd:integer`` / ``xsd:decimal`` when their lexical form is one."""
     raw = raw.strip()
-    if not (raw.startswith('"') and raw.endswith('"') and len(raw) >= 2):
+    quoted = raw.startswith('"') and raw.endswith('"') and len(raw) >= 2
+    if not quoted and not _INTEGER.match(raw) and not _DECIMAL.match(raw):
         return DBR + raw, False, ""
-    lexical = raw[1:-1].strip()
+    # Quoted values are literals; so are bare numbers ("1121.0", "16000"), which DBpedia types as numbers.
+    lexical = raw[1:-1].strip() if quoted else raw
     if _ISO_DATE.match(lexical):
         return lexical, True, XSD + "date"
     if _INTEGER.match(lexical):
@@ -127,6 +130,7 @@ def _webnlg_entry(entry: ET.Element, file: str) -> Iterator[EvalDoc]:
         for r in dict.fromkeys(t.relation for t in triples)
     )
     keys = {f'"{t.tail}"': tail_key(t) for t in triples if t.tail_is_literal}
+    keys.update({t.tail: tail_key(t) for t in triples if t.tail_is_literal and t.datatype})
     for lex in entry.iter("lex"):
         text = (lex.findtext("text") or "").strip()
         if not text:

@@ -67,22 +67,26 @@ def name_variants(name: str) -> list[str]:
     return variants
 
 
-def needs_capital(name: str) -> bool:
+def needs_capital(name: str, *, from_iri: bool = False) -> bool:
     """True when a span must contain an upper-case letter to match ``name``.
 
-    A multi-word name capitalised only at its first letter (DBpedia-style ``Shortcrust pastry``) matches
-    in any case; so do names without capitals. Other capitalised names need a capital in the text.
+    Names without capitals match in any case, and so does a multi-word name capitalised only at its first
+    letter (``Shortcrust pastry``). A single capitalised word (``Apple``) needs a capital in the text, unless
+    the name was derived from an IRI local name (``from_iri``: ``dbr:Bacon``), whose first letter carries
+    no information. A name with a later capital (``Alba Iulia``, ``AIDS``) always needs one.
     """
     if name == name.lower():
         return False
-    return " " not in name.strip() or name[1:] != name[1:].lower()
+    if from_iri or " " in name.strip():
+        return name[1:] != name[1:].lower()
+    return True
 
 
 _ALNUM = re.compile(r"[^\W_]")
 
 
 @functools.lru_cache(maxsize=262_144)
-def name_keys(name: str, min_chars: int) -> tuple[tuple[str, bool, bool], ...]:
+def name_keys(name: str, min_chars: int, from_iri: bool = False) -> tuple[tuple[str, bool, bool], ...]:
     """``(matching key, needs a capital, is the name itself)`` for a name and its variants (cached per worker).
 
     Names shorter than ``min_chars``, without a letter or digit, or bare Wikidata ids are left out.
@@ -91,7 +95,7 @@ def name_keys(name: str, min_chars: int) -> tuple[tuple[str, bool, bool], ...]:
     for i, variant in enumerate(name_variants(name)):
         key = normalise_name(variant)
         if len(key) >= min_chars and _ALNUM.search(key) and not _WIKIDATA_ID.match(variant):
-            keys.append((key, needs_capital(variant), i == 0))
+            keys.append((key, needs_capital(variant, from_iri=from_iri), i == 0))
     return tuple(keys)
 
 
@@ -117,9 +121,11 @@ class NameIndex:
             if first:
                 self._put(key, entity, source, cased and not literal)
 
-    def add_names(self, label: str, aliases: Iterable[str], entity: str) -> None:
+    def add_names(
+        self, label: str, aliases: Iterable[str], entity: str, *, label_from_iri: bool = False
+    ) -> None:
         """Register a label (its variants as aliases) and aliases (with their variants)."""
-        for key, cased, first in name_keys(label, self._min_chars):
+        for key, cased, first in name_keys(label, self._min_chars, label_from_iri):
             self._put(key, entity, _LABEL if first else _ALIAS, cased)
         for alias in aliases:
             for key, cased, _ in name_keys(alias, self._min_chars):
