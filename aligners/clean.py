@@ -124,7 +124,8 @@ def clean_document(doc: Document, config: AlignerConfig) -> CleanedDocument | Dr
     """Clean one document; a :class:`DropReason` when nothing usable is left or it is too long."""
     if len(doc.text) > config.max_document_chars:
         return DropReason.TOO_LONG
-    dropped: list[DropReason] = list(doc.link_drops)
+    # The reader's own link drops stay in ``doc.link_drops`` (counted at read time), not repeated here.
+    dropped: list[DropReason] = []
     text, links = _clean_with_links(doc.text, _valid_links(doc, dropped), config)
     # Single newlines inside a paragraph are line wraps: a space keeps the offsets.
     spans = _paragraph_spans(text)

@@ -62,7 +62,8 @@ class Document(NamedTuple):
     line: int
     """1-based line of the record in ``file``, or -1 for whole-file formats."""
     link_drops: tuple[DropReason, ...] = ()
-    """Links the reader dropped (e.g. unrepairable offset drift), one entry per link."""
+    """Links the reader dropped (e.g. unrepairable offset drift), one entry per link; counted from here
+    (``clean_document`` does not copy them into ``CleanedDocument.dropped``)."""
 
 
 class CleanedDocument(NamedTuple):
