@@ -331,6 +331,43 @@ def load_redocred(data_dir: str) -> list[EvalDoc]:
     return [_redocred_doc(i, raw, path) for i, raw in enumerate(data)]
 
 
+# --- FewRel ----------------------------------------------------------------------------------------
+def _fewrel_doc(index: int, pid: str, raw: dict[str, Any], file: str, relation: Names) -> EvalDoc:
+    text, [spans] = _detokenise([raw["tokens"]])
+    entities, mentions, first = [], [], {}
+    for role in ("h", "t"):
+        surface, qid, occurrences = raw[role]
+        iri = WIKIDATA_ENTITY + qid
+        # FewRel gives only the lower-cased surface form as a name: a lower-case name matches in any case.
+        entities.append(Names(iri, surface, ()))
+        for tokens in occurrences:
+            start, end = spans[tokens[0]][0], spans[tokens[-1]][1]
+            mentions.append(GoldMention(start, end, iri, "name"))
+            first.setdefault(role, start)
+    head, tail = entities[0].iri, entities[1].iri
+    triple = Triple(head, WDT + pid, tail, False, "", "")
+    doc = Document(f"fewrel-val-{index}", text, "", "", (), file, index + 1)
+    pair = GoldPair(-1, first["t"], (head, WDT + pid, tail))
+    return EvalDoc(doc, tuple(entities), (triple,), (relation,), tuple(mentions), (pair,), -1)
+
+
+def load_fewrel(data_dir: str) -> list[EvalDoc]:
+    """FewRel val: one sentence per document, its head and tail as the candidates, the gold relation as KG."""
+    root = os.path.join(data_dir, "fewrel_val")
+    path = os.path.join(root, "val_wiki.json")
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    with open(os.path.join(root, "pid2name.json"), encoding="utf-8") as handle:
+        pid_names = json.load(handle)
+    property_names = wikidata_property_names()
+    docs: list[EvalDoc] = []
+    for pid in sorted(data):
+        relation = property_names.get(WDT + pid) or Names(WDT + pid, pid_names.get(pid, [pid])[0], ())
+        for raw in data[pid]:
+            docs.append(_fewrel_doc(len(docs), pid, raw, path, relation))
+    return docs
+
+
 def link_free(doc: Document) -> Document:
     """The document without its links (to score name matching on hyperlink spans)."""
     return doc._replace(links=(), link_drops=())

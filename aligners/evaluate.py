@@ -21,7 +21,7 @@ from typing import NamedTuple
 from aligners.align import Aligner
 from aligners.clean import clean_document
 from aligners.config import AlignerConfig
-from aligners.evalsets import EvalDoc, load_rebel, load_redocred, load_webnlg, tail_key
+from aligners.evalsets import EvalDoc, load_fewrel, load_rebel, load_redocred, load_webnlg, tail_key
 from aligners.records import CleanedDocument
 from corpus.records import AlignedDocument, Mention
 
@@ -320,6 +320,7 @@ LOADERS: dict[str, tuple[Callable[[str], list[EvalDoc]], tuple[str, ...]]] = {
     "webnlg": (load_webnlg, ("name",)),
     "rebel": (load_rebel, ("link", "date", "number")),
     "redocred": (load_redocred, ("name",)),
+    "fewrel": (load_fewrel, ("name",)),
 }
 
 

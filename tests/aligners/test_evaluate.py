@@ -60,3 +60,12 @@ def test_unknown_dataset_and_missing_data_dir_exit_2(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as missing:
         main(["--data-dir", str(tmp_path / "absent")])
     assert missing.value.code == 2
+
+
+def test_fewrel_scores(report: list[str]) -> None:
+    assert _rows(report, "fewrel", "all") == [
+        "| kgtext | all | 12 | 12 | 0.917 | 0.917 | 0.917 |",
+        "| plain-label baseline | all | 1 | 12 | 1.000 | 0.083 | 0.154 |",
+        "| kgtext | all | 6 | 6 | 1.000 | 1.000 | 1.000 |",
+        "| plain-label baseline | all | 0 | 6 | - | 0.000 | - |",
+    ]
