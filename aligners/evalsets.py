@@ -334,7 +334,9 @@ def load_redocred(data_dir: str) -> list[EvalDoc]:
 # --- FewRel ----------------------------------------------------------------------------------------
 def _fewrel_doc(index: int, pid: str, raw: dict[str, Any], file: str, relation: Names) -> EvalDoc:
     text, [spans] = _detokenise([raw["tokens"]])
-    entities, mentions, first = [], [], {}
+    entities: list[Names] = []
+    mentions: list[GoldMention] = []
+    first: dict[str, int] = {}
     for role in ("h", "t"):
         surface, qid, occurrences = raw[role]
         iri = WIKIDATA_ENTITY + qid
