@@ -1,3 +1,5 @@
+# mypy: disable-error-code="no-untyped-call"
+# (Beam is unannotated; with the strict overrides of the pure packages mypy flags every call into it.)
 """Beam stage: AlignInput -> AlignedRecord with :class:`aligners.align.Aligner` (spaCy loaded once per process).
 
 The aligner is cached per process and per configuration, because runners differ in how often they call
@@ -15,6 +17,7 @@ import apache_beam as beam
 from aligners.align import Aligner, document_stats
 from aligners.config import AlignerConfig
 from corpus.records import AlignedSentence
+from pipelines.progress import log_progress
 from pipelines.records import AlignedRecord, AlignInput, Stat
 
 logger = logging.getLogger(__name__)
@@ -41,7 +44,7 @@ def used_labels(record: AlignInput, sentences: tuple[AlignedSentence, ...]) -> t
     return tuple((iri, label) for iri, label in record.labels if iri in wanted)
 
 
-class AlignDocuments(beam.DoFn):  # type: ignore[misc]
+class AlignDocuments(beam.DoFn):
     """One AlignInput -> one AlignedRecord (every sentence, filtered ones flagged)."""
 
     def __init__(self, config: AlignerConfig) -> None:
@@ -62,7 +65,7 @@ def align_stats(record: AlignedRecord) -> Iterator[Stat]:
             yield f"aligned.{name}", value
 
 
-class Align(beam.PTransform):  # type: ignore[misc]
+class Align(beam.PTransform[Any, Any]):
     """PCollection[AlignInput] -> (PCollection[AlignedRecord], PCollection[Stat])."""
 
     def __init__(self, config: AlignerConfig) -> None:
@@ -70,5 +73,9 @@ class Align(beam.PTransform):  # type: ignore[misc]
         self.config = config
 
     def expand(self, inputs: Any) -> tuple[Any, Any]:
-        records = inputs | "AlignDocument" >> beam.ParDo(AlignDocuments(self.config))
+        records = (
+            inputs
+            | "AlignDocument" >> beam.ParDo(AlignDocuments(self.config))
+            | "Progress" >> beam.Map(log_progress, "align")
+        )
         return records, records | "AlignStats" >> beam.FlatMap(align_stats)

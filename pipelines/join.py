@@ -1,3 +1,5 @@
+# mypy: disable-error-code="no-untyped-call"
+# (Beam is unannotated; with the strict overrides of the pure packages mypy flags every call into it.)
 """Join each cleaned document with its candidate entities, their triples and relation names (CoGroupByKey).
 
 Three joins, no side inputs (the DaskRunner mishandles them):
@@ -58,8 +60,8 @@ def name_requests(facts: SeedFacts) -> Iterator[tuple[str, NameRequest]]:
     for triple in facts.triples:
         wanted.add((triple.relation, NameRole.RELATION.value))
         if not triple.tail_is_literal:
-            role = NameRole.NEIGHBOUR if facts.is_subject else NameRole.TAIL
-            wanted.add((triple.tail, role.value))
+            tail_role = NameRole.NEIGHBOUR if facts.is_subject else NameRole.TAIL
+            wanted.add((triple.tail, tail_role.value))
     for iri, role in sorted(wanted):
         yield iri, NameRequest(facts.doc_id, role)
 
@@ -125,7 +127,7 @@ def _key_grant(grant: NameGrant) -> tuple[str, NameGrant]:
     return grant.doc_id, grant
 
 
-class JoinCandidates(beam.PTransform):  # type: ignore[misc]
+class JoinCandidates(beam.PTransform[Any, Any]):
     """``(documents, triples, names)`` -> PCollection[AlignInput], one per document."""
 
     def __init__(self, triples: Any, names: Any) -> None:

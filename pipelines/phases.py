@@ -1,3 +1,5 @@
+# mypy: disable-error-code="no-untyped-call"
+# (Beam is unannotated; with the strict overrides of the pure packages mypy flags every call into it.)
 """The two Beam pipelines of ``build-corpus``.
 
 Phase 1: KG + documents -> clean, de-duplicate, join, align -> ``aligned/`` shards, intermediate parts

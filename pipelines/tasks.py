@@ -1,3 +1,5 @@
+# mypy: disable-error-code="no-untyped-call"
+# (Beam is unannotated; with the strict overrides of the pure packages mypy flags every call into it.)
 """Beam stages of phase 2: aligned documents -> sentence-distance negatives -> the five task datasets' rows.
 
 Negatives for sentence distance come from other documents, chosen deterministically: documents are
@@ -24,6 +26,7 @@ from corpus.tasks.sr import build_sr_counted
 from corpus.tasks.tokenizer import Tokenizer
 from corpus.tasks.uktp import build_uktp_counted
 from pipelines.files import read_bytes
+from pipelines.progress import log_progress
 from pipelines.records import AlignedRecord, DocTasks, GroupKey, KeyedRow, SdInput, Stat
 
 logger = logging.getLogger(__name__)
@@ -99,7 +102,7 @@ def build_document_tasks(item: SdInput, tok: Tokenizer, config: TasksConfig) -> 
     return DocTasks(doc.doc_id, tuple(rows), tuple(sorted(counts.items())))
 
 
-class BuildTaskRows(beam.DoFn):  # type: ignore[misc]
+class BuildTaskRows(beam.DoFn):
     """SdInput -> DocTasks, with the tokenizer loaded once per process."""
 
     def __init__(self, tokenizer_path: str, config: TasksConfig) -> None:
@@ -125,7 +128,7 @@ def task_stats(built: DocTasks) -> Iterator[Stat]:
     yield from built.counts
 
 
-class BuildTasks(beam.PTransform):  # type: ignore[misc]
+class BuildTasks(beam.PTransform[Any, Any]):
     """PCollection[AlignedRecord] -> (PCollection[(GroupKey, KeyedRow)], PCollection[Stat])."""
 
     def __init__(
@@ -153,6 +156,7 @@ class BuildTasks(beam.PTransform):  # type: ignore[misc]
             | "JoinBuckets" >> beam.CoGroupByKey()
             | "DrawNegatives" >> beam.FlatMap(draw_negatives, self.config.seed)
             | "BuildRows" >> beam.ParDo(BuildTaskRows(self.tokenizer_path, self.config))
+            | "Progress" >> beam.Map(log_progress, "tasks")
         )
         rows = built | "RouteRows" >> beam.FlatMap(task_rows, self.num_shards, self.valid_fraction)
         return rows, built | "TaskStats" >> beam.FlatMap(task_stats)
