@@ -6,7 +6,7 @@ Formats (see ``docs/FORMATS.md``):
   ``title``, ``subject`` (IRI) and ``links`` (``[{"start", "end", "entity"}]``, character offsets into
   ``text``; an optional ``surface`` is checked and offset drift repaired). A line that is a T-REx/REBEL
   record (``docid``, ``text``, ``entities``) is converted, so REBEL's ``sample.jsonl`` reads as JSONL.
-- T-REx JSON (``.json``): a JSON array of T-REx records (or of JSONL-style objects).
+- T-REx JSON (``.json``): a JSON array of T-REx records (or of JSONL-style objects), or one record per line.
 - Plain text (``.txt``): one document per file, id = file stem, no links.
 - Parquet (``.parquet``): the JSONL columns (``links`` a list of structs).
 
@@ -243,6 +243,12 @@ def _read_json(path: str) -> Iterator[Document | DeadLetter]:
         yield make_dead_letter(STAGE, path, Reason.INVALID_UTF8, raw)
         return
     except json.JSONDecodeError as err:
+        if err.msg == "Extra data":
+            # One record per line, under a .json name (how T-REx-style dumps are often shipped).
+            for line_no, line in enumerate(raw.splitlines(), start=1):
+                if line.strip():
+                    yield parse_document_line(line, file=path, line_no=line_no, fmt=DocFormat.JSONL)
+            return
         yield make_dead_letter(STAGE, path, Reason.INVALID_JSON, f"{err}: {raw[:512]!r}")
         return
     records = data if isinstance(data, list) else [data]

@@ -160,6 +160,20 @@ def test_json_array_of_trex_records(tmp_path: Path, fixtures: Path) -> None:
     assert [(d.id, d.line) for d in docs if isinstance(d, Document)] == [("30113940", 1), ("30113992", 2)]
 
 
+def test_json_with_one_record_per_line_and_broken_json(tmp_path: Path, fixtures: Path) -> None:
+    lines = (fixtures / "rebel_sample" / "sample.jsonl").read_text(encoding="utf-8").splitlines()[:2]
+    path = tmp_path / "trex.json"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert [(d.id, d.line) for d in read_documents(str(path)) if isinstance(d, Document)] == [
+        ("30113940", 1),
+        ("30113992", 2),
+    ]
+    broken = tmp_path / "broken.json"
+    broken.write_text('[{"id": "a", "text": ', encoding="utf-8")
+    [result] = list(read_documents(str(broken)))
+    assert isinstance(result, DeadLetter) and result.reason == "invalid_json"
+
+
 def test_parquet_with_jsonl_columns(tmp_path: Path) -> None:
     path = tmp_path / "d.parquet"
     table = pa.table(
