@@ -41,8 +41,18 @@ def corpus() -> Path:
     out = WORK / "corpus"
     if not (out / "manifest.json").is_file():
         command = [
-            sys.executable, "-m", "kgtext", "build-corpus", "--kg", str(ROOT / "data/sample/kg.ttl"),
-            "--docs", str(ROOT / "data/sample/docs.jsonl"), "--out", str(out), "--overwrite", "--runner=DirectRunner",
+            sys.executable,
+            "-m",
+            "kgtext",
+            "build-corpus",
+            "--kg",
+            str(ROOT / "data/sample/kg.ttl"),
+            "--docs",
+            str(ROOT / "data/sample/docs.jsonl"),
+            "--out",
+            str(out),
+            "--overwrite",
+            "--runner=DirectRunner",
         ]
         subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
     return out
@@ -51,8 +61,14 @@ def corpus() -> Path:
 def make_trainer(precision: str = "fp32") -> Trainer:
     config = apply_overrides(
         train_preset("tiny"),
-        ["eval.interval=0", "checkpoint.interval=100000", "log.interval=100000", "log.tensorboard=false",
-         f"runtime.precision={precision}", "optim.max_steps=100000"],
+        [
+            "eval.interval=0",
+            "checkpoint.interval=100000",
+            "log.interval=100000",
+            "log.tensorboard=false",
+            f"runtime.precision={precision}",
+            "optim.max_steps=100000",
+        ],
     )
     trainer = build_trainer(corpus(), "tiny", WORK / f"run-{precision}", config, overwrite=True)
     trainer.step = config.progressive.steps  # past the ramp: full batch and sequence length
@@ -93,7 +109,7 @@ def real_vs_memory(trainer: Trainer) -> tuple[float, float]:
         for kind in ("real", "memory"):
             if kind == "memory":
                 batches = iter(cached[r * BLOCK : (r + 1) * BLOCK])
-                trainer.parts.data.next = lambda *_: next(batches)  # type: ignore[method-assign]
+                trainer.parts.data.next = lambda *_, it=batches: next(it)  # type: ignore[method-assign]
             seconds, tokens = time_steps(trainer, BLOCK)
             trainer.parts.data.next = real_loader  # type: ignore[method-assign]
             totals[kind][0] += seconds

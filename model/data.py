@@ -51,8 +51,8 @@ class RowRef(NamedTuple):
     row: int
     """Row index inside the shard."""
     epoch: int
-    index: int
-    """Global row index in the split (manifest order), unique per row."""
+    row_index: int
+    """Global row index in the split (manifest order), unique per row: seeds the row's masking."""
     num_tokens: int
 
 
@@ -94,7 +94,9 @@ class ShardCache:
 class TaskSource:
     """The rows of one task split in a deterministic, epoch-reshuffled global order."""
 
-    def __init__(self, reader: CorpusReader, task: str, split: str, seed: int, *, shuffle: bool = True) -> None:
+    def __init__(
+        self, reader: CorpusReader, task: str, split: str, seed: int, *, shuffle: bool = True
+    ) -> None:
         self.task = task
         self.seed = seed
         self.shuffle = shuffle
@@ -163,11 +165,13 @@ class BucketedBatches:
         leftover = [ref for batch in self.pending for ref in batch]
         refs = leftover + self.source.take(max(0, batch_size * self.bucket_batches - len(leftover)))
         # Stable sort by length, then a seeded visiting order of the equal-size batches.
-        refs.sort(key=lambda r: (r.num_tokens, r.epoch, r.index))
+        refs.sort(key=lambda r: (r.num_tokens, r.epoch, r.row_index))
         batches = [refs[i : i + batch_size] for i in range(0, len(refs) - batch_size + 1, batch_size)]
         tail = refs[len(batches) * batch_size :]
         self.window_index += 1
-        rng = np.random.default_rng(stable_seed(self.source.seed, self.source.task, "window", self.window_index))
+        rng = np.random.default_rng(
+            stable_seed(self.source.seed, self.source.task, "window", self.window_index)
+        )
         self.pending = [batches[i] for i in rng.permutation(len(batches))] + ([tail] if tail else [])
         self.batch_size = batch_size
 

@@ -50,7 +50,9 @@ class PadStats:
 class Collator:
     """Turns raw rows of one task into an :class:`NluBatch` at a given sequence length."""
 
-    def __init__(self, config: DataConfig, special_ids: Mapping[str, int], random_range: tuple[int, int]) -> None:
+    def __init__(
+        self, config: DataConfig, special_ids: Mapping[str, int], random_range: tuple[int, int]
+    ) -> None:
         self.config = config
         self.pad_id = int(special_ids.get("[PAD]", 0))
         self.sep_id = int(special_ids["[SEP]"])
@@ -75,26 +77,39 @@ class Collator:
         if task == "kmlm":
             ids, units = self._cut(row, seq_len)
             out = masking.mask_units(
-                ids, units, seed=seed, epoch=ref.epoch, row_index=ref.index,
-                mask_id=self.mask_id, random_range=self.random_range, unit_prob=self.config.mask_prob,
+                ids,
+                units,
+                seed=seed,
+                epoch=ref.epoch,
+                row_index=ref.row_index,
+                mask_id=self.mask_id,
+                random_range=self.random_range,
+                unit_prob=self.config.mask_prob,
             )
             return out.input_ids, None, out.labels
         if task == "uktp":
             ids, units = self._cut(row, seq_len)
             out = masking.mask_uktp(
-                ids, row["relation_span"], units, seed=seed, epoch=ref.epoch,
-                row_index=ref.index, mask_id=self.mask_id, random_range=self.random_range,
-                relation_prob=self.config.uktp_relation_prob, word_prob=self.config.uktp_word_prob,
+                ids,
+                row["relation_span"],
+                units,
+                seed=seed,
+                epoch=ref.epoch,
+                row_index=ref.row_index,
+                mask_id=self.mask_id,
+                random_range=self.random_range,
+                relation_prob=self.config.uktp_relation_prob,
+                word_prob=self.config.uktp_word_prob,
             )
             return out.input_ids, np.asarray(row["segment_ids"][: len(ids)], dtype=np.int64), out.labels
         if task == "sr":
             perm = masking.permute_sr(
-                row["input_ids"], row["segment_starts"], seed=seed, epoch=ref.epoch, row_index=ref.index
+                row["input_ids"], row["segment_starts"], seed=seed, epoch=ref.epoch, row_index=ref.row_index
             )
             return perm.input_ids, None, perm.label
         if task == "sd":
-            ids = np.asarray(row["input_ids"], dtype=np.int64)
-            return ids, np.asarray(row["segment_ids"], dtype=np.int64), int(row["label"])
+            pair = np.asarray(row["input_ids"], dtype=np.int64)
+            return pair, np.asarray(row["segment_ids"], dtype=np.int64), int(row["label"])
         raise ValueError(f"unknown NLU task {task!r}")
 
     def collate(self, task: str, rows: list[dict[str, Any]], refs: list[RowRef], seq_len: int) -> NluBatch:

@@ -129,7 +129,9 @@ class DlmStreams:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if len(state["buffers"]) != len(self.buffers):
-            raise ValueError(f"checkpoint has {len(state['buffers'])} DLM streams, config has {len(self.buffers)}")
+            raise ValueError(
+                f"checkpoint has {len(state['buffers'])} DLM streams, config has {len(self.buffers)}"
+            )
         self.queue = [int(x) for x in state["queue"]]
         self.buffers = [[DocRef(*map(int, d)) for d in b] for b in state["buffers"]]
         self.offsets = [int(x) for x in state["offsets"]]

@@ -34,6 +34,24 @@ class MicroBatch(NamedTuple):
     tokens: int
     """Real (non-padding) input tokens of this rank's part."""
 
+    def to(self, device: torch.device) -> tuple[dict[str, NluBatch], DlmBatch | None]:
+        """The tensors on ``device``: (NLU batches by task, DLM batch or None)."""
+        nlu = {
+            task: NluBatch(
+                b.input_ids.to(device, non_blocking=True),
+                None if b.segment_ids is None else b.segment_ids.to(device, non_blocking=True),
+                b.pad_mask.to(device, non_blocking=True),
+                b.labels.to(device, non_blocking=True),
+            )
+            for task, b in self.nlu.items()
+        }
+        dlm = None
+        if self.dlm is not None:
+            dlm = DlmBatch(
+                self.dlm.inputs.to(device, non_blocking=True), self.dlm.targets.to(device, non_blocking=True)
+            )
+        return nlu, dlm
+
 
 def available_tasks(reader: CorpusReader, config: DataConfig, split: str) -> list[str]:
     """Enabled tasks that have rows in ``split``; missing ones warn, or raise when required."""
@@ -84,7 +102,8 @@ class PretrainData:
         self.weights = {t: config.weights()[t] for t in tasks if t in NLU_TASKS}
         self.batches = {
             t: BucketedBatches(
-                TaskSource(reader, t, split, config.seed, shuffle=shuffle), config.bucket_batches if shuffle else 1
+                TaskSource(reader, t, split, config.seed, shuffle=shuffle),
+                config.bucket_batches if shuffle else 1,
             )
             for t in self.weights
         }

@@ -41,7 +41,12 @@ def plot_run(run_dir: Path, out: Path | None = None) -> Path:
         ax = axes[0][1]
         eval_keys = sorted({k for r in evals for k in r if k.startswith("eval/") and k.endswith("/loss")})
         for key in eval_keys:
-            ax.plot([r["step"] for r in evals], [r.get(key, float("nan")) for r in evals], marker="o", label=key.split("/")[1])
+            ax.plot(
+                [r["step"] for r in evals],
+                [r.get(key, float("nan")) for r in evals],
+                marker="o",
+                label=key.split("/")[1],
+            )
         ax.set(xlabel="step", ylabel="loss", title="valid loss", yscale="log")
         ax.legend()
     fig.tight_layout()

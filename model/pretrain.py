@@ -22,25 +22,39 @@ from model.presets import PRESETS
 from model.train_config import TrainConfig, apply_overrides, train_preset, valid_keys
 from model.train_dist import init_distributed
 from model.train_setup import build_trainer
-from model.trainer import TrainingDiverged
+from model.trainer import TrainingDivergedError
 
 logger = logging.getLogger(__name__)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="kgtext pretrain", description=__doc__.split("\n")[0])
-    parser.add_argument("--corpus", required=True, type=Path, help="corpus directory (manifest.json + shards)")
+    parser.add_argument(
+        "--corpus", required=True, type=Path, help="corpus directory (manifest.json + shards)"
+    )
     parser.add_argument("--preset", required=True, choices=sorted(PRESETS), help="model preset")
-    parser.add_argument("--out", required=True, type=Path, help="run directory (checkpoints, metrics.jsonl, tensorboard)")
-    parser.add_argument("--max-steps", type=int, default=None, help="optimizer steps (default: the preset's optim.max_steps)")
-    parser.add_argument("--resume", action="store_true", help="continue from the newest sound checkpoint in --out")
+    parser.add_argument(
+        "--out", required=True, type=Path, help="run directory (checkpoints, metrics.jsonl, tensorboard)"
+    )
+    parser.add_argument(
+        "--max-steps", type=int, default=None, help="optimizer steps (default: the preset's optim.max_steps)"
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="continue from the newest sound checkpoint in --out"
+    )
     parser.add_argument("--overwrite", action="store_true", help="delete an existing run in --out first")
     parser.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
         help="override a training setting (repeatable); --list-keys shows them all",
     )
     parser.add_argument("--list-keys", action="store_true", help="print every --set key and exit")
-    parser.add_argument("--verify-corpus", action="store_true", help="re-hash every shard before training (slow)")
+    parser.add_argument(
+        "--verify-corpus", action="store_true", help="re-hash every shard before training (slow)"
+    )
     if argv is not None and "--list-keys" in argv:
         print("\n".join(valid_keys()))
         raise SystemExit(0)
@@ -82,12 +96,14 @@ def main(argv: list[str] | None = None) -> None:
             problems = CorpusReader(args.corpus).verify()
             if problems:
                 _fail("corpus verification failed:\n  " + "\n  ".join(map(str, problems)))
-        trainer = build_trainer(args.corpus, args.preset, args.out, config, resume_from=resume_from, overwrite=args.overwrite)
+        trainer = build_trainer(
+            args.corpus, args.preset, args.out, config, resume_from=resume_from, overwrite=args.overwrite
+        )
         try:
             trainer.fit()
         finally:
             trainer.parts.metrics.close()
-    except (CorpusError, ValueError, FileExistsError, TrainingDiverged) as err:
+    except (CorpusError, ValueError, FileExistsError, TrainingDivergedError) as err:
         _fail(str(err))
 
 

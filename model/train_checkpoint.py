@@ -57,7 +57,9 @@ def save_rank_part(run_dir: Path, step: int, rank: int, payload: dict[str, Any])
     torch.save(payload, target / rank_file(rank))
 
 
-def finalize(run_dir: Path, step: int, model_payload: dict[str, Any], trainer: dict[str, Any], keep: int) -> Path:
+def finalize(
+    run_dir: Path, step: int, model_payload: dict[str, Any], trainer: dict[str, Any], keep: int
+) -> Path:
     """Rank 0, after every rank saved its part: write model + trainer state, hash, rename, prune."""
     target = tmp_dir(run_dir, step)
     target.mkdir(parents=True, exist_ok=True)

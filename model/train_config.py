@@ -307,7 +307,8 @@ def _model_scalar_fields() -> dict[str, Any]:
     return {
         f.name: hints[f.name]
         for f in dataclasses.fields(ModelConfig)
-        if hints[f.name] in (int, float, bool) or (isinstance(hints[f.name], type) and issubclass(hints[f.name], enum.Enum))
+        if hints[f.name] in (int, float, bool)
+        or (isinstance(hints[f.name], type) and issubclass(hints[f.name], enum.Enum))
     }
 
 

@@ -83,7 +83,9 @@ def wrap(objective: nn.Module, runtime: RuntimeConfig, ctx: DistContext) -> nn.M
     )
 
 
-def full_state(model: nn.Module, optimizer: torch.optim.Optimizer, sharded: bool) -> tuple[dict, dict]:
+def full_state(
+    model: nn.Module, optimizer: torch.optim.Optimizer, sharded: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Unsharded model and optimizer state dicts on the CPU (collective under FSDP: call on every rank)."""
     if not sharded:
         return model.state_dict(), optimizer.state_dict()
@@ -94,7 +96,11 @@ def full_state(model: nn.Module, optimizer: torch.optim.Optimizer, sharded: bool
 
 
 def load_full_state(
-    model: nn.Module, optimizer: torch.optim.Optimizer, model_state: dict, optim_state: dict, sharded: bool
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    model_state: dict[str, Any],
+    optim_state: dict[str, Any],
+    sharded: bool,
 ) -> None:
     """Inverse of :func:`full_state` (every rank passes the full dicts)."""
     if not sharded:
@@ -104,7 +110,9 @@ def load_full_state(
     from torch.distributed.checkpoint.state_dict import StateDictOptions, set_state_dict
 
     options = StateDictOptions(full_state_dict=True, broadcast_from_rank0=False)
-    set_state_dict(model, optimizer, model_state_dict=model_state, optim_state_dict=optim_state, options=options)
+    set_state_dict(
+        model, optimizer, model_state_dict=model_state, optim_state_dict=optim_state, options=options
+    )
 
 
 def autocast_dtype(precision: Any, device: torch.device) -> torch.dtype | None:

@@ -52,8 +52,13 @@ class Evaluator:
         if not self.tasks:
             return {}
         data = PretrainData(
-            self.reader, self.config, self.tasks, split="valid", rank=self.ctx.rank,
-            world_size=self.ctx.world_size, shuffle=False,
+            self.reader,
+            self.config,
+            self.tasks,
+            split="valid",
+            rank=self.ctx.rank,
+            world_size=self.ctx.world_size,
+            shuffle=False,
         )
         tasks = data.tasks
         totals = torch.zeros(3, len(tasks), dtype=torch.float64)  # loss sum, targets, correct
@@ -64,8 +69,7 @@ class Evaluator:
         with torch.no_grad():
             for _ in range(self.batches):
                 batch = data.next(self.config.batch_size, self.seq_len)
-                nlu = {k: type(b)(*(None if t is None else t.to(self.ctx.device) for t in b)) for k, b in batch.nlu.items()}
-                dlm = None if batch.dlm is None else type(batch.dlm)(*(t.to(self.ctx.device) for t in batch.dlm))
+                nlu, dlm = batch.to(self.ctx.device)
                 sums, mems = model(nlu, dlm, mems)
                 mems = detach_mems(mems)
                 for i, task in enumerate(tasks):

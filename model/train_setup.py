@@ -53,7 +53,11 @@ def identity_problem(saved: dict[str, Any], current: dict[str, Any]) -> str | No
     """Why a corpus differs from the checkpoint's (None when it is the same corpus)."""
     if saved["tokenizer"] != current["tokenizer"]:
         return "the tokenizer differs from the checkpoint's (sha256)"
-    changed = sorted(p for p in set(saved["shards"]) | set(current["shards"]) if saved["shards"].get(p) != current["shards"].get(p))
+    changed = sorted(
+        p
+        for p in set(saved["shards"]) | set(current["shards"])
+        if saved["shards"].get(p) != current["shards"].get(p)
+    )
     if changed:
         return f"{len(changed)} shard(s) differ from the checkpoint's (sha256), e.g. {changed[0]}"
     return None
@@ -63,9 +67,13 @@ def prepare_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
     """Create RUN_DIR; refuse to mix runs unless --resume or --overwrite (which only deletes a run dir)."""
     if run_dir.exists() and any(run_dir.iterdir()) and not resume:
         if not overwrite:
-            raise FileExistsError(f"{run_dir}: exists and is not empty; use --resume to continue or --overwrite")
+            raise FileExistsError(
+                f"{run_dir}: exists and is not empty; use --resume to continue or --overwrite"
+            )
         if not any((run_dir / m).exists() for m in RUN_MARKERS):
-            raise FileExistsError(f"{run_dir}: --overwrite refuses to delete a directory that is not a kgtext run")
+            raise FileExistsError(
+                f"{run_dir}: --overwrite refuses to delete a directory that is not a kgtext run"
+            )
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
 
@@ -74,7 +82,11 @@ def model_config_for(preset: str, config: TrainConfig, reader: CorpusReader) -> 
     """The preset with the corpus vocabulary and ``model_overrides`` applied."""
     tok = reader.manifest.tokenizer
     assert tok is not None
-    changes = {"vocab_size": tok.vocab_size, "pad_id": tok.special_ids.get("[PAD]", 0), **config.model_overrides}
+    changes = {
+        "vocab_size": tok.vocab_size,
+        "pad_id": tok.special_ids.get("[PAD]", 0),
+        **config.model_overrides,
+    }
     return get_preset(preset, **changes)
 
 
@@ -83,7 +95,10 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
     optim = config.optim
-    groups = [{"params": decay, "weight_decay": optim.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    groups = [
+        {"params": decay, "weight_decay": optim.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
     return torch.optim.AdamW(groups, lr=optim.lr, betas=(optim.beta1, optim.beta2), eps=optim.eps)
 
 
@@ -101,7 +116,10 @@ def _restore_mems(plain: Any, like: Any, device: torch.device) -> Any:
         return None
     if isinstance(plain, torch.Tensor):
         return plain.to(device)
-    items = [_restore_mems(p, like[i] if isinstance(like, tuple) and i < len(like) else None, device) for i, p in enumerate(plain)]
+    items = [
+        _restore_mems(p, like[i] if isinstance(like, tuple) and i < len(like) else None, device)
+        for i, p in enumerate(plain)
+    ]
     if isinstance(like, tuple) and hasattr(like, "_fields"):
         return type(like)(*items)
     return tuple(items)
@@ -122,11 +140,22 @@ def save_checkpoint(trainer: Trainer, reader_identity: dict[str, Any], preset: s
     if parts.ctx.rank == 0:
         dropout, dropatt = parts.full_dropout
         model_config = parts.model.config.replace(dropout=dropout, dropatt=dropatt)
-        payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": model_config.to_dict(), "state_dict": model_state}
+        payload = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "config": model_config.to_dict(),
+            "state_dict": model_state,
+        }
         state = {
-            "step": trainer.step, "optimizer": optim_state, "train_config": parts.config.to_dict(), "preset": preset,
-            "data": parts.data.state_dict(), "corpus": reader_identity, "tokens_seen": trainer.tokens_seen,
-            "elapsed_s": trainer.elapsed_s, "world_size": parts.ctx.world_size,
+            "step": trainer.step,
+            "optimizer": optim_state,
+            "train_config": parts.config.to_dict(),
+            "preset": preset,
+            "data": parts.data.state_dict(),
+            "corpus": reader_identity,
+            "tokens_seen": trainer.tokens_seen,
+            "elapsed_s": trainer.elapsed_s,
+            "world_size": parts.ctx.world_size,
         }
         ckpt.finalize(parts.run_dir, trainer.step, payload, state, parts.config.checkpoint.keep)
     barrier()
@@ -142,7 +171,9 @@ def restore(trainer: Trainer, path: Path) -> None:
     model_state = model_payload["state_dict"]
     if sharded:
         model_state = {f"model.{k}": v for k, v in model_state.items()}
-    load_full_state(parts.wrapped if sharded else parts.model, parts.optimizer, model_state, state["optimizer"], sharded)
+    load_full_state(
+        parts.wrapped if sharded else parts.model, parts.optimizer, model_state, state["optimizer"], sharded
+    )
     parts.data.load_state_dict(state["data"])
     trainer.step = int(state["step"])
     trainer.tokens_seen = int(state["tokens_seen"])
@@ -176,7 +207,9 @@ def build_trainer(
     reader = CorpusReader(corpus_dir)
     reader.check()
     if reader.manifest.tokenizer is None:
-        raise CorpusError(str(reader.root / "manifest.json"), "has no tokenizer entry: cannot size the vocabulary")
+        raise CorpusError(
+            str(reader.root / "manifest.json"), "has no tokenizer entry: cannot size the vocabulary"
+        )
     identity = corpus_identity(reader)
     saved_model_config = None
     if resume_from is not None:
@@ -199,23 +232,52 @@ def build_trainer(
     data = PretrainData(reader, config.data, tasks, rank=ctx.rank, world_size=ctx.world_size)
     evaluator = None
     if config.eval.interval:
-        evaluator = Evaluator(reader, config.data, tasks, objective, ctx, batches=config.eval.batches, seq_len=model_config.tgt_len)
+        evaluator = Evaluator(
+            reader,
+            config.data,
+            tasks,
+            objective,
+            ctx,
+            batches=config.eval.batches,
+            seq_len=model_config.tgt_len,
+        )
     metrics = MetricsWriter(run_dir, enabled=ctx.rank == 0, tensorboard=config.log.tensorboard)
     parts = TrainerParts(
-        config=config, run_dir=run_dir, ctx=ctx, model=model, wrapped=wrapped, optimizer=make_optimizer(objective, config),
-        data=data, metrics=metrics, evaluator=evaluator,
+        config=config,
+        run_dir=run_dir,
+        ctx=ctx,
+        model=model,
+        wrapped=wrapped,
+        optimizer=make_optimizer(objective, config),
+        data=data,
+        metrics=metrics,
+        evaluator=evaluator,
         checkpointer=lambda t: save_checkpoint(t, identity, preset),
-        max_seq_len=model_config.tgt_len, full_dropout=(model_config.dropout, model_config.dropatt),
+        max_seq_len=model_config.tgt_len,
+        full_dropout=(model_config.dropout, model_config.dropatt),
     )
     trainer = Trainer(parts)
     if resume_from is not None:
         restore(trainer, resume_from)
         metrics.truncate_after(trainer.step)
     if ctx.rank == 0:
-        summary = {"corpus": str(corpus_dir), "preset": preset, "tasks": tasks, "train": config.to_dict(), "model": model_config.to_dict()}
+        summary = {
+            "corpus": str(corpus_dir),
+            "preset": preset,
+            "tasks": tasks,
+            "train": config.to_dict(),
+            "model": model_config.to_dict(),
+        }
         (run_dir / "config.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         n_params = sum(p.numel() for p in model.parameters())
-        logger.info("model %s: %d parameters; tasks %s; world size %d on %s", preset, n_params, ",".join(tasks), ctx.world_size, ctx.device)
+        logger.info(
+            "model %s: %d parameters; tasks %s; world size %d on %s",
+            preset,
+            n_params,
+            ",".join(tasks),
+            ctx.world_size,
+            ctx.device,
+        )
     return trainer
 
 

@@ -80,11 +80,9 @@ class PretrainObjective(nn.Module):
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
-        self.model = model
+        self.model: Any = model
 
-    def forward(
-        self, nlu: dict[str, NluBatch], dlm: DlmBatch | None, mems: Any
-    ) -> tuple[TaskSums, Any]:
+    def forward(self, nlu: dict[str, NluBatch], dlm: DlmBatch | None, mems: Any) -> tuple[TaskSums, Any]:
         sums = TaskSums({}, {}, {})
         for task, batch in nlu.items():
             if task in TOKEN_TASKS:

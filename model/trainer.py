@@ -22,19 +22,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 from model.data_mixture import MicroBatch, PretrainData
 from model.train_config import TrainConfig
 from model.train_dist import DistContext, all_reduce_sum, autocast_dtype
 from model.train_log import MetricsWriter, format_line, read_metrics
 from model.train_schedule import StepFactors, lr_at, progressive_at
-from model.train_step import IGNORE, TOKEN_TASKS, DlmBatch, NluBatch, TaskSums, detach_mems, window_loss
+from model.train_step import IGNORE, TOKEN_TASKS, TaskSums, detach_mems, window_loss
 
 logger = logging.getLogger(__name__)
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDivergedError(RuntimeError):
     """A task loss became NaN or infinite; the message names the step and the task."""
 
 
@@ -45,9 +44,9 @@ class TrainerParts:
     config: TrainConfig
     run_dir: Path
     ctx: DistContext
-    model: nn.Module
+    model: Any
     """The bare Ernie3Model (or a fake with its methods)."""
-    wrapped: nn.Module
+    wrapped: Any
     """The objective as called in training: bare, DDP-wrapped or FSDP-sharded."""
     optimizer: torch.optim.Optimizer
     data: PretrainData
@@ -70,15 +69,6 @@ def count_targets(batch: MicroBatch) -> dict[str, int]:
     if batch.dlm is not None:
         out["dlm"] = int(batch.dlm.targets.numel())
     return out
-
-
-def _to(batch: MicroBatch, device: torch.device) -> tuple[dict[str, NluBatch], DlmBatch | None]:
-    def move(t: torch.Tensor | None) -> torch.Tensor | None:
-        return None if t is None else t.to(device, non_blocking=True)
-
-    nlu = {k: NluBatch(*(move(t) for t in b)) for k, b in batch.nlu.items()}  # type: ignore[arg-type]
-    dlm = DlmBatch(*(move(t) for t in batch.dlm)) if batch.dlm is not None else None  # type: ignore[arg-type]
-    return nlu, dlm
 
 
 class Trainer:
@@ -126,23 +116,31 @@ class Trainer:
 
     def _forward_backward(self, batch: MicroBatch, targets: dict[str, float], last: bool) -> TaskSums:
         parts = self.parts
-        nlu, dlm = _to(batch, parts.ctx.device)
+        nlu, dlm = batch.to(parts.ctx.device)
         dtype = autocast_dtype(parts.config.runtime.precision, parts.ctx.device)
-        sync = contextlib.nullcontext() if last or not hasattr(parts.wrapped, "no_sync") else parts.wrapped.no_sync()
+        sync = (
+            contextlib.nullcontext()
+            if last or not hasattr(parts.wrapped, "no_sync")
+            else parts.wrapped.no_sync()
+        )
         with sync:
-            with torch.autocast(parts.ctx.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+            with torch.autocast(
+                parts.ctx.device.type, dtype=dtype or torch.float32, enabled=dtype is not None
+            ):
                 sums, mems = parts.wrapped(nlu, dlm, self.mems)
             self.mems = detach_mems(mems)
             self._check_finite(sums)
-            window_loss(sums, targets, parts.ctx.world_size).backward()
-        return sums
+            loss: torch.Tensor = window_loss(sums, targets, parts.ctx.world_size)
+            loss.backward()  # type: ignore[no-untyped-call]
+        result: TaskSums = sums
+        return result
 
     def _check_finite(self, sums: TaskSums) -> None:
         values = torch.stack([loss.detach().float() for loss in sums.loss.values()])
         finite = torch.isfinite(all_reduce_sum(values.clone()))
         if not bool(finite.all()):
             task = list(sums.loss)[int((~finite).nonzero()[0])]
-            raise TrainingDiverged(
+            raise TrainingDivergedError(
                 f"step {self.step}: the {task} loss is {float(values[list(sums.loss).index(task)])} (NaN/inf); "
                 "stopping without an update (the last checkpoint is the last good state)"
             )
@@ -164,7 +162,16 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_(parts.wrapped.parameters(), cfg.optim.grad_clip)
         parts.optimizer.step()
         parts.optimizer.zero_grad(set_to_none=True)
-        reduced = all_reduce_sum(torch.cat([loss_sum, torch.tensor([float(sum(b.tokens for b in window))], dtype=torch.float64, device=parts.ctx.device)])).cpu()
+        reduced = all_reduce_sum(
+            torch.cat(
+                [
+                    loss_sum,
+                    torch.tensor(
+                        [float(sum(b.tokens for b in window))], dtype=torch.float64, device=parts.ctx.device
+                    ),
+                ]
+            )
+        ).cpu()
         out = {f"loss/{t}": float(reduced[i]) / max(1.0, targets[t]) for i, t in enumerate(tasks)}
         out["loss"] = sum(out[f"loss/{t}"] for t in tasks)
         out.update(lr=lr, tokens=float(reduced[-1]), seq_len=factors.seq_len, batch_size=factors.batch_size)
@@ -186,9 +193,13 @@ class Trainer:
         record: dict[str, Any] = {"step": self.step, "loss": self._interval["loss"] / n}
         record.update({k: v / n for k, v in self._interval.items() if k.startswith("loss/")})
         record.update(
-            lr=out["lr"], tokens_per_s=self._interval["tokens"] / max(wall, 1e-9), seq_len=int(out["seq_len"]),
-            batch_size=int(out["batch_size"]), pad_fraction=round(self.parts.data.collator.pad_stats.pad_fraction, 4),
-            elapsed_s=round(self.elapsed_s, 3), tokens_seen=self.tokens_seen,
+            lr=out["lr"],
+            tokens_per_s=self._interval["tokens"] / max(wall, 1e-9),
+            seq_len=int(out["seq_len"]),
+            batch_size=int(out["batch_size"]),
+            pad_fraction=round(self.parts.data.collator.pad_stats.pad_fraction, 4),
+            elapsed_s=round(self.elapsed_s, 3),
+            tokens_seen=self.tokens_seen,
         )
         if self.parts.ctx.rank == 0:
             logger.info(format_line(record, self.parts.config.optim.max_steps))
@@ -206,10 +217,14 @@ class Trainer:
             out = self.train_step()
             self.elapsed_s += time.perf_counter() - start
             if not math.isfinite(out["loss"]):
-                raise TrainingDiverged(f"step {self.step}: total loss {out['loss']}")
+                raise TrainingDivergedError(f"step {self.step}: total loss {out['loss']}")
             self._log(out)
             at_end = self.step == last
-            if self.parts.evaluator is not None and cfg.eval.interval and (self.step % cfg.eval.interval == 0 or at_end):
+            if (
+                self.parts.evaluator is not None
+                and cfg.eval.interval
+                and (self.step % cfg.eval.interval == 0 or at_end)
+            ):
                 record = {"step": self.step, "kind": "eval", **self.parts.evaluator(self.step)}
                 self.parts.metrics.write(record)
             if self.step % cfg.checkpoint.interval == 0 or at_end:

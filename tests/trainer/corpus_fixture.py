@@ -71,7 +71,9 @@ def load_documents() -> tuple[list[AlignedDocument], dict[str, str]]:
                 if iri[lab["h"]] in present and iri[lab["t"]] in present and WDT + lab["r"] in labels
             )
             # A sentence belongs to paragraph k // 4 (Re-DocRED keeps no paragraphs): SR gets 2-4 sentences.
-            sentences.append(AlignedSentence(doc_id, k // 4, k, text, tuple(mentions), triples, (), len(tokens) >= 5))
+            sentences.append(
+                AlignedSentence(doc_id, k // 4, k, text, tuple(mentions), triples, (), len(tokens) >= 5)
+            )
         docs.append(AlignedDocument(doc_id, raw["title"], "", tuple(sentences)))
     return docs, labels
 
@@ -87,7 +89,9 @@ def _task_rows(docs: list[AlignedDocument], labels: dict[str, str], tok: Tokeniz
         rows["sr"] += build_sr(doc, tok, config.sr, seed=config.seed)
         other = docs[(i + 1) % len(docs)]
         negatives = [s.text for s in other.sentences[:4]]
-        rows["sd"] += build_sd(doc, negatives, tok, config.sd, seed=config.seed, negative_doc_ids=[other.doc_id] * 4)
+        rows["sd"] += build_sd(
+            doc, negatives, tok, config.sd, seed=config.seed, negative_doc_ids=[other.doc_id] * 4
+        )
         rows["dlm"] += build_dlm(doc, tok, config.dlm)
     return rows
 
@@ -128,7 +132,15 @@ def build_corpus(
                 encoded = encode_shard(task, part)
                 rel = f"{task}/{split}/{shard_file_name(k, count)}"
                 write_local_atomic(out / rel, encoded.data)
-                infos.append(ShardInfo(path=rel, rows=encoded.rows, bytes=len(encoded.data), tokens=encoded.tokens, sha256=encoded.sha256))
+                infos.append(
+                    ShardInfo(
+                        path=rel,
+                        rows=encoded.rows,
+                        bytes=len(encoded.data),
+                        tokens=encoded.tokens,
+                        sha256=encoded.sha256,
+                    )
+                )
             manifest.datasets.setdefault(task, {})[split] = infos
     write_manifest(out, manifest)
     return out

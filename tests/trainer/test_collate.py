@@ -45,7 +45,13 @@ def test_cut_sr_rows_keep_the_label_of_the_whole_permutation(corpus_dir: Path) -
     cut = _collator().collate("sr", rows, refs, 16)
     assert cut.input_ids.shape == (6, 16) and torch.all(cut.input_ids[:, -1] == 3)
     for i, (row, ref) in enumerate(zip(rows, refs, strict=True)):
-        whole = masking.permute_sr(row["input_ids"], row["segment_starts"], seed=DataConfig().seed, epoch=ref.epoch, row_index=ref.index)
+        whole = masking.permute_sr(
+            row["input_ids"],
+            row["segment_starts"],
+            seed=DataConfig().seed,
+            epoch=ref.epoch,
+            row_index=ref.row_index,
+        )
         assert int(cut.labels[i]) == whole.label
         assert cut.input_ids[i, :15].tolist() == whole.input_ids[:15].tolist()
 

@@ -19,15 +19,28 @@ from model.train_config import (
 
 def test_paper_defaults() -> None:
     optim = TrainConfig().optim
-    assert (optim.lr, optim.beta1, optim.beta2, optim.weight_decay, optim.warmup_steps) == (1e-4, 0.9, 0.999, 0.01, 10_000)
+    assert (optim.lr, optim.beta1, optim.beta2, optim.weight_decay, optim.warmup_steps) == (
+        1e-4,
+        0.9,
+        0.999,
+        0.01,
+        10_000,
+    )
     assert TrainConfig().progressive.enabled and TrainConfig().progressive.steps == 10_000
 
 
 def test_overrides_parse_by_field_type() -> None:
     config = apply_overrides(
         TrainConfig(),
-        ["optim.lr=3e-4", "data.batch_size=16", "progressive.enabled=false", "runtime.precision=bf16",
-         "runtime.parallel=fsdp", "model.dropout=0.0", "model.mem_len=16"],
+        [
+            "optim.lr=3e-4",
+            "data.batch_size=16",
+            "progressive.enabled=false",
+            "runtime.precision=bf16",
+            "runtime.parallel=fsdp",
+            "model.dropout=0.0",
+            "model.mem_len=16",
+        ],
     )
     assert config.optim.lr == 3e-4 and config.data.batch_size == 16 and config.progressive.enabled is False
     assert config.runtime.precision is Precision.BF16 and config.runtime.parallel is Parallel.FSDP

@@ -30,15 +30,15 @@ def test_source_visits_every_row_once_per_epoch(reader: CorpusReader) -> None:
     source = TaskSource(reader, "kmlm", "train", seed=7)
     refs = source.take(source.num_rows)
     assert source.num_rows == 174
-    assert sorted(r.index for r in refs) == list(range(174))
+    assert sorted(r.row_index for r in refs) == list(range(174))
     assert {r.epoch for r in refs} == {0}
     assert source.take(1)[0].epoch == 1
 
 
 def test_source_order_depends_on_seed_and_epoch_only(reader: CorpusReader) -> None:
-    a = [r.index for r in TaskSource(reader, "sd", "train", seed=7).take(400)]
-    b = [r.index for r in TaskSource(reader, "sd", "train", seed=7).take(400)]
-    c = [r.index for r in TaskSource(reader, "sd", "train", seed=8).take(400)]
+    a = [r.row_index for r in TaskSource(reader, "sd", "train", seed=7).take(400)]
+    b = [r.row_index for r in TaskSource(reader, "sd", "train", seed=7).take(400)]
+    c = [r.row_index for r in TaskSource(reader, "sd", "train", seed=8).take(400)]
     assert a == b and a != c
     assert a[:174] != a[174:348]  # a fresh order each epoch
 
@@ -142,17 +142,24 @@ def test_rank_slices_partition_the_global_batch(reader: CorpusReader) -> None:
     whole = PretrainData(reader, config, tasks).next(16, 40)
     parts = [PretrainData(reader, config, tasks, rank=r, world_size=2).next(16, 40) for r in (0, 1)]
     for task in ("kmlm", "sd"):
-        rows = {tuple(r[m].tolist()) for r, m in zip(whole.nlu[task].input_ids, whole.nlu[task].pad_mask, strict=True)}
+        rows = {
+            tuple(r[m].tolist())
+            for r, m in zip(whole.nlu[task].input_ids, whole.nlu[task].pad_mask, strict=True)
+        }
         split = {
             tuple(r[m].tolist())
             for part in parts
             for r, m in zip(part.nlu[task].input_ids, part.nlu[task].pad_mask, strict=True)
         }
         assert rows == split
-    assert torch.equal(torch.cat([parts[0].dlm.inputs, parts[1].dlm.inputs]).sort(0).values, whole.dlm.inputs.sort(0).values)
+    assert torch.equal(
+        torch.cat([parts[0].dlm.inputs, parts[1].dlm.inputs]).sort(0).values, whole.dlm.inputs.sort(0).values
+    )
 
 
-def test_missing_task_warns_or_fails(corpus_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_missing_task_warns_or_fails(
+    corpus_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     def drop_sr(root: Path) -> None:
         manifest = json.loads((root / "manifest.json").read_text())
         del manifest["datasets"]["sr"]

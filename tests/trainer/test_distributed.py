@@ -15,16 +15,40 @@ from tests.trainer.test_trainer import SMALL
 TORCHRUN = Path(sys.executable).with_name("torchrun")
 # Same global batches for 1 and 2 processes: every task gets an even row count and no batch ramp
 # (progressive batch sizes round to the world size); dropout off (its RNG is per process).
-DDP_SETTINGS = [*SMALL, "data.batch_size=16", "progressive.start_batch_fraction=1.0", "model.dropout=0.0",
-                "eval.interval=2", "eval.batches=1", "checkpoint.interval=2"]
+DDP_SETTINGS = [
+    *SMALL,
+    "data.batch_size=16",
+    "progressive.start_batch_fraction=1.0",
+    "model.dropout=0.0",
+    "eval.interval=2",
+    "eval.batches=1",
+    "checkpoint.interval=2",
+]
 
 
 def _pretrain(corpus: Path, out: Path, procs: int, *extra: str, steps: int = 4) -> list[dict]:
-    args = ["-m", "model.pretrain", "--corpus", str(corpus), "--preset", "tiny", "--out", str(out),
-            "--max-steps", str(steps), *sum((["--set", s] for s in [*DDP_SETTINGS, *extra]), [])]
-    command = [sys.executable, *args] if procs == 1 else [str(TORCHRUN), "--standalone", f"--nproc_per_node={procs}", *args]
+    args = [
+        "-m",
+        "model.pretrain",
+        "--corpus",
+        str(corpus),
+        "--preset",
+        "tiny",
+        "--out",
+        str(out),
+        "--max-steps",
+        str(steps),
+        *sum((["--set", s] for s in [*DDP_SETTINGS, *extra]), []),
+    ]
+    command = (
+        [sys.executable, *args]
+        if procs == 1
+        else [str(TORCHRUN), "--standalone", f"--nproc_per_node={procs}", *args]
+    )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=240, env=env, cwd=Path(__file__).parents[2])
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=240, env=env, cwd=Path(__file__).parents[2]
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
 

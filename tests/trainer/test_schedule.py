@@ -36,7 +36,9 @@ def test_progressive_ramps_all_factors_together() -> None:
 
 def test_progressive_lengths_move_in_steps_of_8_and_batches_by_world_size() -> None:
     prog = ProgressiveConfig(steps=100, start_seq_len=32, start_batch_fraction=0.1)
-    seen = [progressive_at(s, prog, max_seq_len=128, batch_size=30, dropout=0.1, multiple=4) for s in range(101)]
+    seen = [
+        progressive_at(s, prog, max_seq_len=128, batch_size=30, dropout=0.1, multiple=4) for s in range(101)
+    ]
     assert all(f.seq_len % 8 == 0 for f in seen)
     assert all(f.batch_size % 4 == 0 and f.batch_size >= 4 for f in seen)
     assert [f.seq_len for f in seen] == sorted(f.seq_len for f in seen)

@@ -17,14 +17,23 @@ from model.pretrain import main as pretrain_main
 from model.train_config import TrainConfig, apply_overrides, train_preset
 from model.train_log import read_metrics
 from model.train_setup import build_trainer
-from model.trainer import Trainer, TrainingDiverged
+from model.trainer import Trainer, TrainingDivergedError
 from tests.trainer.conftest import MockModel
 from tests.trainer.corpus_fixture import copy_corpus
 
 SMALL = [
-    "data.batch_size=8", "data.dlm_streams=2", "data.bucket_batches=4", "optim.warmup_steps=2",
-    "progressive.steps=4", "progressive.start_seq_len=16", "model.tgt_len=32", "model.mem_len=16",
-    "log.interval=1", "log.tensorboard=false", "eval.interval=0", "checkpoint.interval=3",
+    "data.batch_size=8",
+    "data.dlm_streams=2",
+    "data.bucket_batches=4",
+    "optim.warmup_steps=2",
+    "progressive.steps=4",
+    "progressive.start_seq_len=16",
+    "model.tgt_len=32",
+    "model.mem_len=16",
+    "log.interval=1",
+    "log.tensorboard=false",
+    "eval.interval=0",
+    "checkpoint.interval=3",
 ]
 
 
@@ -35,7 +44,9 @@ def small_config(*extra: str, steps: int = 6) -> TrainConfig:
 def run(corpus: Path, out: Path, config: TrainConfig, *, mock: bool = False, resume: bool = False) -> Trainer:
     resume_from = ckpt.find_resumable(out, 1) if resume else None
     factory = MockModel if mock else None
-    trainer = build_trainer(corpus, "tiny", out, config, resume_from=resume_from, overwrite=not resume, model_factory=factory)
+    trainer = build_trainer(
+        corpus, "tiny", out, config, resume_from=resume_from, overwrite=not resume, model_factory=factory
+    )
     trainer.fit()
     trainer.parts.metrics.close()
     return trainer
@@ -45,11 +56,15 @@ def test_exact_resume_matches_uninterrupted_run(corpus_dir: Path, tmp_path: Path
     """N steps + resume + M steps == N + M steps: real tiny model, dropout on, DLM memory, progressive ramp."""
     config = small_config("model.dropout=0.1", "optim.grad_accum=2", steps=6)
     whole = run(corpus_dir, tmp_path / "whole", config)
-    first = run(corpus_dir, tmp_path / "split", small_config("model.dropout=0.1", "optim.grad_accum=2", steps=3))
+    first = run(
+        corpus_dir, tmp_path / "split", small_config("model.dropout=0.1", "optim.grad_accum=2", steps=3)
+    )
     second = run(corpus_dir, tmp_path / "split", config, resume=True)
     assert first.step == 3 and second.step == 6
     assert torch.equal(torch.tensor(first.step_losses + second.step_losses), torch.tensor(whole.step_losses))
-    for a, b in zip(whole.parts.model.state_dict().values(), second.parts.model.state_dict().values(), strict=True):
+    for a, b in zip(
+        whole.parts.model.state_dict().values(), second.parts.model.state_dict().values(), strict=True
+    ):
         assert torch.equal(a, b)
     steps = [r["step"] for r in read_metrics(tmp_path / "split")]
     assert steps == [1, 2, 3, 4, 5, 6]
@@ -68,16 +83,36 @@ def test_losses_fall_with_the_real_model(corpus_dir: Path, tmp_path: Path) -> No
 
 
 def test_metrics_tensorboard_eval_and_plot(corpus_dir: Path, tmp_path: Path) -> None:
-    config = small_config("log.tensorboard=true", "log.interval=2", "eval.interval=2", "eval.batches=1", steps=4)
+    config = small_config(
+        "log.tensorboard=true", "log.interval=2", "eval.interval=2", "eval.batches=1", steps=4
+    )
     run(corpus_dir, tmp_path / "run", config, mock=True)
     records = read_metrics(tmp_path / "run")
     train = [r for r in records if "kind" not in r]
     evals = [r for r in records if r.get("kind") == "eval"]
     assert [r["step"] for r in train] == [2, 4] and [r["step"] for r in evals] == [2, 4]
-    for key in ("loss", "loss/kmlm", "loss/uktp", "loss/sr", "loss/sd", "loss/dlm", "lr", "tokens_per_s", "pad_fraction"):
+    for key in (
+        "loss",
+        "loss/kmlm",
+        "loss/uktp",
+        "loss/sr",
+        "loss/sd",
+        "loss/dlm",
+        "lr",
+        "tokens_per_s",
+        "pad_fraction",
+    ):
         assert key in train[0]
-    assert train[0]["loss"] == pytest.approx(sum(train[0][f"loss/{t}"] for t in ("kmlm", "uktp", "sr", "sd", "dlm")))
-    for key in ("eval/kmlm/accuracy", "eval/uktp/loss", "eval/sr/accuracy", "eval/sd/accuracy", "eval/dlm/perplexity"):
+    assert train[0]["loss"] == pytest.approx(
+        sum(train[0][f"loss/{t}"] for t in ("kmlm", "uktp", "sr", "sd", "dlm"))
+    )
+    for key in (
+        "eval/kmlm/accuracy",
+        "eval/uktp/loss",
+        "eval/sr/accuracy",
+        "eval/sd/accuracy",
+        "eval/dlm/perplexity",
+    ):
         assert key in evals[0]
     assert list((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))
     png = plot_run(tmp_path / "run")
@@ -85,7 +120,12 @@ def test_metrics_tensorboard_eval_and_plot(corpus_dir: Path, tmp_path: Path) -> 
 
 
 def test_checkpoints_are_atomic_and_pruned(corpus_dir: Path, tmp_path: Path) -> None:
-    run(corpus_dir, tmp_path / "run", small_config("checkpoint.interval=1", "checkpoint.keep=2", steps=5), mock=True)
+    run(
+        corpus_dir,
+        tmp_path / "run",
+        small_config("checkpoint.interval=1", "checkpoint.keep=2", steps=5),
+        mock=True,
+    )
     names = [p.name for p in ckpt.list_checkpoints(tmp_path / "run")]
     assert names == ["step-00000004", "step-00000005"]
     assert not list((tmp_path / "run" / "checkpoints").glob(".tmp-*"))
@@ -95,14 +135,19 @@ def test_checkpoints_are_atomic_and_pruned(corpus_dir: Path, tmp_path: Path) -> 
     assert payload["format"] == "kgtext-ernie3" and payload["config"]["vocab_size"] == 600
 
 
-def test_corrupt_checkpoint_falls_back_to_previous(corpus_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_corrupt_checkpoint_falls_back_to_previous(
+    corpus_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     out = tmp_path / "run"
     run(corpus_dir, out, small_config("checkpoint.interval=2", steps=4), mock=True)
     newest = out / "checkpoints" / "step-00000004" / "model.pt"
     newest.write_bytes(newest.read_bytes()[:-10] + b"0123456789")
     with caplog.at_level(logging.WARNING):
         assert ckpt.find_resumable(out, 1) == out / "checkpoints" / "step-00000002"
-    assert "step-00000004: model.pt is corrupt (sha256 differs from meta.json); trying the previous one" in caplog.text
+    assert (
+        "step-00000004: model.pt is corrupt (sha256 differs from meta.json); trying the previous one"
+        in caplog.text
+    )
     resumed = run(corpus_dir, out, small_config("checkpoint.interval=2", steps=5), mock=True, resume=True)
     assert resumed.step == 5 and len(resumed.step_losses) == 3
 
@@ -118,7 +163,7 @@ def test_nan_loss_stops_naming_step_and_task(corpus_dir: Path, tmp_path: Path) -
         return logits * float("nan") if trainer.step >= 3 else logits
 
     trainer.parts.model.sd_logits = poisoned  # type: ignore[method-assign]
-    with pytest.raises(TrainingDiverged, match="step 3: the sd loss is nan"):
+    with pytest.raises(TrainingDivergedError, match="step 3: the sd loss is nan"):
         trainer.fit()
     assert [p.name for p in ckpt.list_checkpoints(out)] == ["step-00000002"]
     assert ckpt.problem_of(out / "checkpoints" / "step-00000002", 1) is None
@@ -140,16 +185,39 @@ def test_resume_refuses_a_different_corpus(corpus_dir: Path, tmp_path: Path) -> 
 
     for name, edit, message in (
         ("tok", swap_tokenizer, "the tokenizer differs"),
-        ("shard", change_shard, "1 shard.s. differ from the checkpoint's .sha256., e.g. sd/train/part-00000-of-00002.arrow"),
+        (
+            "shard",
+            change_shard,
+            "1 shard.s. differ from the checkpoint's .sha256., e.g. sd/train/part-00000-of-00002.arrow",
+        ),
     ):
         other = copy_corpus(corpus_dir, tmp_path / name, edit)
         with pytest.raises(CorpusError, match=message):
-            build_trainer(other, "tiny", out, small_config(steps=6), resume_from=ckpt.find_resumable(out, 1), model_factory=MockModel)
+            build_trainer(
+                other,
+                "tiny",
+                out,
+                small_config(steps=6),
+                resume_from=ckpt.find_resumable(out, 1),
+                model_factory=MockModel,
+            )
 
 
-def test_cli_run_dir_rules_and_errors(corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_run_dir_rules_and_errors(
+    corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "run"
-    args = ["--corpus", str(corpus_dir), "--preset", "tiny", "--out", str(out), "--max-steps", "2", *sum((["--set", s] for s in SMALL), [])]
+    args = [
+        "--corpus",
+        str(corpus_dir),
+        "--preset",
+        "tiny",
+        "--out",
+        str(out),
+        "--max-steps",
+        "2",
+        *sum((["--set", s] for s in SMALL), []),
+    ]
     pretrain_main(args)
     assert (out / "config.json").is_file()
     with pytest.raises(SystemExit) as err:
