@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -39,6 +40,18 @@ def _best(functions: Sequence[Callable[[], int]]) -> list[tuple[float, int]]:
     return best
 
 
+def _input_sets() -> dict[str, list[tuple[bytes | None, Any]]]:
+    """Per input set: (raw JSONL line or None, EvalDoc with the joined candidates) per document."""
+    from aligners.evalsets import load_rebel, load_redocred
+
+    lines = (SHARED / "rebel_sample" / "sample.jsonl").read_bytes().splitlines()
+    by_id = {json.loads(line)["docid"]: line for line in lines}
+    return {
+        "REBEL sample (JSONL line -> aligned)": [(by_id[i.doc.id], i) for i in load_rebel(str(SHARED))],
+        "Re-DocRED dev (document -> aligned)": [(None, i) for i in load_redocred(str(SHARED))],
+    }
+
+
 def run() -> str:
     """Measure and return the Markdown section."""
     title = "## Aligner throughput (aligners/)"
@@ -50,21 +63,14 @@ def run() -> str:
     from aligners.clean import clean_document
     from aligners.config import AlignerConfig
     from aligners.documents import DocFormat, parse_document_line
-    from aligners.evalsets import load_rebel, load_redocred
     from aligners.records import CleanedDocument, Document
 
     config = AlignerConfig()
     aligner = Aligner(config)
     floor_nlp = spacy.blank("en")
     floor_nlp.add_pipe("sentencizer")
-    rebel = load_rebel(str(SHARED))
-    lines = (SHARED / "rebel_sample" / "sample.jsonl").read_bytes().splitlines()
-    by_id = {json.loads(line)["docid"]: line for line in lines}
-    sets = {
-        "REBEL sample (JSONL line -> aligned)": [(by_id[i.doc.id], i) for i in rebel],
-        "Re-DocRED dev (document -> aligned)": [(None, i) for i in load_redocred(str(SHARED))],
-    }
     rows = []
+    sets = _input_sets()
     for name, items in sets.items():
 
         def ours(items=items) -> int:

@@ -158,6 +158,20 @@ def test_name_helpers() -> None:
         language_for("xx")
 
 
+def test_chinese_needs_no_spaces_between_words() -> None:
+    config = AlignerConfig(language="zh", min_sentence_words=3)
+    doc = clean_document(
+        Document("z", "北京是中国的首都。他出生在上海。", "北京", "e:bj", (), "f", 1), config
+    )
+    assert isinstance(doc, CleanedDocument)
+    entities = [Names("e:bj", "北京", ()), Names("e:sh", "上海", ())]
+    triples = [Triple("e:bj", "r:birthplace-of", "e:sh", False, "", "")]
+    first, second = Aligner(config).align(doc, entities, triples, []).sentences
+    assert first.text == "北京是中国的首都。" and first.mentions == (Mention(0, 2, "e:bj", "label"),)
+    assert second.mentions == (Mention(0, 1, "e:bj", "subject"), Mention(4, 6, "e:sh", "label"))
+    assert second.triples == (AlignedTriple("e:bj", "r:birthplace-of", "e:sh", False, "allent"),)
+
+
 def test_sentence_with_ten_thousand_candidates_is_bounded(aligner: Aligner) -> None:
     names = [f"Station {i:05d}" for i in range(10_000)]
     text = "Trains stop at " + ", ".join(names[::5]) + " and nowhere else."
