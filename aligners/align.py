@@ -81,6 +81,12 @@ def _chunks(text: str, limit: int) -> Iterator[tuple[int, str]]:
     yield start, text[start:]
 
 
+@functools.lru_cache(maxsize=262_144)
+def _iri_label(iri: str) -> str:
+    """The label kg/ derives from an IRI's local name (cached per worker)."""
+    return names_from_iri(iri).label
+
+
 _CAPITALISED_WORD = re.compile(r"^[A-Z][a-z]{2,}$")
 
 
@@ -131,7 +137,7 @@ class Aligner:
             entities[: self.config.max_candidates], key=lambda n: (n.iri not in linked, n.iri != doc.subject)
         )
         for names in ordered:
-            from_iri = names.label == names_from_iri(names.iri).label
+            from_iri = names.label == _iri_label(names.iri)
             index.add_names(names.label, names.aliases, names.iri, label_from_iri=from_iri)
         if doc.subject and doc.title:
             index.add_names(doc.title, (), doc.subject)
