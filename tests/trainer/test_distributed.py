@@ -27,6 +27,8 @@ DDP_SETTINGS = [
 
 
 def _pretrain(corpus: Path, out: Path, procs: int, *extra: str, steps: int = 4) -> list[dict]:
+    flags = [e for e in extra if e.startswith("--")]
+    extra = tuple(e for e in extra if not e.startswith("--"))
     args = [
         "-m",
         "model.pretrain",
@@ -39,6 +41,7 @@ def _pretrain(corpus: Path, out: Path, procs: int, *extra: str, steps: int = 4) 
         "--max-steps",
         str(steps),
         *sum((["--set", s] for s in [*DDP_SETTINGS, *extra]), []),
+        *flags,
     ]
     command = (
         [sys.executable, *args]
@@ -81,3 +84,17 @@ def test_fsdp_two_processes_agree_with_one(corpus_dir: Path, tmp_path: Path) -> 
         for key in (k for k in a if k.startswith(("loss", "eval/"))):
             assert b[key] == pytest.approx(a[key], rel=1e-4, abs=1e-5), (a["step"], key)
     assert (tmp_path / "fsdp" / "checkpoints" / "step-00000003" / "model.pt").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("parallel", ["ddp", "fsdp"])
+def test_resume_under_two_processes(corpus_dir: Path, tmp_path: Path, parallel: str) -> None:
+    """2 steps + resume + 2 steps under torchrun gives the losses of 4 uninterrupted steps."""
+    setting = f"runtime.parallel={parallel}"
+    whole = _pretrain(corpus_dir, tmp_path / "whole", 2, setting, steps=4)
+    _pretrain(corpus_dir, tmp_path / "split", 2, setting, steps=2)
+    resumed = _pretrain(corpus_dir, tmp_path / "split", 2, setting, "--resume", steps=4)
+    assert [r["step"] for r in resumed] == [r["step"] for r in whole]
+    for a, b in zip(whole, resumed, strict=True):
+        for key in (k for k in a if k.startswith(("loss", "eval/"))):
+            assert b[key] == pytest.approx(a[key], rel=1e-6, abs=1e-7), (a["step"], key)
