@@ -382,7 +382,7 @@ def train_preset(name: str) -> TrainConfig:
         progressive=ProgressiveConfig(steps=60, start_seq_len=32, start_batch_fraction=0.25),
         checkpoint=CheckpointConfig(interval=100, keep=3),
         log=LogConfig(interval=10),
-        eval=EvalConfig(interval=100, batches=2),
+        eval=EvalConfig(interval=100, batches=8),
         # One intra-op thread: tiny's matrices are too small for a second thread to pay (measured, TRAINING.md).
         runtime=RuntimeConfig(threads=1),
         model_overrides={"tgt_len": 64, "mem_len": 32},

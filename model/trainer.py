@@ -237,7 +237,20 @@ class Trainer:
         train = [r for r in read_metrics(self.parts.run_dir) if "kind" not in r]
         if len(train) < 2:
             return
-        first, last = train[0], train[-1]
-        tasks = [k for k in first if k.startswith("loss/") and k in last]
-        change = ", ".join(f"{k[5:]} {first[k]:.3f} -> {last[k]:.3f}" for k in tasks)
-        logger.info("loss from step %d to step %d: %s", first["step"], last["step"], change)
+        # Means over the first and the last quarter of the logged intervals (single intervals are noisy).
+        part = max(1, len(train) // 4)
+        head, tail = train[:part], train[-part:]
+        tasks = [k for k in head[0] if k.startswith("loss/") and all(k in r for r in head + tail)]
+
+        def mean(records: list[dict[str, Any]], key: str) -> float:
+            return sum(r[key] for r in records) / len(records)
+
+        change = ", ".join(f"{k[5:]} {mean(head, k):.3f} -> {mean(tail, k):.3f}" for k in tasks)
+        logger.info(
+            "mean training loss, steps %d-%d -> %d-%d: %s",
+            head[0]["step"],
+            head[-1]["step"],
+            tail[0]["step"],
+            tail[-1]["step"],
+            change,
+        )

@@ -242,3 +242,25 @@ def test_cli_run_dir_rules_and_errors(
     with pytest.raises(SystemExit):
         pretrain_main([*args, "--resume"])
     assert "--resume found no sound checkpoint" in capsys.readouterr().err
+
+
+def test_start_up_check_rejects_a_truncated_shard(
+    corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def truncate(root: Path) -> None:
+        shard = root / "uktp" / "train" / "part-00001-of-00002.arrow"
+        shard.write_bytes(shard.read_bytes()[:-100])
+
+    bad = copy_corpus(corpus_dir, tmp_path / "bad", truncate)
+    with pytest.raises(SystemExit) as err:
+        pretrain_main(["--corpus", str(bad), "--preset", "tiny", "--out", str(tmp_path / "run")])
+    message = capsys.readouterr().err
+    assert err.value.code == 1
+    assert "uktp/train/part-00001-of-00002.arrow: is" in message and "(truncated or replaced?)" in message
+
+
+def test_vocabulary_comes_from_the_manifest(corpus_dir: Path, tmp_path: Path) -> None:
+    trainer = build_trainer(corpus_dir, "tiny", tmp_path / "run", small_config(steps=1), overwrite=True)
+    assert trainer.parts.model.config.vocab_size == 600
+    model = trainer.parts.model
+    assert model.lm_logits(torch.zeros(1, model.config.nlg.d_model)).shape == (1, 600)
