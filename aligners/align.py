@@ -137,8 +137,13 @@ class Aligner:
             entities[: self.config.max_candidates], key=lambda n: (n.iri not in linked, n.iri != doc.subject)
         )
         for names in ordered:
-            from_iri = names.label == _iri_label(names.iri)
-            index.add_names(names.label, names.aliases, names.iri, label_from_iri=from_iri)
+            local = _iri_label(names.iri)
+            from_iri = names.label == local
+            aliases = names.aliases
+            if not from_iri and any(c.isalpha() for c in local) and "://" not in local:
+                # The IRI local name is one more alias (``ex:St_Andrews_College``); Q-ids are skipped.
+                aliases = (*aliases, local)
+            index.add_names(names.label, aliases, names.iri, label_from_iri=from_iri)
         if doc.subject and doc.title:
             index.add_names(doc.title, (), doc.subject)
         if doc.subject and self.config.subject_short_title:

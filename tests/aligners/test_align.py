@@ -137,6 +137,17 @@ def test_case_accents_variants_and_word_boundaries(aligner: Aligner) -> None:
     ]
 
 
+def test_iri_local_name_is_an_alias(aligner: Aligner) -> None:
+    text = "He taught at St Andrews College and at the Q5 school for many years before retiring."
+    doc = _clean(Document("d", text, "", "", (), "f", 1))
+    entities = [
+        Names("http://example.org/St_Andrews_College", "Saint Andrew's College", ()),
+        Names(WD + "Q5", "human", ()),
+    ]
+    [sent] = aligner.align(doc, entities, [], []).sentences
+    assert sent.mentions == (Mention(13, 31, "http://example.org/St_Andrews_College", "alias"),)
+
+
 def test_links_keep_sentences_whole(aligner: Aligner) -> None:
     text = "He studied at St. Andrews College in Sydney for four years before he moved away."
     link = Link(text.index("St."), text.index(" in Sydney"), "e:college")
