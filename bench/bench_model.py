@@ -120,7 +120,9 @@ def _step_fn(
     return step
 
 
-def measure(shape: Shape, paradigm: str, device: torch.device, bf16: bool) -> tuple[Timing, Timing]:
+def measure(
+    shape: Shape, paradigm: str, device: torch.device, bf16: bool, compile_: bool = False
+) -> tuple[Timing, Timing]:
     """(ours, baseline) timings of one training step shape on ``device``."""
     config = get_preset(shape.preset, tgt_len=max(shape.seq_len, 8), mem_len=shape.mem_len)
     gen = torch.Generator().manual_seed(0)
@@ -141,9 +143,15 @@ def measure(shape: Shape, paradigm: str, device: torch.device, bf16: bool) -> tu
         return ours.lm_logits(out.hidden)
 
     base = VanillaBaseline(config).to(device).train()
+    forwards: dict[str, Callable[[], Tensor]] = {
+        "ours": ours_forward,
+        "base": lambda: base(ids, paradigm == "nlg"),
+    }
+    if compile_:  # both sides compiled, so the ratio stays like for like
+        forwards = {name: torch.compile(fn) for name, fn in forwards.items()}
     steps = {
-        "ours": _step_fn(ours, ours_forward, ids, autocast),
-        "base": _step_fn(base, lambda: base(ids, paradigm == "nlg"), ids, autocast),
+        "ours": _step_fn(ours, forwards["ours"], ids, autocast),
+        "base": _step_fn(base, forwards["base"], ids, autocast),
     }
     best = _time_interleaved(steps, shape.steps, rounds=3, sync=sync)
     tokens = shape.batch * shape.seq_len
@@ -194,12 +202,13 @@ def _gpu_section() -> list[str]:
         "| path | ours tok/s | TransformerEncoder tok/s | ratio | ours TFLOP/s | MFU |",
         "|---|---|---|---|---|---|",
     ]
-    for paradigm in ("nlu", "nlg"):
-        ours, base = measure(shape, paradigm, device, bf16=True)
+    for paradigm, compile_ in (("nlu", False), ("nlg", False), ("nlu", True), ("nlg", True)):
+        ours, base = measure(shape, paradigm, device, bf16=True, compile_=compile_)
         flops = flops_per_token(config, paradigm, shape.seq_len, shape.mem_len) * ours.tokens_per_s
         mfu = f"{flops / peak:.1%}" if peak else "n/a (unknown peak)"
+        label = f"{paradigm} + torch.compile" if compile_ else paradigm
         rows.append(
-            f"| {paradigm} | {ours.tokens_per_s:,.0f} | {base.tokens_per_s:,.0f} | "
+            f"| {label} | {ours.tokens_per_s:,.0f} | {base.tokens_per_s:,.0f} | "
             f"{ours.tokens_per_s / base.tokens_per_s:.2f} | {flops / 1e12:.1f} | {mfu} |"
         )
     return rows

@@ -93,8 +93,9 @@ class RelMultiHeadAttention(nn.Module):
         q = self.q_net(query).view(b, t, self.n_head, self.d_head).transpose(1, 2)  # (B, H, T, dh)
         k, v = self.kv_net(context).view(b, k_len, 2, self.n_head, self.d_head).permute(2, 0, 3, 1, 4)
         r = self.r_net(pos_emb).view(-1, self.n_head, self.d_head).permute(1, 2, 0)  # (H, dh, P)
-        bd = torch.matmul(q + self.r_r_bias[:, None, :], r)  # (B, H, T, P): terms (b) + (d)
-        bias = (rel_shift(bd, k_len) * self.scale).masked_fill(~allowed, float("-inf"))  # (B, H, T, K)
+        # Terms (b) + (d), pre-scaled on the small (B, H, T, dh) side: (B, H, T, P) -> (B, H, T, K).
+        bd = torch.matmul((q + self.r_r_bias[:, None, :]) * self.scale, r)
+        bias = rel_shift(bd, k_len).masked_fill(~allowed, float("-inf"))
         out = F.scaled_dot_product_attention(
             q + self.r_w_bias[:, None, :],  # terms (a) + (c)
             k,
