@@ -37,8 +37,9 @@ class _Prepared(NamedTuple):
     """Per-document matching state."""
 
     names: ahocorasick.Automaton | None
-    relations: dict[str, tuple[str, ...]]
-    """Relation IRI -> matching keys of its names (looked up only for triples with both ends mentioned)."""
+    relations: dict[str, Names]
+    """Relation IRI -> its names (their keys are looked up only for triples with both ends mentioned)."""
+    min_chars: int
     by_tail: dict[str, list[tuple[Triple, str]]]
     """Mention key of the tail -> (triple, tail key)."""
 
@@ -79,6 +80,12 @@ def _chunks(text: str, limit: int) -> Iterator[tuple[int, str]]:
         yield start, text[start:cut]
         start = cut
     yield start, text[start:]
+
+
+@functools.lru_cache(maxsize=65_536)
+def relation_keys(names: Names, min_chars: int) -> tuple[str, ...]:
+    """Matching keys of a relation's label, aliases and their variants (cached per worker)."""
+    return tuple(key for name in (names.label, *names.aliases) for key, _, _ in name_keys(name, min_chars))
 
 
 @functools.lru_cache(maxsize=262_144)
@@ -159,12 +166,8 @@ class Aligner:
             else:
                 key = triple.tail
             by_tail.setdefault(key, []).append((triple, key))
-        min_chars = self.config.min_name_chars
-        rel_keys = {
-            n.iri: tuple(key for name in (n.label, *n.aliases) for key, _, _ in name_keys(name, min_chars))
-            for n in relations
-        }
-        return _Prepared(index.compile(), rel_keys, by_tail)
+        relation_names = {n.iri: n for n in relations}
+        return _Prepared(index.compile(), relation_names, self.config.min_name_chars, by_tail)
 
     def _sentences(self, doc: CleanedDocument) -> Iterator[_Sentence]:
         """Yield the document's sentences in order (empty ones skipped)."""
@@ -258,7 +261,9 @@ def align_triples(
             if triple.head in mentioned:
                 if norm is None:
                     norm = normalise_same_length(text)
-                named = names_in(norm, prepared.relations.get(triple.relation, ()), language)
+                names = prepared.relations.get(triple.relation)
+                keys = relation_keys(names, prepared.min_chars) if names is not None else ()
+                named = names_in(norm, keys, language)
                 level = AlignmentLevel.SPO if named else AlignmentLevel.ALLENT
             elif subject and triple.head == subject:
                 level = AlignmentLevel.NOSUB
