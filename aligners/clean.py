@@ -23,7 +23,8 @@ from aligners.records import PARAGRAPH_SEPARATOR, CleanedDocument, Document, Dro
 
 logger = logging.getLogger(__name__)
 
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\ufeff]")
+# C0/C1 controls, zero-width marks, and lone surrogates (valid as JSON "\ud800" escapes, not encodable as UTF-8).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\ufeff\ud800-\udfff]")
 _NEWLINES = re.compile(r"\r\n?")
 # UTF-8 read as latin-1/cp1252 always leaves a lead byte (U+00C2-U+00F4) before a continuation byte
 # (U+0080-U+00BF or its cp1252 rendering): ftfy (slow) only runs on text holding such a pair.

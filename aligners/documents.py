@@ -205,7 +205,9 @@ def document_from_object(obj: Any, *, file: str, line: int) -> Document | DeadLe
 
 
 def _excerpt(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, default=str)[:2048]
+    text = json.dumps(obj, ensure_ascii=False, default=str)[:2048]
+    # Lone surrogates (from "\ud800" escapes) cannot be written as UTF-8: keep them as escapes.
+    return text.encode("utf-8", errors="backslashreplace").decode("utf-8")
 
 
 def parse_document_line(line: bytes, *, file: str, line_no: int, fmt: DocFormat) -> Document | DeadLetter:
@@ -272,9 +274,14 @@ def _read_txt(path: str) -> Iterator[Document | DeadLetter]:
 
 
 def _read_parquet(path: str) -> Iterator[Document | DeadLetter]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as err:
+        yield make_dead_letter(STAGE, path, Reason.READ_ERROR, str(err))
+        return
     for row_no, row in enumerate(table.to_pylist(), start=1):
         yield document_from_object(row, file=path, line=row_no)
 

@@ -53,6 +53,11 @@ def test_identical_consecutive_paragraphs_collapse() -> None:
     assert cleaned.dropped == (DropReason.DUPLICATE_PARAGRAPH,)
 
 
+def test_lone_surrogates_are_removed() -> None:
+    text = json.loads('"Bad \\ud800surrogate here."')
+    assert _clean(text).paragraphs == ("Bad surrogate here.",)
+
+
 def test_line_wraps_become_spaces() -> None:
     assert _clean("A wrapped\nline.\r\n\r\nNext.").paragraphs == ("A wrapped line.", "Next.")
 
@@ -103,7 +108,7 @@ def test_bad_links_are_dropped_and_counted() -> None:
     }
 
 
-@pytest.mark.parametrize("text", ["", "   \n\n\t ", "\x00\x01\x02\u200b\ufeff", "\n\x07\n"])
+@pytest.mark.parametrize("text", ["", "   \n\n\t ", "\x00\x01\x02\u200b\ufeff", "\n\x07\n", "\ud800\udfff"])
 def test_whitespace_or_control_only_documents_are_dropped(text: str) -> None:
     result = clean_document(_doc(text), CONFIG)
     assert result is DropReason.EMPTY_AFTER_CLEANING

@@ -73,6 +73,7 @@ def test_numeric_id_is_a_string() -> None:
         ({"id": "x", "text": "t", "links": [{"start": "0", "end": 1, "entity": "e"}]}, "bad_link"),
         ({"id": "x", "text": "t", "links": [{"start": 0, "end": 1}]}, "bad_link"),
         (["not", "an", "object"], "bad_field_type"),
+        (b'{"id": "x", "text": "t", "title": 3, "note": "\\ud800"}', "bad_field_type"),
     ],
 )
 def test_bad_lines_become_dead_letters(line: object, reason: str) -> None:
@@ -188,3 +189,10 @@ def test_parquet_with_jsonl_columns(tmp_path: Path) -> None:
     first, second = list(read_documents(str(path)))
     assert first == Document("p1", "Rome is old.", "", "e:Rome", (Link(0, 4, "e:Rome"),), str(path), 1)
     assert isinstance(second, DeadLetter) and second.reason == "empty_text"
+
+
+def test_unreadable_parquet_is_a_dead_letter(tmp_path: Path) -> None:
+    path = tmp_path / "broken.parquet"
+    path.write_bytes(b"PAR1 this is not parquet")
+    [result] = list(read_documents(str(path)))
+    assert isinstance(result, DeadLetter) and result.reason == "read_error"
