@@ -24,7 +24,7 @@ from model.checkpoint import FORMAT, FORMAT_VERSION
 from model.config import ModelConfig
 from model.data_mixture import PretrainData, available_tasks
 from model.presets import get_preset
-from model.train_config import TrainConfig
+from model.train_config import Parallel, TrainConfig
 from model.train_dist import DistContext, barrier, full_state, init_distributed, load_full_state, wrap
 from model.train_eval import Evaluator
 from model.train_log import MetricsWriter
@@ -128,8 +128,9 @@ def _restore_mems(plain: Any, like: Any, device: torch.device) -> Any:
 def save_checkpoint(trainer: Trainer, reader_identity: dict[str, Any], preset: str) -> None:
     """Every rank: write its rank file; rank 0: model + trainer state, then the atomic rename."""
     parts = trainer.parts
-    sharded = parts.wrapped is not parts.model and not hasattr(parts.wrapped, "no_sync")
-    model_state, optim_state = full_state(parts.wrapped if sharded else parts.model, parts.optimizer, sharded)
+    sharded = parts.sharded
+    root = getattr(parts.wrapped, "_orig_mod", parts.wrapped)  # the FSDP root under torch.compile too
+    model_state, optim_state = full_state(root if sharded else parts.model, parts.optimizer, sharded)
     if sharded:
         model_state = {k.removeprefix("model."): v for k, v in model_state.items()}
     rank_payload = {"rng": torch.get_rng_state(), "mems": _plain_mems(trainer.mems)}
@@ -167,12 +168,16 @@ def restore(trainer: Trainer, path: Path) -> None:
     state = ckpt.load_part(path, ckpt.TRAINER)
     model_payload = ckpt.load_part(path, ckpt.MODEL)
     rank_payload = ckpt.load_part(path, ckpt.rank_file(parts.ctx.rank))
-    sharded = parts.wrapped is not parts.model and not hasattr(parts.wrapped, "no_sync")
+    sharded = parts.sharded
     model_state = model_payload["state_dict"]
     if sharded:
         model_state = {f"model.{k}": v for k, v in model_state.items()}
     load_full_state(
-        parts.wrapped if sharded else parts.model, parts.optimizer, model_state, state["optimizer"], sharded
+        getattr(parts.wrapped, "_orig_mod", parts.wrapped) if sharded else parts.model,
+        parts.optimizer,
+        model_state,
+        state["optimizer"],
+        sharded,
     )
     parts.data.load_state_dict(state["data"])
     trainer.step = int(state["step"])
@@ -226,6 +231,7 @@ def build_trainer(
     model = factory(model_config).to(ctx.device)
     objective = PretrainObjective(model)
     wrapped = wrap(objective, config.runtime, ctx)
+    sharded = ctx.world_size > 1 and config.runtime.parallel is Parallel.FSDP
     if config.runtime.compile:
         wrapped = torch.compile(wrapped)  # type: ignore[assignment]
     tasks = available_tasks(reader, config.data, "train")
@@ -255,6 +261,7 @@ def build_trainer(
         checkpointer=lambda t: save_checkpoint(t, identity, preset),
         max_seq_len=model_config.tgt_len,
         full_dropout=(model_config.dropout, model_config.dropatt),
+        sharded=sharded,
     )
     trainer = Trainer(parts)
     if resume_from is not None:

@@ -59,6 +59,8 @@ class TrainerParts:
     """The model's tgt_len: the sequence length at the end of progressive learning."""
     full_dropout: tuple[float, float]
     """(dropout, dropatt) of the model config: the values the progressive ramp ends at."""
+    sharded: bool = False
+    """FSDP: state dicts are gathered from (and scattered to) the shards of ``wrapped``."""
 
 
 def count_targets(batch: MicroBatch) -> dict[str, int]:
@@ -220,6 +222,7 @@ class Trainer:
                 raise TrainingDivergedError(f"step {self.step}: total loss {out['loss']}")
             self._log(out)
             at_end = self.step == last
+            paused = time.perf_counter()
             if (
                 self.parts.evaluator is not None
                 and cfg.eval.interval
@@ -229,11 +232,12 @@ class Trainer:
                 self.parts.metrics.write(record)
             if self.step % cfg.checkpoint.interval == 0 or at_end:
                 self.parts.checkpointer(self)
+            self._interval_start += time.perf_counter() - paused  # tokens/s counts training time only
         if self.parts.ctx.rank == 0:
             self._log_summary()
 
     def _log_summary(self) -> None:
-        """One line comparing each task's loss in the first and the last logged interval of the run."""
+        """One line comparing each task's mean loss over the first and the last quarter of the run."""
         train = [r for r in read_metrics(self.parts.run_dir) if "kind" not in r]
         if len(train) < 2:
             return
@@ -243,7 +247,7 @@ class Trainer:
         tasks = [k for k in head[0] if k.startswith("loss/") and all(k in r for r in head + tail)]
 
         def mean(records: list[dict[str, Any]], key: str) -> float:
-            return sum(r[key] for r in records) / len(records)
+            return float(sum(r[key] for r in records)) / len(records)
 
         change = ", ".join(f"{k[5:]} {mean(head, k):.3f} -> {mean(tail, k):.3f}" for k in tasks)
         logger.info(
