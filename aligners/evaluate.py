@@ -304,7 +304,13 @@ def render(results: Sequence[SetResult], data_dir: str) -> str:
         "substrings (literals as written) in the same sentences, a triple aligned when both ends occur. See docs/ALIGNMENT.md for the protocol of each set.",
     ]
     for res in results:
-        lines += ["", f"## {res.name}", "", f"{res.documents} documents, aligned in {res.seconds:.1f} s.", ""]
+        lines += [
+            "",
+            f"## {res.name}",
+            "",
+            f"{res.documents} documents; cleaned, aligned and scored (both systems) in {res.seconds:.1f} s.",
+            "",
+        ]
         lines += ["### Mentions", "", HEADER]
         for system, rows in res.mentions.items():
             lines += [scores.row(system, what) for what, scores in rows.items()]
