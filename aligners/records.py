@@ -33,8 +33,6 @@ class DropReason(str, enum.Enum):
     """A link spanning a paragraph break."""
     LINK_IN_REMOVED_TEXT = "link_in_removed_text"
     """A link inside text the cleaning removed (a duplicate paragraph, control characters)."""
-    LINK_CROSSES_SENTENCE = "link_crosses_sentence"
-    """A link spanning a sentence boundary (counted by the aligner)."""
     SHORT_SENTENCE = "short_sentence"
     """A sentence below ``AlignerConfig.min_sentence_words`` (kept in the document, not in ``aligned/``)."""
 
