@@ -1,7 +1,8 @@
 """Run observability: one log line per interval, ``metrics.jsonl`` and TensorBoard event files.
 
 ``metrics.jsonl`` holds one JSON object per logged step: ``step``, ``loss`` (the sum of the task losses),
-``loss/<task>`` per task, ``lr``, ``tokens_per_s``, ``seq_len``, ``batch_size``, ``elapsed_s``; evaluation
+``loss/<task>`` per task, ``lr``, ``tokens_per_s``, ``seq_len``, ``batch_size``, ``pad_fraction``,
+``elapsed_s``, ``tokens_seen``, ``mem_len`` (cached NLG memory positions); evaluation
 records add ``kind: "eval"`` and ``eval/<task>/loss``, ``eval/<task>/accuracy``, ``eval/dlm/perplexity``.
 Only rank 0 writes.
 """
@@ -34,6 +35,7 @@ def format_line(record: dict[str, Any], max_steps: int) -> str:
     return (
         f"step {step}/{max_steps} loss {record['loss']:.4f} ({tasks}) lr {record['lr']:.2e} "
         f"tok/s {record['tokens_per_s']:.0f} seq {record['seq_len']} batch {record['batch_size']} "
+        f"mem {record.get('mem_len', 0)} "
         f"elapsed {_duration(elapsed)} eta {_duration(eta)}"
     )
 

@@ -202,6 +202,7 @@ class Trainer:
             pad_fraction=round(self.parts.data.collator.pad_stats.pad_fraction, 4),
             elapsed_s=round(self.elapsed_s, 3),
             tokens_seen=self.tokens_seen,
+            mem_len=int(getattr(self.mems, "length", 0)),
         )
         if self.parts.ctx.rank == 0:
             logger.info(format_line(record, self.parts.config.optim.max_steps))
