@@ -61,6 +61,8 @@ def test_exact_resume_matches_uninterrupted_run(corpus_dir: Path, tmp_path: Path
     )
     second = run(corpus_dir, tmp_path / "split", config, resume=True)
     assert first.step == 3 and second.step == 6
+    # The DLM memory carried across steps (and restored from the checkpoint) is full: mem_len positions.
+    assert second.mems.length == 16 and not second.mems.universal[0].requires_grad
     assert torch.equal(torch.tensor(first.step_losses + second.step_losses), torch.tensor(whole.step_losses))
     for a, b in zip(
         whole.parts.model.state_dict().values(), second.parts.model.state_dict().values(), strict=True
