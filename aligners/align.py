@@ -279,7 +279,9 @@ _LEVEL_ORDER = {AlignmentLevel.SPO: 0, AlignmentLevel.ALLENT: 1, AlignmentLevel.
 
 
 def document_stats(doc: AlignedDocument) -> dict[str, int]:
-    """Counters for the manifest: sentences, short sentences, mentions by source, triples by level."""
+    """Counters for the manifest: ``documents``, ``sentences`` (all), ``sentences.short`` (below the word
+    minimum), and ``mentions.<source>`` / ``triples.<level>`` over the sentences that pass the filter
+    (those written to ``aligned/``)."""
     counts: dict[str, int] = {"documents": 1, "sentences": len(doc.sentences), "sentences.short": 0}
     for source in MentionSource:
         counts[f"mentions.{source.value}"] = 0
