@@ -1,8 +1,10 @@
 """Literal tails -> the surface forms English text uses for them (dates, numbers, quantities).
 
-``surface_forms("1932-03-15", XSD.date, "")`` -> ("15 March 1932", "March 15, 1932", ..., "1932"). The
-aligner matches these strings in sentences; :func:`literal_term` gives the N-Triples term that a matched
-mention points to (``Mention.entity``).
+``surface_forms("1932-03-15", XSD.date, "")`` -> ("15 March 1932", "March 15, 1932", ..., "1932"). A full
+date is written with a cardinal or ordinal day ("15th of March, 1932"), a full or abbreviated month
+("Mar. 15, 1932"), as ISO and as numbers: year first, month first (US "03/15/1932"), and day first only for
+days after the 12th. The aligner matches these strings in sentences; :func:`literal_term` gives the
+N-Triples term that a matched mention points to (``Mention.entity``).
 """
 
 from __future__ import annotations
@@ -117,6 +119,19 @@ def _year_text(year: int) -> str:
     return f"{-year} BC" if year < 0 else str(year)
 
 
+def ordinal(number: int) -> str:
+    """``1`` -> ``"1st"``, ``2`` -> ``"2nd"``, ``13`` -> ``"13th"``, ``23`` -> ``"23rd"``."""
+    suffix = "th" if number % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def _month_abbreviations(month: int) -> list[str]:
+    """``"Apr"``, ``"Apr."`` (and ``"Sept"``, ``"Sept."`` for September); none for May."""
+    name = MONTHS[month - 1]
+    shorts = [name[:3]] + (["Sept"] if month == 9 else [])
+    return [f for short in shorts if short != name for f in (short, short + ".")]
+
+
 def _date_forms(lexical: str) -> list[str]:
     parsed = _parse_date(lexical)
     if parsed is None:
@@ -125,14 +140,54 @@ def _date_forms(lexical: str) -> list[str]:
     y = _year_text(year)
     forms: list[str] = []
     if month and day:
-        name = MONTHS[month - 1]
-        forms += [f"{day} {name} {y}", f"{name} {day}, {y}", f"{name} {day} {y}", f"{day} {name[:3]} {y}"]
-        forms += [f"{name[:3]} {day}, {y}"]
-        if year > 0:
-            forms.append(f"{year:04d}-{month:02d}-{day:02d}")
+        forms += _day_forms(year, month, day)
     if month:
         forms.append(f"{MONTHS[month - 1]} {y}")
     forms.append(y)
+    return forms
+
+
+def _day_forms(year: int, month: int, day: int) -> list[str]:
+    """Forms of a full date: written (cardinal and ordinal day, full and abbreviated month), ISO, numeric.
+
+    Every form holds the year: a day and month alone ("July 23") would also match other years' dates, and
+    Wikidata writes year-precision dates as 1 January.
+    """
+    y, name = _year_text(year), MONTHS[month - 1]
+    forms = [f"{day} {name} {y}", f"{name} {day}, {y}", f"{name} {day} {y}"]
+    forms += [f"{day} {name[:3]} {y}", f"{name[:3]} {day}, {y}"]
+    for written in (name, *_month_abbreviations(month)):
+        for d in (str(day), ordinal(day)):
+            forms += [
+                f"{d} {written} {y}",
+                f"{d} {written}, {y}",
+                f"{written} {d}, {y}",
+                f"{written} {d} {y}",
+            ]
+    nth = ordinal(day)
+    forms += [
+        f"{nth} of {name} {y}",
+        f"{nth} of {name}, {y}",
+        f"{name} the {nth} {y}",
+        f"{name} the {nth}, {y}",
+    ]
+    forms += [f"{nth} of {name} in {y}", f"{name} {nth} in {y}"]
+    if year > 0:
+        forms.append(f"{year:04d}-{month:02d}-{day:02d}")
+        forms += _numeric_forms(year, month, day)
+    return forms
+
+
+def _numeric_forms(year: int, month: int, day: int) -> list[str]:
+    """Year first (``1927/07/23``, ``1927.07.23``) and month first (US: ``07/23/1927``, ``7/23/1927``).
+
+    Day first (``23/07/1927``) only for days after the 12th, where no month-first reading exists: otherwise
+    ``03/10/1983`` would stand for both 3 October and March 10.
+    """
+    forms = [f"{year:04d}/{month:02d}/{day:02d}", f"{year:04d}.{month:02d}.{day:02d}"]
+    forms += [f"{month:02d}/{day:02d}/{year:04d}", f"{month}/{day}/{year:04d}"]
+    if day > 12:
+        forms += [f"{day:02d}/{month:02d}/{year:04d}", f"{day}/{month}/{year:04d}"]
     return forms
 
 

@@ -4,16 +4,64 @@ from __future__ import annotations
 
 import pytest
 
-from kg.literals import literal_kind, literal_term, number_forms, surface_forms
+from kg.literals import literal_kind, literal_term, number_forms, ordinal, surface_forms
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
 
 def test_xsd_date() -> None:
     assert surface_forms("1932-03-15", XSD + "date", "") == (
-        "15 March 1932", "March 15, 1932", "March 15 1932", "15 Mar 1932", "Mar 15, 1932", "1932-03-15",
-        "March 1932", "1932",
+        "15 March 1932", "March 15, 1932", "March 15 1932", "15 Mar 1932", "Mar 15, 1932", "15 March, 1932",
+        "15th March 1932", "15th March, 1932", "March 15th, 1932", "March 15th 1932", "15 Mar, 1932",
+        "Mar 15 1932", "15th Mar 1932", "15th Mar, 1932", "Mar 15th, 1932", "Mar 15th 1932", "15 Mar. 1932",
+        "15 Mar., 1932", "Mar. 15, 1932", "Mar. 15 1932", "15th Mar. 1932", "15th Mar., 1932", "Mar. 15th, 1932",
+        "Mar. 15th 1932", "15th of March 1932", "15th of March, 1932", "March the 15th 1932",
+        "March the 15th, 1932", "15th of March in 1932", "March 15th in 1932", "1932-03-15", "1932/03/15",
+        "1932.03.15", "03/15/1932", "3/15/1932", "15/03/1932", "15/3/1932", "March 1932", "1932",
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("lexical", "written"),
+    [
+        ("1980-04-23", "23rd April 1980"), ("1923-11-18", "November 18th, 1923"), ("1998-07-21", "21st of July, 1998"),
+        ("1932-07-27", "27th July, 1932"), ("1987-02-27", "27th of February in 1987"), ("1969-09-01", "1969.09.01"),
+        ("1969-09-01", "September 1st 1969"), ("1927-07-23", "07/23/1927"), ("1983-10-03", "10/03/1983"),
+        ("1923-11-18", "Nov 18th 1923"), ("1988-11-22", "22nd November 1988"), ("1927-07-23", "23rd of July in 1927"),
+    ],
+)  # fmt: skip
+def test_webnlg_written_dates(lexical: str, written: str) -> None:
+    # Date references of WebNLG v1.6 dev texts (CC BY-NC-SA 4.0) with the xsd:date of their triple.
+    assert written in surface_forms(lexical, XSD + "date", "")
+
+
+def test_ordinals() -> None:
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 30, 31, 101, 111, 112)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "30th", "31st", "101st", "111th",
+        "112th",
+    ]  # fmt: skip
+
+
+def test_numeric_dates_day_first_only_after_the_12th() -> None:
+    numeric = [f for f in surface_forms("1983-10-03", XSD + "date", "") if f[:4] == "1983" or "/" in f]
+    assert numeric == ["1983-10-03", "1983/10/03", "1983.10.03", "10/03/1983", "10/3/1983", "1983"]
+    late = [f for f in surface_forms("1927-07-23", XSD + "date", "") if "/" in f]
+    assert late == ["1927/07/23", "07/23/1927", "7/23/1927", "23/07/1927", "23/7/1927"]
+
+
+def test_month_abbreviations() -> None:
+    september = surface_forms("1969-09-01", XSD + "date", "")
+    assert [f for f in september if f.endswith("1, 1969")] == [
+        "September 1, 1969", "Sep 1, 1969", "Sep. 1, 1969", "Sept 1, 1969", "Sept. 1, 1969",
+    ]  # fmt: skip
+    may = surface_forms("2010-05-03", XSD + "date", "")
+    assert not any("May." in f for f in may) and "May 3rd, 2010" in may
+
+
+def test_bc_date_has_no_numeric_forms() -> None:
+    forms = surface_forms("-0044-03-15", XSD + "date", "")
+    assert forms[-4:] == ("15th of March in 44 BC", "March 15th in 44 BC", "March 44 BC", "44 BC")
+    assert not any("/" in f or "-" in f for f in forms)
 
 
 def test_wikidata_datetime_from_rebel() -> None:
