@@ -10,6 +10,9 @@ Figures, each against a baseline measured in the same run:
    (interleaved blocks of steps on one model; aim >= 0.95);
 3. fp32 vs bf16 autocast tokens/s on this CPU (why ``runtime.precision=auto`` means fp32 on CPUs).
 
+Times are CPU seconds of this process (``time.process_time``; the tiny preset runs one torch thread), so
+the figures hold on a shared, loaded machine where wall-clock time does not.
+
 Run: ``python -m bench.bench_trainer``.
 """
 
@@ -31,7 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / "_work" / "trainer"
 BLOCK = 8
 """Steps per timed block; blocks of real-loader and in-memory steps alternate."""
-ROUNDS = 3
+ROUNDS = 4
+"""Rounds of (real, in-memory) blocks; odd rounds run in-memory first (ABBA order cancels drift)."""
 
 logger = logging.getLogger(__name__)
 
@@ -76,12 +80,12 @@ def make_trainer(precision: str = "fp32") -> Trainer:
 
 
 def time_steps(trainer: Trainer, steps: int) -> tuple[float, int]:
-    """(seconds, tokens) of ``steps`` optimizer steps."""
+    """(CPU seconds, tokens) of ``steps`` optimizer steps."""
     tokens = 0
-    start = time.perf_counter()
+    start = time.process_time()
     for _ in range(steps):
         tokens += int(trainer.train_step()["tokens"])
-    return time.perf_counter() - start, tokens
+    return time.process_time() - start, tokens
 
 
 def loader_vs_consumption(trainer: Trainer) -> tuple[float, float, float]:
@@ -90,10 +94,10 @@ def loader_vs_consumption(trainer: Trainer) -> tuple[float, float, float]:
     data = trainer.parts.data
     rows_per_step = factors.batch_size + trainer.parts.config.data.dlm_streams
     count = 60
-    start = time.perf_counter()
+    start = time.process_time()
     for _ in range(count):
         data.next(factors.batch_size, factors.seq_len)
-    loader = count * rows_per_step / (time.perf_counter() - start)
+    loader = count * rows_per_step / (time.process_time() - start)
     seconds, _ = time_steps(trainer, BLOCK)
     consumed = BLOCK * rows_per_step * trainer.parts.config.optim.grad_accum / seconds
     return loader, consumed, data.collator.pad_stats.pad_fraction
@@ -106,7 +110,7 @@ def real_vs_memory(trainer: Trainer) -> tuple[float, float]:
     cached = [real_loader(factors.batch_size, factors.seq_len) for _ in range(BLOCK * ROUNDS)]
     totals = {"real": [0.0, 0], "memory": [0.0, 0]}
     for r in range(ROUNDS):
-        for kind in ("real", "memory"):
+        for kind in ("real", "memory") if r % 2 == 0 else ("memory", "real"):
             if kind == "memory":
                 batches = iter(cached[r * BLOCK : (r + 1) * BLOCK])
                 trainer.parts.data.next = lambda *_, it=batches: next(it)  # type: ignore[method-assign]
@@ -117,17 +121,25 @@ def real_vs_memory(trainer: Trainer) -> tuple[float, float]:
     return totals["real"][1] / totals["real"][0], totals["memory"][1] / totals["memory"][0]
 
 
+def fp32_vs_bf16() -> tuple[float, float]:
+    """Tokens/s of two fresh trainers (same data, same start) in fp32 and in bf16 autocast, ABBA blocks."""
+    trainers = {"fp32": make_trainer("fp32"), "bf16": make_trainer("bf16")}
+    totals = {kind: [0.0, 0] for kind in trainers}
+    for r in range(ROUNDS):
+        for kind in ("fp32", "bf16") if r % 2 == 0 else ("bf16", "fp32"):
+            seconds, tokens = time_steps(trainers[kind], BLOCK)
+            totals[kind][0] += seconds
+            totals[kind][1] += tokens
+    return totals["fp32"][1] / totals["fp32"][0], totals["bf16"][1] / totals["bf16"][0]
+
+
 def run() -> str:
     torch.manual_seed(0)
     trainer = make_trainer()
     time_steps(trainer, 2)  # warm-up
     loader, consumed, pad = loader_vs_consumption(trainer)
     real, memory = real_vs_memory(trainer)
-    fp32_s, fp32_tokens = time_steps(trainer, BLOCK)
-    bf16 = make_trainer("bf16")
-    time_steps(bf16, 2)
-    bf16_s, bf16_tokens = time_steps(bf16, BLOCK)
-    fp32_tps, bf16_tps = fp32_tokens / fp32_s, bf16_tokens / bf16_s
+    fp32_tps, bf16_tps = fp32_vs_bf16()
     factors = trainer.factors()
     return "\n".join(
         [
@@ -135,7 +147,8 @@ def run() -> str:
             "",
             f"Corpus built from `data/sample` (500 Re-DocRED documents); tiny preset training defaults after the "
             f"progressive ramp (global NLU batch {factors.batch_size}, {trainer.parts.config.data.dlm_streams} DLM "
-            f"streams, sequence length {factors.seq_len}, {torch.get_num_threads()} torch thread(s)).",
+            f"streams, sequence length {factors.seq_len}, {torch.get_num_threads()} torch thread(s)); rates in "
+            "CPU seconds of the benchmark process.",
             "",
             "| measure | value | baseline | ratio |",
             "|---|---|---|---|",

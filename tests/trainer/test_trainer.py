@@ -266,3 +266,8 @@ def test_vocabulary_comes_from_the_manifest(corpus_dir: Path, tmp_path: Path) ->
     assert trainer.parts.model.config.vocab_size == 600
     model = trainer.parts.model
     assert model.lm_logits(torch.zeros(1, model.config.nlg.d_model)).shape == (1, 600)
+
+
+def test_bf16_autocast_runs_on_cpu(corpus_dir: Path, tmp_path: Path) -> None:
+    trainer = run(corpus_dir, tmp_path / "run", small_config("runtime.precision=bf16", steps=2))
+    assert len(trainer.step_losses) == 2 and all(torch.isfinite(torch.tensor(trainer.step_losses)))
