@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpus.reader import CorpusReader
@@ -136,8 +135,3 @@ class DlmStreams:
         self.buffers = [[DocRef(*map(int, d)) for d in b] for b in state["buffers"]]
         self.offsets = [int(x) for x in state["offsets"]]
         self._tokens = {}
-
-
-def dlm_table_tokens(table: pa.Table) -> int:
-    """Total DLM tokens of a table (for tests and statistics)."""
-    return int(pc.sum(table.column("num_tokens")).as_py() or 0)

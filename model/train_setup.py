@@ -192,6 +192,49 @@ def restore(trainer: Trainer, path: Path) -> None:
     logger.info("resumed from %s at step %d", path, trainer.step)
 
 
+def open_corpus(
+    corpus_dir: str | Path, resume_from: Path | None
+) -> tuple[CorpusReader, dict[str, Any], ModelConfig | None]:
+    """Checked reader, corpus identity, and on resume the checkpoint's model config (same corpus required)."""
+    reader = CorpusReader(corpus_dir)
+    reader.check()
+    if reader.manifest.tokenizer is None:
+        raise CorpusError(
+            str(reader.root / "manifest.json"), "has no tokenizer entry: cannot size the vocabulary"
+        )
+    identity = corpus_identity(reader)
+    if resume_from is None:
+        return reader, identity, None
+    problem = identity_problem(ckpt.load_part(resume_from, ckpt.TRAINER)["corpus"], identity)
+    if problem:
+        raise CorpusError(str(reader.root), f"cannot resume from {resume_from}: {problem}")
+    return reader, identity, ModelConfig.from_dict(ckpt.load_part(resume_from, ckpt.MODEL)["config"])
+
+
+def write_run_summary(
+    run_dir: Path, corpus_dir: str | Path, preset: str, tasks: list[str], parts: TrainerParts
+) -> None:
+    """``RUN_DIR/config.json`` (corpus, preset, tasks, train and model config) and one log line."""
+    model_config = parts.model.config.replace(dropout=parts.full_dropout[0], dropatt=parts.full_dropout[1])
+    summary = {
+        "corpus": str(corpus_dir),
+        "preset": preset,
+        "tasks": tasks,
+        "train": parts.config.to_dict(),
+        "model": model_config.to_dict(),
+    }
+    (run_dir / "config.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    n_params = sum(p.numel() for p in parts.model.parameters())
+    logger.info(
+        "model %s: %d parameters; tasks %s; world size %d on %s",
+        preset,
+        n_params,
+        ",".join(tasks),
+        parts.ctx.world_size,
+        parts.ctx.device,
+    )
+
+
 def build_trainer(
     corpus_dir: str | Path,
     preset: str,
@@ -209,33 +252,17 @@ def build_trainer(
     if ctx.rank == 0:
         prepare_run_dir(run_dir, resume=resume_from is not None, overwrite=overwrite)
     barrier()
-    reader = CorpusReader(corpus_dir)
-    reader.check()
-    if reader.manifest.tokenizer is None:
-        raise CorpusError(
-            str(reader.root / "manifest.json"), "has no tokenizer entry: cannot size the vocabulary"
-        )
-    identity = corpus_identity(reader)
-    saved_model_config = None
-    if resume_from is not None:
-        state = ckpt.load_part(resume_from, ckpt.TRAINER)
-        problem = identity_problem(state["corpus"], identity)
-        if problem:
-            raise CorpusError(str(reader.root), f"cannot resume from {resume_from}: {problem}")
-        saved_model_config = ModelConfig.from_dict(ckpt.load_part(resume_from, ckpt.MODEL)["config"])
+    reader, identity, saved_model_config = open_corpus(corpus_dir, resume_from)
     model_config = saved_model_config or model_config_for(preset, config, reader)
     if config.runtime.threads:
         torch.set_num_threads(config.runtime.threads)
     torch.manual_seed(config.runtime.seed)
-    factory = model_factory or _default_factory
-    model = factory(model_config).to(ctx.device)
+    model = (model_factory or _default_factory)(model_config).to(ctx.device)
     objective = PretrainObjective(model)
     wrapped = wrap(objective, config.runtime, ctx)
-    sharded = ctx.world_size > 1 and config.runtime.parallel is Parallel.FSDP
     if config.runtime.compile:
         wrapped = torch.compile(wrapped)  # type: ignore[assignment]
     tasks = available_tasks(reader, config.data, "train")
-    data = PretrainData(reader, config.data, tasks, rank=ctx.rank, world_size=ctx.world_size)
     evaluator = None
     if config.eval.interval:
         evaluator = Evaluator(
@@ -255,36 +282,20 @@ def build_trainer(
         model=model,
         wrapped=wrapped,
         optimizer=make_optimizer(objective, config),
-        data=data,
+        data=PretrainData(reader, config.data, tasks, rank=ctx.rank, world_size=ctx.world_size),
         metrics=metrics,
         evaluator=evaluator,
         checkpointer=lambda t: save_checkpoint(t, identity, preset),
         max_seq_len=model_config.tgt_len,
         full_dropout=(model_config.dropout, model_config.dropatt),
-        sharded=sharded,
+        sharded=ctx.world_size > 1 and config.runtime.parallel is Parallel.FSDP,
     )
     trainer = Trainer(parts)
     if resume_from is not None:
         restore(trainer, resume_from)
         metrics.truncate_after(trainer.step)
     if ctx.rank == 0:
-        summary = {
-            "corpus": str(corpus_dir),
-            "preset": preset,
-            "tasks": tasks,
-            "train": config.to_dict(),
-            "model": model_config.to_dict(),
-        }
-        (run_dir / "config.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        n_params = sum(p.numel() for p in model.parameters())
-        logger.info(
-            "model %s: %d parameters; tasks %s; world size %d on %s",
-            preset,
-            n_params,
-            ",".join(tasks),
-            ctx.world_size,
-            ctx.device,
-        )
+        write_run_summary(run_dir, corpus_dir, preset, tasks, parts)
     return trainer
 
 
