@@ -271,3 +271,28 @@ def test_vocabulary_comes_from_the_manifest(corpus_dir: Path, tmp_path: Path) ->
 def test_bf16_autocast_runs_on_cpu(corpus_dir: Path, tmp_path: Path) -> None:
     trainer = run(corpus_dir, tmp_path / "run", small_config("runtime.precision=bf16", steps=2))
     assert len(trainer.step_losses) == 2 and all(torch.isfinite(torch.tensor(trainer.step_losses)))
+
+
+def test_verify_corpus_rehashes_shards(
+    corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def flip_a_byte(root: Path) -> None:
+        shard = root / "sd" / "valid" / "part-00000-of-00001.arrow"
+        data = bytearray(shard.read_bytes())
+        data[-20] ^= 0xFF  # same size: only the re-hash sees it
+        shard.write_bytes(bytes(data))
+
+    bad = copy_corpus(corpus_dir, tmp_path / "bad", flip_a_byte)
+    with pytest.raises(SystemExit):
+        pretrain_main(
+            ["--corpus", str(bad), "--preset", "tiny", "--out", str(tmp_path / "run"), "--verify-corpus"]
+        )
+    assert "sd/valid/part-00000-of-00001.arrow: sha256 differs from the manifest" in capsys.readouterr().err
+
+
+def test_plot_cli_errors_without_metrics(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from model.plot import main as plot_main
+
+    with pytest.raises(SystemExit) as err:
+        plot_main([str(tmp_path)])
+    assert err.value.code == 1 and "metrics.jsonl" in capsys.readouterr().err
