@@ -47,6 +47,62 @@ print(json.dumps({"timings": result.timings, "wall": wall, "stats": result.manif
 """
 
 
+PROFILED_CHILD = """
+import cProfile, json, pstats, sys
+from pipelines.build_corpus import build_corpus
+from pipelines.options import parse_args
+args = parse_args(sys.argv[1:])
+profile = cProfile.Profile()
+profile.runcall(build_corpus, args.config, args.beam_args)
+stats = pstats.Stats(profile)
+out = {}
+for (file, line, name), (cc, nc, tt, ct, callers) in stats.stats.items():
+    key = "/".join(file.split("/")[-2:]) + ":" + name
+    out[key] = out.get(key, 0.0) + ct
+print(json.dumps(out))
+"""
+
+STAGES = [
+    ("read KG (kg/, rdflib for Turtle)", "kg/readers.py:read_kg_items"),
+    ("resolve names (kg/)", "pipelines/read_kg.py:_resolve_group"),
+    ("read documents (aligners/)", "pipelines/documents.py:read_document_file"),
+    ("clean (aligners/)", "aligners/clean.py:clean_document"),
+    ("de-duplication key (aligners/)", "aligners/clean.py:dedup_key"),
+    ("join: seed facts + names + assemble", "pipelines/join.py:grant_seed_facts"),
+    ("", "pipelines/join.py:grant_names"),
+    ("", "pipelines/join.py:assemble"),
+    ("align (aligners/, spaCy)", "aligners/align.py:align"),
+    ("tokenizer sample", "pipelines/writers.py:write_sample"),
+    ("tokenizer training (SentencePiece)", "tasks/tokenizer.py:train_tokenizer"),
+    ("SD negatives", "pipelines/tasks.py:draw_negatives"),
+    ("task builders (corpus/tasks/)", "pipelines/tasks.py:build_document_tasks"),
+    ("intermediate parts (pickle)", "pipelines/writers.py:write_part"),
+    ("", "pipelines/tasks.py:read_part"),
+    ("shard encoding (corpus/shards.py encode_shard)", "corpus/shards.py:encode_shard"),
+    ("manifest inputs sha256 + verify", "pipelines/report.py:input_files"),
+    ("", "pipelines/build_corpus.py:_verify"),
+]
+
+
+def profile_stages(inputs: dict[str, list[str]], out: Path) -> tuple[float, list[tuple[str, float]]]:
+    """Cumulative seconds per stage function of one in-process build under cProfile (inflated by the profiler)."""
+    argv = ["--kg", *inputs["kg"], "--docs", *inputs["docs"], "--out", str(out), "--overwrite"]
+    proc = subprocess.run(
+        [sys.executable, "-c", PROFILED_CHILD, *argv], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"profiled build failed: {proc.stderr[-2000:]}")
+    times: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
+    total = times.get("pipelines/build_corpus.py:build_corpus", 0.0)
+    stages: list[tuple[str, float]] = []
+    for label, key in STAGES:
+        if label:
+            stages.append((label, times.get(key, 0.0)))
+        else:
+            stages[-1] = (stages[-1][0], stages[-1][1] + times.get(key, 0.0))
+    return total, stages
+
+
 def _tag_sentences(text: str, tag: str, spans: list[tuple[int, int]]) -> tuple[str, list[int]]:
     """Insert ``tag`` before every sentence-final period outside the link spans; return text and points."""
     inside = [False] * (len(text) + 1)
@@ -59,6 +115,7 @@ def _tag_sentences(text: str, tag: str, spans: list[tuple[int, int]]) -> tuple[s
         pieces += [text[last:p], tag]
         last = p
     pieces.append(text[last:])
+    pieces.append(tag)  # the end of the text too: a replica must never share the de-duplication key
     return "".join(pieces), points
 
 
@@ -215,6 +272,7 @@ def run() -> str:
         )
         if factor == 1:
             n_floor, t_floor = floor(inputs, WORK / "out" / "x1" / "tokenizer" / "spm.model")
+            profiled_total, stages = profile_stages(inputs, WORK / "out" / "profiled")
     floor_rate = n_floor / t_floor
     for (factor, name), r in results.items():
         sentences = r["stats"].get("aligned.sentences", 0)
@@ -235,6 +293,12 @@ def run() -> str:
         for factor in factors[1:]:
             ratio = results[(factor, name)]["timings"]["total"] / base
             scaling.append(f"| {name} | {factor}x / 1x | {ratio:.2f} (linear = {factor}) |")
+    stage_rows = [f"| {label} | {sec:.1f} | {100 * sec / profiled_total:.0f}% |" for label, sec in stages]
+    accounted = sum(sec for _, sec in stages)
+    stage_rows.append(
+        f"| Beam (coders, bundles, shuffles) and the rest | {profiled_total - accounted:.1f} | "
+        f"{100 * (profiled_total - accounted) / profiled_total:.0f}% |"
+    )
     return "\n".join(
         [
             title,
@@ -254,6 +318,13 @@ def run() -> str:
             "| ratio to floor | peak RSS driver MiB | peak RSS worker(s) MiB |",
             "|---|---|---|---|---|---|---|---|---|---|",
             *rows,
+            "",
+            "Per-stage time: one in-process DirectRunner build of 1x under cProfile (cumulative seconds of each stage's "
+            f"function; the profiler inflates the total to {profiled_total:.1f} s, so read the shares):",
+            "",
+            "| stage | seconds | share |",
+            "|---|---|---|",
+            *stage_rows,
             "",
             "| runner | scaling | time ratio |",
             "|---|---|---|",
