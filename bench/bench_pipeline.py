@@ -137,7 +137,7 @@ def _replicate_redocred(line: str, k: int) -> str:
             link["end"] = _shift(link["end"], points, len(tag), end=True)
     doc["id"] = f"{doc['id']}-r{k}"
     out = json.dumps(doc, ensure_ascii=False)
-    return REDOCRED_ENTITY.sub(lambda m: f"{m.group()}_r{k}", out)
+    return REDOCRED_ENTITY.sub(f"\\g<0>_r{k}", out)
 
 
 def _replicate_rebel(line: str, k: int) -> str:
@@ -183,8 +183,8 @@ def make_inputs(factor: int) -> dict[str, list[str]]:
         ):
             t.write("\n".join(head) + "\n")
             for k in range(factor):
-                t.writelines(REDOCRED_ENTITY.sub(lambda m, k=k: f"{m.group()}_r{k}", x) + "\n" for x in body)
-                n.writelines(WIKIDATA_ITEM.sub(lambda m, k=k: f"{m.group(1)}_r{k}>", x) + "\n" for x in nt)
+                t.writelines(REDOCRED_ENTITY.sub(f"\\g<0>_r{k}", x) + "\n" for x in body)
+                n.writelines(WIKIDATA_ITEM.sub(f"\\g<1>_r{k}>", x) + "\n" for x in nt)
                 d0.writelines(_replicate_redocred(x, k) + "\n" for x in red)
                 d1.writelines(_replicate_rebel(x, k) + "\n" for x in reb)
     return {"kg": [str(p) for p in kg], "docs": [str(p) for p in docs]}
