@@ -151,78 +151,133 @@ def _run(
     logger.info("%s: done in %.1f s", label, timings[label])
 
 
-def build_corpus(config: BuildConfig, beam_args: tuple[str, ...]) -> BuildResult:
-    """Build the corpus directory ``config.out``; raises InputError for unusable inputs or outputs."""
+class Plan(NamedTuple):
+    """Everything one build needs, resolved before any Beam pipeline starts."""
+
+    config: BuildConfig
+    beam_args: tuple[str, ...]
+    kg_files: list[str]
+    doc_files: list[str]
+    rejected: list[DeadLetter]
+    kg_config: KgConfig
+    aligner_config: AlignerConfig
+    tasks_config: TasksConfig
+    tokenizer_config: TokenizerConfig
+    paths: BuildPaths
+
+
+def plan_build(config: BuildConfig, beam_args: tuple[str, ...]) -> Plan:
+    """Check the output, expand the inputs and derive the component configurations (no file written)."""
     check_output(config.out, config.overwrite)
     kg_files, kg_rejected = split_known(expand_inputs(config.kg, "kg"), "kg")
     doc_files, doc_rejected = split_known(expand_inputs(config.docs, "docs"), "docs")
     kg_config, aligner_config, tasks_config, tok_config = component_configs(config)
     paths = BuildPaths(temporary_sibling(config.out, "building"))
-    timings: dict[str, float] = {}
+    return Plan(
+        config,
+        beam_args,
+        kg_files,
+        doc_files,
+        kg_rejected + doc_rejected,
+        kg_config,
+        aligner_config,
+        tasks_config,
+        tok_config,
+        paths,
+    )
+
+
+def run_phase_one(plan: Plan, timings: dict[str, float]) -> dict[str, int]:
+    """Phase 1, then the first aligned examples in the log; returns phase 1's statistics."""
+    config, paths = plan.config, plan.paths
+    _run(
+        build_phase_one,
+        plan.beam_args,
+        "phase 1 (read, clean, join, align)",
+        timings,
+        inputs=PhaseOneInputs(plan.kg_files, plan.doc_files, plan.rejected),
+        paths=paths,
+        kg_config=plan.kg_config,
+        aligner_config=plan.aligner_config,
+        num_shards=config.num_shards,
+        valid_fraction=config.valid_fraction,
+        sample_sentences=config.tokenizer_sample_sentences,
+    )
+    log_examples(first_aligned_rows(paths.root, read_shard_records(paths.shard_info), config.log_examples))
+    stats: dict[str, int] = read_json(paths.stats(1), {})
+    return stats
+
+
+def run_phase_two(
+    plan: Plan, tokenizer_path: str, documents: int, timings: dict[str, float]
+) -> dict[str, int]:
+    """Phase 2 over the intermediate parts; returns phase 2's statistics."""
+    config = plan.config
+    _run(
+        build_phase_two,
+        plan.beam_args,
+        "phase 2 (tasks, shards)",
+        timings,
+        part_files=_part_files(plan.paths.parts),
+        paths=plan.paths,
+        tokenizer_path=tokenizer_path,
+        tasks_config=plan.tasks_config,
+        num_buckets=max(1, math.ceil(documents / config.sd_docs_per_bucket)),
+        num_shards=config.num_shards,
+        valid_fraction=config.valid_fraction,
+    )
+    stats: dict[str, int] = read_json(plan.paths.stats(2), {})
+    return stats
+
+
+def build_in_temporary(plan: Plan, timings: dict[str, float]) -> Manifest:
+    """Run both phases and the tokenizer into the temporary directory and write its manifest."""
+    paths = plan.paths
+    stats = run_phase_one(plan, timings)
     started = time.monotonic()
+    tok_path = train_corpus_tokenizer(paths.sample, paths.root, plan.tokenizer_config)
+    timings["tokenizer training"] = time.monotonic() - started
+    for name, value in run_phase_two(plan, tok_path, stats.get("documents.kept", 0), timings).items():
+        stats[name] = stats.get(name, 0) + value
+    manifest = assemble_manifest(
+        build_config=_build_config(plan.config, plan.beam_args, plan.tasks_config),
+        inputs=input_files(plan.kg_files, plan.doc_files),
+        tokenizer=tokenizer_info(Tokenizer.from_bytes(read_bytes(tok_path)), TOKENIZER_REL_PATH),
+        valid_fraction=plan.config.valid_fraction,
+        num_shards=plan.config.num_shards,
+        shards=read_shard_records(paths.shard_info),
+        statistics=stats,
+    )
+    remove_tree(paths.work)
+    write_atomic(join_path(paths.root, MANIFEST_NAME), manifest.to_json().encode("utf-8"))
+    return manifest
+
+
+def build_corpus(config: BuildConfig, beam_args: tuple[str, ...]) -> BuildResult:
+    """Build the corpus directory ``config.out``; raises InputError for unusable inputs or outputs.
+
+    Everything is written to a temporary sibling that replaces ``config.out`` only when complete; on any
+    failure the temporary directory is removed and an existing corpus at ``config.out`` is untouched.
+    """
+    started = time.monotonic()
+    plan = plan_build(config, beam_args)
     logger.info(
         "building %s in %s from %d KG and %d document files",
         config.out,
-        paths.root,
-        len(kg_files),
-        len(doc_files),
+        plan.paths.root,
+        len(plan.kg_files),
+        len(plan.doc_files),
     )
+    timings: dict[str, float] = {}
     try:
-        _run(
-            build_phase_one,
-            beam_args,
-            "phase 1 (read, clean, join, align)",
-            timings,
-            inputs=PhaseOneInputs(kg_files, doc_files, kg_rejected + doc_rejected),
-            paths=paths,
-            kg_config=kg_config,
-            aligner_config=aligner_config,
-            num_shards=config.num_shards,
-            valid_fraction=config.valid_fraction,
-            sample_sentences=config.tokenizer_sample_sentences,
-        )
-        stats: dict[str, int] = read_json(paths.stats(1), {})
-        log_examples(
-            first_aligned_rows(paths.root, read_shard_records(paths.shard_info), config.log_examples)
-        )
-        t0 = time.monotonic()
-        tok_path = train_corpus_tokenizer(paths.sample, paths.root, tok_config)
-        timings["tokenizer training"] = time.monotonic() - t0
-        parts = _part_files(paths.parts)
-        buckets = max(1, math.ceil(stats.get("documents.kept", 0) / config.sd_docs_per_bucket))
-        _run(
-            build_phase_two,
-            beam_args,
-            "phase 2 (tasks, shards)",
-            timings,
-            part_files=parts,
-            paths=paths,
-            tokenizer_path=tok_path,
-            tasks_config=tasks_config,
-            num_buckets=buckets,
-            num_shards=config.num_shards,
-            valid_fraction=config.valid_fraction,
-        )
-        for name, value in read_json(paths.stats(2), {}).items():
-            stats[name] = stats.get(name, 0) + value
-        manifest = assemble_manifest(
-            build_config=_build_config(config, beam_args, tasks_config),
-            inputs=input_files(kg_files, doc_files),
-            tokenizer=tokenizer_info(Tokenizer.from_bytes(read_bytes(tok_path)), TOKENIZER_REL_PATH),
-            valid_fraction=config.valid_fraction,
-            num_shards=config.num_shards,
-            shards=read_shard_records(paths.shard_info),
-            statistics=stats,
-        )
-        remove_tree(paths.work)
-        write_atomic(join_path(paths.root, MANIFEST_NAME), manifest.to_json().encode("utf-8"))
-        move_into_place(paths.root, config.out)
+        manifest = build_in_temporary(plan, timings)
+        move_into_place(plan.paths.root, config.out)
     except BaseException:
-        logger.error("build failed; removing the temporary directory %s", paths.root)
-        remove_tree(paths.root)
+        logger.error("build failed; removing the temporary directory %s", plan.paths.root)
+        remove_tree(plan.paths.root)
         raise
-    timings["total"] = time.monotonic() - started
     _verify(config.out)
+    timings["total"] = time.monotonic() - started
     return BuildResult(manifest, timings)
 
 
