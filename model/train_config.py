@@ -220,7 +220,7 @@ class RuntimeConfig:
     precision: Precision = Precision.AUTO
     """Autocast policy."""
     compile: bool = False
-    """Wrap the model in ``torch.compile``."""
+    """Wrap the objective in ``torch.compile(dynamic=True)`` (minutes of compilation on CPU; for GPU runs)."""
     parallel: Parallel = Parallel.DDP
     """Replication under ``torchrun`` (ignored in a single process)."""
     find_unused_parameters: bool = True

@@ -261,7 +261,8 @@ def build_trainer(
     objective = PretrainObjective(model)
     wrapped = wrap(objective, config.runtime, ctx)
     if config.runtime.compile:
-        wrapped = torch.compile(wrapped)  # type: ignore[assignment]
+        # dynamic=True: progressive learning and length bucketing change shapes every few steps.
+        wrapped = torch.compile(wrapped, dynamic=True)  # type: ignore[assignment]
     tasks = available_tasks(reader, config.data, "train")
     evaluator = None
     if config.eval.interval:
