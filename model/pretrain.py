@@ -15,6 +15,8 @@ import logging
 import sys
 from pathlib import Path
 
+import torch.distributed as dist
+
 from corpus.errors import CorpusError
 from corpus.reader import CorpusReader
 from model import train_checkpoint as ckpt
@@ -105,6 +107,9 @@ def main(argv: list[str] | None = None) -> None:
             trainer.parts.metrics.close()
     except (CorpusError, ValueError, FileExistsError, TrainingDivergedError) as err:
         _fail(str(err))
+    finally:
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
 
 
 if __name__ == "__main__":
