@@ -53,7 +53,9 @@ def machine_description() -> str:
 
 def git_commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        )
         return out.stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -75,7 +77,9 @@ def run_one(name: str) -> tuple[str, float]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", nargs="*", default=None, help="bench module names (default: all bench_*.py)")
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="bench module names (default: all bench_*.py)"
+    )
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "RESULTS.md", help="results file to rewrite")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")

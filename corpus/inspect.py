@@ -39,9 +39,14 @@ def dataset_rows(reader: CorpusReader) -> list[dict[str, Any]]:
             if not shards:
                 continue
             arrays = [_lengths(reader.open_shard(dataset, s)) for s in shards if s.rows]
-            lengths = pa.chunked_array(arrays, type=pa.int32()) if arrays else pa.chunked_array([], pa.int32())
+            lengths = (
+                pa.chunked_array(arrays, type=pa.int32()) if arrays else pa.chunked_array([], pa.int32())
+            )
             quantiles = (
-                [int(v) for v in pc.quantile(lengths, q=list(PERCENTILES), interpolation="nearest").to_pylist()]
+                [
+                    int(v)
+                    for v in pc.quantile(lengths, q=list(PERCENTILES), interpolation="nearest").to_pylist()
+                ]
                 if len(lengths)
                 else [0] * len(PERCENTILES)
             )
@@ -54,7 +59,8 @@ def dataset_rows(reader: CorpusReader) -> list[dict[str, Any]]:
                     "bytes": sum(s.bytes for s in shards),
                     "tokens": sum(s.tokens for s in shards),
                     "length_unit": "tokens" if dataset != "aligned" else "chars",
-                    "length_p50_p90_p99_max": quantiles + [int(pc.max(lengths).as_py() or 0) if len(lengths) else 0],
+                    "length_p50_p90_p99_max": quantiles
+                    + [int(pc.max(lengths).as_py() or 0) if len(lengths) else 0],
                 }
             )
     return summary
@@ -75,7 +81,11 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = []
     for n, row in enumerate(cells):
-        lines.append("  ".join(c.rjust(w) if n and c[:1].isdigit() else c.ljust(w) for c, w in zip(row, widths)))
+        lines.append(
+            "  ".join(
+                c.rjust(w) if n and c[:1].isdigit() else c.ljust(w) for c, w in zip(row, widths, strict=True)
+            )
+        )
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -94,7 +104,9 @@ def render_aligned(row: Mapping[str, Any]) -> str:
     out.append(text[cursor:])
     lines = [f"{row['doc_id']} p{row['paragraph_index']} s{row['sentence_index']}: {''.join(out)}"]
     for t in row["triples"]:
-        lines.append(f"    triple [{t['level']}] {_short(t['head'])} --{_short(t['relation'])}--> {_short(t['tail'])}")
+        lines.append(
+            f"    triple [{t['level']}] {_short(t['head'])} --{_short(t['relation'])}--> {_short(t['tail'])}"
+        )
     return "\n".join(lines)
 
 
@@ -150,16 +162,24 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("corpus", help="corpus directory (holds manifest.json)")
     parser.add_argument("--verify", action="store_true", help="re-hash every shard; exit 1 on any problem")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    parser.add_argument("--examples", type=int, default=2, metavar="N", help="example rows per dataset (default 2)")
-    parser.add_argument("--split", choices=SPLITS, default="train", help="split to draw examples from (default train)")
+    parser.add_argument(
+        "--examples", type=int, default=2, metavar="N", help="example rows per dataset (default 2)"
+    )
+    parser.add_argument(
+        "--split", choices=SPLITS, default="train", help="split to draw examples from (default train)"
+    )
     return parser.parse_args(argv)
 
 
-def _print_text(reader: CorpusReader, summary: list[dict[str, Any]], shown: dict[str, list[str]], split: str) -> None:
+def _print_text(
+    reader: CorpusReader, summary: list[dict[str, Any]], shown: dict[str, list[str]], split: str
+) -> None:
     m = reader.manifest
     print(f"corpus {reader.root}  (format v{m.format_version})")
     if m.tokenizer:
-        print(f"tokenizer {m.tokenizer.path}: vocab {m.tokenizer.vocab_size:,}, special ids {m.tokenizer.special_ids}")
+        print(
+            f"tokenizer {m.tokenizer.path}: vocab {m.tokenizer.vocab_size:,}, special ids {m.tokenizer.special_ids}"
+        )
     headers = ["dataset", "split", "rows", "shards", "size", "tokens", "len p50/p90/p99/max"]
     table = [
         (
@@ -169,7 +189,8 @@ def _print_text(reader: CorpusReader, summary: list[dict[str, Any]], shown: dict
             s["shards"],
             _human_bytes(s["bytes"]),
             f"{s['tokens']:,}",
-            "/".join(map(str, s["length_p50_p90_p99_max"])) + (" chars" if s["length_unit"] == "chars" else ""),
+            "/".join(map(str, s["length_p50_p90_p99_max"]))
+            + (" chars" if s["length_unit"] == "chars" else ""),
         )
         for s in summary
     ]

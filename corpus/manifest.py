@@ -117,10 +117,13 @@ def manifest_from_json(text: str, source: str) -> Manifest:
     version = raw["format_version"]
     if version > FORMAT_VERSION:
         raise CorpusError(
-            source, f"format version {version} is newer than this kgtext supports ({FORMAT_VERSION}); upgrade kgtext"
+            source,
+            f"format version {version} is newer than this kgtext supports ({FORMAT_VERSION}); upgrade kgtext",
         )
     if version < FORMAT_VERSION:
-        raise CorpusError(source, f"format version {version} is older than {FORMAT_VERSION}; rebuild the corpus")
+        raise CorpusError(
+            source, f"format version {version} is older than {FORMAT_VERSION}; rebuild the corpus"
+        )
     datasets: dict[str, dict[str, list[ShardInfo]]] = {}
     for dataset, splits in (raw.get("datasets") or {}).items():
         if dataset not in DATASETS:
@@ -145,7 +148,9 @@ def manifest_from_json(text: str, source: str) -> Manifest:
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise CorpusError(source, f"malformed tokenizer entry ({err})") from None
         if ".." in PurePosixPath(tokenizer.path).parts or PurePosixPath(tokenizer.path).is_absolute():
-            raise CorpusError(source, f"tokenizer path {tokenizer.path!r} points outside the corpus directory")
+            raise CorpusError(
+                source, f"tokenizer path {tokenizer.path!r} points outside the corpus directory"
+            )
     return Manifest(
         format_version=version,
         created_by=str(raw.get("created_by", "")),

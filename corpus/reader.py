@@ -58,7 +58,9 @@ class CorpusReader:
         except FileNotFoundError:
             raise CorpusError(str(path), "shard file is missing") from None
         if size != shard.bytes:
-            raise CorpusError(str(path), f"is {size} bytes, manifest says {shard.bytes} (truncated or replaced?)")
+            raise CorpusError(
+                str(path), f"is {size} bytes, manifest says {shard.bytes} (truncated or replaced?)"
+            )
         return read_shard(path, dataset, expected_rows=shard.rows)
 
     def iter_tables(self, dataset: str, split: str) -> Iterator[pa.Table]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -106,11 +106,7 @@ def read_shard(path: str | Path, dataset: str, *, expected_rows: int | None = No
     if not table.schema.equals(expected):
         raise CorpusError(path, f"schema differs from the {dataset!r} schema of this kgtext version")
     if expected_rows is not None and table.num_rows != expected_rows:
-        raise CorpusError(path, f"has {table.num_rows} rows, manifest says {expected_rows} (truncated shard?)")
+        raise CorpusError(
+            path, f"has {table.num_rows} rows, manifest says {expected_rows} (truncated shard?)"
+        )
     return table
-
-
-def decode_rows(table: pa.Table, limit: int | None = None) -> Sequence[dict[str, Any]]:
-    """The first ``limit`` rows of a table as Python dicts (for inspection and tests)."""
-    part = table if limit is None else table.slice(0, limit)
-    return part.to_pylist()

@@ -19,7 +19,9 @@ class Subcommand(NamedTuple):
 
 
 SUBCOMMANDS: dict[str, Subcommand] = {
-    "build-corpus": Subcommand("pipelines.build_corpus", "build a corpus directory from a KG and documents (Beam)"),
+    "build-corpus": Subcommand(
+        "pipelines.build_corpus", "build a corpus directory from a KG and documents (Beam)"
+    ),
     "inspect": Subcommand("corpus.inspect", "show (and --verify) a corpus directory"),
     "pretrain": Subcommand("model.pretrain", "pre-train the ERNIE 3.0 model on a corpus directory"),
     "kg-stats": Subcommand("kg.stats", "count triples, entities, literals and relations of KG files"),
@@ -58,7 +60,10 @@ def main(argv: list[str] | None = None) -> None:
         module = importlib.import_module(sub.module)
     except ModuleNotFoundError as err:
         if err.name and sub.module.startswith(err.name):
-            print(f"kgtext: command {name!r} is not available in this build yet ({sub.module} missing)", file=sys.stderr)
+            print(
+                f"kgtext: command {name!r} is not available in this build yet ({sub.module} missing)",
+                file=sys.stderr,
+            )
             raise SystemExit(2) from None
         raise
     module.main(rest)

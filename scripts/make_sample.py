@@ -32,7 +32,26 @@ from urllib.parse import quote
 ENTITY_NS = "http://example.org/redocred/entity/"
 PROP_NS = "http://www.wikidata.org/prop/direct/"
 XSD = "http://www.w3.org/2001/XMLSchema#"
-NO_SPACE_BEFORE = {",", ".", ";", ":", "!", "?", ")", "]", "}", "%", "'s", "'", "n't", "'re", "'ve", "'ll", "'d", "'m"}
+NO_SPACE_BEFORE = {
+    ",",
+    ".",
+    ";",
+    ":",
+    "!",
+    "?",
+    ")",
+    "]",
+    "}",
+    "%",
+    "'s",
+    "'",
+    "n't",
+    "'re",
+    "'ve",
+    "'ll",
+    "'d",
+    "'m",
+}
 NO_SPACE_AFTER = {"(", "[", "{", "$", "#"}
 
 
@@ -119,12 +138,21 @@ def build(shared: Path, out: Path) -> None:
         terms: list[tuple[str, bool]] = []  # per vertex: (IRI or literal term, is_literal)
         mentions_of: list[list[tuple[int, int]]] = []
         for vertex in doc["vertexSet"]:
-            spans = [(offsets[m["sent_id"]][m["pos"][0]][0], offsets[m["sent_id"]][m["pos"][1] - 1][1]) for m in vertex]
+            spans = [
+                (offsets[m["sent_id"]][m["pos"][0]][0], offsets[m["sent_id"]][m["pos"][1] - 1][1])
+                for m in vertex
+            ]
             surface = [text[a:b] for a, b in spans]
             canonical = collections.Counter(surface).most_common(1)[0][0]
             longest = max(sorted(set(surface)), key=len)  # the IRI key: full names merge fewer people
             etype = vertex[0]["type"]
-            literal = parse_date(canonical) if etype == "TIME" else parse_number(canonical) if etype == "NUM" else None
+            literal = (
+                parse_date(canonical)
+                if etype == "TIME"
+                else parse_number(canonical)
+                if etype == "NUM"
+                else None
+            )
             if literal:
                 terms.append((ttl_literal(literal[0], None, literal[1]), True))
             else:
@@ -141,7 +169,7 @@ def build(shared: Path, out: Path) -> None:
         title_key = re.sub(r"\s*\(.*\)\s*$", "", doc["title"]).strip().lower()
         subject = ""
         links = []
-        for (term, is_lit), spans in zip(terms, mentions_of):
+        for (term, is_lit), spans in zip(terms, mentions_of, strict=True):
             if is_lit:
                 continue
             iri = term[1:-1]
@@ -149,8 +177,15 @@ def build(shared: Path, out: Path) -> None:
                 subject = iri
         if not subject:
             # Wikipedia intros open with their subject: the entity mentioned at offset 0, if any.
-            subject = next((t[1:-1] for (t, lit), spans in zip(terms, mentions_of) if not lit and spans[0][0] == 0), "")
-        for (term, is_lit), spans in zip(terms, mentions_of):
+            subject = next(
+                (
+                    t[1:-1]
+                    for (t, lit), spans in zip(terms, mentions_of, strict=True)
+                    if not lit and spans[0][0] == 0
+                ),
+                "",
+            )
+        for (term, is_lit), spans in zip(terms, mentions_of, strict=True):
             if is_lit:
                 continue
             iri = term[1:-1]
@@ -185,12 +220,16 @@ def build(shared: Path, out: Path) -> None:
     shutil.copyfile(shared / "redocred_dev" / "LICENSE", out / "LICENSE-Re-DocRED")
     shutil.copyfile(shared / "redocred_dev" / "LICENSE-DocRED", out / "LICENSE-DocRED")
     shutil.copyfile(shared / "wikidata_property_labels" / "LICENSE", out / "LICENSE-wikidata-property-labels")
-    print(f"{len(records)} documents, {sum(1 for r in records if 'subject' in r)} with a subject, "
-          f"{len(labels)} entities, {len(facts)} facts, {len(used_props)} properties -> {out}")
+    print(
+        f"{len(records)} documents, {sum(1 for r in records if 'subject' in r)} with a subject, "
+        f"{len(labels)} entities, {len(facts)} facts, {len(used_props)} properties -> {out}"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--shared", type=Path, default=Path("../shared/data"), help="the shared data folder")
     parser.add_argument("--out", type=Path, default=Path("data/sample"), help="output folder")
     args = parser.parse_args(argv)

@@ -51,7 +51,9 @@ def test_package_respects_import_rules(package: str) -> None:
 
 def test_imported_roots_sees_nested_and_from_imports(tmp_path: Path) -> None:
     src = tmp_path / "m.py"
-    src.write_text("import os.path\nfrom torch import nn\ndef f():\n    import apache_beam as beam\nfrom . import x\n")
+    src.write_text(
+        "import os.path\nfrom torch import nn\ndef f():\n    import apache_beam as beam\nfrom . import x\n"
+    )
     assert imported_roots(src) == {"os", "torch", "apache_beam"}
 
 

@@ -46,8 +46,20 @@ ROWS = [
     )
 ]
 DLM_ROWS = [
-    {"doc_id": "redocred-dev-0000", "position": 0, "input_ids": [2, 17, 45, 9, 3], "num_tokens": 5, "segment_index": 0},
-    {"doc_id": "redocred-dev-0001", "position": 0, "input_ids": [2, 8, 3], "num_tokens": 3, "segment_index": 0},
+    {
+        "doc_id": "redocred-dev-0000",
+        "position": 0,
+        "input_ids": [2, 17, 45, 9, 3],
+        "num_tokens": 5,
+        "segment_index": 0,
+    },
+    {
+        "doc_id": "redocred-dev-0001",
+        "position": 0,
+        "input_ids": [2, 8, 3],
+        "num_tokens": 3,
+        "segment_index": 0,
+    },
 ]
 
 
@@ -58,7 +70,9 @@ def write_corpus(root: Path) -> Manifest:
         encoded = encode_shard(dataset, rows)
         rel = f"{dataset}/train/{shard_file_name(0, 1)}"
         write_local_atomic(root / rel, encoded.data)
-        info = ShardInfo(path=rel, rows=encoded.rows, bytes=len(encoded.data), tokens=encoded.tokens, sha256=encoded.sha256)
+        info = ShardInfo(
+            path=rel, rows=encoded.rows, bytes=len(encoded.data), tokens=encoded.tokens, sha256=encoded.sha256
+        )
         manifest.datasets[dataset] = {"train": [info]}
     manifest.statistics = {"documents.read": 2, "mentions.link": 2, "mentions.date": 1, "triples.allent": 1}
     write_manifest(root, manifest)

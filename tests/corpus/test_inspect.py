@@ -10,7 +10,9 @@ import pytest
 from corpus.inspect import main
 
 
-def test_inspect_shows_table_statistics_and_highlighted_mentions(corpus_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_inspect_shows_table_statistics_and_highlighted_mentions(
+    corpus_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     main([str(corpus_dir), "--examples", "1"])
     out = capsys.readouterr().out
     assert "aligned  train     1       1" in out
@@ -29,7 +31,9 @@ def test_inspect_json(corpus_dir: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert payload["verified"] is True
 
 
-def test_verify_failure_exits_1_with_one_line_per_problem(corpus_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_failure_exits_1_with_one_line_per_problem(
+    corpus_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     shard = corpus_dir / "dlm/train/part-00000-of-00001.arrow"
     data = bytearray(shard.read_bytes())
     data[-20] ^= 0xFF
@@ -42,7 +46,9 @@ def test_verify_failure_exits_1_with_one_line_per_problem(corpus_dir: Path, caps
 
 
 @pytest.mark.parametrize("breakage", ["no_manifest", "truncated", "outside", "newer"])
-def test_bad_corpus_gives_one_line_error(corpus_dir: Path, capsys: pytest.CaptureFixture[str], breakage: str) -> None:
+def test_bad_corpus_gives_one_line_error(
+    corpus_dir: Path, capsys: pytest.CaptureFixture[str], breakage: str
+) -> None:
     manifest = corpus_dir / "manifest.json"
     raw = json.loads(manifest.read_text())
     if breakage == "no_manifest":

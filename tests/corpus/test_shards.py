@@ -28,7 +28,9 @@ def test_round_trip_through_pyarrow_open_stream(corpus_dir: Path) -> None:
     assert rows == [expected]
     row = rows[0]
     assert row["text"] == SENTENCE
-    assert row["text"][row["mentions"][0]["start"] : row["mentions"][0]["end"]] == 'Wilfried "Willi" Schneider'
+    assert (
+        row["text"][row["mentions"][0]["start"] : row["mentions"][0]["end"]] == 'Wilfried "Willi" Schneider'
+    )
     assert row["text"][33:46] == "13 March 1963"
     assert row["triples"][0]["relation"] == "http://www.wikidata.org/prop/direct/P19"
     assert "passes_filter" not in row
@@ -115,7 +117,11 @@ def test_missing_manifest_is_an_incomplete_build(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("path", "message"),
-    [("../x.arrow", "points outside"), ("/etc/passwd", "is absolute"), ("dlm/train/../../../x.arrow", "points outside")],
+    [
+        ("../x.arrow", "points outside"),
+        ("/etc/passwd", "is absolute"),
+        ("dlm/train/../../../x.arrow", "points outside"),
+    ],
 )
 def test_manifest_paths_outside_the_directory_are_refused(corpus_dir: Path, path: str, message: str) -> None:
     manifest_path = corpus_dir / "manifest.json"
