@@ -31,3 +31,10 @@ def test_model_info_rejects_unknown_preset(capsys: pytest.CaptureFixture[str]) -
     with pytest.raises(SystemExit):
         main(["--preset", "huge"])
     assert "invalid choice: 'huge'" in capsys.readouterr().err
+
+
+def test_kgtext_dispatcher_reaches_model_info(capsys: pytest.CaptureFixture[str]) -> None:
+    from kgtext.cli import main as kgtext_main
+
+    kgtext_main(["model-info", "--preset", "base-ablation"])
+    assert capsys.readouterr().out.splitlines()[-1] == "total           128,970,380  100.0%  (128.97 M)"
