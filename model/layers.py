@@ -57,16 +57,16 @@ class SinusoidalEncoding(nn.Module):
 
 
 def rel_shift(x: Tensor, k_len: int) -> Tensor:
-    """(B, H, T, P) scores per distance (P = K + T - 1, distance K-1-p) -> (B, H, T, K) per key.
+    """(B, H, T, P) scores per distance (P = K + T - 1, column c = distance K-1-c) -> (B, H, T, K) per key.
 
     Query i (absolute key position M + i) and key j are at distance M + i - j, which is column T-1-i+j.
-    Row i therefore starts T-1-i columns in: reading the flattened rows with stride P-1 instead of P from
-    offset T-1 lines every row up (the TXL pad-and-reshape trick, generalised to both signs).
+    Row i therefore starts T-1-i columns in: reading the rows with stride P-1 instead of P from offset T-1
+    lines every row up (the TXL pad-and-reshape trick, generalised to both signs). A strided view: no copy
+    forward, one scatter backward; also right for T = 1 (one-token steps), where P = K.
     """
     b, h, t, p = x.shape
-    flat = x.reshape(b, h, t * p)
-    shifted = flat[..., t - 1 : t - 1 + t * (p - 1)].reshape(b, h, t, p - 1)
-    return shifted[..., :k_len]
+    x = x.contiguous()
+    return x.as_strided((b, h, t, k_len), (h * t * p, t * p, p - 1, 1), x.storage_offset() + t - 1)
 
 
 class RelMultiHeadAttention(nn.Module):

@@ -118,6 +118,21 @@ def test_lower_layer_segments_with_memory_equal_one_pass(clamp_len: int) -> None
     torch.testing.assert_close(pieces, whole, rtol=1e-5, atol=1e-5)
 
 
+def test_one_token_steps_with_memory_equal_one_pass() -> None:
+    """Generation-style T = 1 segments (lower-layer recurrence, memory covering the past) equal a single pass."""
+    model = build(recurrence=Recurrence.LOWER_LAYER, mem_len=16)
+    ids = random_ids(2, 7)
+    with torch.no_grad():
+        whole = model.forward_nlg(ids).hidden
+        mems, steps = None, []
+        for t in range(7):
+            out = model.forward_nlg(ids[:, t : t + 1], mems)
+            mems = out.mems
+            steps.append(out.hidden)
+    assert mems is not None and mems.length == 7
+    torch.testing.assert_close(torch.cat(steps, 1), whole, rtol=1e-5, atol=1e-5)
+
+
 def test_same_layer_recurrence_differs_from_one_pass() -> None:
     """ERNIE-Doc recurrence feeds layer n's own output back to layer n: a different (deeper) context than a
     single pass, so only the first segment agrees."""

@@ -34,6 +34,19 @@ def test_rel_shift_moves_distance_columns_to_key_order() -> None:
     assert torch.equal(out[0, 0], expected)
 
 
+def test_rel_shift_single_query_and_gradient() -> None:
+    x = torch.arange(3.0).view(1, 1, 1, 3).requires_grad_()  # T = 1, M = 2: P = K = 3
+    out = rel_shift(x, 3)
+    assert out.tolist() == [[[[0.0, 1.0, 2.0]]]]
+    big = torch.randn(2, 2, 4, 9, requires_grad=True)  # T = 4, M = 2: K = 6, P = 9
+    (grad,) = torch.autograd.grad(rel_shift(big, 6).sum(), big)
+    # every (i, j) reads a distinct column T-1-i+j of row i: 6 ones per row, at columns 3-i .. 8-i
+    expected = torch.zeros(4, 9)
+    for i in range(4):
+        expected[i, 3 - i : 9 - i] = 1.0
+    assert torch.equal(grad[1, 1], expected)
+
+
 def test_sinusoidal_encoding_values() -> None:
     enc = SinusoidalEncoding(4)
     out = enc(torch.tensor([0.0, 2.0, -1.0]))
