@@ -3,14 +3,13 @@
 
 Inputs (benchmarks may read ``../shared/data``; skipped with a note when it is absent): the REBEL sample
 (``rebel_sample/sample.jsonl`` + its two ``.nt`` files) and Re-DocRED dev as the bundled ``data/sample/``
-KG + documents, replicated 1x and 4x (16x, and the DaskRunner above 1x, with ``KGTEXT_BENCH_LARGE=1``: many minutes).
-Each replica rewrites entity IRIs and document ids and tags every sentence and paragraph end (outside
-link spans) and the end of the text with `` r<k>``, so replicas
-are not joined to the same entities and almost never share a de-duplication key (the ~2% that still do,
-e.g. when a document's three longest sentences end inside a link, are removed as duplicates, as the
-documents column shows). Every
-build runs in a fresh subprocess (peak RSS per process from ``getrusage``); Dask workers come from a
-fresh ``LocalCluster`` (2 processes) per run and report their own peak RSS. The floor is spaCy's
+KG + documents, replicated 1x and 4x (16x, and the DaskRunner above 1x, with ``KGTEXT_BENCH_LARGE=1``:
+many minutes). Each replica rewrites entity IRIs and document ids and tags every sentence and paragraph
+end (outside link spans) and the end of the text with `` r<k>``, so replicas are not joined to the same
+entities and almost never share a de-duplication key (the ~2% that still do, e.g. when a document's
+three longest sentences end inside a link, are removed as duplicates, as the documents column shows).
+Every build runs in a fresh subprocess (peak RSS per process from ``getrusage``); Dask workers come from
+a fresh ``LocalCluster`` (2 processes) per run and report their own peak RSS. The floor is spaCy's
 sentence splitting (``blank("en")`` + sentencizer) plus SentencePiece encoding of the same documents'
 sentences in one process, measured in the same run.
 """
