@@ -32,16 +32,16 @@ logger = logging.getLogger(__name__)
 
 
 def _read_jsonl(path: str, fmt: DocFormat) -> Iterator[Document | DeadLetter]:
+    """Lines of a JSONL file; for ``.jsonl.gz`` the lines before a truncation or corruption are kept."""
     raw = read_bytes(path)
-    if fmt is DocFormat.JSONL_GZ:
-        try:
-            raw = gzip.decompress(raw)
-        except (EOFError, gzip.BadGzipFile, zlib.error) as err:
-            yield make_dead_letter(STAGE, path, Reason.TRUNCATED_COMPRESSED, str(err))
-            return
-    for line_no, line in enumerate(io.BytesIO(raw), start=1):
-        if line.strip():
-            yield parse_document_line(line, file=path, line_no=line_no, fmt=fmt)
+    handle = gzip.GzipFile(fileobj=io.BytesIO(raw)) if fmt is DocFormat.JSONL_GZ else io.BytesIO(raw)
+    line_no = 0
+    try:
+        for line_no, line in enumerate(handle, start=1):
+            if line.strip():
+                yield parse_document_line(line, file=path, line_no=line_no, fmt=fmt)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+        yield make_dead_letter(STAGE, path, Reason.TRUNCATED_COMPRESSED, str(err), line=line_no + 1)
 
 
 def _read_via_local_copy(path: str) -> Iterator[Document | DeadLetter]:

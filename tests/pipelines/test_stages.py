@@ -172,3 +172,20 @@ def test_dead_letters_are_sorted_json_lines(tmp_path: Path) -> None:
         ("a.nt", 9, "wrong_arity"),
         ("b.nt", 3, "bad_iri"),
     ]
+
+
+def test_gzipped_jsonl_reads_like_plain_and_a_truncated_one_is_dead_lettered(tmp_path: Path) -> None:
+    import gzip
+
+    from tests.pipelines.conftest import REBEL
+
+    raw = (REBEL / "docs.jsonl").read_bytes()
+    (tmp_path / "docs.jsonl.gz").write_bytes(gzip.compress(raw))
+    plain = list(read_document_file(str(REBEL / "docs.jsonl")))
+    zipped = list(read_document_file(str(tmp_path / "docs.jsonl.gz")))
+    assert [d.id for d in zipped] == [d.id for d in plain] and len(plain) == 8
+    (tmp_path / "cut.jsonl.gz").write_bytes(gzip.compress(raw)[: len(gzip.compress(raw)) // 2])
+    *kept, letter = read_document_file(str(tmp_path / "cut.jsonl.gz"))
+    assert [d.id for d in kept] == [d.id for d in plain[: len(kept)]] and 0 < len(kept) < 8
+    assert isinstance(letter, DeadLetter) and letter.reason == "truncated_compressed"
+    assert letter.line == len(kept) + 1
