@@ -39,6 +39,8 @@ def to_row(record: Any) -> Any:
     if isinstance(record, tuple) and hasattr(record, "_asdict"):
         return {key: to_row(value) for key, value in record._asdict().items()}
     if isinstance(record, (list, tuple)):
+        if record and isinstance(record[0], (int, float, str, bool)):
+            return list(record)  # Arrow lists are homogeneous: a list of primitives needs no visit per item
         return [to_row(value) for value in record]
     if isinstance(record, Mapping):
         return {key: to_row(value) for key, value in record.items()}
