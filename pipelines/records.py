@@ -110,6 +110,15 @@ class KeyedRow(NamedTuple):
     row: Any
 
 
+class DocRows(NamedTuple):
+    """The rows one document contributes to one shard, encoded by :func:`pipelines.batches.encode_doc_rows`."""
+
+    doc_id: str
+    rows: int
+    data: bytes
+    """One Arrow IPC stream (schema + the rows in shard order)."""
+
+
 class DocTasks(NamedTuple):
     """Every task row built from one document, and the builders' outcome counts."""
 

@@ -25,9 +25,10 @@ from corpus.tasks.sd import build_sd_counted
 from corpus.tasks.sr import build_sr_counted
 from corpus.tasks.tokenizer import Tokenizer
 from corpus.tasks.uktp import build_uktp_counted
+from pipelines.batches import encode_doc_rows
 from pipelines.files import read_bytes
 from pipelines.progress import log_progress
-from pipelines.records import AlignedRecord, DocTasks, GroupKey, KeyedRow, SdInput, Stat
+from pipelines.records import AlignedRecord, DocRows, DocTasks, GroupKey, SdInput, Stat
 
 logger = logging.getLogger(__name__)
 
@@ -116,12 +117,16 @@ class BuildTaskRows(beam.DoFn):
         yield build_document_tasks(item, self.tok, self.config)
 
 
-def task_rows(built: DocTasks, num_shards: int, valid_fraction: float) -> Iterator[tuple[GroupKey, KeyedRow]]:
-    """Route a document's rows to their shards (split and shard by document id)."""
+def task_rows(built: DocTasks, num_shards: int, valid_fraction: float) -> Iterator[tuple[GroupKey, DocRows]]:
+    """Route a document's rows to their shards (split and shard by document id), one batch per dataset."""
     split = split_of(built.doc_id, valid_fraction)
     shard = shard_of(built.doc_id, num_shards)
+    by_task: dict[str, list[tuple[int, int, Any]]] = {}
     for seq, (task, row) in enumerate(built.rows):
-        yield (task, split, shard), KeyedRow(built.doc_id, row.position, seq, row)
+        by_task.setdefault(task, []).append((row.position, seq, row))
+    for task in sorted(by_task):
+        ordered = [row for _, _, row in sorted(by_task[task], key=lambda r: (r[0], r[1]))]
+        yield (task, split, shard), encode_doc_rows(task, built.doc_id, ordered)
 
 
 def task_stats(built: DocTasks) -> Iterator[Stat]:
@@ -129,7 +134,7 @@ def task_stats(built: DocTasks) -> Iterator[Stat]:
 
 
 class BuildTasks(beam.PTransform[Any, Any]):
-    """PCollection[AlignedRecord] -> (PCollection[(GroupKey, KeyedRow)], PCollection[Stat])."""
+    """PCollection[AlignedRecord] -> (PCollection[(GroupKey, DocRows)], PCollection[Stat])."""
 
     def __init__(
         self,

@@ -23,9 +23,9 @@ import apache_beam as beam
 from corpus.records import DeadLetter
 from corpus.schemas import ALIGNED
 from corpus.sharding import SPLITS, shard_file_name, shard_of, split_of
-from corpus.shards import encode_shard
+from pipelines.batches import batch_keyed_rows, encode_doc_rows, merge_doc_rows
 from pipelines.files import write_atomic
-from pipelines.records import AlignedRecord, GroupKey, KeyedRow, ShardKey, ShardWritten, Stat
+from pipelines.records import AlignedRecord, DocRows, GroupKey, KeyedRow, ShardKey, ShardWritten, Stat
 
 logger = logging.getLogger(__name__)
 
@@ -43,22 +43,32 @@ def shard_rel_path(key: ShardKey, num_shards: int) -> str:
 
 def aligned_rows(
     record: AlignedRecord, num_shards: int, valid_fraction: float
-) -> Iterator[tuple[GroupKey, KeyedRow]]:
-    """The ``aligned/`` rows of a document: its sentences that pass the sentence-level filters."""
+) -> Iterator[tuple[GroupKey, DocRows]]:
+    """The ``aligned/`` rows of a document (its sentences that pass the sentence-level filters), as one batch."""
     doc_id = record.doc.doc_id
     key = (ALIGNED, split_of(doc_id, valid_fraction), shard_of(doc_id, num_shards))
-    for sentence in record.doc.sentences:
-        if sentence.passes_filter:
-            yield key, KeyedRow(doc_id, sentence.sentence_index, 0, sentence)
+    sentences = sorted((s for s in record.doc.sentences if s.passes_filter), key=lambda s: s.sentence_index)
+    if sentences:
+        yield key, encode_doc_rows(ALIGNED, doc_id, sentences)
 
 
 def write_shard(
-    group: tuple[GroupKey, Iterable[KeyedRow | None]], out_dir: str, info_dir: str, num_shards: int
+    group: tuple[GroupKey, Iterable[DocRows | KeyedRow | None]], out_dir: str, info_dir: str, num_shards: int
 ) -> ShardWritten:
-    """Sort a shard's rows by (document id, position), encode, write, and record what was written."""
-    key, items = ShardKey(*group[0]), group[1]
-    rows = sorted((item for item in items if item is not None), key=lambda r: (r.doc_id, r.position, r.seq))
-    encoded = encode_shard(key.dataset, (r.row for r in rows))
+    """Order a shard's documents by id (rows by position within each), encode, write, and record it.
+
+    Items are per-document batches (:class:`DocRows`), single rows (:class:`KeyedRow`, batched here) or
+    the ``None`` markers that make every shard exist.
+    """
+    key = ShardKey(*group[0])
+    batches: list[DocRows] = []
+    rows: list[KeyedRow] = []
+    for item in group[1]:
+        if isinstance(item, DocRows):
+            batches.append(item)
+        elif item is not None:
+            rows.append(item)
+    encoded = merge_doc_rows(key.dataset, batches + batch_keyed_rows(key.dataset, rows))
     rel = shard_rel_path(key, num_shards)
     write_atomic(join_path(out_dir, rel), encoded.data)
     written = ShardWritten(
@@ -82,7 +92,7 @@ def all_shard_keys(datasets: Sequence[str], num_shards: int) -> list[tuple[Group
 
 
 class WriteShards(beam.PTransform[Any, Any]):
-    """``(GroupKey, KeyedRow)`` -> one Arrow stream file per shard (empty ones too) -> PCollection[ShardWritten]."""
+    """``(GroupKey, DocRows | KeyedRow)`` -> one Arrow stream file per shard (empty ones too) -> PCollection[ShardWritten]."""
 
     def __init__(self, datasets: Sequence[str], num_shards: int, out_dir: str, info_dir: str) -> None:
         super().__init__()
