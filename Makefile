@@ -11,12 +11,12 @@ KGTEXT := $(VENV)/bin/kgtext
 STAMP := $(VENV)/.kgtext-installed
 
 # Inputs/outputs of the corpus, inspect and pretrain targets (defaults: the bundled sample).
+# OUT is the corpus directory for `make corpus` and the run directory for `make pretrain`.
 KG ?= data/sample/kg.ttl
 DOCS ?= data/sample/docs.jsonl
 OUT ?= out/corpus
 CORPUS ?= out/corpus
 PRESET ?= tiny
-RUN ?= out/run
 STEPS ?= 300
 BEAM ?= --runner=DirectRunner
 PYTEST_ARGS ?=
@@ -50,8 +50,9 @@ corpus: $(STAMP)
 inspect: $(STAMP)
 	$(KGTEXT) inspect $(CORPUS)
 
+pretrain: OUT = out/run
 pretrain: $(STAMP)
-	$(KGTEXT) pretrain --corpus $(CORPUS) --preset $(PRESET) --out $(RUN) --max-steps $(STEPS)
+	$(KGTEXT) pretrain --corpus $(CORPUS) --preset $(PRESET) --out $(OUT) --max-steps $(STEPS)
 
 bench: $(STAMP)
 	$(PY) -m bench.run_all
