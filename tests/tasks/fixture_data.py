@@ -6,25 +6,13 @@ import json
 import re
 from pathlib import Path
 
-from corpus.records import AlignedDocument, AlignedSentence, AlignedTriple, Mention
+from corpus.records import AlignedDocument, AlignedSentence, Mention
+from tests.redocred import redocred_document
 
 Docs = tuple[list["AlignedDocument"], dict[str, str]]
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tasks"
-WDT = "http://www.wikidata.org/prop/direct/"
 WD = "http://www.wikidata.org/entity/"
-_NO_SPACE_BEFORE = {",", ".", ";", ":", ")", "'s"}
-
-
-def detokenize(tokens: list[str]) -> tuple[str, list[tuple[int, int]]]:
-    """Re-DocRED tokens -> text and the character span of every token."""
-    text, offsets = "", []
-    for i, token in enumerate(tokens):
-        if i and token not in _NO_SPACE_BEFORE and tokens[i - 1] != "(":
-            text += " "
-        offsets.append((len(text), len(text) + len(token)))
-        text += token
-    return text, offsets
 
 
 def relation_labels() -> dict[str, str]:
@@ -42,32 +30,6 @@ def redocred_documents() -> tuple[list[AlignedDocument], dict[str, str]]:
     labels = relation_labels()
     docs = [redocred_document(d, i, labels) for i, d in enumerate(raw)]
     return docs, labels
-
-
-def redocred_document(raw: dict, index: int, labels: dict[str, str]) -> AlignedDocument:
-    """One Re-DocRED record -> an aligned document (entity labels are added to ``labels``)."""
-    doc_id = f"redocred-dev-{index}"
-    iri = [f"urn:redocred:dev:{index}:{e}" for e in range(len(raw["vertexSet"]))]
-    for e, cluster in enumerate(raw["vertexSet"]):
-        labels[iri[e]] = cluster[0]["name"]
-    texts = [detokenize(tokens) for tokens in raw["sents"]]
-    sentences = []
-    for k, (text, offsets) in enumerate(texts):
-        mentions = sorted(
-            Mention(offsets[m["pos"][0]][0], offsets[m["pos"][1] - 1][1], iri[e], "label")
-            for e, cluster in enumerate(raw["vertexSet"])
-            for m in cluster
-            if m["sent_id"] == k
-        )
-        present = {m.entity for m in mentions}
-        triples = tuple(
-            AlignedTriple(iri[lab["h"]], WDT + lab["r"], iri[lab["t"]], False, "allent")
-            for lab in raw["labels"]
-            if iri[lab["h"]] in present and iri[lab["t"]] in present
-        )
-        words = len(raw["sents"][k])
-        sentences.append(AlignedSentence(doc_id, 0, k, text, tuple(mentions), triples, (), words >= 5))
-    return AlignedDocument(doc_id, raw["title"], "", tuple(sentences))
 
 
 def rebel_sentences() -> list[AlignedSentence]:

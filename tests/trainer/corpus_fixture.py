@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.manifest import Manifest, ShardInfo, TokenizerInfo, write_manifest
-from corpus.records import AlignedDocument, AlignedSentence, AlignedTriple, Mention
+from corpus.records import AlignedDocument
 from corpus.sharding import shard_file_name, shard_of
 from corpus.shards import encode_shard, write_local_atomic
 from corpus.tasks.config import TasksConfig
@@ -25,21 +25,10 @@ from corpus.tasks.sd import build_sd
 from corpus.tasks.sr import build_sr
 from corpus.tasks.tokenizer import Tokenizer, TokenizerConfig, train_tokenizer
 from corpus.tasks.uktp import build_uktp
+from tests.redocred import NO_SPACE_BEFORE, redocred_document
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "trainer"
-WDT = "http://www.wikidata.org/prop/direct/"
-_NO_SPACE_BEFORE = {",", ".", ";", ":", ")", "'s", "%"}
 TRAIN_SHARDS = 2
-
-
-def _detokenize(tokens: list[str]) -> tuple[str, list[tuple[int, int]]]:
-    text, offsets = "", []
-    for i, token in enumerate(tokens):
-        if i and token not in _NO_SPACE_BEFORE and tokens[i - 1] != "(":
-            text += " "
-        offsets.append((len(text), len(text) + len(token)))
-        text += token
-    return text, offsets
 
 
 def load_documents() -> tuple[list[AlignedDocument], dict[str, str]]:
@@ -49,32 +38,18 @@ def load_documents() -> tuple[list[AlignedDocument], dict[str, str]]:
     for line in (FIXTURES / "wikidata_property_labels.tsv").read_text(encoding="utf-8").splitlines():
         iri, _, value = line.split("\t")
         labels[iri] = json.loads(value)
-    docs = []
-    for index, raw in enumerate(raw_docs):
-        doc_id = f"redocred-dev-{20 + index}"
-        iri = [f"urn:redocred:dev:{20 + index}:{e}" for e in range(len(raw["vertexSet"]))]
-        for e, cluster in enumerate(raw["vertexSet"]):
-            labels[iri[e]] = cluster[0]["name"]
-        sentences = []
-        for k, tokens in enumerate(raw["sents"]):
-            text, offsets = _detokenize(tokens)
-            mentions = sorted(
-                Mention(offsets[m["pos"][0]][0], offsets[m["pos"][1] - 1][1], iri[e], "label")
-                for e, cluster in enumerate(raw["vertexSet"])
-                for m in cluster
-                if m["sent_id"] == k
-            )
-            present = {m.entity for m in mentions}
-            triples = tuple(
-                AlignedTriple(iri[lab["h"]], WDT + lab["r"], iri[lab["t"]], False, "allent")
-                for lab in raw["labels"]
-                if iri[lab["h"]] in present and iri[lab["t"]] in present and WDT + lab["r"] in labels
-            )
-            # A sentence belongs to paragraph k // 4 (Re-DocRED keeps no paragraphs): SR gets 2-4 sentences.
-            sentences.append(
-                AlignedSentence(doc_id, k // 4, k, text, tuple(mentions), triples, (), len(tokens) >= 5)
-            )
-        docs.append(AlignedDocument(doc_id, raw["title"], "", tuple(sentences)))
+    # A sentence belongs to paragraph k // 4 (Re-DocRED keeps no paragraphs): SR gets 2-4 sentences.
+    docs = [
+        redocred_document(
+            raw,
+            20 + index,
+            labels,
+            sentences_per_paragraph=4,
+            labelled_relations_only=True,
+            no_space_before=NO_SPACE_BEFORE | {"%"},
+        )
+        for index, raw in enumerate(raw_docs)
+    ]
     return docs, labels
 
 
