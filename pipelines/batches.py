@@ -2,7 +2,8 @@
 
 Shuffling one element per row (a NamedTuple of nested NamedTuples, pickled by Beam's coder) cost more
 than building the rows. Each document instead contributes one :class:`DocRows` per dataset: its rows,
-in shard order, already converted and encoded as an Arrow IPC stream by the worker that built them.
+in shard order, already converted and encoded as one Arrow IPC record batch message (no schema: the
+dataset names it) by the worker that built them.
 Rows are converted column by column (NamedTuples read positionally by Arrow where their fields are the
 struct's), falling back to ``corpus.shards.to_row`` otherwise.
 The shard writer sorts the blobs by document id, concatenates them and writes one stream with
@@ -68,13 +69,11 @@ def _rows_to_table(rows: Sequence[Any], schema: pa.Schema) -> pa.Table:
 
 
 def encode_doc_rows(dataset: str, doc_id: str, rows: Sequence[Any]) -> DocRows:
-    """One document's rows of ``dataset`` (already in shard order) -> :class:`DocRows`."""
-    schema = schema_of(dataset)
-    table = _rows_to_table(rows, schema)
-    sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, schema) as writer:
-        writer.write_table(table)
-    return DocRows(doc_id, len(rows), sink.getvalue())
+    """One document's rows of ``dataset`` (already in shard order) -> :class:`DocRows` (one record batch)."""
+    table = _rows_to_table(rows, schema_of(dataset)).combine_chunks()
+    batches = table.to_batches()
+    data = batches[0].serialize().to_pybytes() if batches else b""
+    return DocRows(doc_id, table.num_rows, data)
 
 
 def batch_keyed_rows(dataset: str, rows: Iterable[KeyedRow]) -> list[DocRows]:
@@ -94,7 +93,8 @@ def merge_doc_rows(dataset: str, batches: Iterable[DocRows]) -> EncodedShard:
     if not ordered:
         return encode_shard(dataset, [])
     schema = schema_of(dataset)
-    table = pa.concat_tables([pa.ipc.open_stream(b.data).read_all() for b in ordered]).combine_chunks()
+    batches = [pa.ipc.read_record_batch(pa.py_buffer(b.data), schema) for b in ordered]
+    table = pa.Table.from_batches(batches, schema=schema).combine_chunks()
     sink = io.BytesIO()
     with pa.ipc.new_stream(sink, schema) as writer:
         writer.write_table(table, max_chunksize=ROWS_PER_BATCH)

@@ -81,6 +81,13 @@ class AlignedRecord(NamedTuple):
     labels: tuple[tuple[str, str], ...]
 
 
+PartEntry = tuple[str, bytes, tuple[str, ...]]
+"""One aligned document in an intermediate part: ``(document id, pickled AlignedRecord, its non-blank
+sentence texts)``. A plain tuple of primitives, so Beam's FastPrimitivesCoder moves it through the
+phase-1 part grouping and the phase-2 bucket join without unpickling and re-pickling the document; the
+texts are what the document offers as sentence-distance negatives."""
+
+
 class SdInput(NamedTuple):
     """An aligned document with its deterministically drawn sentence-distance negatives."""
 
@@ -116,7 +123,7 @@ class DocRows(NamedTuple):
     doc_id: str
     rows: int
     data: bytes
-    """One Arrow IPC stream (schema + the rows in shard order)."""
+    """One Arrow IPC record batch message (``RecordBatch.serialize``, no schema): the rows in shard order."""
 
 
 class DocTasks(NamedTuple):

@@ -28,12 +28,13 @@ from corpus.tasks.uktp import build_uktp_counted
 from pipelines.batches import encode_doc_rows
 from pipelines.files import read_bytes
 from pipelines.progress import log_progress
-from pipelines.records import AlignedRecord, DocRows, DocTasks, GroupKey, SdInput, Stat
+from pipelines.records import AlignedRecord, DocRows, DocTasks, GroupKey, PartEntry, SdInput, Stat
 
 logger = logging.getLogger(__name__)
 
 TASKS = ("kmlm", "uktp", "sr", "sd", "dlm")
 SD_SALT = "sd-negatives"
+PICKLE_PROTOCOL = 5
 
 _TOKENIZERS: dict[str, Tokenizer] = {}
 
@@ -46,21 +47,33 @@ def tokenizer_for(path: str) -> Tokenizer:
     return tok
 
 
-def read_part(path: str) -> Iterator[AlignedRecord]:
-    """The aligned documents of one intermediate part written by phase 1."""
-    records: list[AlignedRecord] = pickle.loads(read_bytes(path))
-    yield from records
-
-
-def to_bucket(record: AlignedRecord, num_buckets: int) -> tuple[int, AlignedRecord]:
-    return bucket_of(record.doc.doc_id, num_buckets, SD_SALT), record
-
-
-def to_donor(record: AlignedRecord, num_buckets: int) -> tuple[int, tuple[str, tuple[str, ...]]]:
-    """Offer a document's sentences to the bucket before its own (so bucket b draws from b + 1)."""
-    bucket = bucket_of(record.doc.doc_id, num_buckets, SD_SALT)
+def part_entry(record: AlignedRecord) -> PartEntry:
+    """An aligned document as it is stored in the intermediate parts and shuffled in phase 2."""
     texts = tuple(s.text for s in record.doc.sentences if s.text.strip())
-    return (bucket - 1) % num_buckets, (record.doc.doc_id, texts)
+    return record.doc.doc_id, pickle.dumps(record, protocol=PICKLE_PROTOCOL), texts
+
+
+def read_part(path: str) -> Iterator[PartEntry]:
+    """The aligned documents of one intermediate part written by phase 1 (still pickled one by one)."""
+    entries: list[PartEntry] = pickle.loads(read_bytes(path))
+    yield from entries
+
+
+def to_bucket(entry: PartEntry, num_buckets: int) -> tuple[int, tuple[str, bytes]]:
+    return bucket_of(entry[0], num_buckets, SD_SALT), (entry[0], entry[1])
+
+
+def to_donor(entry: PartEntry, num_buckets: int) -> tuple[int, tuple[str, tuple[str, ...]]]:
+    """Offer a document's sentences to the bucket before its own (so bucket b draws from b + 1)."""
+    bucket = bucket_of(entry[0], num_buckets, SD_SALT)
+    return (bucket - 1) % num_buckets, (entry[0], entry[2])
+
+
+def draw_bucket_negatives(group: tuple[int, Mapping[str, Iterable[Any]]], seed: int) -> Iterator[SdInput]:
+    """:func:`draw_negatives` over a joined bucket whose documents are still pickled."""
+    bucket, parts = group
+    docs = [pickle.loads(blob) for _, blob in parts["docs"]]
+    return draw_negatives((bucket, {"docs": docs, "donors": parts["donors"]}), seed)
 
 
 def draw_negatives(group: tuple[int, Mapping[str, Iterable[Any]]], seed: int) -> Iterator[SdInput]:
@@ -134,7 +147,7 @@ def task_stats(built: DocTasks) -> Iterator[Stat]:
 
 
 class BuildTasks(beam.PTransform[Any, Any]):
-    """PCollection[AlignedRecord] -> (PCollection[(GroupKey, DocRows)], PCollection[Stat])."""
+    """PCollection[PartEntry] -> (PCollection[(GroupKey, DocRows)], PCollection[Stat])."""
 
     def __init__(
         self,
@@ -159,7 +172,7 @@ class BuildTasks(beam.PTransform[Any, Any]):
                 "donors": records | "ToDonorBucket" >> beam.Map(to_donor, self.num_buckets),
             }
             | "JoinBuckets" >> beam.CoGroupByKey()
-            | "DrawNegatives" >> beam.FlatMap(draw_negatives, self.config.seed)
+            | "DrawNegatives" >> beam.FlatMap(draw_bucket_negatives, self.config.seed)
             | "BuildRows" >> beam.ParDo(BuildTaskRows(self.tokenizer_path, self.config))
             | "Progress" >> beam.Map(log_progress, "tasks")
         )

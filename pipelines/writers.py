@@ -25,7 +25,17 @@ from corpus.schemas import ALIGNED
 from corpus.sharding import SPLITS, shard_file_name, shard_of, split_of
 from pipelines.batches import batch_keyed_rows, encode_doc_rows, merge_doc_rows
 from pipelines.files import write_atomic
-from pipelines.records import AlignedRecord, DocRows, GroupKey, KeyedRow, ShardKey, ShardWritten, Stat
+from pipelines.records import (
+    AlignedRecord,
+    DocRows,
+    GroupKey,
+    KeyedRow,
+    PartEntry,
+    ShardKey,
+    ShardWritten,
+    Stat,
+)
+from pipelines.tasks import part_entry
 
 logger = logging.getLogger(__name__)
 
@@ -113,14 +123,14 @@ class WriteShards(beam.PTransform[Any, Any]):
         )
 
 
-def part_of(record: AlignedRecord, num_parts: int) -> tuple[int, AlignedRecord]:
-    return shard_of(record.doc.doc_id, num_parts), record
+def part_of(record: AlignedRecord, num_parts: int) -> tuple[int, PartEntry]:
+    return shard_of(record.doc.doc_id, num_parts), part_entry(record)
 
 
-def write_part(group: tuple[int, Iterable[AlignedRecord]], work_dir: str, num_parts: int) -> str:
+def write_part(group: tuple[int, Iterable[PartEntry]], work_dir: str, num_parts: int) -> str:
     """Intermediate aligned documents of one part, sorted by id, pickled (read back by phase 2)."""
-    index, records = group
-    ordered = sorted(records, key=lambda r: r.doc.doc_id)
+    index, entries = group
+    ordered = sorted(entries)
     path = join_path(work_dir, f"part-{index:05d}-of-{num_parts:05d}.pkl")
     write_atomic(path, pickle.dumps(ordered, protocol=PICKLE_PROTOCOL))
     return path
