@@ -80,7 +80,8 @@ STAGES = [
     ("task builders (corpus/tasks/)", "pipelines/tasks.py:build_document_tasks"),
     ("intermediate parts (pickle)", "pipelines/writers.py:write_part"),
     ("", "pipelines/tasks.py:read_part"),
-    ("shard encoding (corpus/shards.py encode_shard)", "corpus/shards.py:encode_shard"),
+    ("shard encoding (per-document Arrow batches, merged per shard)", "pipelines/batches.py:encode_doc_rows"),
+    ("", "pipelines/batches.py:merge_doc_rows"),
     ("manifest inputs sha256 + verify", "pipelines/report.py:input_files"),
     ("", "pipelines/build_corpus.py:_verify"),
 ]
