@@ -31,6 +31,14 @@ SUBCOMMANDS: dict[str, Subcommand] = {
 }
 
 
+# Beam logs this on import when its optional GCP extras are absent; kgtext never uses BigQuery.
+_KNOWN_NOISE = ("apitools not found, and bigquery client libraries are not available",)
+
+
+def _drop_known_noise(record: logging.LogRecord) -> bool:
+    return not any(str(record.msg).startswith(text) for text in _KNOWN_NOISE)
+
+
 def _usage() -> str:
     width = max(len(name) for name in SUBCOMMANDS)
     lines = ["usage: kgtext <command> [options]   (kgtext <command> --help for its options)", "", "commands:"]
@@ -56,6 +64,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(2)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_drop_known_noise)
     try:
         module = importlib.import_module(sub.module)
     except ModuleNotFoundError as err:
