@@ -3,7 +3,9 @@
 They hold records of kg/, aligners/ and corpus/ and are encoded by Beam's pickling coder: several carry
 ``Names | None`` or nested tuples of NamedTuples, which ``RowCoder`` cannot describe (a documented
 deviation from the house style's RowCoder rule; the coder is deterministic enough for values, and every
-grouping key here is a plain string or int).
+grouping key here is a plain string or int). On the hot shuffles (the joins, the aligned documents,
+the shard rows) the records travel as plain tuples of primitives or as bytes instead, which that coder
+encodes without pickling (docs/PIPELINE.md, "What crosses the shuffles").
 """
 
 from __future__ import annotations
