@@ -16,9 +16,10 @@ import enum
 import hashlib
 import io
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from itertools import compress, count
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple, cast
 
 import sentencepiece as spm
 
@@ -136,6 +137,29 @@ def train_tokenizer(sentences: Iterable[str], model_prefix: str, config: Tokeniz
     return str(path)
 
 
+def _fast_encoder(sp: spm.SentencePieceProcessor) -> Callable[[str], list[int]]:
+    """``sp.encode`` (ids, one text, no sampling / bos / eos) without its per-call Python option handling.
+
+    Binds SentencePiece's C++ ``_EncodeAsIds`` directly when this SentencePiece version has it and it agrees
+    with ``sp.encode`` on a probe; otherwise ``sp.encode`` itself.
+    """
+    raw = getattr(getattr(sp, "_processor", None), "_EncodeAsIds", None)
+    if raw is None:
+        return cast(Callable[[str], list[int]], sp.encode)
+    options = (False, -1, 0.1, False, False, False)  # sampling, nbest, alpha, bos, eos, reverse
+
+    def encode(text: str) -> list[int]:
+        return cast(list[int], raw(text, *options))
+
+    probe = " Probe: Zürich, 1932 — naïve [MASK] text."
+    try:
+        if encode(probe) == sp.encode(probe):
+            return encode
+    except TypeError:
+        pass
+    return cast(Callable[[str], list[int]], sp.encode)
+
+
 class EncodedSpans(NamedTuple):
     """Token ids of a text and the token span of each requested character span (same order)."""
 
@@ -157,6 +181,7 @@ class Tokenizer:
                 "model must be trained with add_dummy_prefix=false, remove_extra_whitespaces=false"
             )
         self._sp = sp
+        self._encode_raw = _fast_encoder(sp)
         self._bytes = model_bytes
         self._labels: dict[str, list[int]] = {}
         self.sha256 = hashlib.sha256(model_bytes).hexdigest()
@@ -202,12 +227,12 @@ class Tokenizer:
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` as one word-initial run (a space is prepended, like a dummy prefix)."""
-        ids: list[int] = self._sp.encode(_SPACE + text)
+        ids: list[int] = self._encode_raw(_SPACE + text)
         return ids
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
         """:meth:`encode` of many texts (a loop: SentencePiece's list call starts threads and is ~10x slower)."""
-        encode = self._sp.encode
+        encode = self._encode_raw
         return [encode(_SPACE + t) for t in texts]
 
     def encode_label(self, text: str) -> list[int]:
@@ -230,51 +255,53 @@ class Tokenizer:
         ``decode(ids[s.start:s.end]) == text[start:end]`` for each span (up to the model's normaliser);
         ``ids`` is ``encode(text)`` except where a span boundary falls inside a piece.
         """
+        n = len(text)
         padded = _SPACE + text
-        cut_of: dict[int, int] = {}
+        cut_of: dict[int, int] = {}  # text offset -> cut in ``padded``
         for start, end in spans:
-            if not 0 <= start <= end <= len(text):
-                raise ValueError(f"span ({start}, {end}) outside text of length {len(text)}")
-            for b in (start + 1, end + 1):  # offsets in ``padded``
-                cut_of[b] = b - 1 if padded[b - 1] == _SPACE else b
-        cuts = sorted({0, len(padded), *cut_of.values()})
-        token_at = self._encode_cuts(padded, cuts)
-        ids = token_at.pop(-1)
-        token_spans = [Span(token_at[cut_of[s + 1]], token_at[cut_of[e + 1]]) for s, e in spans]
+            if not 0 <= start <= end <= n:
+                raise ValueError(f"span ({start}, {end}) outside text of length {n}")
+            # a boundary that follows a space moves left over it (offset x in text is x + 1 in padded)
+            cut_of[start] = start if padded[start] == _SPACE else start + 1
+            cut_of[end] = end if padded[end] == _SPACE else end + 1
+        if not cut_of:
+            return EncodedSpans(self._encode_raw(padded), [])
+        ids, token_at = self._encode_cuts(padded, sorted({0, n + 1, *cut_of.values()}))
+        new = tuple.__new__  # Span(...) goes through a Python-level __new__
+        token_spans = [new(Span, (token_at[cut_of[s]], token_at[cut_of[e]])) for s, e in spans]
         return EncodedSpans(ids, token_spans)
 
-    def _encode_cuts(self, padded: str, cuts: list[int]) -> dict[int, Any]:
-        """Token index of every cut (sorted, 0 and len included); the ids themselves under key -1.
+    def _encode_cuts(self, padded: str, cuts: list[int]) -> tuple[list[int], dict[int, int]]:
+        """The ids of ``padded`` and the token index of every cut (sorted, 0 and len included).
 
         A cut at a space is already a piece boundary (pieces never cross whitespace, and a piece starts
         with ``▁`` exactly where a space was), so only cuts inside a word force a separate encode. If the
         normaliser changed the number of spaces, the chunk is cut at every boundary instead.
         """
-        encode, word_start, end = self._sp.encode, self.word_start, len(padded)
-        forced = [c for c in cuts if c == 0 or c == end or padded[c] != _SPACE]
-        token_at: dict[int, Any] = {}
+        encode, word_start, end = self._encode_raw, self.word_start, len(padded)
+        token_at: dict[int, int] = {}
         ids: list[int] = []
-        k = 0
-        for a, b in zip(forced, forced[1:], strict=False):
-            token_at[a] = len(ids)
-            k += 1
-            inner = []
-            while cuts[k] < b:
-                inner.append(cuts[k])
-                k += 1
+        inner: list[int] = []
+        a = 0  # cuts[0] == 0 always starts a chunk
+        for b in cuts[1:]:
+            if b != end and padded[b] == _SPACE:
+                inner.append(b)
+                continue
             chunk = padded[a:b]
             chunk_ids: list[int] = encode(chunk)
+            base = token_at[a] = len(ids)
             if inner:
-                starts = [j for j, t in enumerate(chunk_ids) if word_start[t]]
+                starts = list(compress(count(), map(word_start.__getitem__, chunk_ids)))
                 if len(starts) == chunk.count(_SPACE):
                     for c in inner:
-                        token_at[c] = len(ids) + starts[chunk.count(_SPACE, 0, c - a)]
+                        token_at[c] = base + starts[chunk.count(_SPACE, 0, c - a)]
                 else:
                     chunk_ids = []
                     for x, y in zip([a, *inner], [*inner, b], strict=True):
-                        token_at[x] = len(ids) + len(chunk_ids)
+                        token_at[x] = base + len(chunk_ids)
                         chunk_ids += encode(padded[x:y])
-            ids.extend(chunk_ids)
+                inner = []
+            ids += chunk_ids
+            a = b
         token_at[end] = len(ids)
-        token_at[-1] = ids
-        return token_at
+        return ids, token_at

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import NamedTuple
 
 from corpus.records import AlignedSentence, AlignedTriple, Mention, Span
 from corpus.tasks.config import UKTP_TRIPLE_SLOTS, KmlmConfig, UktpConfig
-from corpus.tasks.rows import Built, Outcome, UktpRow, count
+from corpus.tasks.rows import Built, Outcome, UktpRow, Unit, count
 from corpus.tasks.tokenizer import Tokenizer
-from corpus.tasks.units import EncodedSentence, encode_sentence, shift_spans, shift_units
+from corpus.tasks.units import RawSentence, encode_raw
 
 logger = logging.getLogger(__name__)
 _UNIT_RULE = KmlmConfig()
@@ -32,11 +33,16 @@ def literal_lexical_form(term: str) -> str:
     return term
 
 
-def _mention_spans(
-    mentions: tuple[Mention, ...], spans: list[Span], target: str, literal: bool
-) -> list[Span]:
-    keys = [literal_lexical_form(m.entity) if literal else m.entity for m in mentions]
-    return [span for key, span in zip(keys, spans, strict=True) if key == target]
+def _mention_keys(mentions: tuple[Mention, ...], literal: bool) -> list[str]:
+    return [literal_lexical_form(m.entity) if literal else m.entity for m in mentions]
+
+
+def _shifted(spans: list[tuple[int, int]], keys: list[str], target: str, offset: int) -> list[Span]:
+    """Token spans (moved right by ``offset``) of the mentions whose key is ``target``."""
+    new = tuple.__new__
+    return [
+        new(Span, (s + offset, e + offset)) for key, (s, e) in zip(keys, spans, strict=True) if key == target
+    ]
 
 
 def _triple_texts(triple: AlignedTriple, labels: Mapping[str, str]) -> tuple[str, str, str] | None:
@@ -47,41 +53,54 @@ def _triple_texts(triple: AlignedTriple, labels: Mapping[str, str]) -> tuple[str
     return head, relation, tail
 
 
+class _Sentence(NamedTuple):
+    """Per-sentence work shared by its rows: the encoded sentence and the mention keys."""
+
+    raw: RawSentence
+    entity_keys: list[str]
+    literal_keys: list[str]
+
+
 def _row(
     sentence: AlignedSentence,
     j: int,
     triple: AlignedTriple,
     parts: list[list[int]],
-    enc: EncodedSentence,
+    shared: _Sentence,
     tok: Tokenizer,
     config: UktpConfig,
 ) -> UktpRow:
     head_ids, rel_ids, tail_ids = parts
-    ids = [tok.cls_id] if config.leading_cls else []
-    head_span = Span(len(ids), len(ids) + len(head_ids))
-    relation_span = Span(head_span.end, head_span.end + len(rel_ids))
-    tail_span = Span(relation_span.end, relation_span.end + len(tail_ids))
-    ids += [*head_ids, *rel_ids, *tail_ids, tok.sep_id]
-    offset = len(ids)
-    sentence_span = Span(offset, offset + len(enc.ids))
-    ids += [*enc.ids, tok.sep_id]
-    mentions = sentence.mentions
+    raw = shared.raw
+    new = tuple.__new__
+    lead = 1 if config.leading_cls else 0
+    h = lead + len(head_ids)
+    r = h + len(rel_ids)
+    t = r + len(tail_ids)
+    offset = t + 1
+    ids = [tok.cls_id] if lead else []
+    ids += head_ids
+    ids += rel_ids
+    ids += tail_ids
+    ids.append(tok.sep_id)
+    ids += raw.ids
+    ids.append(tok.sep_id)
+    n = len(ids)
+    tail_keys = shared.literal_keys if triple.tail_is_literal else shared.entity_keys
     return UktpRow(
         doc_id=sentence.doc_id,
         position=sentence.sentence_index * UKTP_TRIPLE_SLOTS + j,
         input_ids=ids,
-        num_tokens=len(ids),
+        num_tokens=n,
         sentence_index=sentence.sentence_index,
-        segment_ids=[0] * offset + [1] * (len(ids) - offset),
-        head_span=head_span,
-        relation_span=relation_span,
-        tail_span=tail_span,
-        sentence_span=sentence_span,
-        units=shift_units(enc.units, offset),
-        head_mentions=shift_spans(_mention_spans(mentions, enc.mention_spans, triple.head, False), offset),
-        tail_mentions=shift_spans(
-            _mention_spans(mentions, enc.mention_spans, triple.tail, triple.tail_is_literal), offset
-        ),
+        segment_ids=[0] * offset + [1] * (n - offset),
+        head_span=new(Span, (lead, h)),
+        relation_span=new(Span, (h, r)),
+        tail_span=new(Span, (r, t)),
+        sentence_span=new(Span, (offset, n - 1)),
+        units=[new(Unit, (a + offset, b + offset, k)) for a, b, k in raw.segments],
+        head_mentions=_shifted(raw.mention_spans, shared.entity_keys, triple.head, offset),
+        tail_mentions=_shifted(raw.mention_spans, tail_keys, triple.tail, offset),
         head=triple.head,
         relation=triple.relation,
         tail=triple.tail,
@@ -99,8 +118,9 @@ def build_uktp_counted(
     if not sentence.passes_filter:
         count(counts, Outcome.FILTERED_SENTENCE, len(sentence.triples))
         return Built([], counts)
-    enc = encode_sentence(tok, sentence.text, sentence.mentions, sentence.phrases, _UNIT_RULE)
-    fixed = len(enc.ids) + 2 + int(config.leading_cls)
+    raw = encode_raw(tok, sentence.text, sentence.mentions, sentence.phrases, _UNIT_RULE)
+    fixed = len(raw.ids) + 2 + int(config.leading_cls)
+    shared: _Sentence | None = None
     rows: list[UktpRow] = []
     for j, triple in enumerate(sentence.triples):
         if j >= UKTP_TRIPLE_SLOTS:
@@ -114,7 +134,10 @@ def build_uktp_counted(
         if fixed + sum(len(p) for p in parts) > config.max_tokens:
             count(counts, Outcome.TOO_LONG)
             continue
-        rows.append(_row(sentence, j, triple, parts, enc, tok, config))
+        if shared is None:
+            mentions = sentence.mentions
+            shared = _Sentence(raw, _mention_keys(mentions, False), _mention_keys(mentions, True))
+        rows.append(_row(sentence, j, triple, parts, shared, tok, config))
         count(counts, Outcome.ROW)
     return Built(rows, counts)
 

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import NamedTuple
+from itertools import compress
+from typing import Any, NamedTuple
 
 from corpus.records import Mention, Span
 from corpus.tasks.config import KmlmConfig, PhraseFallback
 from corpus.tasks.rows import Unit, UnitKind
 from corpus.tasks.tokenizer import Tokenizer
 
+_CONTENT_CACHE_SIZE = 100_000
 _ENTITY_KIND, _PHRASE_KIND, _WORD_KIND = UnitKind.ENTITY.value, UnitKind.PHRASE.value, UnitKind.WORD.value
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be because been before being below
@@ -46,6 +48,12 @@ def _is_word(text: str) -> bool:
 
 
 @functools.lru_cache(maxsize=8)
+def _content_tables(tok: Tokenizer) -> tuple[tuple[bool, ...], dict[tuple[int, ...], bool]]:
+    """Per id: whether the piece alone is a content word; and the multi-piece word cache of ``tok``."""
+    return _content_pieces(tok)[1], {}
+
+
+@functools.lru_cache(maxsize=8)
 def _content_pieces(tok: Tokenizer) -> tuple[tuple[str, ...], tuple[bool, ...]]:
     """Per id: the piece's lowercased text without ``▁``, and whether it alone is a content word."""
     texts = tuple(tok.id_to_piece(i).lstrip("▁").lower() for i in range(tok.vocab_size))
@@ -68,6 +76,49 @@ def _pick_non_overlapping(spans: Sequence[tuple[int, int]], taken: list[tuple[in
     return kept
 
 
+class RawSentence(NamedTuple):
+    """Offset-0 result of :func:`encode_raw`, shared by the KMLM and UKTP builders (never mutated)."""
+
+    ids: list[int]
+    segments: list[tuple[int, int, str]]
+    """Units as ``(start, end, kind value)`` tuples, in token order."""
+    mention_spans: list[tuple[int, int]]
+    """Token span of every input mention, same order as the ``mentions`` argument."""
+
+
+_LAST: list[Any] = [None]
+"""One-entry cache ``(key, RawSentence)``: the pipeline builds KMLM then UKTP rows of the same sentence."""
+
+
+def encode_raw(
+    tok: Tokenizer, text: str, mentions: Sequence[Mention], phrases: Sequence[Span], config: KmlmConfig
+) -> RawSentence:
+    """Encode ``text`` with exact entity / phrase / mention boundaries and partition it into units."""
+    mention_spans = [(m.start, m.end) for m in mentions]
+    phrase_spans = [(p[0], p[1]) for p in phrases]
+    fallback = not phrases and config.phrase_fallback is PhraseFallback.STOPWORD_RUNS
+    max_words = config.max_phrase_words if fallback else 0
+    key = (tok, text, mention_spans, phrase_spans, max_words)
+    last = _LAST[0]
+    if last is not None and last[0] == key:
+        raw: RawSentence = last[1]
+        return raw
+    taken: list[tuple[int, int]] = []
+    entities = [mention_spans[i] for i in _pick_non_overlapping(mention_spans, taken)]
+    chosen = [phrase_spans[i] for i in _pick_non_overlapping(phrase_spans, taken)]
+    encoded = tok.encode_spans(text, [*entities, *chosen, *mention_spans])
+    n_ent, n_phr = len(entities), len(chosen)
+    spans = encoded.spans
+    covered = [(s[0], s[1], _ENTITY_KIND) for s in spans[:n_ent] if s[1] > s[0]]
+    covered += [(s[0], s[1], _PHRASE_KIND) for s in spans[n_ent : n_ent + n_phr] if s[1] > s[0]]
+    if len(covered) > 1:
+        covered.sort()
+    segments = _segments(encoded.ids, covered, tok, max_words)
+    raw = RawSentence(encoded.ids, segments, [(s[0], s[1]) for s in spans[n_ent + n_phr :]])
+    _LAST[0] = (key, raw)
+    return raw
+
+
 def encode_sentence(
     tok: Tokenizer,
     text: str,
@@ -81,73 +132,97 @@ def encode_sentence(
 
     Units and mention spans are shifted right by ``offset`` tokens (e.g. 1 for a leading [CLS]).
     """
-    taken: list[tuple[int, int]] = []
-    mention_spans = [(m.start, m.end) for m in mentions]
-    entities = [mention_spans[i] for i in _pick_non_overlapping(mention_spans, taken)]
-    phrase_spans = [(p[0], p[1]) for p in phrases]
-    chosen = [phrase_spans[i] for i in _pick_non_overlapping(phrase_spans, taken)]
-    encoded = tok.encode_spans(text, [*entities, *chosen, *mention_spans])
-    n_ent, n_phr = len(entities), len(chosen)
-    spans = encoded.spans
-    covered = [(s.start, s.end, _ENTITY_KIND) for s in spans[:n_ent] if s.end > s.start]
-    covered += [(s.start, s.end, _PHRASE_KIND) for s in spans[n_ent : n_ent + n_phr] if s.end > s.start]
-    fallback = not phrases and config.phrase_fallback is PhraseFallback.STOPWORD_RUNS
-    units = _fill_words(encoded.ids, sorted(covered), tok, offset, config.max_phrase_words if fallback else 0)
-    mention_out = [Span(s.start + offset, s.end + offset) for s in spans[n_ent + n_phr :]]
-    return EncodedSentence(encoded.ids, units, mention_out)
-
-
-def _fill_words(
-    ids: list[int], covered: list[tuple[int, int, str]], tok: Tokenizer, offset: int, max_phrase_words: int
-) -> list[Unit]:
-    """``covered`` units plus word (and, if ``max_phrase_words``, fallback phrase) units over the rest."""
-    word_start = tok.word_start
-    segments: list[tuple[int, int, str]] = []  # words have kind ""
-    pos = 0
-    for start, end, kind in [*covered, (len(ids), len(ids), "")]:
-        w = pos
-        for i in range(pos + 1, start):
-            if word_start[ids[i]]:
-                segments.append((w, i, ""))
-                w = i
-        if w < start:
-            segments.append((w, start, ""))
-        if kind:
-            segments.append((start, end, kind))
-        pos = end
-    if max_phrase_words:
-        segments = _group_phrases(ids, segments, tok, max_phrase_words)
+    raw = encode_raw(tok, text, mentions, phrases, config)
     new = tuple.__new__  # Unit(...) goes through a Python-level __new__: 3x slower in this hot loop
-    return [new(Unit, (a + offset, b + offset, k or _WORD_KIND)) for a, b, k in segments]
+    units = [new(Unit, (a + offset, b + offset, k)) for a, b, k in raw.segments]
+    mention_out = [new(Span, (a + offset, b + offset)) for a, b in raw.mention_spans]
+    return EncodedSentence(list(raw.ids), units, mention_out)
 
 
-def _group_phrases(
-    ids: list[int], segments: list[tuple[int, int, str]], tok: Tokenizer, max_words: int
+def _segments(
+    ids: list[int], covered: list[tuple[int, int, str]], tok: Tokenizer, max_words: int
 ) -> list[tuple[int, int, str]]:
-    """Merge runs of 2..max_words content words (no stopword, no punctuation, no byte piece) between
-    other units into phrase segments: RAKE's candidate-phrase rule at word level."""
-    texts, whole = _content_pieces(tok)
+    """``covered`` units plus word units over the rest (a word starts at a ``▁`` piece or where a covered
+    run ends); if ``max_words``, runs of 2..max_words content words between other units (no stopword, no
+    punctuation, no byte piece) become phrase units: RAKE's candidate-phrase rule at word level."""
+    n = len(ids)
+    starts = list(compress(range(n), map(tok.word_start.__getitem__, ids)))
+    starts.append(n + 1)  # sentinel past every unit start
     out: list[tuple[int, int, str]] = []
-    run: list[tuple[int, int, str]] = []
-    for seg in [*segments, (0, 0, "end")]:
-        a, b, kind = seg
-        if not kind:
-            if b - a == 1:
-                content = whole[ids[a]]
-            else:
-                joined = "".join([texts[t] for t in ids[a:b]])
-                content = _is_word(joined) and joined not in STOPWORDS
-            if content:
-                run.append(seg)
-                continue
-        if 2 <= len(run) <= max_words:
-            out.append((run[0][0], run[-1][1], _PHRASE_KIND))
-        else:
-            out += run
-        run = []
-        out.append(seg)
-    out.pop()
+    add = out.append
+    if not max_words:
+        k = 0  # next index into ``starts``
+        pos = 0
+        for start, end, kind in [*covered, (n, n, "")]:
+            w = pos
+            while starts[k] <= pos:
+                k += 1
+            i = starts[k]
+            while i < start:
+                add((w, i, _WORD_KIND))
+                w = i
+                k += 1
+                i = starts[k]
+            if w < start:
+                add((w, start, _WORD_KIND))
+            if kind:
+                add((start, end, kind))
+            pos = end
+        return out
+    whole, multi = _content_tables(tok)
+    run: list[tuple[int, int]] = []
+    k = 0
+    pos = 0
+    for start, end, kind in [*covered, (n, n, "")]:
+        w = pos
+        while starts[k] <= pos:
+            k += 1
+        while True:
+            i = starts[k]
+            if i >= start:
+                i = start
+            if w < i:
+                if i - w == 1:
+                    content: bool | None = whole[ids[w]]
+                else:
+                    content = multi.get(key := tuple(ids[w:i]))
+                    if content is None:
+                        content = _multi_content(key, multi, tok)
+                if content:
+                    run.append((w, i))
+                else:
+                    if run:
+                        _flush(run, out, max_words)
+                    add((w, i, _WORD_KIND))
+            if i == start:
+                break
+            w = i
+            k += 1
+        if run:
+            _flush(run, out, max_words)
+        if kind:
+            add((start, end, kind))
+        pos = end
     return out
+
+
+def _flush(run: list[tuple[int, int]], out: list[tuple[int, int, str]], max_words: int) -> None:
+    """Emit a run of content words as one phrase (2..max_words words) or as words, and empty it."""
+    if 2 <= len(run) <= max_words:
+        out.append((run[0][0], run[-1][1], _PHRASE_KIND))
+    else:
+        out.extend([(a, b, _WORD_KIND) for a, b in run])
+    run.clear()
+
+
+def _multi_content(word: tuple[int, ...], cache: dict[tuple[int, ...], bool], tok: Tokenizer) -> bool:
+    """Whether a multi-piece word is a content word; stores the answer in ``cache``."""
+    if len(cache) >= _CONTENT_CACHE_SIZE:
+        cache.clear()
+    texts = _content_pieces(tok)[0]
+    joined = "".join([texts[t] for t in word])
+    content = cache[word] = _is_word(joined) and joined not in STOPWORDS
+    return content
 
 
 def shift_units(units: Sequence[Unit], offset: int) -> list[Unit]:
