@@ -10,9 +10,9 @@ import logging
 
 from corpus.records import AlignedSentence
 from corpus.tasks.config import KmlmConfig
-from corpus.tasks.rows import Built, KmlmRow, Outcome, count
+from corpus.tasks.rows import Built, KmlmRow, Outcome, Unit, count
 from corpus.tasks.tokenizer import Tokenizer
-from corpus.tasks.units import cut_at_unit, encode_sentence
+from corpus.tasks.units import encode_raw
 
 logger = logging.getLogger(__name__)
 
@@ -30,18 +30,24 @@ def build_kmlm_counted(sentence: AlignedSentence, tok: Tokenizer, config: KmlmCo
     if not sentence.text.strip():
         count(counts, Outcome.EMPTY)
         return Built([], counts)
-    encoded = encode_sentence(tok, sentence.text, sentence.mentions, sentence.phrases, config, offset=1)
-    ids, units = encoded.ids, encoded.units
+    raw = encode_raw(tok, sentence.text, sentence.mentions, sentence.phrases, config)
+    ids, segments = raw.ids, raw.segments
     budget = config.max_tokens - 2
     if len(ids) > budget:
-        keep = cut_at_unit(units, budget + 1)
+        keep = 0  # leading units that end within the budget
+        for seg in segments:
+            if seg[1] > budget:
+                break
+            keep += 1
         if keep == 0:
             count(counts, Outcome.TOO_LONG)
             return Built([], counts)
-        units = units[:keep]
-        ids = ids[: units[-1].end - 1]
+        segments = segments[:keep]
+        ids = ids[: segments[-1][1]]
         count(counts, Outcome.TRUNCATED)
     input_ids = [tok.cls_id, *ids, tok.sep_id]
+    new = tuple.__new__  # Unit(...) goes through a Python-level __new__
+    units = [new(Unit, (a + 1, b + 1, k)) for a, b, k in segments]
     row = KmlmRow(
         doc_id=sentence.doc_id,
         position=sentence.sentence_index,

@@ -33,16 +33,20 @@ def literal_lexical_form(term: str) -> str:
     return term
 
 
-def _mention_keys(mentions: tuple[Mention, ...], literal: bool) -> list[str]:
-    return [literal_lexical_form(m.entity) if literal else m.entity for m in mentions]
+def _mention_index(
+    mentions: tuple[Mention, ...], spans: list[tuple[int, int]], literal: bool
+) -> dict[str, list[tuple[int, int]]]:
+    """Token spans of the mentions grouped by entity (or, if ``literal``, by lexical form), in order."""
+    index: dict[str, list[tuple[int, int]]] = {}
+    for m, span in zip(mentions, spans, strict=True):
+        index.setdefault(literal_lexical_form(m.entity) if literal else m.entity, []).append(span)
+    return index
 
 
-def _shifted(spans: list[tuple[int, int]], keys: list[str], target: str, offset: int) -> list[Span]:
+def _shifted(index: dict[str, list[tuple[int, int]]], target: str, offset: int) -> list[Span]:
     """Token spans (moved right by ``offset``) of the mentions whose key is ``target``."""
     new = tuple.__new__
-    return [
-        new(Span, (s + offset, e + offset)) for key, (s, e) in zip(keys, spans, strict=True) if key == target
-    ]
+    return [new(Span, (s + offset, e + offset)) for s, e in index.get(target, ())]
 
 
 def _triple_texts(triple: AlignedTriple, labels: Mapping[str, str]) -> tuple[str, str, str] | None:
@@ -54,11 +58,16 @@ def _triple_texts(triple: AlignedTriple, labels: Mapping[str, str]) -> tuple[str
 
 
 class _Sentence(NamedTuple):
-    """Per-sentence work shared by its rows: the encoded sentence and the mention keys."""
+    """Per-sentence work shared by its rows: the encoded sentence and its mentions by key."""
 
     raw: RawSentence
-    entity_keys: list[str]
-    literal_keys: list[str]
+    by_entity: dict[str, list[tuple[int, int]]]
+    by_literal: dict[str, list[tuple[int, int]]]
+
+    def units(self, offset: int) -> list[Unit]:
+        """The sentence units shifted by a row's sentence offset (fresh Units for every row)."""
+        new = tuple.__new__  # Unit(...) goes through a Python-level __new__
+        return [new(Unit, (a + offset, b + offset, k)) for a, b, k in self.raw.segments]
 
 
 def _row(
@@ -86,7 +95,7 @@ def _row(
     ids += raw.ids
     ids.append(tok.sep_id)
     n = len(ids)
-    tail_keys = shared.literal_keys if triple.tail_is_literal else shared.entity_keys
+    tail_index = shared.by_literal if triple.tail_is_literal else shared.by_entity
     return UktpRow(
         doc_id=sentence.doc_id,
         position=sentence.sentence_index * UKTP_TRIPLE_SLOTS + j,
@@ -98,9 +107,9 @@ def _row(
         relation_span=new(Span, (h, r)),
         tail_span=new(Span, (r, t)),
         sentence_span=new(Span, (offset, n - 1)),
-        units=[new(Unit, (a + offset, b + offset, k)) for a, b, k in raw.segments],
-        head_mentions=_shifted(raw.mention_spans, shared.entity_keys, triple.head, offset),
-        tail_mentions=_shifted(raw.mention_spans, tail_keys, triple.tail, offset),
+        units=shared.units(offset),
+        head_mentions=_shifted(shared.by_entity, triple.head, offset),
+        tail_mentions=_shifted(tail_index, triple.tail, offset),
         head=triple.head,
         relation=triple.relation,
         tail=triple.tail,
@@ -136,7 +145,10 @@ def build_uktp_counted(
             continue
         if shared is None:
             mentions = sentence.mentions
-            shared = _Sentence(raw, _mention_keys(mentions, False), _mention_keys(mentions, True))
+            spans = raw.mention_spans
+            shared = _Sentence(
+                raw, _mention_index(mentions, spans, False), _mention_index(mentions, spans, True)
+            )
         rows.append(_row(sentence, j, triple, parts, shared, tok, config))
         count(counts, Outcome.ROW)
     return Built(rows, counts)

@@ -65,6 +65,17 @@ def _content_pieces(tok: Tokenizer) -> tuple[tuple[str, ...], tuple[bool, ...]]:
 
 def _pick_non_overlapping(spans: Sequence[tuple[int, int]], taken: list[tuple[int, int]]) -> list[int]:
     """Indices of ``spans`` kept greedily (by start, longest first) that overlap nothing in ``taken``."""
+    if not spans:
+        return []
+    if not taken:  # fast path: already sorted, non-empty and disjoint -> all kept in order
+        prev_end = -1
+        for s, e in spans:
+            if s < prev_end or s >= e:
+                break
+            prev_end = e
+        else:
+            taken.extend(spans)
+            return list(range(len(spans)))
     order = sorted(range(len(spans)), key=lambda i: (spans[i][0], spans[i][0] - spans[i][1]))
     kept: list[int] = []
     for i in order:
@@ -192,7 +203,10 @@ def _segments(
                     run.append((w, i))
                 else:
                     if run:
-                        _flush(run, out, max_words)
+                        if len(run) == 1:
+                            add((*run.pop(), _WORD_KIND))
+                        else:
+                            _flush(run, out, max_words)
                     add((w, i, _WORD_KIND))
             if i == start:
                 break
