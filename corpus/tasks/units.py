@@ -115,17 +115,17 @@ def encode_raw(
         raw: RawSentence = last[1]
         return raw
     taken: list[tuple[int, int]] = []
-    entities = [mention_spans[i] for i in _pick_non_overlapping(mention_spans, taken)]
+    entities = _pick_non_overlapping(mention_spans, taken)  # indices: entities are mentions
     chosen = [phrase_spans[i] for i in _pick_non_overlapping(phrase_spans, taken)]
-    encoded = tok.encode_spans(text, [*entities, *chosen, *mention_spans])
-    n_ent, n_phr = len(entities), len(chosen)
+    encoded = tok.encode_spans(text, [*mention_spans, *chosen])
     spans = encoded.spans
-    covered = [(s[0], s[1], _ENTITY_KIND) for s in spans[:n_ent] if s[1] > s[0]]
-    covered += [(s[0], s[1], _PHRASE_KIND) for s in spans[n_ent : n_ent + n_phr] if s[1] > s[0]]
+    n_men = len(mention_spans)
+    covered = [(s, e, _ENTITY_KIND) for s, e in [spans[i] for i in entities] if e > s]
+    covered += [(s, e, _PHRASE_KIND) for s, e in spans[n_men:] if e > s]
     if len(covered) > 1:
         covered.sort()
     segments = _segments(encoded.ids, covered, tok, max_words)
-    raw = RawSentence(encoded.ids, segments, [(s[0], s[1]) for s in spans[n_ent + n_phr :]])
+    raw = RawSentence(encoded.ids, segments, [(s[0], s[1]) for s in spans[:n_men]])
     _LAST[0] = (key, raw)
     return raw
 
@@ -159,27 +159,10 @@ def _segments(
     n = len(ids)
     starts = list(compress(range(n), map(tok.word_start.__getitem__, ids)))
     starts.append(n + 1)  # sentinel past every unit start
+    if not max_words:
+        return _word_segments(covered, starts, n)
     out: list[tuple[int, int, str]] = []
     add = out.append
-    if not max_words:
-        k = 0  # next index into ``starts``
-        pos = 0
-        for start, end, kind in [*covered, (n, n, "")]:
-            w = pos
-            while starts[k] <= pos:
-                k += 1
-            i = starts[k]
-            while i < start:
-                add((w, i, _WORD_KIND))
-                w = i
-                k += 1
-                i = starts[k]
-            if w < start:
-                add((w, start, _WORD_KIND))
-            if kind:
-                add((start, end, kind))
-            pos = end
-        return out
     whole, multi = _content_tables(tok)
     run: list[tuple[int, int]] = []
     k = 0
@@ -214,6 +197,32 @@ def _segments(
             k += 1
         if run:
             _flush(run, out, max_words)
+        if kind:
+            add((start, end, kind))
+        pos = end
+    return out
+
+
+def _word_segments(
+    covered: list[tuple[int, int, str]], starts: list[int], n: int
+) -> list[tuple[int, int, str]]:
+    """``covered`` units plus word units over the rest; ``starts``: word-start tokens, then a sentinel > n."""
+    out: list[tuple[int, int, str]] = []
+    add = out.append
+    k = 0  # next index into ``starts``
+    pos = 0
+    for start, end, kind in [*covered, (n, n, "")]:
+        w = pos
+        while starts[k] <= pos:
+            k += 1
+        i = starts[k]
+        while i < start:
+            add((w, i, _WORD_KIND))
+            w = i
+            k += 1
+            i = starts[k]
+        if w < start:
+            add((w, start, _WORD_KIND))
         if kind:
             add((start, end, kind))
         pos = end
