@@ -264,12 +264,13 @@ class Tokenizer:
             # a boundary that follows a space moves left over it (offset x in text is x + 1 in padded)
             cut_of[start] = start if padded[start] == _SPACE else start + 1
             cut_of[end] = end if padded[end] == _SPACE else end + 1
+        new = tuple.__new__  # NamedTuple(...) goes through a Python-level __new__
         if not cut_of:
-            return EncodedSpans(self._encode_raw(padded), [])
+            return new(EncodedSpans, (self._encode_raw(padded), []))
         ids, token_at = self._encode_cuts(padded, sorted({0, n + 1, *cut_of.values()}))
-        new = tuple.__new__  # Span(...) goes through a Python-level __new__
-        token_spans = [new(Span, (token_at[cut_of[s]], token_at[cut_of[e]])) for s, e in spans]
-        return EncodedSpans(ids, token_spans)
+        for x, c in cut_of.items():
+            cut_of[x] = token_at[c]
+        return new(EncodedSpans, (ids, [new(Span, (cut_of[s], cut_of[e])) for s, e in spans]))
 
     def _encode_cuts(self, padded: str, cuts: list[int]) -> tuple[list[int], dict[int, int]]:
         """The ids of ``padded`` and the token index of every cut (sorted, 0 and len included).
