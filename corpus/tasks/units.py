@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from corpus.records import Mention, Span
 from corpus.tasks.config import KmlmConfig, PhraseFallback
-from corpus.tasks.rows import Unit, UnitKind
+from corpus.tasks.rows import UnitKind
 from corpus.tasks.tokenizer import Tokenizer
 
 _CONTENT_CACHE_SIZE = 100_000
@@ -31,15 +31,6 @@ STOPWORDS = frozenset(
     why will with would you your yours s t""".split()
 )
 """English function words that end a fallback phrase (RAKE's candidate rule)."""
-
-
-class EncodedSentence(NamedTuple):
-    """Sentence tokens (no specials), their units, and the token span of every input mention."""
-
-    ids: list[int]
-    units: list[Unit]
-    mention_spans: list[Span]
-    """Same order as the ``mentions`` argument."""
 
 
 def _is_word(text: str) -> bool:
@@ -128,26 +119,6 @@ def encode_raw(
     raw = RawSentence(encoded.ids, segments, [(s[0], s[1]) for s in spans[:n_men]])
     _LAST[0] = (key, raw)
     return raw
-
-
-def encode_sentence(
-    tok: Tokenizer,
-    text: str,
-    mentions: Sequence[Mention],
-    phrases: Sequence[Span],
-    config: KmlmConfig,
-    *,
-    offset: int = 0,
-) -> EncodedSentence:
-    """Encode ``text`` with exact entity / phrase / mention boundaries and partition it into units.
-
-    Units and mention spans are shifted right by ``offset`` tokens (e.g. 1 for a leading [CLS]).
-    """
-    raw = encode_raw(tok, text, mentions, phrases, config)
-    new = tuple.__new__  # Unit(...) goes through a Python-level __new__: 3x slower in this hot loop
-    units = [new(Unit, (a + offset, b + offset, k)) for a, b, k in raw.segments]
-    mention_out = [new(Span, (a + offset, b + offset)) for a, b in raw.mention_spans]
-    return EncodedSentence(list(raw.ids), units, mention_out)
 
 
 def _segments(
@@ -246,25 +217,3 @@ def _multi_content(word: tuple[int, ...], cache: dict[tuple[int, ...], bool], to
     joined = "".join([texts[t] for t in word])
     content = cache[word] = _is_word(joined) and joined not in STOPWORDS
     return content
-
-
-def shift_units(units: Sequence[Unit], offset: int) -> list[Unit]:
-    """Units moved right by ``offset`` tokens (e.g. past a leading [CLS])."""
-    new = tuple.__new__
-    return [new(Unit, (start + offset, end + offset, kind)) for start, end, kind in units]
-
-
-def shift_spans(spans: Sequence[Span], offset: int) -> list[Span]:
-    """Spans moved right by ``offset`` tokens."""
-    new = tuple.__new__
-    return [new(Span, (start + offset, end + offset)) for start, end in spans]
-
-
-def cut_at_unit(units: Sequence[Unit], budget: int) -> int:
-    """Number of leading (contiguous) units that end at or before token index ``budget``."""
-    n = 0
-    for unit in units:
-        if unit.end > budget:
-            break
-        n += 1
-    return n
