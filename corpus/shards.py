@@ -60,12 +60,19 @@ def encode_shard(dataset: str, rows: Iterable[Any]) -> EncodedShard:
     schema = schema_of(dataset)
     names = schema.names
     pyrows = [{name: row[name] for name in names} for row in map(to_row, rows)]
-    table = pa.Table.from_pylist(pyrows, schema=schema)
+    return encode_table(dataset, pa.Table.from_pylist(pyrows, schema=schema))
+
+
+def encode_table(dataset: str, table: pa.Table) -> EncodedShard:
+    """Encode a Table of the dataset's schema as an Arrow IPC stream (fixed batch size: stable bytes)."""
+    schema = schema_of(dataset)
     sink = io.BytesIO()
     with pa.ipc.new_stream(sink, schema) as writer:
         writer.write_table(table, max_chunksize=ROWS_PER_BATCH)
     data = sink.getvalue()
-    tokens = int(pa.compute.sum(table.column("num_tokens")).as_py() or 0) if "num_tokens" in names else 0
+    tokens = (
+        int(pa.compute.sum(table.column("num_tokens")).as_py() or 0) if "num_tokens" in schema.names else 0
+    )
     return EncodedShard(data, table.num_rows, tokens, hashlib.sha256(data).hexdigest())
 
 

@@ -11,7 +11,6 @@ the files and falls back to the previous checkpoint when one is corrupt. Everyth
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from corpus.shards import sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -35,14 +36,6 @@ def rank_file(rank: int) -> str:
 
 def step_dir_name(step: int) -> str:
     return f"step-{step:08d}"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def tmp_dir(run_dir: Path, step: int) -> Path:
@@ -65,7 +58,7 @@ def finalize(
     target.mkdir(parents=True, exist_ok=True)
     torch.save(model_payload, target / MODEL)
     torch.save(trainer, target / TRAINER)
-    files = {p.name: _sha256(p) for p in sorted(target.iterdir()) if p.name != META}
+    files = {p.name: sha256_file(p) for p in sorted(target.iterdir()) if p.name != META}
     (target / META).write_text(json.dumps({"step": step, "files": files}, indent=2) + "\n", encoding="utf-8")
     for path in target.iterdir():
         with open(path, "rb") as handle:
@@ -104,7 +97,7 @@ def problem_of(path: Path, world_size: int) -> str | None:
         file = path / name
         if not file.is_file():
             return f"{name} is missing"
-        if _sha256(file) != digest:
+        if sha256_file(file) != digest:
             return f"{name} is corrupt (sha256 differs from {META})"
     return None
 

@@ -14,15 +14,12 @@ once they are combined; tests/pipelines compares whole builds byte for byte).
 
 from __future__ import annotations
 
-import hashlib
-import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from corpus.shards import ROWS_PER_BATCH, EncodedShard, encode_shard, schema_of, to_row
+from corpus.shards import EncodedShard, encode_shard, encode_table, schema_of, to_row
 from pipelines.records import DocRows, KeyedRow
 
 
@@ -95,9 +92,4 @@ def merge_doc_rows(dataset: str, batches: Iterable[DocRows]) -> EncodedShard:
     schema = schema_of(dataset)
     batches = [pa.ipc.read_record_batch(pa.py_buffer(b.data), schema) for b in ordered]
     table = pa.Table.from_batches(batches, schema=schema).combine_chunks()
-    sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, schema) as writer:
-        writer.write_table(table, max_chunksize=ROWS_PER_BATCH)
-    data = sink.getvalue()
-    tokens = int(pc.sum(table.column("num_tokens")).as_py() or 0) if "num_tokens" in schema.names else 0
-    return EncodedShard(data, table.num_rows, tokens, hashlib.sha256(data).hexdigest())
+    return encode_table(dataset, table)
