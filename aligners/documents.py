@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 STAGE = "read_documents"
 WIKIDATA_ENTITY = "http://www.wikidata.org/entity/"
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 class DocFormat(str, enum.Enum):
@@ -214,6 +215,8 @@ def parse_document_line(line: bytes, *, file: str, line_no: int, fmt: DocFormat)
     """Parse one line of a line-oriented file (JSONL, or decompressed ``.jsonl.gz``)."""
     if fmt not in (DocFormat.JSONL, DocFormat.JSONL_GZ):
         raise ValueError(f"{file}: {fmt.value} is not a line-oriented format")
+    if line_no == 1 and line.startswith(UTF8_BOM):
+        line = line[len(UTF8_BOM) :]  # a byte-order mark (Windows editors) opens the file, not the record
     try:
         decoded = line.decode("utf-8")
     except UnicodeDecodeError:
@@ -240,7 +243,7 @@ def _read_json(path: str) -> Iterator[Document | DeadLetter]:
     with open(path, "rb") as handle:
         raw = handle.read()
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         yield make_dead_letter(STAGE, path, Reason.INVALID_UTF8, raw)
         return
@@ -262,7 +265,7 @@ def _read_txt(path: str) -> Iterator[Document | DeadLetter]:
     with open(path, "rb") as handle:
         raw = handle.read()
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         yield make_dead_letter(STAGE, path, Reason.INVALID_UTF8, raw)
         return

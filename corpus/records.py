@@ -40,6 +40,8 @@ class Reason(str, enum.Enum):
     EMPTY_TEXT = "empty_text"
     BAD_LINK = "bad_link"
     TOO_LARGE = "too_large"
+    DUPLICATE_ID = "duplicate_id"
+    """A document whose id an earlier document (input order) already has, with different content."""
 
 
 class DeadLetter(NamedTuple):

@@ -21,6 +21,7 @@ import apache_beam as beam
 
 from aligners.clean import clean_document, cleaning_stats, dedup_key
 from aligners.config import AlignerConfig
+from aligners.dedup import IdResolution, resolve_duplicate_ids
 from aligners.documents import STAGE, DocFormat, document_format_of, parse_document_line, read_documents
 from aligners.language import language_for
 from aligners.records import CleanedDocument, Document, DropReason
@@ -108,6 +109,52 @@ def dedup_stats(kept: tuple[CleanedDocument, int]) -> Iterator[Stat]:
     yield "documents.kept", 1
     if kept[1]:
         yield f"documents.dropped.{DropReason.DUPLICATE_DOCUMENT.value}", kept[1]
+
+
+def key_by_id(doc: Document) -> tuple[str, Document]:
+    return doc.id, doc
+
+
+def resolve_ids(group: tuple[str, Iterable[Document]], file_rank: dict[str, int]) -> IdResolution:
+    return resolve_duplicate_ids(group[1], file_rank)
+
+
+def kept_document(resolution: IdResolution) -> Document:
+    return resolution.kept
+
+
+def conflict_letters(resolution: IdResolution) -> Iterator[DeadLetter]:
+    yield from resolution.conflicts
+
+
+def id_stats(resolution: IdResolution) -> Iterator[Stat]:
+    """Same id: identical copies count as ``duplicate_document``, conflicting ones as ``duplicate_id``."""
+    if resolution.identical:
+        yield f"documents.dropped.{DropReason.DUPLICATE_DOCUMENT.value}", resolution.identical
+    if resolution.conflicts:
+        yield f"documents.dropped.{DropReason.DUPLICATE_ID.value}", len(resolution.conflicts)
+
+
+class ResolveDuplicateIds(beam.PTransform[Any, Any]):
+    """``Document`` -> one document per id (the first in input order); returns ``(documents, dead letters,
+    stats)``: records with a taken id and other content are ``duplicate_id`` dead letters."""
+
+    def __init__(self, files: Sequence[str]) -> None:
+        super().__init__()
+        self.file_rank = {path: rank for rank, path in enumerate(files)}
+
+    def expand(self, docs: Any) -> tuple[Any, Any, Any]:
+        resolved = (
+            docs
+            | "KeyById" >> beam.Map(key_by_id)
+            | "GroupById" >> beam.GroupByKey()
+            | "ResolveIds" >> beam.Map(resolve_ids, self.file_rank)
+        )
+        return (
+            resolved | "KeptDocuments" >> beam.Map(kept_document),
+            resolved | "ConflictLetters" >> beam.FlatMap(conflict_letters),
+            resolved | "IdStats" >> beam.FlatMap(id_stats),
+        )
 
 
 class ReadDocuments(beam.PTransform[Any, Any]):

@@ -40,8 +40,10 @@ def _list_directory(path: str) -> list[str]:
 
 
 def expand_inputs(patterns: Sequence[str], role: str) -> list[str]:
-    """Files named by paths, globs or directories, sorted; a pattern matching nothing is an error."""
-    files: set[str] = set()
+    """Files named by paths, globs or directories: patterns in the order given, each one's matches sorted,
+    a file named twice kept at its first place (this order decides which of two documents sharing an id
+    is kept); a pattern matching nothing is an error."""
+    files: dict[str, None] = {}
     for pattern in patterns:
         if _is_local(pattern) and not _has_glob(pattern) and os.path.isdir(pattern):
             found = _list_directory(pattern)
@@ -55,8 +57,8 @@ def expand_inputs(patterns: Sequence[str], role: str) -> list[str]:
                 raise InputError(f"--{role} {pattern}: no such file or directory")
         if not found:
             raise InputError(f"--{role} {pattern}: matches no file")
-        files.update(found)
-    return sorted(files)
+        files.update(dict.fromkeys(sorted(found)))
+    return list(files)
 
 
 def read_bytes(path: str) -> bytes:

@@ -21,7 +21,14 @@ from corpus.schemas import ALIGNED
 from corpus.tasks.config import TasksConfig
 from kg.config import KgConfig
 from pipelines.align import Align
-from pipelines.documents import CleanAndDeduplicate, ReadDocuments, is_dead_letter, is_document, read_stats
+from pipelines.documents import (
+    CleanAndDeduplicate,
+    ReadDocuments,
+    ResolveDuplicateIds,
+    is_dead_letter,
+    is_document,
+    read_stats,
+)
 from pipelines.join import JoinCandidates
 from pipelines.read_kg import ReadKnowledgeGraph, ResolveNames
 from pipelines.tasks import TASKS, BuildTasks, read_part
@@ -86,18 +93,24 @@ def build_phase_one(
     kg = p | "ReadKG" >> ReadKnowledgeGraph(list(inputs.kg_files), kg_config)
     names = kg.lexicon | "ResolveNames" >> ResolveNames(kg_config.languages)
     items = p | "ReadDocuments" >> ReadDocuments(inputs.doc_files)
-    docs = items | "KeepDocuments" >> beam.Filter(is_document)
+    docs, id_letters, id_stats = (
+        items
+        | "KeepDocuments" >> beam.Filter(is_document)
+        | "ResolveDuplicateIds" >> ResolveDuplicateIds(inputs.doc_files)
+    )
     cleaned, doc_stats = docs | "CleanAndDeduplicate" >> CleanAndDeduplicate(aligner_config)
     joined = cleaned | "JoinCandidates" >> JoinCandidates(kg.triples, names)
     records, align_stats = joined | "Align" >> Align(aligner_config)
     letters = (
         kg.dead_letters,
         items | "KeepDocDeadLetters" >> beam.Filter(is_dead_letter),
+        id_letters,
         p | "EarlyDeadLetters" >> beam.Create(list(inputs.rejected)),
     ) | "AllDeadLetters" >> beam.Flatten()
     stats = (
         kg.stats,
         items | "ReadStats" >> beam.FlatMap(read_stats),
+        id_stats,
         doc_stats,
         align_stats,
         letters | "DeadLetterStats" >> beam.FlatMap(dead_letter_stats),

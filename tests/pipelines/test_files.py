@@ -24,6 +24,13 @@ def test_directories_and_globs_expand_to_sorted_files(tmp_path: Path) -> None:
     assert found == [str(tmp_path / "a/1.jsonl"), str(tmp_path / "a/2.jsonl"), str(tmp_path / "b.jsonl")]
 
 
+def test_patterns_keep_the_order_given_and_a_file_named_twice_its_first_place(tmp_path: Path) -> None:
+    for name in ("1.jsonl", "2.jsonl", "3.jsonl"):
+        (tmp_path / name).write_text("{}\n")
+    found = expand_inputs([str(tmp_path / "3.jsonl"), str(tmp_path / "*.jsonl")], "docs")
+    assert found == [str(tmp_path / "3.jsonl"), str(tmp_path / "1.jsonl"), str(tmp_path / "2.jsonl")]
+
+
 def test_a_glob_matching_nothing_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"--kg .*\*\.nt: matches no file"):
         expand_inputs([str(tmp_path / "*.nt")], "kg")
