@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Literal
 
 from corpus.errors import CorpusError
 from corpus.schemas import DATASETS, FORMAT_VERSION
+from corpus.shape import ShapeError, parse_record
 from corpus.sharding import SPLITS
 from corpus.shards import write_local_atomic
 
@@ -49,8 +50,7 @@ class InputFile:
     """One input file of the build (KG or documents)."""
 
     path: str
-    role: str
-    """``"kg"`` or ``"docs"``."""
+    role: Literal["kg", "docs"]
     bytes: int
     sha256: str
 
@@ -93,21 +93,12 @@ def _check_shard_path(source: str, dataset: str, split: str, rel: str) -> None:
         raise CorpusError(source, f"shard path {rel!r} is not under {dataset}/{split}/")
 
 
-def _shard(source: str, raw: Any) -> ShardInfo:
-    try:
-        return ShardInfo(
-            path=str(raw["path"]),
-            rows=int(raw["rows"]),
-            bytes=int(raw["bytes"]),
-            tokens=int(raw["tokens"]),
-            sha256=str(raw["sha256"]),
-        )
-    except (KeyError, TypeError, ValueError) as err:
-        raise CorpusError(source, f"malformed shard entry {raw!r} ({err})") from None
-
-
 def manifest_from_json(text: str, source: str) -> Manifest:
-    """Parse and validate manifest JSON; ``source`` names the file in errors."""
+    """Parse and validate manifest JSON; ``source`` names the file in errors.
+
+    The shape (keys, types, nesting) is checked against the dataclasses above by :mod:`corpus.shape`;
+    then the version, the dataset and split names and the paths are checked here.
+    """
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as err:
@@ -124,43 +115,26 @@ def manifest_from_json(text: str, source: str) -> Manifest:
         raise CorpusError(
             source, f"format version {version} is older than {FORMAT_VERSION}; rebuild the corpus"
         )
-    datasets: dict[str, dict[str, list[ShardInfo]]] = {}
-    for dataset, splits in (raw.get("datasets") or {}).items():
+    try:
+        manifest = parse_record(Manifest, raw)
+    except ShapeError as err:
+        raise CorpusError(source, f"malformed manifest: {err}") from None
+    for dataset, splits in manifest.datasets.items():
         if dataset not in DATASETS:
-            raise CorpusError(source, f"unknown dataset {dataset!r}")
-        for split, shards in splits.items():
+            raise CorpusError(source, f"datasets.{dataset}: unknown dataset (known: {', '.join(DATASETS)})")
+        for split, infos in splits.items():
             if split not in SPLITS:
-                raise CorpusError(source, f"unknown split {split!r} of {dataset!r}")
-            infos = [_shard(source, s) for s in shards]
+                raise CorpusError(
+                    source, f"datasets.{dataset}.{split}: unknown split (known: {', '.join(SPLITS)})"
+                )
             for info in infos:
                 _check_shard_path(source, dataset, split, info.path)
-            datasets.setdefault(dataset, {})[split] = infos
-    tok = raw.get("tokenizer")
-    tokenizer = None
-    if tok is not None:
-        try:
-            tokenizer = TokenizerInfo(
-                path=str(tok["path"]),
-                vocab_size=int(tok["vocab_size"]),
-                special_ids={str(k): int(v) for k, v in tok["special_ids"].items()},
-                sha256=str(tok["sha256"]),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as err:
-            raise CorpusError(source, f"malformed tokenizer entry ({err})") from None
-        if ".." in PurePosixPath(tokenizer.path).parts or PurePosixPath(tokenizer.path).is_absolute():
-            raise CorpusError(
-                source, f"tokenizer path {tokenizer.path!r} points outside the corpus directory"
-            )
-    return Manifest(
-        format_version=version,
-        created_by=str(raw.get("created_by", "")),
-        build_config=dict(raw.get("build_config") or {}),
-        inputs=[InputFile(**f) for f in raw.get("inputs") or []],
-        tokenizer=tokenizer,
-        split_rule=dict(raw.get("split_rule") or {}),
-        datasets=datasets,
-        statistics={str(k): int(v) for k, v in (raw.get("statistics") or {}).items()},
-    )
+    tokenizer = manifest.tokenizer
+    if tokenizer is not None and (
+        ".." in PurePosixPath(tokenizer.path).parts or PurePosixPath(tokenizer.path).is_absolute()
+    ):
+        raise CorpusError(source, f"tokenizer path {tokenizer.path!r} points outside the corpus directory")
+    return manifest
 
 
 def load_manifest(corpus_dir: str | Path) -> Manifest:

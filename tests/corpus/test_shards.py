@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 import pyarrow as pa
@@ -146,3 +148,36 @@ def test_manifest_round_trips(corpus_dir: Path) -> None:
     assert manifest.statistics["mentions.date"] == 1
     assert manifest.shards("dlm", "train")[0].rows == 2
     assert manifest.shards("dlm", "valid") == []
+
+
+def _edit_manifest(corpus_dir: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    path = corpus_dir / "manifest.json"
+    raw = json.loads(path.read_text())
+    edit(raw)
+    path.write_text(json.dumps(raw))
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda m: m["datasets"].update(kmlm=[]), r"datasets\.kmlm: expected an object, got a list$"),
+        (lambda m: m["inputs"].append({"path": "a.nt", "role": "kg", "bytes": 1, "sha256": "x", "colour": 1}),
+         r"inputs\[0\]\.colour: unknown key \(known: path, role, bytes, sha256\)$"),
+        (lambda m: m["datasets"]["dlm"]["train"][0].update(rows="2"),
+         r"datasets\.dlm\.train\[0\]\.rows: expected an integer, got a string$"),
+        (lambda m: m["statistics"].update({"documents.read": "many"}),
+         r"statistics\.documents\.read: expected an integer, got a string$"),
+        (lambda m: m["datasets"]["dlm"]["train"][0].pop("sha256"), r"datasets\.dlm\.train\[0\]\.sha256: missing$"),
+        (lambda m: m.update(tokenizer=[1]), r"tokenizer: expected an object, got a list$"),
+        (lambda m: m["inputs"].append({"path": "a.nt", "role": "kb", "bytes": 1, "sha256": "x"}),
+         r"inputs\[0\]\.role: expected one of 'kg', 'docs', got 'kb'$"),
+        (lambda m: m["datasets"].update(kmlm={"test": []}), r"datasets\.kmlm\.test: unknown split"),
+    ],
+)  # fmt: skip
+def test_a_malformed_manifest_is_one_line_naming_the_key(
+    corpus_dir: Path, edit: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    _edit_manifest(corpus_dir, edit)
+    with pytest.raises(CorpusError, match=message) as exc:
+        load_manifest(corpus_dir)
+    assert "\n" not in str(exc.value)
