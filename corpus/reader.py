@@ -15,7 +15,7 @@ from corpus.errors import CorpusError
 from corpus.manifest import MANIFEST_NAME, Manifest, ShardInfo, load_manifest
 from corpus.schemas import DATASETS
 from corpus.sharding import SPLITS
-from corpus.shards import read_shard, sha256_file
+from corpus.shards import check_token_ids, read_shard, sha256_file
 
 
 class Problem(NamedTuple):
@@ -28,12 +28,23 @@ class Problem(NamedTuple):
         return f"{self.path}: {self.problem}"
 
 
+class FileIdentity(NamedTuple):
+    """What a file was when it was opened: a rename onto its path or a rewrite changes it."""
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+
+
 class CorpusReader:
     """A corpus directory with a validated manifest. Shards are memory-mapped on demand."""
 
     def __init__(self, corpus_dir: str | Path) -> None:
         self.root = Path(corpus_dir)
         self.manifest: Manifest = load_manifest(self.root)
+        self._opened: dict[str, FileIdentity] = {}
+        """Shards already opened and validated, by manifest path: what the file was at the time."""
 
     def datasets(self) -> list[str]:
         """Datasets present in the manifest, in the canonical order."""
@@ -51,17 +62,40 @@ class CorpusReader:
         return self.root / self.manifest.tokenizer.path
 
     def open_shard(self, dataset: str, shard: ShardInfo) -> pa.Table:
-        """The shard as a memory-mapped Table, checked for byte size, schema and row count."""
+        """The shard as a memory-mapped Table, checked for byte size, schema and row count.
+
+        The first time a file is opened every buffer is validated and the token ids are range-checked
+        (a corrupt shard is a :class:`CorpusError`, never a crash). A file that changed since this reader
+        last opened it (the corpus was rebuilt or replaced under a running job) is re-hashed: it is only
+        accepted when its sha256 is still the one in the manifest this reader started with.
+        """
         path = self.path_of(shard)
         try:
-            size = path.stat().st_size
+            stat = path.stat()
         except FileNotFoundError:
             raise CorpusError(str(path), "shard file is missing") from None
-        if size != shard.bytes:
+        if stat.st_size != shard.bytes:
             raise CorpusError(
-                str(path), f"is {size} bytes, manifest says {shard.bytes} (truncated or replaced?)"
+                str(path), f"is {stat.st_size} bytes, manifest says {shard.bytes} (truncated or replaced?)"
             )
-        return read_shard(path, dataset, expected_rows=shard.rows)
+        identity = FileIdentity(stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        seen = self._opened.get(shard.path)
+        if seen is not None and seen != identity and sha256_file(path) != shard.sha256:
+            raise CorpusError(
+                str(path),
+                "changed since this job opened the corpus: sha256 differs from the manifest it started "
+                "with (was the corpus rebuilt or replaced?)",
+            )
+        table = read_shard(path, dataset, expected_rows=shard.rows, validate=seen != identity)
+        if seen != identity:
+            check_token_ids(table, self.vocab_size(), str(path))
+        self._opened[shard.path] = identity
+        return table
+
+    def vocab_size(self) -> int:
+        """The tokenizer's vocabulary size from the manifest (no limit when there is no tokenizer entry)."""
+        tok = self.manifest.tokenizer
+        return tok.vocab_size if tok is not None else 2**31 - 1
 
     def iter_tables(self, dataset: str, split: str) -> Iterator[pa.Table]:
         for shard in self.shards(dataset, split):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from corpus.errors import CorpusError
 from corpus.schemas import DATASETS
@@ -97,11 +98,15 @@ def sha256_file(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def read_shard(path: str | Path, dataset: str, *, expected_rows: int | None = None) -> pa.Table:
+def read_shard(
+    path: str | Path, dataset: str, *, expected_rows: int | None = None, validate: bool = True
+) -> pa.Table:
     """Memory-map one shard and return it as a Table whose buffers point into the map (no copy).
 
     Checks the schema and, when given, the row count: an Arrow stream cut at a message boundary reads
-    back without any error, so the manifest's count is the only way to see the truncation.
+    back without any error, so the manifest's count is the only way to see the truncation. With
+    ``validate`` every buffer is checked (``Table.validate(full=True)``: offsets, lengths, UTF-8), so a
+    corrupt shard is a :class:`CorpusError` here instead of a crash (a segfault) when a row is read.
     """
     path = str(path)
     try:
@@ -118,4 +123,30 @@ def read_shard(path: str | Path, dataset: str, *, expected_rows: int | None = No
         raise CorpusError(
             path, f"has {table.num_rows} rows, manifest says {expected_rows} (truncated shard?)"
         )
+    if validate:
+        try:
+            table.validate(full=True)
+        except (pa.ArrowInvalid, pa.ArrowException) as err:
+            first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise CorpusError(path, f"corrupt shard ({first_line})") from None
     return table
+
+
+def check_token_ids(table: pa.Table, vocab_size: int, path: str) -> None:
+    """Every ``input_ids`` value lies in ``[0, vocab_size)`` and ``num_tokens`` is each row's length."""
+    if "input_ids" not in table.column_names:
+        return
+    ids = table.column("input_ids")
+    values = pc.list_flatten(ids)
+    if len(values):
+        bounds = pc.min_max(values).as_py()
+        low, high = bounds["min"], bounds["max"]
+        if low < 0 or high >= vocab_size:
+            bad = low if low < 0 else high
+            raise CorpusError(
+                path, f"corrupt shard: token id {bad} in input_ids is outside the vocabulary (size {vocab_size})"
+            )
+    if "num_tokens" in table.column_names and not pc.all(
+        pc.equal(pc.list_value_length(ids), table.column("num_tokens"))
+    ).as_py():
+        raise CorpusError(path, "corrupt shard: num_tokens differs from the length of input_ids")

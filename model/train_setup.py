@@ -7,6 +7,7 @@ tokenizer's and every shard's sha256 as recorded in the manifest) must equal the
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -18,6 +19,7 @@ import torch
 from torch import nn
 
 from corpus.errors import CorpusError
+from corpus.manifest import Manifest
 from corpus.reader import CorpusReader
 from model import train_checkpoint as ckpt
 from model.checkpoint import FORMAT, FORMAT_VERSION
@@ -46,7 +48,19 @@ def corpus_identity(reader: CorpusReader) -> dict[str, Any]:
         for infos in splits.values()
         for shard in infos
     }
-    return {"tokenizer": tok.sha256 if tok else "", "shards": dict(sorted(shards.items()))}
+    return {
+        "tokenizer": tok.sha256 if tok else "",
+        "shards": dict(sorted(shards.items())),
+        "manifest": manifest_digest(reader.manifest),
+    }
+
+
+def manifest_digest(manifest: Manifest) -> str:
+    """sha256 of the manifest's content without ``build_config.runner``: byte-identical builds on two
+    runners have the same digest, any other change to the manifest (inputs, statistics, shards) does not."""
+    data = json.loads(manifest.to_json())
+    data.get("build_config", {}).pop("runner", None)
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def identity_problem(saved: dict[str, Any], current: dict[str, Any]) -> str | None:
@@ -60,6 +74,8 @@ def identity_problem(saved: dict[str, Any], current: dict[str, Any]) -> str | No
     )
     if changed:
         return f"{len(changed)} shard(s) differ from the checkpoint's (sha256), e.g. {changed[0]}"
+    if "manifest" in saved and saved["manifest"] != current["manifest"]:
+        return "the corpus manifest differs from the checkpoint's (the corpus was rebuilt from other inputs)"
     return None
 
 
