@@ -10,8 +10,9 @@ A parse failure becomes one dead letter naming the file and the line rdflib repo
 from __future__ import annotations
 
 import enum
+import io
 import json
-import re
+import xml.parsers.expat
 from collections.abc import Iterator
 from typing import Any
 from xml.sax import SAXException, SAXParseException
@@ -48,29 +49,68 @@ class RdfSyntax(str, enum.Enum):
     JSONLD = "json-ld"
 
 
-_DOCTYPE = re.compile(rb"<!DOCTYPE\s+[^\s\[>]+(\s+(?:SYSTEM|PUBLIC)\b)?[^\[>]*(?:\[(.*?)\]\s*)?>", re.DOTALL)
-_ENTITY_DECL = re.compile(rb"<!ENTITY\s+(%\s+)?([^\s]+)\s+(SYSTEM|PUBLIC|\"[^\"]*\"|'[^']*')", re.DOTALL)
+MAX_ENTITY_VALUE_BYTES = 4096
+"""Longest internal entity value accepted (OWL exports declare namespace IRIs; a long value repeated
+many times is the quadratic-blowup attack)."""
+
+
+class _Unsafe(Exception):
+    """Internal: raised from an expat handler to stop at the first unsafe declaration."""
+
+
+class _PrologDone(Exception):
+    """Internal: the root element started, so the document type declaration (if any) is over."""
+
+
+def _on_doctype(name: str, system_id: str | None, public_id: str | None, has_internal_subset: int) -> None:
+    if system_id or public_id:
+        raise _Unsafe(f"DOCTYPE names an external DTD ({system_id or public_id!r})")
+
+
+def _on_entity(
+    name: str,
+    is_parameter_entity: int,
+    value: str | None,
+    base: str | None,
+    system_id: str | None,
+    public_id: str | None,
+    notation_name: str | None,
+) -> None:
+    if is_parameter_entity:
+        raise _Unsafe(f"parameter entity {name!r}")
+    if value is None:
+        raise _Unsafe(f"external entity {name!r} (XXE)")
+    if "&" in value or "%" in value:
+        raise _Unsafe(f"entity {name!r} expands other entities (billion laughs)")
+    if len(value.encode("utf-8")) > MAX_ENTITY_VALUE_BYTES:
+        raise _Unsafe(f"entity {name!r} is longer than {MAX_ENTITY_VALUE_BYTES} bytes (quadratic blowup)")
+
+
+def _on_root(name: str, attributes: object) -> None:
+    raise _PrologDone
 
 
 def xml_safety_problem(data: bytes) -> str | None:
-    """Why this XML must not be parsed (external or recursive entities), or None when it is safe."""
-    match = _DOCTYPE.search(data)
-    if match is None:
-        return "ENTITY declaration outside a DOCTYPE" if b"<!ENTITY" in data else None
-    if match.group(1):
-        return "DOCTYPE names an external DTD"
-    subset = match.group(2) or b""
-    declared = _ENTITY_DECL.findall(subset)
-    if subset.count(b"<!ENTITY") != len(declared):
-        return "unreadable ENTITY declaration"
-    for percent, name, value in declared:
-        label = name.decode("utf-8", "replace")
-        if percent:
-            return f"parameter entity {label!r}"
-        if value in (b"SYSTEM", b"PUBLIC"):
-            return f"external entity {label!r} (XXE)"
-        if b"&" in value or b"%" in value:
-            return f"entity {label!r} expands other entities (billion laughs)"
+    """Why this XML must not be parsed (external DTD, external, parameter, recursive or huge entities),
+    or None when it is safe.
+
+    The prolog is read by expat itself (the parser rdflib uses), in whatever encoding the document
+    declares or its byte-order mark says (UTF-8, UTF-16, ...), so comments, processing instructions or
+    encodings cannot hide a declaration from the check. Parsing stops at the root element: the time is
+    bounded by the size of the prolog and no entity is ever expanded. A prolog expat cannot read is left
+    to rdflib, which reports it as a syntax error.
+    """
+    parser = xml.parsers.expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = _on_doctype
+    parser.EntityDeclHandler = _on_entity
+    parser.StartElementHandler = _on_root
+    parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    try:
+        parser.Parse(data, True)
+    except _Unsafe as err:
+        return str(err)
+    except (_PrologDone, xml.parsers.expat.ExpatError):
+        return None
     return None
 
 
@@ -134,7 +174,11 @@ def parse_rdf_bytes(
     # Only TriG has named graphs; a plain Graph avoids Dataset's deprecated default-context paths.
     graph = rdflib.Dataset(default_union=True) if syntax is RdfSyntax.TRIG else rdflib.Graph()
     try:
-        graph.parse(data=data, format=syntax.value, publicID=f"file:///{file.lstrip('/')}")
+        public_id = f"file:///{file.lstrip('/')}"
+        if syntax is RdfSyntax.RDFXML:  # a byte stream: the XML parser then honours the declared encoding
+            graph.parse(source=io.BytesIO(data), format=syntax.value, publicID=public_id)
+        else:
+            graph.parse(data=data, format=syntax.value, publicID=public_id)
     except (SyntaxError, ValueError, SAXException, ParserError, KeyError, TypeError) as err:
         line = _error_line(err)
         where = f"{file}:{line}" if line > 0 else file

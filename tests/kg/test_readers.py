@@ -209,6 +209,54 @@ def test_unsafe_xml_is_rejected_before_parsing(tmp_path: Path, doctype: bytes, w
     assert why in (xml_safety_problem(path.read_bytes()) or "")
 
 
+BILLION_LAUGHS = (
+    '<!DOCTYPE rdf:RDF [ <!ENTITY l0 "ha"> <!ENTITY l1 "&l0;&l0;&l0;&l0;&l0;&l0;&l0;&l0;&l0;&l0;">'
+    ' <!ENTITY l2 "&l1;&l1;&l1;&l1;&l1;&l1;&l1;&l1;&l1;&l1;"> <!ENTITY name "&l2;&l2;&l2;&l2;&l2;&l2;"> ]>'
+)
+
+
+@pytest.mark.parametrize(
+    ("prolog", "encoding"),
+    [
+        ('<?xml version="1.0"?><!-- <!DOCTYPE x> -->\n' + BILLION_LAUGHS, "utf-8"),
+        ('<?xml version="1.0"?><?pi <!DOCTYPE x>?><!-- a comment -->' + BILLION_LAUGHS, "utf-8"),
+        ('<?xml version="1.0" encoding="UTF-16"?>\n' + BILLION_LAUGHS, "utf-16"),
+        ('<?xml version="1.0" encoding="UTF-16"?><!-- <!DOCTYPE x> -->' + BILLION_LAUGHS, "utf-16-le"),
+        ('<?xml version="1.0" encoding="ISO-8859-1"?>\n' + BILLION_LAUGHS, "latin-1"),
+    ],
+)
+def test_entity_declarations_cannot_hide_behind_comments_or_encodings(
+    tmp_path: Path, prolog: str, encoding: str
+) -> None:
+    text = prolog + "\n" + RDFXML_BODY.decode()
+    data = text.encode(encoding)
+    if encoding == "utf-16-le":
+        data = b"\xff\xfe" + data  # UTF-16 with a byte-order mark
+    path = tmp_path / "evil.rdf"
+    path.write_bytes(data)
+    (dead,) = list(read_kg_file(str(path), CONFIG))
+    assert dead.reason == "unsafe_xml" and "billion laughs" in dead.excerpt
+
+
+def test_a_huge_internal_entity_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "blowup.rdf"
+    value = "x" * 5000
+    path.write_bytes(
+        f'<?xml version="1.0"?><!DOCTYPE rdf:RDF [ <!ENTITY name "{value}"> ]>'.encode() + RDFXML_BODY
+    )
+    (dead,) = list(read_kg_file(str(path), CONFIG))
+    assert dead.reason == "unsafe_xml" and "longer than 4096 bytes" in dead.excerpt
+
+
+def test_utf16_rdfxml_with_a_plain_entity_is_parsed(tmp_path: Path) -> None:
+    path = tmp_path / "ok.rdf"
+    text = '<?xml version="1.0" encoding="UTF-16"?>\n<!DOCTYPE rdf:RDF [ <!ENTITY name "Stari Grad"> ]>\n'
+    path.write_bytes((text + RDFXML_BODY.decode()).encode("utf-16"))
+    assert list(read_kg_file(str(path), CONFIG)) == [
+        LexiconEntry("http://www.wikidata.org/entity/Q1016767", "entity", "Stari Grad", True, "en")
+    ]
+
+
 JSONLD_INLINE = b"""{"@context": {"label": {"@id": "http://www.w3.org/2000/01/rdf-schema#label", "@language": "en"},
   "P17": {"@id": "http://www.wikidata.org/prop/direct/P17", "@type": "@id"}},
  "@id": "http://www.wikidata.org/entity/Q1018537", "label": "Ljubija", "P17": "http://www.wikidata.org/entity/Q43"}"""
