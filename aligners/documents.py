@@ -23,10 +23,12 @@ import gzip
 import json
 import logging
 import os
+import zlib
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 from aligners.records import Document, DropReason, Link
+from corpus.lines import DEFAULT_MAX_LINE_BYTES, LongLine, bounded_lines
 from corpus.records import DeadLetter, Reason, make_dead_letter
 
 logger = logging.getLogger(__name__)
@@ -228,15 +230,25 @@ def parse_document_line(line: bytes, *, file: str, line_no: int, fmt: DocFormat)
     return document_from_object(obj, file=file, line=line_no)
 
 
-def _read_lines(path: str, fmt: DocFormat) -> Iterator[Document | DeadLetter]:
-    opener = gzip.open if fmt is DocFormat.JSONL_GZ else open
-    with opener(path, "rb") as handle:
-        try:
-            for line_no, raw in enumerate(handle, start=1):
-                if raw.strip():
-                    yield parse_document_line(raw, file=path, line_no=line_no, fmt=fmt)
-        except (EOFError, gzip.BadGzipFile) as err:
-            yield make_dead_letter(STAGE, path, Reason.TRUNCATED_COMPRESSED, str(err))
+def parse_jsonl_stream(
+    raw: BinaryIO, *, file: str, fmt: DocFormat, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+) -> Iterator[Document | DeadLetter]:
+    """Every record of a JSONL stream (raw bytes; ``.jsonl.gz`` is decompressed here), in bounded memory.
+
+    A line above ``max_line_bytes`` is a ``too_large`` dead letter and reading resumes at the next line;
+    a truncated or corrupt ``.jsonl.gz`` keeps the records before the damage, then one dead letter.
+    """
+    handle: BinaryIO = gzip.GzipFile(fileobj=raw) if fmt is DocFormat.JSONL_GZ else raw  # type: ignore[assignment]
+    line_no = 0
+    try:
+        for line_no, line in enumerate(bounded_lines(handle, max_line_bytes), start=1):
+            if isinstance(line, LongLine):
+                excerpt = f"line of {line.length} bytes exceeds max_line_bytes={max_line_bytes}; starts {line.head!r}"
+                yield make_dead_letter(STAGE, file, Reason.TOO_LARGE, excerpt, line=line_no)
+            elif line.strip():
+                yield parse_document_line(line, file=file, line_no=line_no, fmt=fmt)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+        yield make_dead_letter(STAGE, file, Reason.TRUNCATED_COMPRESSED, str(err), line=line_no + 1)
 
 
 def _read_json(path: str) -> Iterator[Document | DeadLetter]:
@@ -289,11 +301,14 @@ def _read_parquet(path: str) -> Iterator[Document | DeadLetter]:
         yield document_from_object(row, file=path, line=row_no)
 
 
-def read_documents(path: str) -> Iterator[Document | DeadLetter]:
+def read_documents(
+    path: str, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+) -> Iterator[Document | DeadLetter]:
     """Read every document of ``path`` (any supported format), in file order."""
     fmt = document_format_of(path)
     if fmt in (DocFormat.JSONL, DocFormat.JSONL_GZ):
-        yield from _read_lines(path, fmt)
+        with open(path, "rb") as raw:
+            yield from parse_jsonl_stream(raw, file=path, fmt=fmt, max_line_bytes=max_line_bytes)
     elif fmt is DocFormat.JSON:
         yield from _read_json(path)
     elif fmt is DocFormat.TXT:

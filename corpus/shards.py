@@ -144,9 +144,12 @@ def check_token_ids(table: pa.Table, vocab_size: int, path: str) -> None:
         if low < 0 or high >= vocab_size:
             bad = low if low < 0 else high
             raise CorpusError(
-                path, f"corrupt shard: token id {bad} in input_ids is outside the vocabulary (size {vocab_size})"
+                path,
+                f"corrupt shard: token id {bad} in input_ids is outside the vocabulary (size {vocab_size})",
             )
-    if "num_tokens" in table.column_names and not pc.all(
-        pc.equal(pc.list_value_length(ids), table.column("num_tokens"))
-    ).as_py():
+    if (
+        "num_tokens" in table.column_names
+        and table.num_rows
+        and not pc.all(pc.equal(pc.list_value_length(ids), table.column("num_tokens"))).as_py()
+    ):
         raise CorpusError(path, "corrupt shard: num_tokens differs from the length of input_ids")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from corpus.lines import DEFAULT_MAX_LINE_BYTES
+
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 SKOS_PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
 SKOS_ALT_LABEL = "http://www.w3.org/2004/02/skos/core#altLabel"
@@ -45,6 +47,8 @@ class KgConfig:
     """Prefix that turns a bare TSV relation id (``P31``) into an IRI."""
     max_rdflib_file_bytes: int = 512 * 1024 * 1024
     """Largest (decompressed) file, in bytes, handed to rdflib, which holds a whole file in memory."""
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    """Longest line, in bytes, of a line-oriented file; a longer one is a ``too_large`` dead letter."""
 
     def __post_init__(self) -> None:
         if not self.preferred_label_predicates:
@@ -62,6 +66,8 @@ class KgConfig:
             raise ValueError(f"property_iri_pattern is not a valid regex: {err}") from None
         if self.max_rdflib_file_bytes <= 0:
             raise ValueError(f"max_rdflib_file_bytes must be > 0, got {self.max_rdflib_file_bytes}")
+        if self.max_line_bytes <= 0:
+            raise ValueError(f"max_line_bytes must be > 0, got {self.max_line_bytes}")
 
     def label_kind(self, predicate: str) -> bool | None:
         """True for a preferred-label predicate, False for an alias predicate, None for anything else."""

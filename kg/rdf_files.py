@@ -54,17 +54,17 @@ MAX_ENTITY_VALUE_BYTES = 4096
 many times is the quadratic-blowup attack)."""
 
 
-class _Unsafe(Exception):
+class _UnsafeXmlError(Exception):
     """Internal: raised from an expat handler to stop at the first unsafe declaration."""
 
 
-class _PrologDone(Exception):
+class _PrologDoneError(Exception):
     """Internal: the root element started, so the document type declaration (if any) is over."""
 
 
 def _on_doctype(name: str, system_id: str | None, public_id: str | None, has_internal_subset: int) -> None:
     if system_id or public_id:
-        raise _Unsafe(f"DOCTYPE names an external DTD ({system_id or public_id!r})")
+        raise _UnsafeXmlError(f"DOCTYPE names an external DTD ({system_id or public_id!r})")
 
 
 def _on_entity(
@@ -77,17 +77,19 @@ def _on_entity(
     notation_name: str | None,
 ) -> None:
     if is_parameter_entity:
-        raise _Unsafe(f"parameter entity {name!r}")
+        raise _UnsafeXmlError(f"parameter entity {name!r}")
     if value is None:
-        raise _Unsafe(f"external entity {name!r} (XXE)")
+        raise _UnsafeXmlError(f"external entity {name!r} (XXE)")
     if "&" in value or "%" in value:
-        raise _Unsafe(f"entity {name!r} expands other entities (billion laughs)")
+        raise _UnsafeXmlError(f"entity {name!r} expands other entities (billion laughs)")
     if len(value.encode("utf-8")) > MAX_ENTITY_VALUE_BYTES:
-        raise _Unsafe(f"entity {name!r} is longer than {MAX_ENTITY_VALUE_BYTES} bytes (quadratic blowup)")
+        raise _UnsafeXmlError(
+            f"entity {name!r} is longer than {MAX_ENTITY_VALUE_BYTES} bytes (quadratic blowup)"
+        )
 
 
 def _on_root(name: str, attributes: object) -> None:
-    raise _PrologDone
+    raise _PrologDoneError
 
 
 def xml_safety_problem(data: bytes) -> str | None:
@@ -107,9 +109,9 @@ def xml_safety_problem(data: bytes) -> str | None:
     parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
     try:
         parser.Parse(data, True)
-    except _Unsafe as err:
+    except _UnsafeXmlError as err:
         return str(err)
-    except (_PrologDone, xml.parsers.expat.ExpatError):
+    except (_PrologDoneError, xml.parsers.expat.ExpatError):
         return None
     return None
 

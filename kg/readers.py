@@ -18,6 +18,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, TypeAlias
 
+from corpus.lines import LongLine, bounded_lines, skip_to_line_start
 from corpus.records import DeadLetter, Reason, make_dead_letter
 from kg.config import KgConfig, canonical_property_iri
 from kg.ntriples import STAGE, parse_ntriples_line
@@ -168,19 +169,26 @@ def _damage_reason(err: BaseException) -> Reason:
 def _read_line_file(
     path: str, fmt: KgFormat, config: KgConfig, opener: Opener, start: int, end: int | None, count_lines: bool
 ) -> Iterator[KgItem]:
-    """Line formats: parse each line; dead letters get absolute line numbers (counted lazily for ranges)."""
+    """Line formats: parse each line; dead letters get absolute line numbers (counted lazily for ranges).
+
+    Lines are read in bounded memory (:mod:`corpus.lines`): one above ``config.max_line_bytes`` is a
+    ``too_large`` dead letter and reading resumes at the next newline.
+    """
     line_base: int | None = 0 if start == 0 else None
     count = 0
     damaged = False
     with opener(path) as raw:
         stream = _decompressing(raw, compression_of(path))
-        first_line_at = _seek_line_start(stream, start)
-        lines = _lines_until(stream, first_line_at, end)
+        first_line_at = skip_to_line_start(stream, start, end)
+        lines = bounded_lines(stream, config.max_line_bytes, position=first_line_at, end=end)
         parse = _line_parser(fmt, path, config)
         try:
             for line in lines:
                 count += 1
-                record = parse(line, count)
+                if isinstance(line, LongLine):
+                    record: KgRecord | list[LexiconEntry] | None = _too_large(path, line, count, config)
+                else:
+                    record = parse(line, count)
                 if record is None:
                     continue
                 if isinstance(record, list):
@@ -201,25 +209,10 @@ def _read_line_file(
         yield LinesRead(path, count)
 
 
-def _seek_line_start(stream: BinaryIO, start: int) -> int:
-    """Position ``stream`` at the first line that starts at or after ``start``; returns that offset."""
-    if start == 0:
-        return 0
-    stream.seek(start - 1)
-    return start - 1 + len(stream.readline())
-
-
-def _lines_until(stream: BinaryIO, position: int, end: int | None) -> Iterator[bytes]:
-    """Lines from ``position`` that start before ``end`` (a range owns the lines starting inside it)."""
-    if end is None:
-        yield from stream  # the whole rest of the file: the file object's own (C) line iterator
-        return
-    while position < end:
-        line = stream.readline()
-        if not line:
-            return
-        position += len(line)
-        yield line
+def _too_large(path: str, line: LongLine, line_no: int, config: KgConfig) -> DeadLetter:
+    limit = config.max_line_bytes
+    excerpt = f"line of {line.length} bytes exceeds max_line_bytes={limit}; it starts {line.head!r}"
+    return make_dead_letter(STAGE, path, Reason.TOO_LARGE, excerpt, line=line_no)
 
 
 def _count_newlines(path: str, opener: Opener, upto: int) -> int:

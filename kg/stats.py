@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 
 from tqdm import tqdm
 
+from corpus.lines import DEFAULT_MAX_LINE_BYTES
 from corpus.records import DeadLetter
 from kg.config import KgConfig
 from kg.readers import Opener, kg_format_of, read_kg_items
@@ -153,13 +154,18 @@ def main(argv: list[str] | None = None) -> None:
         default=32.0,
         help="progress bar for files of at least this many MiB (default 32)",
     )
+    parser.add_argument(
+        "--max-line-bytes",
+        type=int,
+        default=DEFAULT_MAX_LINE_BYTES,
+        help=f"longest line of a line-oriented file, in bytes; longer ones are rejected (default {DEFAULT_MAX_LINE_BYTES})",
+    )
     args = parser.parse_args(argv)
     if args.top < 0:
         parser.error(f"--top must be >= 0, got {args.top}")
     try:
-        stats = collect_stats(
-            args.paths, KgConfig(), progress_min_bytes=int(args.progress_min_mb * (1 << 20))
-        )
+        config = KgConfig(max_line_bytes=args.max_line_bytes)
+        stats = collect_stats(args.paths, config, progress_min_bytes=int(args.progress_min_mb * (1 << 20)))
     except (ValueError, OSError) as err:
         parser.exit(2, f"kgtext kg-stats: error: {err}\n")
     summary = stats.summary(args.top)

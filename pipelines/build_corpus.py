@@ -97,7 +97,7 @@ def split_known(files: list[str], role: str) -> tuple[list[str], list[DeadLetter
 
 
 def component_configs(config: BuildConfig) -> tuple[KgConfig, AlignerConfig, TasksConfig, TokenizerConfig]:
-    kg = KgConfig(languages=(config.language, ""))
+    kg = KgConfig(languages=(config.language, ""), max_line_bytes=config.max_line_bytes)
     aligner = AlignerConfig(
         language=config.language, spacy_model=config.spacy_model, min_sentence_words=config.min_sentence_words
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from corpus.lines import DEFAULT_MAX_LINE_BYTES
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class BuildConfig:
@@ -37,6 +39,10 @@ class BuildConfig:
     """Documents per hash bucket when drawing sentence-distance negatives (memory of one bucket group)."""
     log_examples: int = 10
     """Number of aligned sentences logged at INFO after alignment."""
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    """Longest line (bytes) of a line-oriented KG or document file; longer lines are ``too_large`` dead letters."""
+    strict: bool = False
+    """Fail the build (exit 1) when any input record or KG statement was rejected, instead of warning."""
 
     def __post_init__(self) -> None:
         if not self.kg:
@@ -59,5 +65,7 @@ class BuildConfig:
             raise ValueError(f"sd_docs_per_bucket must be > 1, got {self.sd_docs_per_bucket}")
         if self.min_sentence_words < 0:
             raise ValueError(f"min_sentence_words must be >= 0, got {self.min_sentence_words}")
+        if self.max_line_bytes <= 0:
+            raise ValueError(f"max_line_bytes must be > 0, got {self.max_line_bytes}")
         if self.log_examples < 0:
             raise ValueError(f"log_examples must be >= 0, got {self.log_examples}")

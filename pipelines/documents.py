@@ -8,23 +8,23 @@ counts are computed as data (``Stat`` pairs) and summed later with CombinePerKey
 
 from __future__ import annotations
 
-import gzip
-import io
 import logging
 import os
 import tempfile
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
 
 from aligners.clean import clean_document, cleaning_stats, dedup_key
 from aligners.config import AlignerConfig
 from aligners.dedup import IdResolution, resolve_duplicate_ids
-from aligners.documents import STAGE, DocFormat, document_format_of, parse_document_line, read_documents
+from aligners.documents import STAGE, DocFormat, document_format_of, parse_jsonl_stream, read_documents
 from aligners.language import language_for
 from aligners.records import CleanedDocument, Document, DropReason
+from corpus.lines import DEFAULT_MAX_LINE_BYTES
 from corpus.records import DeadLetter, Reason, make_dead_letter
 from pipelines.files import read_bytes
 from pipelines.records import Stat
@@ -32,17 +32,10 @@ from pipelines.records import Stat
 logger = logging.getLogger(__name__)
 
 
-def _read_jsonl(path: str, fmt: DocFormat) -> Iterator[Document | DeadLetter]:
-    """Lines of a JSONL file; for ``.jsonl.gz`` the lines before a truncation or corruption are kept."""
-    raw = read_bytes(path)
-    handle = gzip.GzipFile(fileobj=io.BytesIO(raw)) if fmt is DocFormat.JSONL_GZ else io.BytesIO(raw)
-    line_no = 0
-    try:
-        for line_no, line in enumerate(handle, start=1):
-            if line.strip():
-                yield parse_document_line(line, file=path, line_no=line_no, fmt=fmt)
-    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
-        yield make_dead_letter(STAGE, path, Reason.TRUNCATED_COMPRESSED, str(err), line=line_no + 1)
+def _read_jsonl(path: str, fmt: DocFormat, max_line_bytes: int) -> Iterator[Document | DeadLetter]:
+    """Lines of a JSONL file, streamed through FileSystems (bounded memory, see ``parse_jsonl_stream``)."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+        yield from parse_jsonl_stream(raw, file=path, fmt=fmt, max_line_bytes=max_line_bytes)
 
 
 def _read_via_local_copy(path: str) -> Iterator[Document | DeadLetter]:
@@ -58,7 +51,9 @@ def _read_via_local_copy(path: str) -> Iterator[Document | DeadLetter]:
             yield item._replace(file=path)
 
 
-def read_document_file(path: str) -> Iterator[Document | DeadLetter]:
+def read_document_file(
+    path: str, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+) -> Iterator[Document | DeadLetter]:
     """Every document (or dead letter) of one file; an unknown extension is one dead letter."""
     try:
         fmt = document_format_of(path)
@@ -67,7 +62,7 @@ def read_document_file(path: str) -> Iterator[Document | DeadLetter]:
         return
     try:
         if fmt in (DocFormat.JSONL, DocFormat.JSONL_GZ):
-            yield from _read_jsonl(path, fmt)
+            yield from _read_jsonl(path, fmt, max_line_bytes)
         else:
             yield from _read_via_local_copy(path)
     except OSError as err:
@@ -160,16 +155,17 @@ class ResolveDuplicateIds(beam.PTransform[Any, Any]):
 class ReadDocuments(beam.PTransform[Any, Any]):
     """Pipeline root: document files -> ``Document | DeadLetter`` (one file per element, spread across workers)."""
 
-    def __init__(self, files: Sequence[str]) -> None:
+    def __init__(self, files: Sequence[str], max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         super().__init__()
         self.files = list(files)
+        self.max_line_bytes = max_line_bytes
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> Any:
         return (
             pbegin
             | "CreateFiles" >> beam.Create(self.files)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ParseFiles" >> beam.FlatMap(read_document_file)
+            | "ParseFiles" >> beam.FlatMap(read_document_file, self.max_line_bytes)
         )
 
 

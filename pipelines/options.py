@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, _BeamArgumentParser
 
+from corpus.lines import DEFAULT_MAX_LINE_BYTES
 from pipelines.config import BuildConfig
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--log-examples", type=int, default=10, help="aligned sentences logged at INFO (default 10)"
     )
+    p.add_argument(
+        "--max-line-bytes",
+        type=int,
+        default=DEFAULT_MAX_LINE_BYTES,
+        help=f"longest line of a KG or JSONL file, in bytes; longer ones are dead letters (default {DEFAULT_MAX_LINE_BYTES})",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (exit 1) when any input record or KG statement is rejected, instead of warning",
+    )
     return p
 
 
@@ -112,6 +124,8 @@ def parse_args(argv: list[str]) -> ParsedArgs:
             tokenizer_sample_sentences=ns.tokenizer_sample_sentences,
             sd_docs_per_bucket=ns.sd_docs_per_bucket,
             log_examples=ns.log_examples,
+            max_line_bytes=ns.max_line_bytes,
+            strict=ns.strict,
         )
     except ValueError as err:
         parser.error(str(err))

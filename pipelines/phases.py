@@ -92,7 +92,7 @@ def build_phase_one(
     """Wire phase 1 onto pipeline ``p``."""
     kg = p | "ReadKG" >> ReadKnowledgeGraph(list(inputs.kg_files), kg_config)
     names = kg.lexicon | "ResolveNames" >> ResolveNames(kg_config.languages)
-    items = p | "ReadDocuments" >> ReadDocuments(inputs.doc_files)
+    items = p | "ReadDocuments" >> ReadDocuments(inputs.doc_files, kg_config.max_line_bytes)
     docs, id_letters, id_stats = (
         items
         | "KeepDocuments" >> beam.Filter(is_document)

@@ -52,3 +52,21 @@ def test_a_bom_costs_no_record(tmp_path: Path) -> None:
     manifest = build(tmp_path / "corpus", [REDOCRED / "kg.ttl"], [tmp_path / "docs.jsonl"])
     assert manifest.statistics["documents.read"] == 5
     assert not any(k.startswith("documents.rejected") for k in manifest.statistics)
+
+
+def test_long_lines_in_kg_and_documents_are_dead_letters(tmp_path: Path) -> None:
+    kg = (REDOCRED / "kg.ttl").read_bytes()
+    nt = tmp_path / "extra.nt"
+    nt.write_bytes(b"<http://www.wikidata.org/entity/Q1> " + b"y" * 200_000 + b"\n")
+    long_doc = json.dumps({"id": "huge", "text": "word " * 40_000}).encode() + b"\n"
+    docs = tmp_path / "docs.jsonl"
+    docs.write_bytes(b"".join(DOC_LINES[:3]) + long_doc + b"".join(DOC_LINES[3:5]))
+    (tmp_path / "kg.ttl").write_bytes(kg)
+    out = tmp_path / "corpus"
+    manifest = build(out, [tmp_path / "kg.ttl", nt], [docs], "--max-line-bytes", "65536")
+    stats = manifest.statistics
+    assert stats["kg.rejected.too_large"] == 1
+    assert stats["documents.rejected.too_large"] == 1
+    assert stats["documents.read"] == 5
+    (letter,) = [d for d in _letters(out, "read_documents") if d["reason"] == "too_large"]
+    assert (letter["file"], letter["line"]) == (str(docs), 4)
