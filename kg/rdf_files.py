@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import io
 import json
+import logging
 import xml.parsers.expat
 from collections.abc import Iterator
 from typing import Any
@@ -24,7 +25,10 @@ from rdflib.plugins.parsers.notation3 import BadSyntax
 from corpus.records import DeadLetter, Reason, make_dead_letter
 from kg.config import KgConfig
 from kg.ntriples import STAGE, Term, make_record
-from kg.records import LexiconEntry, Triple
+from kg.records import LexiconEntry, LinesRead, Triple
+from kg.recover import lost_lines, recover
+
+logger = logging.getLogger(__name__)
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 PROPERTY_CLASSES = frozenset(
@@ -164,36 +168,98 @@ def _error_line(err: Exception) -> int:
     return -1
 
 
+PARSE_ERRORS: tuple[type[Exception], ...] = (
+    SyntaxError,
+    ValueError,
+    SAXException,
+    ParserError,
+    KeyError,
+    TypeError,
+    AssertionError,
+)
+"""What rdflib raises on a file it cannot read (its Notation3 parser also fails some inputs by assert)."""
+RECOVERABLE = frozenset({RdfSyntax.TURTLE, RdfSyntax.N3, RdfSyntax.TRIG})
+"""Syntaxes whose statements can be parsed piece by piece after a syntax error (:mod:`kg.recover`)."""
+
+TermTriple = tuple[Term, Term, Term]
+
+
+def _parse_terms(data: bytes, syntax: RdfSyntax, file: str) -> list[TermTriple]:
+    """All statements of ``data`` as terms; raises one of :data:`PARSE_ERRORS`."""
+    # Only TriG has named graphs; a plain Graph avoids Dataset's deprecated default-context paths.
+    graph = rdflib.Dataset(default_union=True) if syntax is RdfSyntax.TRIG else rdflib.Graph()
+    public_id = f"file:///{file.lstrip('/')}"
+    if syntax is RdfSyntax.RDFXML:  # a byte stream: the XML parser then honours the declared encoding
+        graph.parse(source=io.BytesIO(data), format=syntax.value, publicID=public_id)
+    else:
+        graph.parse(data=data, format=syntax.value, publicID=public_id)
+    return [(_term(s), _term(p), _term(o)) for s, p, o in graph.triples((None, None, None))]
+
+
+def line_count(data: bytes) -> int:
+    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+
+
+def _recover(data: bytes, syntax: RdfSyntax, file: str) -> tuple[list[TermTriple], list[DeadLetter], int]:
+    """The statements of a broken file that still parse, a dead letter per lost statement, lines lost."""
+    pieces, lost = recover(data, lambda piece: _parse_terms(piece, syntax, file), PARSE_ERRORS)
+    total, n_lost = line_count(data), lost_lines(lost)
+    letters = []
+    for item in lost:
+        first, last = item.statement.first_line, item.statement.last_line
+        excerpt = (
+            f"{file}:{first}-{last}: {item.error}; skipped {last - first + 1} line(s) "
+            f"({n_lost} of {total} lines of the file lost in all): {item.statement.text.strip()[:300]!r}"
+        )
+        letters.append(make_dead_letter(STAGE, file, Reason.SYNTAX_ERROR, excerpt, line=first))
+    if lost:
+        logger.warning(
+            "%s: %d statement(s) rdflib cannot parse were skipped (first at line %d); %d of %d lines lost",
+            file,
+            len(lost),
+            lost[0].statement.first_line,
+            n_lost,
+            total,
+        )
+    return [t for piece in pieces for t in piece], letters, n_lost
+
+
 def parse_rdf_bytes(
     data: bytes, syntax: RdfSyntax, *, file: str, config: KgConfig
-) -> Iterator[Triple | LexiconEntry | DeadLetter]:
-    """Parse one whole file with rdflib; records come out sorted (deterministic across runs)."""
+) -> Iterator[Triple | LexiconEntry | DeadLetter | LinesRead]:
+    """Parse one whole file with rdflib; records come out sorted (deterministic across runs).
+
+    A syntax error in Turtle, N3 or TriG costs only the statements around it (:mod:`kg.recover`): one
+    dead letter per lost statement with its lines. Other syntaxes lose the whole file (one dead letter).
+    When lines were lost, a :class:`LinesRead` with ``lines=0`` and ``lost`` set says how many.
+    """
     rejection = _safety_problem(data, syntax)
     if rejection is not None:
         reason, problem, line = rejection
         yield make_dead_letter(STAGE, file, reason, f"{file}: {problem}", line=line)
+        yield LinesRead(file, 0, lost=line_count(data))
         return
-    # Only TriG has named graphs; a plain Graph avoids Dataset's deprecated default-context paths.
-    graph = rdflib.Dataset(default_union=True) if syntax is RdfSyntax.TRIG else rdflib.Graph()
     try:
-        public_id = f"file:///{file.lstrip('/')}"
-        if syntax is RdfSyntax.RDFXML:  # a byte stream: the XML parser then honours the declared encoding
-            graph.parse(source=io.BytesIO(data), format=syntax.value, publicID=public_id)
-        else:
-            graph.parse(data=data, format=syntax.value, publicID=public_id)
-    except (SyntaxError, ValueError, SAXException, ParserError, KeyError, TypeError) as err:
-        line = _error_line(err)
-        where = f"{file}:{line}" if line > 0 else file
-        yield make_dead_letter(
-            STAGE, file, Reason.SYNTAX_ERROR, f"{where}: {type(err).__name__}: {err}", line=line
-        )
-        return
-    triples = [tuple(_term(node) for node in spo) for spo in graph.triples((None, None, None))]
+        triples = _parse_terms(data, syntax, file)
+    except PARSE_ERRORS as err:
+        if syntax not in RECOVERABLE:
+            line = _error_line(err)
+            where = f"{file}:{line}" if line > 0 else file
+            excerpt = (
+                f"{where}: {type(err).__name__}: {err}; the whole file ({line_count(data)} lines) was skipped"
+            )
+            logger.warning("%s", excerpt.splitlines()[0])
+            yield make_dead_letter(STAGE, file, Reason.SYNTAX_ERROR, excerpt, line=line)
+            yield LinesRead(file, 0, lost=line_count(data))
+            return
+        triples, letters, n_lost = _recover(data, syntax, file)
+        yield from letters
+        yield LinesRead(file, 0, lost=n_lost)
+    unique = sorted(set(triples))
     properties = frozenset(
-        s.value for s, p, o in triples if p.value == RDF_TYPE and o.value in PROPERTY_CLASSES
+        s.value for s, p, o in unique if p.value == RDF_TYPE and o.value in PROPERTY_CLASSES
     )
-    triples.sort()
-    for s, p, o in triples:
+    for s, p, o in unique:
         yield make_record(s.value, p.value, o, config, property_iris=properties)
 
 

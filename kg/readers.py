@@ -22,7 +22,7 @@ from corpus.lines import LongLine, bounded_lines, skip_to_line_start
 from corpus.records import DeadLetter, Reason, make_dead_letter
 from kg.config import KgConfig, canonical_property_iri
 from kg.ntriples import STAGE, parse_ntriples_line
-from kg.rdf_files import RdfSyntax, parse_rdf_bytes, sniff_owl_syntax
+from kg.rdf_files import RdfSyntax, line_count, parse_rdf_bytes, sniff_owl_syntax
 from kg.records import LexiconEntry, LinesRead, Triple
 
 KgRecord: TypeAlias = Triple | LexiconEntry | DeadLetter
@@ -126,13 +126,18 @@ def _read_items(
     data, problem = _read_all(path, compression, opener, config.max_rdflib_file_bytes)
     if problem is not None:
         yield problem
+    lost = 0
     if data:
         syntax = sniff_owl_syntax(data) if fmt is KgFormat.OWL else _RDFLIB_SYNTAX[fmt]
-        yield from parse_rdf_bytes(data, syntax, file=path, config=config)
+        for record in parse_rdf_bytes(data, syntax, file=path, config=config):
+            if isinstance(record, LinesRead):
+                lost += record.lost
+            else:
+                yield record
     elif problem is None:
         yield make_dead_letter(STAGE, path, Reason.EMPTY_FILE, "", line=-1, byte_offset=0)
     if count_lines:
-        yield LinesRead(path, data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1))
+        yield LinesRead(path, line_count(data), lost=lost)
 
 
 def _decompressing(raw: BinaryIO, compression: Compression) -> BinaryIO:

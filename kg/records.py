@@ -46,3 +46,6 @@ class LinesRead(NamedTuple):
 
     file: str
     lines: int
+    lost: int = 0
+    """Lines of a whole-file syntax (Turtle, RDF/XML, ...) whose statements were skipped: rdflib could not
+    parse them (``kg.lines_lost``); line formats reject line by line instead (``kg.rejected.<reason>``)."""

@@ -34,6 +34,7 @@ class KgStats:
     """Running counts over one or more KG files (mutable accumulator, not a config)."""
 
     lines_read: int = 0
+    lines_lost: int = 0
     triples: int = 0
     lexicon_entries: int = 0
     entities: set[str] = field(default_factory=set)
@@ -58,6 +59,7 @@ class KgStats:
             self.named.add(item.iri)
         elif isinstance(item, LinesRead):
             self.lines_read += item.lines
+            self.lines_lost += item.lost
         else:
             self.rejected[item.reason] += 1
 
@@ -65,6 +67,7 @@ class KgStats:
         """A JSON-ready summary; relations limited to the ``top`` most frequent."""
         return {
             "lines_read": self.lines_read,
+            "lines_lost": self.lines_lost,
             "triples": self.triples,
             "entities": len(self.entities),
             "entities_without_labels": len(self.entities - self.named),

@@ -53,6 +53,7 @@ from pipelines.files import (
 )
 from pipelines.options import parse_args, runner_name
 from pipelines.phases import BuildPaths, PhaseOneInputs, build_phase_one, build_phase_two
+from pipelines.rejections import report_rejections
 from pipelines.report import (
     assemble_manifest,
     first_aligned_rows,
@@ -234,6 +235,7 @@ def build_in_temporary(plan: Plan, timings: dict[str, float]) -> Manifest:
     """Run both phases and the tokenizer into the temporary directory and write its manifest."""
     paths = plan.paths
     stats = run_phase_one(plan, timings)
+    report_rejections(paths.root, stats, plan.config.out, strict=plan.config.strict)
     started = time.monotonic()
     tok_path = train_corpus_tokenizer(paths.sample, paths.root, plan.tokenizer_config)
     timings["tokenizer training"] = time.monotonic() - started

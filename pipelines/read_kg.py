@@ -89,6 +89,8 @@ def stat_counts(item: KgItem) -> Iterator[tuple[str, int]]:
     """One record -> its counter increments."""
     if isinstance(item, LinesRead):
         yield "kg.lines_read", item.lines
+        if item.lost:
+            yield "kg.lines_lost", item.lost
     elif isinstance(item, Triple):
         yield "kg.triples", 1
     elif isinstance(item, LexiconEntry):

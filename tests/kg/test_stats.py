@@ -28,6 +28,7 @@ def test_json_counts_on_rebel(capsys: pytest.CaptureFixture[str]) -> None:
     summary = json.loads(capsys.readouterr().out)
     assert summary == {
         "lines_read": 75,
+        "lines_lost": 0,
         "triples": 43,
         "entities": 64,
         "entities_without_labels": 56,

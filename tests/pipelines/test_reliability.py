@@ -4,9 +4,11 @@ broken Turtle, huge lines; each gives a clear error or counted dead letters, nev
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
 from corpus.reader import CorpusReader
 from tests.pipelines.conftest import REDOCRED, build
@@ -70,3 +72,47 @@ def test_long_lines_in_kg_and_documents_are_dead_letters(tmp_path: Path) -> None
     assert stats["documents.read"] == 5
     (letter,) = [d for d in _letters(out, "read_documents") if d["reason"] == "too_large"]
     assert (letter["file"], letter["line"]) == (str(docs), 4)
+
+
+def _broken_turtle(tmp_path: Path, line_index: int) -> tuple[Path, int]:
+    """The Re-DocRED fixture KG (3,291 lines of Turtle) with one statement broken; its triple count."""
+    lines = (REDOCRED / "kg.ttl").read_bytes().splitlines(keepends=True)
+    assert lines[line_index].count(b"> <") >= 1
+    lines[line_index] = lines[line_index].replace(b"> <", b"> @@@ <", 1)
+    path = tmp_path / "kg.ttl"
+    path.write_bytes(b"".join(lines))
+    return path, len(lines)
+
+
+def test_one_turtle_syntax_error_costs_one_statement_and_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    whole = build(tmp_path / "good", [REDOCRED / "kg.ttl"], [REDOCRED / "docs.jsonl"]).statistics
+    kg, total = _broken_turtle(tmp_path, 1600)
+    with caplog.at_level(logging.WARNING):
+        stats = build(tmp_path / "corpus", [kg], [REDOCRED / "docs.jsonl"]).statistics
+    assert stats["kg.triples"] == whole["kg.triples"] - 1
+    assert (stats["kg.lines_lost"], stats["kg.lines_read"], stats["kg.rejected.syntax_error"]) == (
+        1,
+        total,
+        1,
+    )
+    (letter,) = _letters(tmp_path / "corpus", "read_kg")
+    assert (letter["line"], letter["reason"]) == (1601, "syntax_error")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(f"1 x syntax_error in {kg} (first at {kg}:1601)" in w for w in warnings)
+    assert any(f"1 of {total:,} KG lines were lost to syntax errors" in w for w in warnings)
+
+
+def test_strict_makes_a_rejected_statement_fatal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    kg, _ = _broken_turtle(tmp_path, 10)
+    out = tmp_path / "corpus"
+    with pytest.raises(SystemExit) as err:
+        build(out, [kg], [REDOCRED / "docs.jsonl"], "--strict")
+    assert err.value.code == 2
+    message = capsys.readouterr().err
+    assert (
+        f"--strict: 1 input record(s) or KG statement(s) were rejected; first: 1 x syntax_error in {kg}"
+        in message
+    )
+    assert not out.exists()
