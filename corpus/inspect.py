@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpus.errors import CorpusError
+from corpus.replace import OutputError, OutputLock, has_leftovers, recover_output
 from corpus.reader import CorpusReader
 from corpus.sharding import SPLITS
 
@@ -201,10 +202,31 @@ def _print_text(
         print("\n\n".join(rows) if rows else "(no rows)")
 
 
+def recover_leftovers(corpus: str) -> list[str]:
+    """What a killed build left beside ``corpus``, finished or removed (nothing while a build holds it)."""
+    if not has_leftovers(corpus):
+        return []
+    lock = OutputLock(corpus)
+    try:
+        lock.acquire()
+    except OutputError as err:
+        return [f"not recovering leftovers: {err}"]
+    except OSError as err:  # e.g. a read-only parent folder: report, change nothing
+        return [f"leftovers of a killed build beside {corpus} cannot be recovered here ({err})"]
+    try:
+        return recover_output(corpus)
+    except OutputError as err:
+        return [str(err)]
+    finally:
+        lock.release()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``kgtext inspect``."""
     args = _parse_args(argv)
     try:
+        for line in recover_leftovers(args.corpus):
+            print(f"kgtext inspect: {line}", file=sys.stderr)
         reader = CorpusReader(args.corpus)
         problems = [str(p) for p in reader.verify()] if args.verify else []
         if problems:

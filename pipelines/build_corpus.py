@@ -33,9 +33,17 @@ from apache_beam.runners.runner import PipelineState
 from aligners.config import AlignerConfig
 from aligners.documents import STAGE as DOCS_STAGE
 from aligners.documents import document_format_of
-from corpus.manifest import MANIFEST_NAME, Manifest
+from corpus.manifest import Manifest
 from corpus.reader import CorpusReader
 from corpus.records import DeadLetter, Reason, make_dead_letter
+from corpus.replace import (
+    PENDING_MANIFEST,
+    OutputError,
+    OutputLock,
+    output_problem,
+    recover_output,
+    replace_directory,
+)
 from corpus.tasks.config import TasksConfig
 from corpus.tasks.tokenizer import Tokenizer, TokenizerConfig, train_tokenizer
 from kg.config import KgConfig
@@ -156,6 +164,8 @@ class Plan(NamedTuple):
     """Everything one build needs, resolved before any Beam pipeline starts."""
 
     config: BuildConfig
+    lock: OutputLock | None
+    """Held from planning to the end of the build (local ``--out`` only)."""
     beam_args: tuple[str, ...]
     kg_files: list[str]
     doc_files: list[str]
@@ -167,15 +177,48 @@ class Plan(NamedTuple):
     paths: BuildPaths
 
 
+def claim_output(config: BuildConfig, inputs: list[str]) -> OutputLock | None:
+    """Lock a local ``--out``, finish what a killed build left there, and check that it may be written.
+
+    Raises InputError (after releasing the lock) when ``--out`` must not be written; remote outputs only
+    get the existence check (no lock or journal on object stores).
+    """
+    if "://" in config.out:
+        check_output(config.out, config.overwrite)
+        return None
+    lock = OutputLock(config.out)
+    try:
+        lock.acquire()
+        for line in recover_output(config.out):
+            logger.warning("%s", line)
+        problem = output_problem(config.out, overwrite=config.overwrite, inputs=inputs)
+        if problem is not None:
+            raise OutputError(problem)
+    except OutputError as err:
+        lock.release()
+        raise InputError(str(err)) from None
+    except OSError as err:
+        lock.release()
+        raise InputError(f"--out {config.out}: cannot lock it ({err})") from None
+    return lock
+
+
 def plan_build(config: BuildConfig, beam_args: tuple[str, ...]) -> Plan:
-    """Check the output, expand the inputs and derive the component configurations (no file written)."""
-    check_output(config.out, config.overwrite)
-    kg_files, kg_rejected = split_known(expand_inputs(config.kg, "kg"), "kg")
-    doc_files, doc_rejected = split_known(expand_inputs(config.docs, "docs"), "docs")
+    """Claim the output, expand the inputs and derive the component configurations (no file written)."""
+    kg_all, docs_all = expand_inputs(config.kg, "kg"), expand_inputs(config.docs, "docs")
+    lock = claim_output(config, [*config.kg, *config.docs, *kg_all, *docs_all])
+    try:
+        kg_files, kg_rejected = split_known(kg_all, "kg")
+        doc_files, doc_rejected = split_known(docs_all, "docs")
+    except InputError:
+        if lock is not None:
+            lock.release()
+        raise
     kg_config, aligner_config, tasks_config, tok_config = component_configs(config)
     paths = BuildPaths(temporary_sibling(config.out, "building"))
     return Plan(
         config,
+        lock,
         beam_args,
         kg_files,
         doc_files,
@@ -251,7 +294,8 @@ def build_in_temporary(plan: Plan, timings: dict[str, float]) -> Manifest:
         statistics=stats,
     )
     remove_tree(paths.work)
-    write_atomic(join_path(paths.root, MANIFEST_NAME), manifest.to_json().encode("utf-8"))
+    # Under a hidden name until the directory is in place: a build folder is never a readable corpus.
+    write_atomic(join_path(paths.root, PENDING_MANIFEST), manifest.to_json().encode("utf-8"))
     return manifest
 
 
@@ -273,14 +317,36 @@ def build_corpus(config: BuildConfig, beam_args: tuple[str, ...]) -> BuildResult
     timings: dict[str, float] = {}
     try:
         manifest = build_in_temporary(plan, timings)
-        move_into_place(plan.paths.root, config.out)
+        move_output(plan)
     except BaseException:
         logger.error("build failed; removing the temporary directory %s", plan.paths.root)
         remove_tree(plan.paths.root)
         raise
+    finally:
+        if plan.lock is not None:
+            plan.lock.release()
     _verify(config.out)
     timings["total"] = time.monotonic() - started
     return BuildResult(manifest, timings)
+
+
+def move_output(plan: Plan) -> None:
+    """Re-check ``--out`` (it may have changed during the build) and move the finished build onto it."""
+    config = plan.config
+    if plan.lock is None:
+        move_into_place(plan.paths.root, config.out, PENDING_MANIFEST)
+        return
+    problem = output_problem(
+        config.out,
+        overwrite=config.overwrite,
+        inputs=[*config.kg, *plan.kg_files, *config.docs, *plan.doc_files],
+    )
+    try:
+        if problem is not None:
+            raise OutputError(problem)
+        replace_directory(plan.paths.root, config.out)
+    except OutputError as err:
+        raise InputError(str(err)) from None
 
 
 def _part_files(parts_dir: str) -> list[str]:

@@ -13,7 +13,6 @@ import os
 import shutil
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
 
 from apache_beam.io.filesystem import BeamIOError
 from apache_beam.io.filesystems import FileSystems
@@ -108,24 +107,17 @@ def remove_tree(path: str) -> None:
         FileSystems.delete([path])
 
 
-def move_into_place(tmp: str, out: str) -> None:
-    """Replace ``out`` by the finished ``tmp`` directory (an existing ``out`` is removed first).
+def move_into_place(tmp: str, out: str, pending_manifest: str) -> None:
+    """Object stores: replace ``out`` by the finished ``tmp`` directory, file by file, the manifest last.
 
-    Locally this is two directory renames, so ``out`` is never a half-written corpus. On object stores a
-    directory cannot be renamed: files are renamed one by one, ``manifest.json`` last.
+    A directory cannot be renamed there, so this is not crash-safe (docs/PIPELINE.md); local outputs use
+    the journalled :func:`corpus.replace.replace_directory` instead.
     """
-    if _is_local(out):
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        old = None
-        if os.path.exists(out):
-            old = temporary_sibling(out, "old")
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-        return
     remove_tree(out)
-    files = sorted(_list_directory(tmp), key=lambda p: p.endswith("/manifest.json"))
-    for src in files:
-        FileSystems.rename([src], [out.rstrip("/") + src[len(tmp.rstrip("/")) :]])
+    root = tmp.rstrip("/")
+    files = [m.path for r in FileSystems.match([FileSystems.join(root, "**")]) for m in r.metadata_list]
+    pending = f"{root}/{pending_manifest}"
+    for src in sorted(p for p in files if p != pending):
+        FileSystems.rename([src], [out.rstrip("/") + src[len(root) :]])
+    FileSystems.rename([pending], [f"{out.rstrip('/')}/manifest.json"])
     remove_tree(tmp)

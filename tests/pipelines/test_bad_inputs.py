@@ -176,15 +176,9 @@ def test_a_failed_first_build_leaves_no_output(tmp_path: Path, monkeypatch: pyte
 def test_overwrite_replaces_an_existing_corpus(tmp_path: Path) -> None:
     out = tmp_path / "corpus"
     shutil.copytree(REBEL, tmp_path / "inputs")
-    build(out, [tmp_path / "inputs" / "kg.nt"], [tmp_path / "inputs" / "docs.jsonl"], "--vocab-size", "600")
-    (out / "stray.txt").write_text("left from before")
-    build(
-        out,
-        [tmp_path / "inputs" / "kg.nt"],
-        [tmp_path / "inputs" / "docs.jsonl"],
-        "--vocab-size",
-        "600",
-        "--overwrite",
-    )
-    assert not (out / "stray.txt").exists()
+    args = ([tmp_path / "inputs" / "kg.nt"], [tmp_path / "inputs" / "docs.jsonl"])
+    build(out, *args, "--vocab-size", "600")
+    before = corpus_digests(out)
+    build(out, *args, "--vocab-size", "700", "--overwrite")
+    assert corpus_digests(out) != before
     assert CorpusReader(out).verify() == []

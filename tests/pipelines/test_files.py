@@ -10,7 +10,6 @@ from pipelines.files import (
     InputError,
     check_output,
     expand_inputs,
-    move_into_place,
     temporary_sibling,
     write_atomic,
 )
@@ -63,14 +62,7 @@ def test_write_atomic_leaves_only_the_target(tmp_path: Path) -> None:
     assert (tmp_path / "d" / "x.bin").read_bytes() == b"abcd"
 
 
-def test_move_into_place_replaces_the_old_output(tmp_path: Path) -> None:
+def test_temporary_sibling_is_hidden_beside_the_output(tmp_path: Path) -> None:
     out = tmp_path / "corpus"
-    out.mkdir()
-    (out / "old.txt").write_text("old")
     tmp = Path(temporary_sibling(str(out), "building"))
     assert tmp.parent == tmp_path and tmp.name.startswith(".corpus.building-")
-    tmp.mkdir()
-    (tmp / "new.txt").write_text("new")
-    move_into_place(str(tmp), str(out))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus"]
-    assert [p.name for p in out.iterdir()] == ["new.txt"]
