@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpus.errors import CorpusError
-from corpus.replace import OutputError, OutputLock, has_leftovers, recover_output
 from corpus.reader import CorpusReader
+from corpus.replace import OutputError, OutputLock, has_leftovers, recover_output
 from corpus.sharding import SPLITS
 
 PERCENTILES = (0.5, 0.9, 0.99)

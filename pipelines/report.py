@@ -54,10 +54,12 @@ def file_sha256(path: str) -> tuple[int, str]:
 
 def input_files(kg_files: Sequence[str], doc_files: Sequence[str]) -> list[InputFile]:
     files = []
-    for role, paths in (("kg", kg_files), ("docs", doc_files)):
-        for path in paths:
-            size, sha = file_sha256(path)
-            files.append(InputFile(path=path, role=role, bytes=size, sha256=sha))
+    for path in kg_files:
+        size, sha = file_sha256(path)
+        files.append(InputFile(path=path, role="kg", bytes=size, sha256=sha))
+    for path in doc_files:
+        size, sha = file_sha256(path)
+        files.append(InputFile(path=path, role="docs", bytes=size, sha256=sha))
     return files
 
 

@@ -270,7 +270,7 @@ def test_stale_build_folders_are_removed_and_reported(
     (stale / "_work").mkdir(parents=True)
     inspect_main([str(out)])
     assert (
-        f"removed .corpus.building-0123456789ab, left by a build that did not finish"
+        "removed .corpus.building-0123456789ab, left by a build that did not finish"
         in capsys.readouterr().err
     )
     assert not stale.exists()
