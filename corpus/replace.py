@@ -103,6 +103,8 @@ def output_problem(out: str, *, overwrite: bool, inputs: Sequence[str], cwd: str
     here = Path(os.path.realpath(cwd or os.getcwd()))
     if _is_within(here, target):
         return f"--out {out}: is the current directory or holds it; name a new folder for the corpus"
+    if Path(os.path.abspath(out)).is_symlink():
+        return f"--out {out}: is a symbolic link (to {target}); name the folder itself"
     if not target.exists():
         return None
     if not target.is_dir():

@@ -125,6 +125,16 @@ def test_a_pretraining_run_folder_is_refused_up_front(
     assert not any(p.name.startswith(".run.") for p in tmp_path.iterdir())
 
 
+def test_a_symlinked_out_is_refused(tmp_path: Path, built: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    real = tmp_path / "real"
+    shutil.copytree(built, real)
+    link = tmp_path / "corpus"
+    link.symlink_to(real)
+    message = _refused(_argv(tmp_path, link, "--overwrite"), capsys)
+    assert message.endswith(f"--out {link}: is a symbolic link (to {real}); name the folder itself")
+    assert link.is_symlink() and CorpusReader(real).verify() == []
+
+
 @pytest.mark.parametrize("foreign", ["notes.txt", "run/checkpoints/state.pt", "kmlm/train/extra.arrow"])
 def test_overwrite_refuses_a_corpus_holding_what_no_build_writes(
     tmp_path: Path, built: Path, capsys: pytest.CaptureFixture[str], foreign: str
