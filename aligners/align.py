@@ -281,7 +281,8 @@ _LEVEL_ORDER = {AlignmentLevel.SPO: 0, AlignmentLevel.ALLENT: 1, AlignmentLevel.
 def document_stats(doc: AlignedDocument) -> dict[str, int]:
     """Counters for the manifest: ``documents``, ``sentences`` (all), ``sentences.short`` (below the word
     minimum), and ``mentions.<source>`` / ``triples.<level>`` over the sentences that pass the filter
-    (those written to ``aligned/``)."""
+    (those written to ``aligned/``), and whether the document got any (``documents.with_mentions``,
+    ``documents.with_triples``)."""
     counts: dict[str, int] = {"documents": 1, "sentences": len(doc.sentences), "sentences.short": 0}
     for source in MentionSource:
         counts[f"mentions.{source.value}"] = 0
@@ -295,4 +296,6 @@ def document_stats(doc: AlignedDocument) -> dict[str, int]:
             counts[f"mentions.{mention.source}"] += 1
         for triple in sent.triples:
             counts[f"triples.{triple.level}"] += 1
+    counts["documents.with_mentions"] = int(any(counts[f"mentions.{s.value}"] for s in MentionSource))
+    counts["documents.with_triples"] = int(any(counts[f"triples.{a.value}"] for a in AlignmentLevel))
     return counts

@@ -42,7 +42,7 @@ class Prediction(NamedTuple):
     """Raw-text span of each sentence."""
 
 
-def _raw_offsets(raw: str, clean: str) -> list[int]:
+def raw_offsets(raw: str, clean: str) -> list[int]:
     """For each index of ``clean`` (and its end), the index in ``raw`` it came from (approximately)."""
     if raw == clean:
         return list(range(len(clean) + 1))
@@ -73,7 +73,7 @@ def _predict(
     mentions_of: Callable[[int], Sequence[Mention]],
     pairs_of: Callable[[int], Sequence[tuple[tuple[str, str, str], str]]],
 ) -> Prediction:
-    offsets = _raw_offsets(item.doc.text, cleaned.text())
+    offsets = raw_offsets(item.doc.text, cleaned.text())
     starts = _sentence_starts(cleaned, aligned)
     mentions, pairs, spans = set(), set(), []
     for index, (sent, start) in enumerate(zip(aligned.sentences, starts, strict=True)):

@@ -75,6 +75,8 @@ def read_stats(item: Document | DeadLetter) -> Iterator[Stat]:
         yield f"documents.rejected.{item.reason}", 1
     else:
         yield "documents.read", 1
+        yield "documents.with_links", int(bool(item.links))
+        yield "documents.with_subject", int(bool(item.subject))
         for reason in item.link_drops:
             yield f"links.dropped.{reason.value}", 1
 

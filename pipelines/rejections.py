@@ -1,6 +1,7 @@
 # mypy: disable-error-code="no-untyped-call"
 # (Beam is unannotated; with the strict overrides of the pure packages mypy flags every call into it.)
-"""After phase 1: the dead letters it wrote -> one WARNING per (file, reason), or a failure with ``--strict``.
+"""After phase 1: the dead letters it wrote -> one WARNING per (file, reason), or a failure with ``--strict``;
+and a WARNING with the likely reason when the build aligned nothing, or few documents got a mention.
 
 Nothing an input loses is silent: every rejected record is a dead letter, and the build says so at the end
 of phase 1 (before the tokenizer is trained), naming the file, the reason, how many, and the first line,
@@ -77,3 +78,47 @@ def report_rejections(root: str, stats: Mapping[str, int], out: str, *, strict: 
             "--strict makes any rejection fatal)",
             len(letters),
         )
+
+
+FEW_MENTIONS = 0.5
+"""Below this share of aligned documents with at least one mention, the build warns."""
+
+
+def alignment_warnings(stats: Mapping[str, int]) -> list[str]:
+    """Why a build aligned nothing (or little), in the user's terms, from phase 1's counters."""
+    documents = stats.get("aligned.documents", 0)
+    if not documents:
+        return []
+    mentions = sum(v for k, v in stats.items() if k.startswith("aligned.mentions."))
+    triples = sum(v for k, v in stats.items() if k.startswith("aligned.triples."))
+    with_mentions = stats.get("aligned.documents.with_mentions", 0)
+    linked = stats.get("documents.with_links", 0) + stats.get("documents.with_subject", 0)
+    lines = []
+    if not mentions and not linked:
+        lines.append(
+            f"no entity was found in {documents:,} documents: none has `links` or a `subject`, and entities are "
+            "found only through a document's links, its subject and the subject's KG neighbours (linking plain "
+            "text against the whole KG is not built yet); add links or subjects to the documents"
+        )
+    elif not mentions:
+        lines.append(
+            f"no entity was found in {documents:,} documents: check that the links and subjects use the KG's IRIs "
+            "and that the KG names its entities (rdfs:label, skos:altLabel, ...)"
+        )
+    elif not triples:
+        lines.append(
+            f"{mentions:,} mentions but no triple aligned: no KG triple joins two entities mentioned in one "
+            "sentence (or the subject and a mentioned entity); is the KG about these documents?"
+        )
+    elif with_mentions < FEW_MENTIONS * documents:
+        lines.append(
+            f"only {with_mentions:,} of {documents:,} documents ({with_mentions / documents:.0%}) got a mention; "
+            f"{documents - with_mentions:,} have none (documents with links or a subject: {linked:,} counted "
+            "over both fields)"
+        )
+    return lines
+
+
+def report_alignment(stats: Mapping[str, int]) -> None:
+    for line in alignment_warnings(stats):
+        logger.warning("alignment: %s", line)

@@ -66,3 +66,13 @@ def test_build_config_validates(field: str, value: object, message: str) -> None
     kwargs: dict[str, object] = {"kg": ("k",), "docs": ("d",), "out": "o", field: value}
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace(")", r"\)")):
         BuildConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_the_direct_runner_never_switches_to_a_downloaded_prism_runner() -> None:
+    from apache_beam.options.pipeline_options import TypeOptions
+
+    from pipelines.build_corpus import pipeline_options
+
+    assert pipeline_options(("--runner=DirectRunner",)).view_as(TypeOptions).allow_unsafe_triggers is True
+    portable = pipeline_options(("--runner=PortableRunner", "--job_endpoint=embed"))
+    assert portable.view_as(TypeOptions).allow_unsafe_triggers is False

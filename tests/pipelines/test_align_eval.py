@@ -1,0 +1,97 @@
+"""``kgtext align-eval`` through the real build on the licensed gold fixtures, and its plain-label baseline."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from aligners.baseline import PlainLabelBaseline
+from kg.records import Names, Triple
+from pipelines.align_eval import main, nt_iri
+from tests.pipelines.conftest import REDOCRED, build
+
+GOLD = Path(__file__).resolve().parents[1] / "fixtures" / "aligners"
+Q = "http://www.wikidata.org/entity/"
+
+
+def test_baseline_keeps_every_candidate_on_word_boundaries_case_sensitively() -> None:
+    names = [
+        Names(Q + "Q90", "Paris", ()),
+        Names(Q + "Q167646", "Paris", ("Paris Hilton",)),
+        Names(Q + "Q142", "France", ()),
+    ]
+    triples = [Triple(Q + "Q90", "http://www.wikidata.org/prop/direct/P17", Q + "Q142", False, "", "")]
+    baseline = PlainLabelBaseline(names, triples, {})
+    text = "Paris Hilton left Paris, France; parisian Parisians did not."
+    assert baseline.mentions(text) == [
+        (0, 5, Q + "Q167646"),
+        (0, 5, Q + "Q90"),
+        (0, 12, Q + "Q167646"),
+        (18, 23, Q + "Q167646"),
+        (18, 23, Q + "Q90"),
+        (25, 31, Q + "Q142"),
+    ]
+    assert list(baseline.pairs([Q + "Q90", Q + "Q142", Q + "Q167646"])) == [
+        (Q + "Q90", triples[0].relation, Q + "Q142")
+    ]
+
+
+def test_nt_iri_encodes_what_ntriples_forbids() -> None:
+    assert nt_iri("http://dbpedia.org/resource/45.97 (square kilometres)") == (
+        "http://dbpedia.org/resource/45.97%20(square%20kilometres)"
+    )
+
+
+def _run(tmp_path: Path, settings: str, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, dict]:
+    main(
+        ["--data-dir", str(GOLD), "--settings", settings, "--work", str(tmp_path / "work"), "--json", *extra]
+    )
+    return {row["setting"]: row for row in json.loads(capsys.readouterr().out)}
+
+
+def test_scores_come_from_what_build_corpus_wrote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = _run(tmp_path, "webnlg-subject,webnlg-plain,rebel-linked,redocred-merged", capsys)
+    pairs = {
+        name: (row["kgtext"]["pairs"], row["plain-label baseline"]["pairs"]) for name, row in rows.items()
+    }
+    counts = {
+        name: [(p["predicted"], p["correct_predicted"], p["gold"]) for p in both]
+        for name, both in pairs.items()
+    }
+    assert counts == {
+        "webnlg-subject": [(13, 13, 19), (8, 8, 19)],
+        "webnlg-plain": [(0, 0, 19), (8, 8, 19)],  # plain text: nothing is found without links or a subject
+        "rebel-linked": [(14, 14, 15), (0, 0, 15)],
+        "redocred-merged": [(0, 0, 60), (70, 58, 60)],
+    }
+    assert all(row["without_output"] == 0 for row in rows.values())
+    kg = (tmp_path / "work" / "webnlg-plain" / "kg.nt").read_text()
+    assert (
+        "<http://dbpedia.org/resource/Alan_Shepard>" in kg
+        and "subject" not in (tmp_path / "work" / "webnlg-plain" / "docs.jsonl").read_text()
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]  # no report file without --out
+
+
+def test_out_writes_the_markdown_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = tmp_path / "ALIGNMENT.md"
+    _run(tmp_path, "redocred-local", capsys, "--out", str(report))
+    text = report.read_text()
+    assert text.startswith("# Alignment quality through `kgtext build-corpus`")
+    assert "| redocred-local | 2 | 0 | - / 0.000 / - |" in text
+
+
+def test_a_plain_text_build_says_why_nothing_aligned(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    plain = tmp_path / "plain.jsonl"
+    lines = (REDOCRED / "docs.jsonl").read_text().splitlines()[:5]
+    plain.write_text(
+        "".join(json.dumps({"id": json.loads(x)["id"], "text": json.loads(x)["text"]}) + "\n" for x in lines)
+    )
+    with caplog.at_level(logging.WARNING):
+        build(tmp_path / "corpus", [REDOCRED / "kg.ttl"], [plain])
+    assert "alignment: no entity was found in 5 documents: none has `links` or a `subject`" in caplog.text
