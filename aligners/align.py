@@ -42,6 +42,8 @@ class _Prepared(NamedTuple):
     min_chars: int
     by_tail: dict[str, list[tuple[Triple, str]]]
     """Mention key of the tail -> (triple, tail key)."""
+    support: dict[str, tuple[int, int]]
+    """Candidate IRI -> (KG edges to the document's other candidates, facts it heads): :func:`coherence`."""
 
 
 class _Sentence(NamedTuple):
@@ -112,6 +114,36 @@ def short_forms(names: Sequence[str]) -> list[str]:
     return forms
 
 
+def coherence(entities: Sequence[Names], triples: Sequence[Triple]) -> dict[str, tuple[int, int]]:
+    """Per candidate entity: (distinct other candidates it shares a KG triple with, triples it heads)."""
+    present = {n.iri for n in entities}
+    neighbours: dict[str, set[str]] = {}
+    facts: dict[str, int] = {}
+    for t in triples:
+        facts[t.head] = facts.get(t.head, 0) + 1
+        if not t.tail_is_literal and t.head != t.tail and t.head in present and t.tail in present:
+            neighbours.setdefault(t.head, set()).add(t.tail)
+            neighbours.setdefault(t.tail, set()).add(t.head)
+    return {iri: (len(neighbours.get(iri, ())), facts.get(iri, 0)) for iri in present}
+
+
+def infer_topic(mentions: Sequence[Mention], support: dict[str, tuple[int, int]]) -> str:
+    """The entity a document without a subject is about: among its mentioned entities, the one with the
+    most KG edges to the document's other candidates (at least two), then the most mentions, then the
+    earliest; ``""`` when none qualifies. It feeds the ``nosub`` level as a given subject would."""
+    counts: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for position, mention in enumerate(mentions):
+        if mention.source in (MentionSource.DATE.value, MentionSource.NUMBER.value):
+            continue
+        counts[mention.entity] = counts.get(mention.entity, 0) + 1
+        first.setdefault(mention.entity, position)
+    ranked = sorted(counts, key=lambda e: (-support.get(e, (0, 0))[0], -counts[e], first[e]))
+    if not ranked or support.get(ranked[0], (0, 0))[0] < 2:
+        return ""
+    return ranked[0]
+
+
 class Aligner:
     """Splits, matches and aligns documents; loads spaCy once (build one per worker)."""
 
@@ -140,8 +172,21 @@ class Aligner:
                 "%s: %d candidate entities, keeping %d", doc.id, len(entities), self.config.max_candidates
             )
         linked = {link.entity for link in doc.links}
+        kept = entities[: self.config.max_candidates]
+        support = coherence(kept, triples)
+        grounded = linked | {doc.subject} | {t.tail for t in triples if t.head == doc.subject}
+        # Entities sharing a name: a link wins, then the subject and its KG neighbours (the strongest
+        # evidence when a document has them), then the entity with the most KG edges to the document's other
+        # candidates (TAGME-style voting), then the one with more facts (the KG prior).
         ordered = sorted(
-            entities[: self.config.max_candidates], key=lambda n: (n.iri not in linked, n.iri != doc.subject)
+            kept,
+            key=lambda n: (
+                n.iri not in linked,
+                n.iri != doc.subject,
+                n.iri not in grounded,
+                -support.get(n.iri, (0, 0))[0],
+                -support.get(n.iri, (0, 0))[1],
+            ),
         )
         for names in ordered:
             local = _iri_label(names.iri)
@@ -167,7 +212,7 @@ class Aligner:
                 key = triple.tail
             by_tail.setdefault(key, []).append((triple, key))
         relation_names = {n.iri: n for n in relations}
-        return _Prepared(index.compile(), relation_names, self.config.min_name_chars, by_tail)
+        return _Prepared(index.compile(), relation_names, self.config.min_name_chars, by_tail, support)
 
     def _sentences(self, doc: CleanedDocument) -> Iterator[_Sentence]:
         """Yield the document's sentences in order (empty ones skipped)."""
@@ -206,24 +251,34 @@ class Aligner:
         """Align one cleaned document against its candidate entities, triples and relation names."""
         prepared = self._prepare(doc, entities, triples, relations)
         links = sorted(doc.links)
-        sentences: list[AlignedSentence] = []
-        for index, (p_index, start, text, sent, words) in enumerate(self._sentences(doc)):
-            end = start + len(text)
+        found: list[tuple[_Sentence, list[Mention]]] = []
+        for sentence in self._sentences(doc):
+            start, text = sentence.start, sentence.text
             fixed = [
                 Mention(k.start - start, k.end - start, k.entity, MentionSource.LINK.value)
-                for k in _inside(links, start, end)
+                for k in _inside(links, start, start + len(text))
             ]
             mentions = find_mentions(
                 text, prepared.names, fixed, self.language, nested_literals=self.config.nested_literals
             )
-            mentions = self._subject_reference(mentions, sent, doc.subject)
-            aligned = align_triples(mentions, text, prepared, doc.subject, self.language)
+            found.append((sentence, mentions))
+        topic = doc.subject
+        if not topic and self.config.infer_topic:
+            topic = infer_topic([m for _, ms in found for m in ms], prepared.support)
+        named = [any(m.entity == topic for m in ms) for _, ms in found]
+        sentences: list[AlignedSentence] = []
+        for index, ((p_index, _, text, sent, words), mentions) in enumerate(found):
+            # A given subject holds for the whole document; an inferred topic only right after a sentence
+            # that names it (later sentences of a long text are often about something else).
+            subject = topic if doc.subject or (index > 0 and named[index - 1]) or named[index] else ""
+            mentions = self._subject_reference(mentions, sent, subject)
+            aligned = align_triples(mentions, text, prepared, subject, self.language)
             phrases = self._phrases(sent)
             passes = words >= self.config.min_sentence_words
             sentences.append(
                 AlignedSentence(doc.id, p_index, index, text, tuple(mentions), aligned, phrases, passes)
             )
-        return AlignedDocument(doc.id, doc.title, doc.subject, tuple(sentences))
+        return AlignedDocument(doc.id, doc.title, topic, tuple(sentences))
 
     def _subject_reference(self, mentions: list[Mention], sent: Any, subject: str) -> list[Mention]:
         """Add a sentence-initial pronoun as a ``subject`` mention of the document subject."""

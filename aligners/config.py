@@ -43,6 +43,8 @@ class AlignerConfig:
     """The last word of the subject's capitalised 2-4 word name ("Shepard") refers to it (source ``subject``).
 
     Off by default: on WebNLG dev it adds 0.002 name recall for 0.007 precision (docs/ALIGNMENT.md)."""
+    infer_topic: bool = True
+    """A document without a subject gets its best-connected mentioned entity as subject (for ``nosub``)."""
     dedup_sentences: int = 3
     """The de-duplication key hashes this many longest sentences (ERNIE 3.0 §3.3: 3)."""
 

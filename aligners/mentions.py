@@ -36,6 +36,8 @@ SOURCE_RANK = {
     MentionSource.SUBJECT.value: 4,
 }
 """When two candidates share a name, the lower rank wins (then the earlier candidate)."""
+NUMERIC_NAME_RANK = 5
+"""Rank of an entity name without a letter: after every literal, link and subject reference."""
 
 
 class Pattern(NamedTuple):
@@ -112,6 +114,9 @@ class NameIndex:
             return
         self._seen.add((key, entity))
         rank = SOURCE_RANK[source]
+        if source not in _LITERAL_SOURCES and not any(ch.isalpha() for ch in key):
+            # An entity named by a number or a date ("2010", the year) yields to the literal of that span.
+            rank = NUMERIC_NAME_RANK
         self._table.setdefault(key, []).append((rank, len(self._seen), Pattern(entity, source, rank, cased)))
 
     def add(self, name: str, entity: str, source: str) -> None:

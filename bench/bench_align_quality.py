@@ -8,7 +8,6 @@ at the end of ALIGNMENT.md as a labelled diagnostic.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]

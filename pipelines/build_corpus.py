@@ -60,7 +60,7 @@ from pipelines.files import (
     write_atomic,
 )
 from pipelines.options import parse_args, runner_name
-from pipelines.phases import BuildPaths, PhaseOneInputs, build_phase_one, build_phase_two
+from pipelines.phases import BuildPaths, PhaseOneInputs, build_phase_one, build_phase_two, build_phase_zero
 from pipelines.rejections import report_alignment, report_rejections
 from pipelines.report import (
     assemble_manifest,
@@ -243,6 +243,22 @@ def plan_build(config: BuildConfig, beam_args: tuple[str, ...]) -> Plan:
     )
 
 
+def run_phase_zero(plan: Plan, timings: dict[str, float]) -> dict[str, int]:
+    """Phase 0 (the surface-form index of every KG name); returns its statistics."""
+    _run(
+        build_phase_zero,
+        plan.beam_args,
+        "phase 0 (KG name index)",
+        timings,
+        kg_files=plan.kg_files,
+        paths=plan.paths,
+        kg_config=plan.kg_config,
+        min_chars=plan.aligner_config.min_name_chars,
+    )
+    stats: dict[str, int] = read_json(plan.paths.stats(0), {})
+    return stats
+
+
 def run_phase_one(plan: Plan, timings: dict[str, float]) -> dict[str, int]:
     """Phase 1, then the first aligned examples in the log; returns phase 1's statistics."""
     config, paths = plan.config, plan.paths
@@ -258,6 +274,7 @@ def run_phase_one(plan: Plan, timings: dict[str, float]) -> dict[str, int]:
         num_shards=config.num_shards,
         valid_fraction=config.valid_fraction,
         sample_sentences=config.tokenizer_sample_sentences,
+        lexicon=config.lexicon_linking,
     )
     log_examples(first_aligned_rows(paths.root, read_shard_records(paths.shard_info), config.log_examples))
     stats: dict[str, int] = read_json(paths.stats(1), {})
@@ -289,7 +306,9 @@ def run_phase_two(
 def build_in_temporary(plan: Plan, timings: dict[str, float]) -> Manifest:
     """Run both phases and the tokenizer into the temporary directory and write its manifest."""
     paths = plan.paths
-    stats = run_phase_one(plan, timings)
+    stats = run_phase_zero(plan, timings) if plan.config.lexicon_linking else {}
+    for name, value in run_phase_one(plan, timings).items():
+        stats[name] = stats.get(name, 0) + value
     report_rejections(paths.root, stats, plan.config.out, strict=plan.config.strict)
     report_alignment(stats)
     started = time.monotonic()

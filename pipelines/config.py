@@ -41,6 +41,8 @@ class BuildConfig:
     """Number of aligned sentences logged at INFO after alignment."""
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     """Longest line (bytes) of a line-oriented KG or document file; longer lines are ``too_large`` dead letters."""
+    lexicon_linking: bool = True
+    """Find candidate entities in the text through an index of every KG name (plain text needs no links)."""
     strict: bool = False
     """Fail the build (exit 1) when any input record or KG statement was rejected, instead of warning."""
 

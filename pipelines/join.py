@@ -192,15 +192,20 @@ def _join_document(group: tuple[str, Mapping[str, Iterable[Any]]]) -> Iterator[A
 class JoinCandidates(beam.PTransform[Any, Any]):
     """``(documents, triples, names)`` -> PCollection[AlignInput], one per document."""
 
-    def __init__(self, triples: Any, names: Any) -> None:
+    def __init__(self, triples: Any, names: Any, candidates: Any = None) -> None:
+        """``candidates``: optional ``(IRI, (document id, False))`` requests from plain-text linking."""
         super().__init__()
         self.triples = triples
         self.names = names
+        self.candidates = candidates
 
     def expand(self, docs: Any) -> Any:
         names_by_iri = self.names | "KeyNamesByIri" >> beam.Map(_plain_names)
+        requests = docs | "SeedRequests" >> beam.FlatMap(_plain_seed_requests)
+        if self.candidates is not None:
+            requests = (requests, self.candidates) | "WithCandidates" >> beam.Flatten()
         facts = {
-            "requests": docs | "SeedRequests" >> beam.FlatMap(_plain_seed_requests),
+            "requests": requests,
             "triples": self.triples | "KeyTriplesByHead" >> beam.Map(_plain_triple),
             "names": names_by_iri,
         } | "JoinSeeds" >> beam.CoGroupByKey()

@@ -73,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
         help=f"longest line of a KG or JSONL file, in bytes; longer ones are dead letters (default {DEFAULT_MAX_LINE_BYTES})",
     )
     p.add_argument(
+        "--lexicon-linking",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="find entities in plain text through an index of every KG name (default on)",
+    )
+    p.add_argument(
         "--strict",
         action="store_true",
         help="fail (exit 1) when any input record or KG statement is rejected, instead of warning",
@@ -126,6 +132,7 @@ def parse_args(argv: list[str]) -> ParsedArgs:
             log_examples=ns.log_examples,
             max_line_bytes=ns.max_line_bytes,
             strict=ns.strict,
+            lexicon_linking=ns.lexicon_linking,
         )
     except ValueError as err:
         parser.error(str(err))

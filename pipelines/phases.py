@@ -30,6 +30,7 @@ from pipelines.documents import (
     read_stats,
 )
 from pipelines.join import JoinCandidates
+from pipelines.lexicon import INDEX_SHARDS, BuildLexiconIndex, FindCandidatesFn
 from pipelines.read_kg import ReadKnowledgeGraph, ResolveNames
 from pipelines.tasks import TASKS, BuildTasks, read_part
 from pipelines.writers import (
@@ -64,6 +65,10 @@ class BuildPaths(NamedTuple):
         return join_path(self.work, "shards")
 
     @property
+    def lexicon(self) -> str:
+        return join_path(self.work, "lexicon")
+
+    @property
     def sample(self) -> str:
         return join_path(self.work, "tokenizer_sample.jsonl")
 
@@ -78,6 +83,17 @@ class PhaseOneInputs(NamedTuple):
     """Dead letters found before the pipeline (e.g. files with an unknown extension)."""
 
 
+def build_phase_zero(
+    p: beam.Pipeline, kg_files: Sequence[str], paths: BuildPaths, *, kg_config: KgConfig, min_chars: int
+) -> None:
+    """Wire phase 0 onto pipeline ``p``: the KG's names and degrees -> the surface-form index files."""
+    kg = p | "ReadKG" >> ReadKnowledgeGraph(list(kg_files), kg_config)
+    names = kg.lexicon | "ResolveNames" >> ResolveNames(kg_config.languages)
+    stats = names | "BuildLexiconIndex" >> BuildLexiconIndex(kg.triples, paths.lexicon, min_chars)
+    outputs = [stats | "WriteStats" >> WriteStats(paths.stats(0))]
+    _ = p | "Finish" >> Finish(outputs, "phase 0")
+
+
 def build_phase_one(
     p: beam.Pipeline,
     inputs: PhaseOneInputs,
@@ -88,8 +104,9 @@ def build_phase_one(
     num_shards: int,
     valid_fraction: float,
     sample_sentences: int,
+    lexicon: bool = False,
 ) -> None:
-    """Wire phase 1 onto pipeline ``p``."""
+    """Wire phase 1 onto pipeline ``p`` (with ``lexicon``, plain-text candidates from phase 0's index)."""
     kg = p | "ReadKG" >> ReadKnowledgeGraph(list(inputs.kg_files), kg_config)
     names = kg.lexicon | "ResolveNames" >> ResolveNames(kg_config.languages)
     items = p | "ReadDocuments" >> ReadDocuments(inputs.doc_files, kg_config.max_line_bytes)
@@ -99,7 +116,10 @@ def build_phase_one(
         | "ResolveDuplicateIds" >> ResolveDuplicateIds(inputs.doc_files)
     )
     cleaned, doc_stats = docs | "CleanAndDeduplicate" >> CleanAndDeduplicate(aligner_config)
-    joined = cleaned | "JoinCandidates" >> JoinCandidates(kg.triples, names)
+    candidates = None
+    if lexicon:
+        candidates = cleaned | "FindCandidates" >> beam.ParDo(FindCandidatesFn(paths.lexicon, INDEX_SHARDS))
+    joined = cleaned | "JoinCandidates" >> JoinCandidates(kg.triples, names, candidates)
     records, align_stats = joined | "Align" >> Align(aligner_config)
     letters = (
         kg.dead_letters,

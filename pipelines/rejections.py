@@ -94,11 +94,17 @@ def alignment_warnings(stats: Mapping[str, int]) -> list[str]:
     with_mentions = stats.get("aligned.documents.with_mentions", 0)
     linked = stats.get("documents.with_links", 0) + stats.get("documents.with_subject", 0)
     lines = []
-    if not mentions and not linked:
+    lexicon = "lexicon.forms" in stats
+    if not mentions and not linked and not lexicon:
         lines.append(
-            f"no entity was found in {documents:,} documents: none has `links` or a `subject`, and entities are "
-            "found only through a document's links, its subject and the subject's KG neighbours (linking plain "
-            "text against the whole KG is not built yet); add links or subjects to the documents"
+            f"no entity was found in {documents:,} documents: none has `links` or a `subject` and "
+            "--no-lexicon-linking is set, so nothing can name a KG entity; drop --no-lexicon-linking"
+        )
+    elif not mentions and not linked:
+        lines.append(
+            f"no entity was found in {documents:,} documents: no label or alias of the KG's "
+            f"{stats.get('lexicon.entities', 0):,} named entities occurs in the text (is the KG about these "
+            "documents, in their language, and does it name its entities with rdfs:label or skos:altLabel?)"
         )
     elif not mentions:
         lines.append(

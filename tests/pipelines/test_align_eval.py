@@ -63,9 +63,9 @@ def test_scores_come_from_what_build_corpus_wrote(tmp_path: Path, capsys: pytest
     }
     assert counts == {
         "webnlg-subject": [(13, 13, 19), (8, 8, 19)],
-        "webnlg-plain": [(0, 0, 19), (8, 8, 19)],  # plain text: nothing is found without links or a subject
+        "webnlg-plain": [(13, 13, 19), (8, 8, 19)],
         "rebel-linked": [(14, 14, 15), (0, 0, 15)],
-        "redocred-merged": [(0, 0, 60), (70, 58, 60)],
+        "redocred-merged": [(63, 60, 60), (70, 58, 60)],
     }
     assert all(row["without_output"] == 0 for row in rows.values())
     kg = (tmp_path / "work" / "webnlg-plain" / "kg.nt").read_text()
@@ -81,17 +81,27 @@ def test_out_writes_the_markdown_report(tmp_path: Path, capsys: pytest.CaptureFi
     _run(tmp_path, "redocred-local", capsys, "--out", str(report))
     text = report.read_text()
     assert text.startswith("# Alignment quality through `kgtext build-corpus`")
-    assert "| redocred-local | 2 | 0 | - / 0.000 / - |" in text
+    assert "| redocred-local | 2 | 0 | 0.952 / 1.000 / 0.976 |" in text
 
 
-def test_a_plain_text_build_says_why_nothing_aligned(
+def _plain_docs(tmp_path: Path) -> Path:
+    plain = tmp_path / "plain.jsonl"
+    lines = [json.loads(x) for x in (REDOCRED / "docs.jsonl").read_text().splitlines()[:5]]
+    plain.write_text("".join(json.dumps({"id": x["id"], "text": x["text"]}) + "\n" for x in lines))
+    return plain
+
+
+def test_plain_text_is_linked_against_the_whole_kg(tmp_path: Path) -> None:
+    stats = build(tmp_path / "corpus", [REDOCRED / "kg.ttl"], [_plain_docs(tmp_path)]).statistics
+    assert stats["documents.with_links"] == 0 and stats["documents.with_subject"] == 0
+    assert stats["aligned.documents.with_mentions"] == 5
+    assert stats["aligned.mentions.label"] > 0 and stats["aligned.triples.allent"] > 0
+    assert stats["lexicon.forms"] > stats["lexicon.entities"] > 0
+
+
+def test_a_build_without_links_or_lexicon_says_why_nothing_aligned(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    plain = tmp_path / "plain.jsonl"
-    lines = (REDOCRED / "docs.jsonl").read_text().splitlines()[:5]
-    plain.write_text(
-        "".join(json.dumps({"id": json.loads(x)["id"], "text": json.loads(x)["text"]}) + "\n" for x in lines)
-    )
     with caplog.at_level(logging.WARNING):
-        build(tmp_path / "corpus", [REDOCRED / "kg.ttl"], [plain])
+        build(tmp_path / "corpus", [REDOCRED / "kg.ttl"], [_plain_docs(tmp_path)], "--no-lexicon-linking")
     assert "alignment: no entity was found in 5 documents: none has `links` or a `subject`" in caplog.text

@@ -1,0 +1,175 @@
+"""The whole KG's names -> a memory-mapped surface-form index; a document -> the KG entities it may mention.
+
+Plain text has no links and no subject, so the candidate entities of a document come from its words: every
+label, alias and name variant of every KG entity is a surface form, keyed by the aligner's own matching key
+(:func:`aligners.mentions.name_keys`: case, accents, quotes and dashes folded) and hashed to 64 bits. The
+index is a set of shard files (``hash % shards``), each an Arrow IPC file sorted by hash with the entity
+IRI, whether the form is a label or an alias, and the entity's KG degree (the prior). A worker opens the
+files memory-mapped, so its memory does not grow with the KG: the pages are the operating system's.
+
+:func:`candidate_keys` enumerates every span of a document that starts and ends on a word boundary and
+spans at most ``max_words`` words; their hashes are looked up in one vectorised ``searchsorted`` per shard.
+What comes back is only a candidate set, for recall: the aligner then matches those entities' names with
+its own rules (capitals, leftmost-longest) and ranks entities sharing a name by KG coherence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import NamedTuple
+
+import numpy as np
+import pyarrow as pa
+
+from aligners.language import normalise_same_length
+from aligners.mentions import name_keys
+from kg.records import Names
+
+LABEL, ALIAS = 0, 1
+INDEX_SCHEMA = pa.schema(
+    [
+        pa.field("hash", pa.uint64(), nullable=False),
+        pa.field("iri", pa.string(), nullable=False),
+        pa.field("source", pa.int8(), nullable=False),
+        pa.field("prior", pa.int64(), nullable=False),
+    ]
+)
+_WORD = re.compile(r"\w+")
+
+
+class FormEntry(NamedTuple):
+    """One surface form of one entity, as it is stored."""
+
+    hash: int
+    iri: str
+    source: int
+    """:data:`LABEL` or :data:`ALIAS`."""
+    prior: int
+    """The entity's degree in the KG (triples it takes part in)."""
+
+
+class Candidate(NamedTuple):
+    iri: str
+    source: int
+    prior: int
+
+
+def key_hash(key: str) -> int:
+    """64-bit hash of a matching key (blake2b: the same on every machine and runner)."""
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def form_entries(names: Names, prior: int, min_chars: int, max_words: int) -> list[FormEntry]:
+    """Every matching key of an entity's label (variants count as aliases) and aliases; a key of more than
+    ``max_words`` words is left out (no document span that long is looked up)."""
+    best: dict[str, int] = {}
+    for key, _, first in name_keys(names.label, min_chars):
+        best[key] = min(best.get(key, ALIAS), LABEL if first else ALIAS)
+    for alias in names.aliases:
+        for key, _, _ in name_keys(alias, min_chars):
+            best.setdefault(key, ALIAS)
+    return [
+        FormEntry(key_hash(key), names.iri, source, prior)
+        for key, source in sorted(best.items())
+        if indexable(key, max_words)
+    ]
+
+
+def indexable(key: str, max_words: int) -> bool:
+    """A form worth looking up: at most ``max_words`` words (longer document spans are never looked up)."""
+    return len(key.split()) <= max_words
+
+
+def shard_of_hash(value: int, shards: int) -> int:
+    return value % shards
+
+
+def encode_index_shard(entries: Iterable[FormEntry], max_per_form: int) -> tuple[bytes, int]:
+    """One shard file's bytes (sorted by hash, then prior descending, source, IRI) and how many entries the
+    ``max_per_form`` cap left out (a form shared by more entities keeps the ``max_per_form`` best priors)."""
+    ordered = sorted(set(entries), key=lambda e: (e.hash, -e.prior, e.source, e.iri))
+    kept: list[FormEntry] = []
+    dropped = 0
+    run_hash, run = -1, 0
+    for entry in ordered:
+        run = run + 1 if entry.hash == run_hash else 1
+        run_hash = entry.hash
+        if run > max_per_form:
+            dropped += 1
+        else:
+            kept.append(entry)
+    table = pa.table(
+        [
+            pa.array([e.hash for e in kept], pa.uint64()),
+            pa.array([e.iri for e in kept], pa.string()),
+            pa.array([e.source for e in kept], pa.int8()),
+            pa.array([e.prior for e in kept], pa.int64()),
+        ],
+        schema=INDEX_SCHEMA,
+    )
+    sink = io.BytesIO()
+    with pa.ipc.new_file(sink, INDEX_SCHEMA) as writer:
+        writer.write_table(table, max_chunksize=max(1, len(kept)))
+    return sink.getvalue(), dropped
+
+
+class LexiconIndex:
+    """The shard files, memory-mapped; :meth:`lookup` is vectorised per shard."""
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        self.shards = len(paths)
+        self._tables: list[pa.Table] = []
+        self._hashes: list[np.ndarray] = []
+        for path in paths:
+            table = pa.ipc.open_file(pa.memory_map(path, "r")).read_all()
+            self._tables.append(table)
+            column = table.column("hash")
+            self._hashes.append(
+                column.chunk(0).to_numpy() if column.num_chunks == 1 else np.zeros(0, np.uint64)
+            )
+
+    def lookup(self, hashes: Iterable[int]) -> list[Candidate]:
+        """Every entity with one of these form hashes (each entity once, its best source and prior)."""
+        by_shard: dict[int, list[int]] = {}
+        for value in set(hashes):
+            by_shard.setdefault(shard_of_hash(value, self.shards), []).append(value)
+        found: dict[str, Candidate] = {}
+        for shard, values in by_shard.items():
+            column = self._hashes[shard]
+            if not len(column):
+                continue
+            wanted = np.array(sorted(values), dtype=np.uint64)
+            lo = np.searchsorted(column, wanted, side="left")
+            hi = np.searchsorted(column, wanted, side="right")
+            rows = [r for a, b in zip(lo.tolist(), hi.tolist(), strict=True) for r in range(a, b)]
+            if not rows:
+                continue
+            picked = self._tables[shard].take(pa.array(rows, pa.int64()))
+            for iri, source, prior in zip(
+                picked.column("iri").to_pylist(),
+                picked.column("source").to_pylist(),
+                picked.column("prior").to_pylist(),
+                strict=True,
+            ):
+                old = found.get(iri)
+                if old is None or source < old.source:
+                    found[iri] = Candidate(iri, source, prior)
+        return [found[iri] for iri in sorted(found)]
+
+
+def candidate_keys(text: str, max_words: int) -> Iterator[str]:
+    """The matching key of every span of ``text`` that starts and ends on a word and has at most
+    ``max_words`` words (the same normalisation as the aligner's names)."""
+    norm = normalise_same_length(text)
+    words = [(m.start(), m.end()) for m in _WORD.finditer(norm)]
+    for i, (start, _) in enumerate(words):
+        for j in range(i, min(i + max_words, len(words))):
+            yield " ".join(norm[start : words[j][1]].split())
+
+
+def document_candidates(text: str, index: LexiconIndex, max_words: int) -> list[Candidate]:
+    """The KG entities one of whose forms occurs in ``text`` (word-bounded spans)."""
+    return index.lookup(key_hash(key) for key in set(candidate_keys(text, max_words)))

@@ -1,0 +1,161 @@
+# mypy: disable-error-code="no-untyped-call"
+# (Beam is unannotated; with the strict overrides of the pure packages mypy flags every call into it.)
+"""Plain-text linking, wired: the KG's names -> the surface-form index files (phase 0), and each cleaned
+document -> seed requests for the KG entities its words may name (phase 1).
+
+Phase 0 joins every entity's :class:`Names` with its KG degree (CombinePerKey over the triples), turns them
+into :class:`aligners.lexicon_index.FormEntry` rows keyed by index shard, and writes one sorted Arrow file
+per shard through FileSystems. Phase 1's :class:`FindCandidates` opens the files memory-mapped in
+``DoFn.setup`` (once per worker process) and emits ``(IRI, SeedRequest)`` pairs that join the links' and
+subject's requests in :class:`pipelines.join.JoinCandidates`. Nothing but small records crosses a shuffle.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import apache_beam as beam
+
+from aligners.lexicon_index import (
+    FormEntry,
+    LexiconIndex,
+    document_candidates,
+    encode_index_shard,
+    form_entries,
+    shard_of_hash,
+)
+from aligners.records import CleanedDocument
+from kg.records import Names, Triple
+from pipelines.files import read_bytes, write_atomic
+from pipelines.records import Stat
+from pipelines.writers import join_path
+
+logger = logging.getLogger(__name__)
+
+INDEX_SHARDS = 8
+MAX_WORDS = 8
+"""Longest surface form, in words, that is indexed and looked up."""
+MAX_ENTITIES_PER_FORM = 256
+"""A form shared by more entities keeps the ones with the highest KG degree (the rest are counted)."""
+
+
+def index_file(index_dir: str, shard: int, shards: int) -> str:
+    return join_path(index_dir, f"forms-{shard:05d}-of-{shards:05d}.arrow")
+
+
+def _degree_pairs(triple: Triple) -> Iterator[tuple[str, int]]:
+    yield triple.head, 1
+    if not triple.tail_is_literal:
+        yield triple.tail, 1
+
+
+def _key_names(names: Names) -> tuple[str, Names]:
+    return names.iri, names
+
+
+def _entries(
+    group: tuple[str, Mapping[str, Iterable[Any]]], shards: int, min_chars: int
+) -> Iterator[tuple[int, tuple[int, str, int, int]]]:
+    _, parts = group
+    names = sorted(parts["names"])
+    if not names:
+        return
+    prior = sum(parts["degree"])
+    for entry in form_entries(names[0], prior, min_chars, MAX_WORDS):
+        yield shard_of_hash(entry.hash, shards), (entry.hash, entry.iri, entry.source, entry.prior)
+
+
+def _entity_stats(group: tuple[str, Mapping[str, Iterable[Any]]]) -> Iterator[Stat]:
+    if any(True for _ in group[1]["names"]):
+        yield "lexicon.entities", 1
+
+
+def _write_shard(
+    group: tuple[int, Iterable[tuple[int, str, int, int]]], index_dir: str, shards: int
+) -> Iterator[Stat]:
+    shard, rows = group
+    entries = [FormEntry(*r) for r in rows]
+    data, dropped = encode_index_shard(entries, MAX_ENTITIES_PER_FORM)
+    write_atomic(index_file(index_dir, shard, shards), data)
+    yield "lexicon.forms", len(entries) - dropped
+    yield "lexicon.forms.capped", dropped
+
+
+def _without_markers(group: tuple[int, Iterable[Any]]) -> tuple[int, list[Any]]:
+    return group[0], [row for row in group[1] if row is not None]
+
+
+class BuildLexiconIndex(beam.PTransform[Any, Any]):
+    """``(names, triples)`` -> the index shard files under ``index_dir``; returns PCollection[Stat]."""
+
+    def __init__(self, triples: Any, index_dir: str, min_chars: int, shards: int = INDEX_SHARDS) -> None:
+        super().__init__()
+        self.triples = triples
+        self.index_dir = index_dir
+        self.min_chars = min_chars
+        self.shards = shards
+
+    def expand(self, names: Any) -> Any:
+        degree = (
+            self.triples
+            | "DegreePairs" >> beam.FlatMap(_degree_pairs)
+            | "SumDegree" >> beam.CombinePerKey(sum)
+        )
+        markers = names.pipeline | "EveryShard" >> beam.Create([(i, None) for i in range(self.shards)])
+        joined = {"names": names | "KeyNames" >> beam.Map(_key_names), "degree": degree} | "JoinDegree" >> (
+            beam.CoGroupByKey()
+        )
+        entries = joined | "FormEntries" >> beam.FlatMap(_entries, self.shards, self.min_chars)
+        written = (
+            (entries, markers)
+            | "WithShardMarkers" >> beam.Flatten()
+            | "GroupByIndexShard" >> beam.GroupByKey()
+            | "DropMarkers" >> beam.Map(_without_markers)
+            | "WriteIndexShard" >> beam.FlatMap(_write_shard, self.index_dir, self.shards)
+        )
+        return (
+            written,
+            joined | "EntityStats" >> beam.FlatMap(_entity_stats),
+        ) | "IndexStats" >> beam.Flatten()
+
+
+class FindCandidatesFn(beam.DoFn):
+    """Cleaned document -> ``(IRI, SeedRequest)`` for each KG entity its words may name (not its links or
+    subject, which are requested already). The index is opened once per worker in :meth:`setup`."""
+
+    def __init__(self, index_dir: str, shards: int) -> None:
+        self.index_dir = index_dir
+        self.shards = shards
+        self._index: LexiconIndex | None = None
+        self._local: tempfile.TemporaryDirectory[str] | None = None
+
+    def setup(self) -> None:
+        paths = [index_file(self.index_dir, i, self.shards) for i in range(self.shards)]
+        if all("://" not in p for p in paths):
+            self._index = LexiconIndex(paths)
+            return
+        # Remote index: copy the files to local disk once per worker so they can be memory-mapped.
+        self._local = tempfile.TemporaryDirectory(prefix="kgtext-lexicon-")
+        local = []
+        for path in paths:
+            target = os.path.join(self._local.name, os.path.basename(path))
+            with open(target, "wb") as handle:
+                handle.write(read_bytes(path))
+            local.append(target)
+        self._index = LexiconIndex(local)
+
+    def teardown(self) -> None:
+        if self._local is not None:
+            self._local.cleanup()
+
+    def process(self, doc: CleanedDocument) -> Iterator[tuple[str, tuple[str, bool]]]:
+        """Plain tuples, like the other seed requests (see ``pipelines.join``)."""
+        assert self._index is not None
+        known = {link.entity for link in doc.links} | ({doc.subject} if doc.subject else set())
+        for candidate in document_candidates(doc.text(), self._index, MAX_WORDS):
+            if candidate.iri not in known:
+                yield candidate.iri, (doc.id, False)
