@@ -127,6 +127,20 @@ def coherence(entities: Sequence[Names], triples: Sequence[Triple]) -> dict[str,
     return {iri: (len(neighbours.get(iri, ())), facts.get(iri, 0)) for iri in present}
 
 
+def anchored(entities: Sequence[Names], triples: Sequence[Triple], grounded: set[str]) -> list[Names]:
+    """The candidates worth matching. With grounded evidence (links, a subject and its neighbours), an
+    entity found only through the lexicon is kept when a KG triple ties it to a grounded entity: a name
+    the document's own entities do not vouch for would otherwise take spans from them. Without any,
+    every candidate is kept (coherence then ranks entities sharing a name)."""
+    if not grounded:
+        return list(entities)
+    tied = set(grounded)
+    for t in triples:
+        if not t.tail_is_literal and (t.head in grounded or t.tail in grounded):
+            tied.update((t.head, t.tail))
+    return [n for n in entities if n.iri in tied]
+
+
 def infer_topic(mentions: Sequence[Mention], support: dict[str, tuple[int, int]]) -> str:
     """The entity a document without a subject is about: among its mentioned entities, the one with the
     most KG edges to the document's other candidates (at least two), then the most mentions, then the
@@ -172,9 +186,9 @@ class Aligner:
                 "%s: %d candidate entities, keeping %d", doc.id, len(entities), self.config.max_candidates
             )
         linked = {link.entity for link in doc.links}
-        kept = entities[: self.config.max_candidates]
-        support = coherence(kept, triples)
         grounded = linked | {doc.subject} | {t.tail for t in triples if t.head == doc.subject}
+        kept = anchored(entities[: self.config.max_candidates], triples, grounded - {""})
+        support = coherence(kept, triples)
         # Entities sharing a name: a link wins, then the subject and its KG neighbours (the strongest
         # evidence when a document has them), then the entity with the most KG edges to the document's other
         # candidates (TAGME-style voting), then the one with more facts (the KG prior).
