@@ -38,6 +38,12 @@ INDEX_SCHEMA = pa.schema(
     ]
 )
 _WORD = re.compile(r"\w+")
+_CHAR = re.compile(r"\w")
+CHUNK_CHARS = 100_000
+"""Documents are scanned in pieces of about this many characters (cut at whitespace): memory per document
+stays bounded (a 5 MB text never holds all its spans at once)."""
+MAX_FORMS_PER_ENTITY = 1_000
+"""An entity with more names (label variants and aliases) keeps its label's and the first aliases' forms."""
 
 
 class FormEntry(NamedTuple):
@@ -62,25 +68,44 @@ def key_hash(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little")
 
 
-def form_entries(names: Names, prior: int, min_chars: int, max_words: int) -> list[FormEntry]:
-    """Every matching key of an entity's label (variants count as aliases) and aliases; a key of more than
-    ``max_words`` words is left out (no document span that long is looked up)."""
+def form_entries(
+    names: Names, prior: int, min_chars: int, max_words: int, stop_words: frozenset[str] = frozenset()
+) -> list[FormEntry]:
+    """Every matching key of an entity's label (variants count as aliases) and aliases (see
+    :func:`forms_of`)."""
+    return forms_of(names, prior, min_chars, max_words, stop_words)[0]
+
+
+def forms_of(
+    names: Names, prior: int, min_chars: int, max_words: int, stop_words: frozenset[str] = frozenset()
+) -> tuple[list[FormEntry], int]:
+    """The entity's forms and how many were left out: beyond :data:`MAX_FORMS_PER_ENTITY`, longer than
+    ``max_words`` words, or made only of stop words ("it", "the who") (see :func:`indexable`)."""
     best: dict[str, int] = {}
     for key, _, first in name_keys(names.label, min_chars):
         best[key] = min(best.get(key, ALIAS), LABEL if first else ALIAS)
+    extra = 0
     for alias in names.aliases:
         for key, _, _ in name_keys(alias, min_chars):
-            best.setdefault(key, ALIAS)
-    return [
+            if key in best:
+                continue
+            if len(best) >= MAX_FORMS_PER_ENTITY:
+                extra += 1
+            else:
+                best[key] = ALIAS
+    kept = [
         FormEntry(key_hash(key), names.iri, source, prior)
         for key, source in sorted(best.items())
-        if indexable(key, max_words)
+        if indexable(key, max_words, stop_words)
     ]
+    return kept, extra + len(best) - len(kept)
 
 
-def indexable(key: str, max_words: int) -> bool:
-    """A form worth looking up: at most ``max_words`` words (longer document spans are never looked up)."""
-    return len(key.split()) <= max_words
+def indexable(key: str, max_words: int, stop_words: frozenset[str] = frozenset()) -> bool:
+    """A form worth looking up: at most ``max_words`` words (longer document spans are never looked up) and
+    not only stop words."""
+    words = key.split()
+    return len(words) <= max_words and not all(w in stop_words for w in words)
 
 
 def shard_of_hash(value: int, shards: int) -> int:
@@ -160,16 +185,41 @@ class LexiconIndex:
         return [found[iri] for iri in sorted(found)]
 
 
-def candidate_keys(text: str, max_words: int) -> Iterator[str]:
+def chunks(text: str, size: int = CHUNK_CHARS) -> Iterator[str]:
+    """``text`` in pieces of about ``size`` characters, cut at whitespace (a name is never cut in two,
+    unless a piece has no whitespace at all)."""
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + size)
+        if end < len(text):
+            cut = text.rfind(" ", start, end)
+            end = cut + 1 if cut > start else end
+        yield text[start:end]
+        start = end
+
+
+def candidate_keys(text: str, max_words: int, *, spaced: bool = True) -> Iterator[str]:
     """The matching key of every span of ``text`` that starts and ends on a word and has at most
-    ``max_words`` words (the same normalisation as the aligner's names)."""
+    ``max_words`` words (the same normalisation as the aligner's names). For languages written without
+    spaces (Chinese), every character is a unit and spans of up to ``max_words`` characters are tried."""
     norm = normalise_same_length(text)
-    words = [(m.start(), m.end()) for m in _WORD.finditer(norm)]
-    for i, (start, _) in enumerate(words):
-        for j in range(i, min(i + max_words, len(words))):
-            yield " ".join(norm[start : words[j][1]].split())
+    units = [(m.start(), m.end()) for m in (_WORD if spaced else _CHAR).finditer(norm)]
+    for i, (start, _) in enumerate(units):
+        for j in range(i, min(i + max_words, len(units))):
+            yield " ".join(norm[start : units[j][1]].split())
 
 
-def document_candidates(text: str, index: LexiconIndex, max_words: int) -> list[Candidate]:
-    """The KG entities one of whose forms occurs in ``text`` (word-bounded spans)."""
-    return index.lookup(key_hash(key) for key in set(candidate_keys(text, max_words)))
+def document_candidates(
+    text: str, index: LexiconIndex, max_words: int, *, spaced: bool = True, limit: int = 50_000
+) -> tuple[list[Candidate], int]:
+    """The KG entities (at most ``limit``, by IRI) one of whose forms occurs in ``text``, and how many more
+    were found; the text is scanned piece by piece (:func:`chunks`), so memory is bounded."""
+    found: dict[str, Candidate] = {}
+    for piece in chunks(text):
+        hashes = {key_hash(key) for key in candidate_keys(piece, max_words, spaced=spaced)}
+        for candidate in index.lookup(hashes):
+            old = found.get(candidate.iri)
+            if old is None or candidate.source < old.source:
+                found[candidate.iri] = candidate
+    ordered = [found[iri] for iri in sorted(found)]
+    return ordered[:limit], max(0, len(ordered) - limit)

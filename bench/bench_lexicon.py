@@ -40,7 +40,7 @@ texts = [json.loads(l)["text"] for l in open(docs_path, encoding="utf-8")]
 before = anon_kb()
 index = LexiconIndex(sorted(str(p) for p in folder.glob("forms-*.arrow")))
 started = time.perf_counter()
-found = sum(len(document_candidates(t, index, 8)) for t in texts)
+found = sum(len(document_candidates(t, index, 8)[0]) for t in texts)
 seconds = time.perf_counter() - started
 print(json.dumps({"anon_kb": anon_kb() - before, "seconds": seconds, "candidates": found, "docs": len(texts)}))
 """

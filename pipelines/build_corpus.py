@@ -254,6 +254,7 @@ def run_phase_zero(plan: Plan, timings: dict[str, float]) -> dict[str, int]:
         paths=plan.paths,
         kg_config=plan.kg_config,
         min_chars=plan.aligner_config.min_name_chars,
+        language=plan.aligner_config.language,
     )
     stats: dict[str, int] = read_json(plan.paths.stats(0), {})
     return stats

@@ -20,12 +20,14 @@ from typing import Any
 
 import apache_beam as beam
 
+from aligners.language import language_for
 from aligners.lexicon_index import (
     FormEntry,
     LexiconIndex,
     document_candidates,
     encode_index_shard,
     form_entries,
+    forms_of,
     shard_of_hash,
 )
 from aligners.records import CleanedDocument
@@ -39,6 +41,8 @@ logger = logging.getLogger(__name__)
 INDEX_SHARDS = 8
 MAX_WORDS = 8
 """Longest surface form, in words, that is indexed and looked up."""
+MAX_UNSPACED_CHARS = 16
+"""Longest span, in characters, looked up in languages written without spaces."""
 MAX_ENTITIES_PER_FORM = 256
 """A form shared by more entities keeps the ones with the highest KG degree (the rest are counted)."""
 
@@ -57,21 +61,34 @@ def _key_names(names: Names) -> tuple[str, Names]:
     return names.iri, names
 
 
+def stop_words(language: str) -> frozenset[str]:
+    """spaCy's stop words of the language (casefolded): a form made only of them is not indexed."""
+    import spacy
+
+    return frozenset(w.lower() for w in spacy.util.get_lang_class(language).Defaults.stop_words)
+
+
 def _entries(
-    group: tuple[str, Mapping[str, Iterable[Any]]], shards: int, min_chars: int
+    group: tuple[str, Mapping[str, Iterable[Any]]], shards: int, min_chars: int, stops: frozenset[str]
 ) -> Iterator[tuple[int, tuple[int, str, int, int]]]:
     _, parts = group
     names = sorted(parts["names"])
     if not names:
         return
     prior = sum(parts["degree"])
-    for entry in form_entries(names[0], prior, min_chars, MAX_WORDS):
+    for entry in form_entries(names[0], prior, min_chars, MAX_WORDS, stops):
         yield shard_of_hash(entry.hash, shards), (entry.hash, entry.iri, entry.source, entry.prior)
 
 
-def _entity_stats(group: tuple[str, Mapping[str, Iterable[Any]]]) -> Iterator[Stat]:
-    if any(True for _ in group[1]["names"]):
+def _entity_stats(
+    group: tuple[str, Mapping[str, Iterable[Any]]], min_chars: int, stops: frozenset[str]
+) -> Iterator[Stat]:
+    names = sorted(group[1]["names"])
+    if names:
         yield "lexicon.entities", 1
+        _, skipped = forms_of(names[0], 0, min_chars, MAX_WORDS, stops)
+        if skipped:
+            yield "lexicon.forms.skipped", skipped
 
 
 def _write_shard(
@@ -92,11 +109,14 @@ def _without_markers(group: tuple[int, Iterable[Any]]) -> tuple[int, list[Any]]:
 class BuildLexiconIndex(beam.PTransform[Any, Any]):
     """``(names, triples)`` -> the index shard files under ``index_dir``; returns PCollection[Stat]."""
 
-    def __init__(self, triples: Any, index_dir: str, min_chars: int, shards: int = INDEX_SHARDS) -> None:
+    def __init__(
+        self, triples: Any, index_dir: str, min_chars: int, language: str, shards: int = INDEX_SHARDS
+    ) -> None:
         super().__init__()
         self.triples = triples
         self.index_dir = index_dir
         self.min_chars = min_chars
+        self.stops = stop_words(language)
         self.shards = shards
 
     def expand(self, names: Any) -> Any:
@@ -109,7 +129,7 @@ class BuildLexiconIndex(beam.PTransform[Any, Any]):
         joined = {"names": names | "KeyNames" >> beam.Map(_key_names), "degree": degree} | "JoinDegree" >> (
             beam.CoGroupByKey()
         )
-        entries = joined | "FormEntries" >> beam.FlatMap(_entries, self.shards, self.min_chars)
+        entries = joined | "FormEntries" >> beam.FlatMap(_entries, self.shards, self.min_chars, self.stops)
         written = (
             (entries, markers)
             | "WithShardMarkers" >> beam.Flatten()
@@ -119,7 +139,7 @@ class BuildLexiconIndex(beam.PTransform[Any, Any]):
         )
         return (
             written,
-            joined | "EntityStats" >> beam.FlatMap(_entity_stats),
+            joined | "EntityStats" >> beam.FlatMap(_entity_stats, self.min_chars, self.stops),
         ) | "IndexStats" >> beam.Flatten()
 
 
@@ -127,9 +147,11 @@ class FindCandidatesFn(beam.DoFn):
     """Cleaned document -> ``(IRI, SeedRequest)`` for each KG entity its words may name (not its links or
     subject, which are requested already). The index is opened once per worker in :meth:`setup`."""
 
-    def __init__(self, index_dir: str, shards: int) -> None:
+    def __init__(self, index_dir: str, shards: int, language: str, max_candidates: int) -> None:
         self.index_dir = index_dir
         self.shards = shards
+        self.spaced = language_for(language).spaced
+        self.max_candidates = max_candidates
         self._index: LexiconIndex | None = None
         self._local: tempfile.TemporaryDirectory[str] | None = None
 
@@ -156,6 +178,12 @@ class FindCandidatesFn(beam.DoFn):
         """Plain tuples, like the other seed requests (see ``pipelines.join``)."""
         assert self._index is not None
         known = {link.entity for link in doc.links} | ({doc.subject} if doc.subject else set())
-        for candidate in document_candidates(doc.text(), self._index, MAX_WORDS):
+        words = MAX_WORDS if self.spaced else MAX_UNSPACED_CHARS
+        candidates, over = document_candidates(
+            doc.text(), self._index, words, spaced=self.spaced, limit=self.max_candidates
+        )
+        if over:
+            logger.warning("%s: %d lexicon candidates over max_candidates were skipped", doc.id, over)
+        for candidate in candidates:
             if candidate.iri not in known:
                 yield candidate.iri, (doc.id, False)

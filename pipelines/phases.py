@@ -84,12 +84,18 @@ class PhaseOneInputs(NamedTuple):
 
 
 def build_phase_zero(
-    p: beam.Pipeline, kg_files: Sequence[str], paths: BuildPaths, *, kg_config: KgConfig, min_chars: int
+    p: beam.Pipeline,
+    kg_files: Sequence[str],
+    paths: BuildPaths,
+    *,
+    kg_config: KgConfig,
+    min_chars: int,
+    language: str,
 ) -> None:
     """Wire phase 0 onto pipeline ``p``: the KG's names and degrees -> the surface-form index files."""
     kg = p | "ReadKG" >> ReadKnowledgeGraph(list(kg_files), kg_config)
     names = kg.lexicon | "ResolveNames" >> ResolveNames(kg_config.languages)
-    stats = names | "BuildLexiconIndex" >> BuildLexiconIndex(kg.triples, paths.lexicon, min_chars)
+    stats = names | "BuildLexiconIndex" >> BuildLexiconIndex(kg.triples, paths.lexicon, min_chars, language)
     outputs = [stats | "WriteStats" >> WriteStats(paths.stats(0))]
     _ = p | "Finish" >> Finish(outputs, "phase 0")
 
@@ -118,7 +124,11 @@ def build_phase_one(
     cleaned, doc_stats = docs | "CleanAndDeduplicate" >> CleanAndDeduplicate(aligner_config)
     candidates = None
     if lexicon:
-        candidates = cleaned | "FindCandidates" >> beam.ParDo(FindCandidatesFn(paths.lexicon, INDEX_SHARDS))
+        candidates = cleaned | "FindCandidates" >> beam.ParDo(
+            FindCandidatesFn(
+                paths.lexicon, INDEX_SHARDS, aligner_config.language, aligner_config.max_candidates
+            )
+        )
     joined = cleaned | "JoinCandidates" >> JoinCandidates(kg.triples, names, candidates)
     records, align_stats = joined | "Align" >> Align(aligner_config)
     letters = (
