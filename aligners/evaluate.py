@@ -1,18 +1,15 @@
-"""``kgtext align-eval``: precision / recall / F1 of the aligner against gold alignments, with a baseline.
+"""The per-entry-KG diagnostic of ``kgtext align-eval --oracle``: each gold document aligned in memory
+against only its own triples, scored with a label-substring baseline; and the scoring both evaluations use.
 
-Reads WebNLG dev and the REBEL sample from ``--data-dir`` (default ``../shared/data``, the project's
-shared data folder; this evaluation is the only aligner code that reads it) and writes a Markdown report
-(``bench/ALIGNMENT.md`` by default). Beside kgtext's aligner it scores the *plain-label baseline*: exact,
-case-sensitive substring matching of each entity's label (literals as written) in the same sentences,
-and a triple aligned when both ends occur (the ERNIE 3.0 co-occurrence rule without any of our additions).
+This is an oracle (a user's KG is one for the whole corpus): the real figures come from
+``pipelines/align_eval.py``, which runs ``kgtext build-corpus``. The gold sets are read from a data folder
+(``../shared/data`` in the kgtext repository); nothing here runs at corpus-build time.
 """
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import logging
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -346,47 +343,18 @@ LOADERS: dict[str, GoldSpec] = {
 }
 
 
-def main(argv: list[str] | None = None) -> None:
-    """``kgtext align-eval [--data-dir DIR] [--datasets webnlg,rebel] [--out FILE] [--limit N]``."""
-    parser = argparse.ArgumentParser(prog="kgtext align-eval", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data-dir",
-        default=os.path.join("..", "shared", "data"),
-        help="gold data folder (default ../shared/data)",
-    )
-    parser.add_argument(
-        "--datasets", default=",".join(LOADERS), help=f"comma-separated subset of {sorted(LOADERS)}"
-    )
-    parser.add_argument(
-        "--out",
-        default=os.path.join("bench", "ALIGNMENT.md"),
-        help="Markdown report path (default bench/ALIGNMENT.md)",
-    )
-    parser.add_argument(
-        "--limit", type=int, default=0, help="evaluate at most this many documents per set (0 = all)"
-    )
-    args = parser.parse_args(argv)
-    names = [n.strip() for n in args.datasets.split(",") if n.strip()]
-    unknown = [n for n in names if n not in LOADERS]
-    if unknown:
-        parser.error(f"--datasets: unknown {unknown} (known: {sorted(LOADERS)})")
-    if not os.path.isdir(args.data_dir):
-        parser.error(f"--data-dir: {args.data_dir} is not a directory")
+def oracle_report(
+    data_dir: str, names: Sequence[str] = ("webnlg", "rebel", "redocred"), limit: int = 0
+) -> str:
+    """The per-entry-KG diagnostic (each document aligned against only its own triples), as Markdown.
+
+    ``kgtext align-eval --oracle`` appends it, labelled: a user never has such a KG, so it is never a
+    headline figure (``pipelines/align_eval.py`` measures through the real build)."""
     config = AlignerConfig()
     results = []
     for name in names:
         spec = LOADERS[name]
-        items = spec.load(args.data_dir)
-        if args.limit:
-            items = items[: args.limit]
-        results.append(evaluate_set(name, items, config, spec))
+        items = spec.load(data_dir)
+        results.append(evaluate_set(name, items[:limit] if limit else items, config, spec))
         logger.info("%s: %d documents in %.1f s", name, results[-1].documents, results[-1].seconds)
-    report = render(results, args.data_dir)
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as handle:
-        handle.write(report)
-    logger.info("wrote %s", args.out)
-
-
-if __name__ == "__main__":
-    main()
+    return render(results, data_dir)

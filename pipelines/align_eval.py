@@ -38,7 +38,16 @@ from aligners.baseline import PlainLabelBaseline
 from aligners.clean import clean_document
 from aligners.config import AlignerConfig
 from aligners.evalsets import EvalDoc, GoldPair, load_rebel, load_redocred, load_webnlg, tail_key
-from aligners.evaluate import BASELINE, HEADER, OURS, Prediction, Scores, raw_offsets, score_mentions
+from aligners.evaluate import (
+    BASELINE,
+    HEADER,
+    OURS,
+    Prediction,
+    Scores,
+    oracle_report,
+    raw_offsets,
+    score_mentions,
+)
 from aligners.records import CleanedDocument
 from corpus.reader import CorpusReader
 from corpus.sharding import SPLITS
@@ -584,14 +593,6 @@ def _limited(setting: Setting, limit: int, work: Path) -> Setting:
 
 
 def _oracle_report(data_dir: str, limit: int) -> str:
-    """The old per-entry-KG scores (each document against its own triples only), labelled as a diagnostic."""
-    from aligners.evaluate import LOADERS, evaluate_set
-    from aligners.evaluate import render as render_oracle
-
-    results = []
-    for name in ("webnlg", "rebel", "redocred"):
-        spec = LOADERS[name]
-        items = spec.load(data_dir)
-        results.append(evaluate_set(name, items[:limit] if limit else items, AlignerConfig(), spec))
-    body = render_oracle(results, data_dir).split("\n", 1)[1]
+    """The old per-entry-KG scores (each document against its own triples), labelled as a diagnostic."""
+    body = oracle_report(data_dir, limit=limit).split("\n", 1)[1]
     return "\n# Diagnostic only: per-entry-KG oracle (each document aligned against its own triples)\n" + body

@@ -105,3 +105,12 @@ def test_a_build_without_links_or_lexicon_says_why_nothing_aligned(
     with caplog.at_level(logging.WARNING):
         build(tmp_path / "corpus", [REDOCRED / "kg.ttl"], [_plain_docs(tmp_path)], "--no-lexicon-linking")
     assert "alignment: no entity was found in 5 documents: none has `links` or a `subject`" in caplog.text
+
+
+def test_unknown_setting_and_missing_data_dir_exit_2(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as unknown:
+        main(["--data-dir", str(GOLD), "--settings", "webnlg-plain,nope"])
+    assert unknown.value.code == 2
+    with pytest.raises(SystemExit) as missing:
+        main(["--data-dir", str(tmp_path / "absent")])
+    assert missing.value.code == 2
