@@ -141,9 +141,9 @@ def anchored(entities: Sequence[Names], triples: Sequence[Triple], grounded: set
     return [n for n in entities if n.iri in tied]
 
 
-def infer_topic(mentions: Sequence[Mention], support: dict[str, tuple[int, int]]) -> str:
+def infer_topic(mentions: Sequence[Mention], support: dict[str, tuple[int, int]], min_edges: int = 2) -> str:
     """The entity a document without a subject is about: among its mentioned entities, the one with the
-    most KG edges to the document's other candidates (at least two), then the most mentions, then the
+    most KG edges to the document's other candidates (at least ``min_edges``), then the most mentions, then the
     earliest; ``""`` when none qualifies. It feeds the ``nosub`` level as a given subject would."""
     counts: dict[str, int] = {}
     first: dict[str, int] = {}
@@ -153,7 +153,7 @@ def infer_topic(mentions: Sequence[Mention], support: dict[str, tuple[int, int]]
         counts[mention.entity] = counts.get(mention.entity, 0) + 1
         first.setdefault(mention.entity, position)
     ranked = sorted(counts, key=lambda e: (-support.get(e, (0, 0))[0], -counts[e], first[e]))
-    if not ranked or support.get(ranked[0], (0, 0))[0] < 2:
+    if not ranked or support.get(ranked[0], (0, 0))[0] < min_edges:
         return ""
     return ranked[0]
 
@@ -278,13 +278,17 @@ class Aligner:
             found.append((sentence, mentions))
         topic = doc.subject
         if not topic and self.config.infer_topic:
-            topic = infer_topic([m for _, ms in found for m in ms], prepared.support)
+            topic = infer_topic(
+                [m for _, ms in found for m in ms], prepared.support, self.config.topic_min_edges
+            )
         named = [any(m.entity == topic for m in ms) for _, ms in found]
+        window = self.config.topic_window
         sentences: list[AlignedSentence] = []
         for index, ((p_index, _, text, sent, words), mentions) in enumerate(found):
             # A given subject holds for the whole document; an inferred topic only right after a sentence
             # that names it (later sentences of a long text are often about something else).
-            subject = topic if doc.subject or (index > 0 and named[index - 1]) or named[index] else ""
+            near = any(named[max(0, index - window) : index + 1])
+            subject = topic if doc.subject or near else ""
             mentions = self._subject_reference(mentions, sent, subject)
             aligned = align_triples(mentions, text, prepared, subject, self.language)
             phrases = self._phrases(sent)

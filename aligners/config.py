@@ -45,6 +45,10 @@ class AlignerConfig:
     Off by default: on WebNLG dev it adds 0.002 name recall for 0.007 precision (docs/ALIGNMENT.md)."""
     infer_topic: bool = True
     """A document without a subject gets its best-connected mentioned entity as subject (for ``nosub``)."""
+    topic_min_edges: int = 1
+    """An inferred topic needs at least this many KG edges to the document's other candidates."""
+    topic_window: int = 1
+    """An inferred topic holds in the sentences naming it and this many sentences after each."""
     dedup_sentences: int = 3
     """The de-duplication key hashes this many longest sentences (ERNIE 3.0 §3.3: 3)."""
 
@@ -63,6 +67,10 @@ class AlignerConfig:
                 raise ValueError(f"{name} must be positive, got {value}")
         if self.min_sentence_words < 0:
             raise ValueError(f"min_sentence_words must be >= 0, got {self.min_sentence_words}")
+        if self.topic_min_edges < 1 or self.topic_window < 0:
+            raise ValueError(
+                f"topic_min_edges must be >= 1 and topic_window >= 0, got {self.topic_min_edges}, {self.topic_window}"
+            )
         if self.gazetteer_max_entities < 0:
             raise ValueError(f"gazetteer_max_entities must be >= 0, got {self.gazetteer_max_entities}")
         if self.spacy_model is not None and not self.spacy_model.strip():
