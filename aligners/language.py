@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import spacy
 
 # Same-length character map used for matching: every entry maps one character to one character, so
 # offsets into the normalised string are offsets into the original one.
@@ -124,6 +125,11 @@ CHINESE = Language(
 )
 
 LANGUAGES: dict[str, Language] = {lang.code: lang for lang in (ENGLISH, CHINESE)}
+
+
+def stop_words(code: str) -> frozenset[str]:
+    """spaCy's stop words of a language, casefolded (a KG name made only of them is not indexed)."""
+    return frozenset(w.lower() for w in spacy.util.get_lang_class(code).Defaults.stop_words)
 
 
 def language_for(code: str) -> Language:

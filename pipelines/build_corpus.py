@@ -48,7 +48,7 @@ from corpus.tasks.config import TasksConfig
 from corpus.tasks.tokenizer import Tokenizer, TokenizerConfig, train_tokenizer
 from kg.config import KgConfig
 from kg.readers import kg_format_of
-from pipelines.config import BuildConfig
+from pipelines.config import BuildConfig, LexiconLinking
 from pipelines.files import (
     InputError,
     check_output,
@@ -307,7 +307,8 @@ def run_phase_two(
 def build_in_temporary(plan: Plan, timings: dict[str, float]) -> Manifest:
     """Run both phases and the tokenizer into the temporary directory and write its manifest."""
     paths = plan.paths
-    stats = run_phase_zero(plan, timings) if plan.config.lexicon_linking else {}
+    linking = plan.config.lexicon_linking is not LexiconLinking.OFF
+    stats = run_phase_zero(plan, timings) if linking else {}
     for name, value in run_phase_one(plan, timings).items():
         stats[name] = stats.get(name, 0) + value
     report_rejections(paths.root, stats, plan.config.out, strict=plan.config.strict)

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from corpus.lines import DEFAULT_MAX_LINE_BYTES
+
+
+class LexiconLinking(str, enum.Enum):
+    """Which documents are linked against the whole KG's names (``--lexicon-linking``)."""
+
+    UNLINKED = "unlinked"
+    """Documents without links (plain text, or only a subject): links are the stronger evidence, and
+    lexicon candidates in linked documents cost join traffic for little (docs/ALIGNMENT.md)."""
+    ALL = "all"
+    OFF = "off"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -41,8 +52,8 @@ class BuildConfig:
     """Number of aligned sentences logged at INFO after alignment."""
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     """Longest line (bytes) of a line-oriented KG or document file; longer lines are ``too_large`` dead letters."""
-    lexicon_linking: bool = True
-    """Find candidate entities in the text through an index of every KG name (plain text needs no links)."""
+    lexicon_linking: LexiconLinking = LexiconLinking.UNLINKED
+    """Which documents get candidate entities from an index of every KG name (plain text needs no links)."""
     strict: bool = False
     """Fail the build (exit 1) when any input record or KG statement was rejected, instead of warning."""
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import apache_beam as beam
 
-from aligners.language import language_for
+from aligners.language import language_for, stop_words
 from aligners.lexicon_index import (
     FormEntry,
     LexiconIndex,
@@ -59,13 +59,6 @@ def _degree_pairs(triple: Triple) -> Iterator[tuple[str, int]]:
 
 def _key_names(names: Names) -> tuple[str, Names]:
     return names.iri, names
-
-
-def stop_words(language: str) -> frozenset[str]:
-    """spaCy's stop words of the language (casefolded): a form made only of them is not indexed."""
-    import spacy
-
-    return frozenset(w.lower() for w in spacy.util.get_lang_class(language).Defaults.stop_words)
 
 
 def _entries(
@@ -145,9 +138,13 @@ class BuildLexiconIndex(beam.PTransform[Any, Any]):
 
 class FindCandidatesFn(beam.DoFn):
     """Cleaned document -> ``(IRI, SeedRequest)`` for each KG entity its words may name (not its links or
-    subject, which are requested already). The index is opened once per worker in :meth:`setup`."""
+    subject, which are requested already; documents with links only with ``linked_too``). The index is
+    opened once per worker in :meth:`setup`."""
 
-    def __init__(self, index_dir: str, shards: int, language: str, max_candidates: int) -> None:
+    def __init__(
+        self, index_dir: str, shards: int, language: str, max_candidates: int, *, linked_too: bool = False
+    ) -> None:
+        self.linked_too = linked_too
         self.index_dir = index_dir
         self.shards = shards
         self.spaced = language_for(language).spaced
@@ -177,6 +174,8 @@ class FindCandidatesFn(beam.DoFn):
     def process(self, doc: CleanedDocument) -> Iterator[tuple[str, tuple[str, bool]]]:
         """Plain tuples, like the other seed requests (see ``pipelines.join``)."""
         assert self._index is not None
+        if doc.links and not self.linked_too:
+            return
         known = {link.entity for link in doc.links} | ({doc.subject} if doc.subject else set())
         words = MAX_WORDS if self.spaced else MAX_UNSPACED_CHARS
         candidates, over = document_candidates(

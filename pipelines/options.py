@@ -15,7 +15,7 @@ from typing import NamedTuple
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, _BeamArgumentParser
 
 from corpus.lines import DEFAULT_MAX_LINE_BYTES
-from pipelines.config import BuildConfig
+from pipelines.config import BuildConfig, LexiconLinking
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--lexicon-linking",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="find entities in plain text through an index of every KG name (default on)",
+        choices=[m.value for m in LexiconLinking],
+        default=LexiconLinking.UNLINKED.value,
+        help="which documents get candidate entities from an index of every KG name: unlinked (default: "
+        "documents without links), all, or off",
     )
     p.add_argument(
         "--strict",
@@ -132,7 +133,7 @@ def parse_args(argv: list[str]) -> ParsedArgs:
             log_examples=ns.log_examples,
             max_line_bytes=ns.max_line_bytes,
             strict=ns.strict,
-            lexicon_linking=ns.lexicon_linking,
+            lexicon_linking=LexiconLinking(ns.lexicon_linking),
         )
     except ValueError as err:
         parser.error(str(err))

@@ -21,6 +21,7 @@ from corpus.schemas import ALIGNED
 from corpus.tasks.config import TasksConfig
 from kg.config import KgConfig
 from pipelines.align import Align
+from pipelines.config import LexiconLinking
 from pipelines.documents import (
     CleanAndDeduplicate,
     ReadDocuments,
@@ -110,7 +111,7 @@ def build_phase_one(
     num_shards: int,
     valid_fraction: float,
     sample_sentences: int,
-    lexicon: bool = False,
+    lexicon: LexiconLinking = LexiconLinking.OFF,
 ) -> None:
     """Wire phase 1 onto pipeline ``p`` (with ``lexicon``, plain-text candidates from phase 0's index)."""
     kg = p | "ReadKG" >> ReadKnowledgeGraph(list(inputs.kg_files), kg_config)
@@ -123,12 +124,15 @@ def build_phase_one(
     )
     cleaned, doc_stats = docs | "CleanAndDeduplicate" >> CleanAndDeduplicate(aligner_config)
     candidates = None
-    if lexicon:
-        candidates = cleaned | "FindCandidates" >> beam.ParDo(
-            FindCandidatesFn(
-                paths.lexicon, INDEX_SHARDS, aligner_config.language, aligner_config.max_candidates
-            )
+    if lexicon is not LexiconLinking.OFF:
+        find = FindCandidatesFn(
+            paths.lexicon,
+            INDEX_SHARDS,
+            aligner_config.language,
+            aligner_config.max_candidates,
+            linked_too=lexicon is LexiconLinking.ALL,
         )
+        candidates = cleaned | "FindCandidates" >> beam.ParDo(find)
     joined = cleaned | "JoinCandidates" >> JoinCandidates(kg.triples, names, candidates)
     records, align_stats = joined | "Align" >> Align(aligner_config)
     letters = (

@@ -98,7 +98,7 @@ def alignment_warnings(stats: Mapping[str, int]) -> list[str]:
     if not mentions and not linked and not lexicon:
         lines.append(
             f"no entity was found in {documents:,} documents: none has `links` or a `subject` and "
-            "--no-lexicon-linking is set, so nothing can name a KG entity; drop --no-lexicon-linking"
+            "--lexicon-linking off is set, so nothing can name a KG entity; drop it"
         )
     elif not mentions and not linked:
         lines.append(

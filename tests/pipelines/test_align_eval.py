@@ -103,7 +103,7 @@ def test_a_build_without_links_or_lexicon_says_why_nothing_aligned(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING):
-        build(tmp_path / "corpus", [REDOCRED / "kg.ttl"], [_plain_docs(tmp_path)], "--no-lexicon-linking")
+        build(tmp_path / "corpus", [REDOCRED / "kg.ttl"], [_plain_docs(tmp_path)], "--lexicon-linking", "off")
     assert "alignment: no entity was found in 5 documents: none has `links` or a `subject`" in caplog.text
 
 
