@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -79,6 +80,27 @@ def identity_problem(saved: dict[str, Any], current: dict[str, Any]) -> str | No
     return None
 
 
+RUN_FILES = frozenset({*RUN_MARKERS, "loss.png"})
+"""What a run folder may hold at its top level (``kgtext plot`` writes ``loss.png``)."""
+_RUN_CHILDREN = {
+    "checkpoints": re.compile(r"\.?(tmp-)?step-\d+$"),
+    "tensorboard": re.compile(r"events\.out\.tfevents\."),
+}
+
+
+def foreign_run_file(run_dir: Path) -> str | None:
+    """The first entry of a run folder that no ``kgtext pretrain`` or ``plot`` writes, or None."""
+    for path in sorted(run_dir.iterdir()):
+        if path.name not in RUN_FILES:
+            return path.name
+        pattern = _RUN_CHILDREN.get(path.name)
+        if pattern is not None and path.is_dir():
+            for child in sorted(path.iterdir()):
+                if not pattern.match(child.name):
+                    return f"{path.name}/{child.name}"
+    return None
+
+
 def prepare_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
     """Create RUN_DIR; refuse to mix runs unless --resume or --overwrite (which only deletes a run dir)."""
     if run_dir.exists() and any(run_dir.iterdir()) and not resume:
@@ -89,6 +111,11 @@ def prepare_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
         if not any((run_dir / m).exists() for m in RUN_MARKERS):
             raise FileExistsError(
                 f"{run_dir}: --overwrite refuses to delete a directory that is not a kgtext run"
+            )
+        foreign = foreign_run_file(run_dir)
+        if foreign is not None:
+            raise FileExistsError(
+                f"{run_dir}: --overwrite refuses to delete {foreign}, which kgtext did not write; move it away first"
             )
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)

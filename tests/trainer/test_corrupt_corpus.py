@@ -123,3 +123,21 @@ def test_resume_refuses_a_changed_manifest(
         )
     assert err.value.code == 1
     assert "the corpus manifest differs from the checkpoint's" in capsys.readouterr().err
+
+
+def test_overwrite_never_deletes_what_a_user_put_in_a_run_folder(
+    corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    small = ["--set", "data.batch_size=4", "--set", "data.dlm_streams=2", "--set", "progressive.steps=0"]
+    args = ["--corpus", str(corpus_dir), "--preset", "tiny", "--out", str(out), "--max-steps", "1", *small]
+    pretrain_main(args)
+    (out / "checkpoints" / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit) as err:
+        pretrain_main([*args, "--overwrite"])
+    assert err.value.code == 1
+    message = capsys.readouterr().err
+    assert "--overwrite refuses to delete checkpoints/notes.txt, which kgtext did not write" in message
+    assert (out / "checkpoints" / "notes.txt").read_text() == "mine"
+    (out / "checkpoints" / "notes.txt").unlink()
+    pretrain_main([*args, "--overwrite"])  # a folder holding only what kgtext wrote is replaced
