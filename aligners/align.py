@@ -141,7 +141,7 @@ def anchored(entities: Sequence[Names], triples: Sequence[Triple], grounded: set
     return [n for n in entities if n.iri in tied]
 
 
-def infer_topic(mentions: Sequence[Mention], support: dict[str, tuple[int, int]], min_edges: int = 2) -> str:
+def infer_topic(mentions: Sequence[Mention], support: dict[str, tuple[int, int]], min_edges: int) -> str:
     """The entity a document without a subject is about: among its mentioned entities, the one with the
     most KG edges to the document's other candidates (at least ``min_edges``), then the most mentions, then the
     earliest; ``""`` when none qualifies. It feeds the ``nosub`` level as a given subject would."""
@@ -285,8 +285,8 @@ class Aligner:
         window = self.config.topic_window
         sentences: list[AlignedSentence] = []
         for index, ((p_index, _, text, sent, words), mentions) in enumerate(found):
-            # A given subject holds for the whole document; an inferred topic only right after a sentence
-            # that names it (later sentences of a long text are often about something else).
+            # A given subject holds for the whole document; an inferred topic only in a sentence that names
+            # it and the ``topic_window`` sentences after (later sentences are often about something else).
             near = any(named[max(0, index - window) : index + 1])
             subject = topic if doc.subject or near else ""
             mentions = self._subject_reference(mentions, sent, subject)

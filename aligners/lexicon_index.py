@@ -151,10 +151,8 @@ class LexiconIndex:
         for path in paths:
             table = pa.ipc.open_file(pa.memory_map(path, "r")).read_all()
             self._tables.append(table)
-            column = table.column("hash")
-            self._hashes.append(
-                column.chunk(0).to_numpy() if column.num_chunks == 1 else np.zeros(0, np.uint64)
-            )
+            # One chunk (as encode_index_shard writes it): a view of the mapped pages, no copy.
+            self._hashes.append(table.column("hash").to_numpy())
 
     def lookup(self, hashes: Iterable[int]) -> list[Candidate]:
         """Every entity with one of these form hashes (each entity once, its best source and prior)."""
@@ -179,10 +177,15 @@ class LexiconIndex:
                 picked.column("prior").to_pylist(),
                 strict=True,
             ):
-                old = found.get(iri)
-                if old is None or source < old.source:
-                    found[iri] = Candidate(iri, source, prior)
+                _keep_best(found, Candidate(iri, source, prior))
         return [found[iri] for iri in sorted(found)]
+
+
+def _keep_best(found: dict[str, Candidate], candidate: Candidate) -> None:
+    """One candidate per entity: a label match beats an alias match."""
+    old = found.get(candidate.iri)
+    if old is None or candidate.source < old.source:
+        found[candidate.iri] = candidate
 
 
 def chunks(text: str, size: int = CHUNK_CHARS) -> Iterator[str]:
@@ -218,8 +221,6 @@ def document_candidates(
     for piece in chunks(text):
         hashes = {key_hash(key) for key in candidate_keys(piece, max_words, spaced=spaced)}
         for candidate in index.lookup(hashes):
-            old = found.get(candidate.iri)
-            if old is None or candidate.source < old.source:
-                found[candidate.iri] = candidate
+            _keep_best(found, candidate)
     ordered = [found[iri] for iri in sorted(found)]
     return ordered[:limit], max(0, len(ordered) - limit)

@@ -86,8 +86,9 @@ class CorpusReader:
                 "changed since this job opened the corpus: sha256 differs from the manifest it started "
                 "with (was the corpus rebuilt or replaced?)",
             )
-        table = read_shard(path, dataset, expected_rows=shard.rows, validate=seen != identity)
-        if seen != identity:
+        fresh = seen != identity
+        table = read_shard(path, dataset, expected_rows=shard.rows, validate=fresh)
+        if fresh:
             check_token_ids(table, self.vocab_size(), str(path))
         self._opened[shard.path] = identity
         return table

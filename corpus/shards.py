@@ -126,7 +126,7 @@ def read_shard(
     if validate:
         try:
             table.validate(full=True)
-        except (pa.ArrowInvalid, pa.ArrowException) as err:
+        except pa.ArrowException as err:
             first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise CorpusError(path, f"corrupt shard ({first_line})") from None
     return table

@@ -83,7 +83,7 @@ def identity_problem(saved: dict[str, Any], current: dict[str, Any]) -> str | No
 RUN_FILES = frozenset({*RUN_MARKERS, "loss.png"})
 """What a run folder may hold at its top level (``kgtext plot`` writes ``loss.png``)."""
 _RUN_CHILDREN = {
-    "checkpoints": re.compile(r"\.?(tmp-)?step-\d+$"),
+    ckpt.CHECKPOINTS: re.compile(r"\.?(tmp-)?step-\d+$"),  # ckpt.step_dir_name, ckpt.tmp_dir
     "tensorboard": re.compile(r"events\.out\.tfevents\."),
 }
 

@@ -56,6 +56,8 @@ from kg.lexicon import resolve_names
 from kg.literals import literal_term
 from kg.readers import read_kg_file
 from kg.records import LexiconEntry, Names, Triple
+from pipelines.build_corpus import build_corpus
+from pipelines.options import parse_args
 
 logger = logging.getLogger(__name__)
 
@@ -249,9 +251,6 @@ SETTINGS: dict[str, Callable[[str, Path], Setting]] = {
 # --- running the build and reading what it wrote -------------------------------------------------------
 def run_build(setting: Setting, work: Path) -> Path:
     """``kgtext build-corpus`` on the setting's files (in-process DirectRunner, sentence filter off)."""
-    from pipelines.build_corpus import build_corpus
-    from pipelines.options import parse_args
-
     out = work / setting.name / "corpus"
     argv = ["--kg", *setting.kg_files, "--docs", setting.docs_file, "--out", str(out), "--overwrite"]
     argv += ["--min-sentence-words", "0", "--num-shards", "1", "--log-examples", "0", "--runner=DirectRunner"]

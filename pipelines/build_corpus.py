@@ -21,7 +21,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from typing import Any, NamedTuple
 
@@ -178,6 +178,8 @@ class Plan(NamedTuple):
     config: BuildConfig
     lock: OutputLock | None
     """Held from planning to the end of the build (local ``--out`` only)."""
+    inputs: tuple[str, ...]
+    """Every input as given and as expanded: none may lie inside an ``--out`` that is replaced."""
     beam_args: tuple[str, ...]
     kg_files: list[str]
     doc_files: list[str]
@@ -189,7 +191,7 @@ class Plan(NamedTuple):
     paths: BuildPaths
 
 
-def claim_output(config: BuildConfig, inputs: list[str]) -> OutputLock | None:
+def claim_output(config: BuildConfig, inputs: Sequence[str]) -> OutputLock | None:
     """Lock a local ``--out``, finish what a killed build left there, and check that it may be written.
 
     Raises InputError (after releasing the lock) when ``--out`` must not be written; remote outputs only
@@ -218,7 +220,8 @@ def claim_output(config: BuildConfig, inputs: list[str]) -> OutputLock | None:
 def plan_build(config: BuildConfig, beam_args: tuple[str, ...]) -> Plan:
     """Claim the output, expand the inputs and derive the component configurations (no file written)."""
     kg_all, docs_all = expand_inputs(config.kg, "kg"), expand_inputs(config.docs, "docs")
-    lock = claim_output(config, [*config.kg, *config.docs, *kg_all, *docs_all])
+    inputs = (*config.kg, *config.docs, *kg_all, *docs_all)
+    lock = claim_output(config, inputs)
     try:
         kg_files, kg_rejected = split_known(kg_all, "kg")
         doc_files, doc_rejected = split_known(docs_all, "docs")
@@ -231,6 +234,7 @@ def plan_build(config: BuildConfig, beam_args: tuple[str, ...]) -> Plan:
     return Plan(
         config,
         lock,
+        inputs,
         beam_args,
         kg_files,
         doc_files,
@@ -370,11 +374,7 @@ def move_output(plan: Plan) -> None:
     if plan.lock is None:
         move_into_place(plan.paths.root, config.out, PENDING_MANIFEST)
         return
-    problem = output_problem(
-        config.out,
-        overwrite=config.overwrite,
-        inputs=[*config.kg, *plan.kg_files, *config.docs, *plan.doc_files],
-    )
+    problem = output_problem(config.out, overwrite=config.overwrite, inputs=plan.inputs)
     try:
         if problem is not None:
             raise OutputError(problem)

@@ -26,7 +26,6 @@ from aligners.lexicon_index import (
     LexiconIndex,
     document_candidates,
     encode_index_shard,
-    form_entries,
     forms_of,
     shard_of_hash,
 )
@@ -61,27 +60,30 @@ def _key_names(names: Names) -> tuple[str, Names]:
     return names.iri, names
 
 
-def _entries(
-    group: tuple[str, Mapping[str, Iterable[Any]]], shards: int, min_chars: int, stops: frozenset[str]
-) -> Iterator[tuple[int, tuple[int, str, int, int]]]:
+EntityForms = tuple[list[tuple[int, str, int, int]], int]
+"""One named entity's form entries (plain tuples) and how many of its forms were left out."""
+
+
+def _entity_forms(
+    group: tuple[str, Mapping[str, Iterable[Any]]], min_chars: int, stops: frozenset[str]
+) -> Iterator[EntityForms]:
+    """Nothing for an IRI without names (it only has a degree)."""
     _, parts = group
     names = sorted(parts["names"])
-    if not names:
-        return
-    prior = sum(parts["degree"])
-    for entry in form_entries(names[0], prior, min_chars, MAX_WORDS, stops):
-        yield shard_of_hash(entry.hash, shards), (entry.hash, entry.iri, entry.source, entry.prior)
-
-
-def _entity_stats(
-    group: tuple[str, Mapping[str, Iterable[Any]]], min_chars: int, stops: frozenset[str]
-) -> Iterator[Stat]:
-    names = sorted(group[1]["names"])
     if names:
-        yield "lexicon.entities", 1
-        _, skipped = forms_of(names[0], 0, min_chars, MAX_WORDS, stops)
-        if skipped:
-            yield "lexicon.forms.skipped", skipped
+        entries, skipped = forms_of(names[0], sum(parts["degree"]), min_chars, MAX_WORDS, stops)
+        yield [(e.hash, e.iri, e.source, e.prior) for e in entries], skipped
+
+
+def _keyed_entries(forms: EntityForms, shards: int) -> Iterator[tuple[int, tuple[int, str, int, int]]]:
+    for row in forms[0]:
+        yield shard_of_hash(row[0], shards), row
+
+
+def _entity_stats(forms: EntityForms) -> Iterator[Stat]:
+    yield "lexicon.entities", 1
+    if forms[1]:
+        yield "lexicon.forms.skipped", forms[1]
 
 
 def _write_shard(
@@ -122,7 +124,8 @@ class BuildLexiconIndex(beam.PTransform[Any, Any]):
         joined = {"names": names | "KeyNames" >> beam.Map(_key_names), "degree": degree} | "JoinDegree" >> (
             beam.CoGroupByKey()
         )
-        entries = joined | "FormEntries" >> beam.FlatMap(_entries, self.shards, self.min_chars, self.stops)
+        forms = joined | "EntityForms" >> beam.FlatMap(_entity_forms, self.min_chars, self.stops)
+        entries = forms | "FormEntries" >> beam.FlatMap(_keyed_entries, self.shards)
         written = (
             (entries, markers)
             | "WithShardMarkers" >> beam.Flatten()
@@ -132,7 +135,7 @@ class BuildLexiconIndex(beam.PTransform[Any, Any]):
         )
         return (
             written,
-            joined | "EntityStats" >> beam.FlatMap(_entity_stats, self.min_chars, self.stops),
+            forms | "EntityStats" >> beam.FlatMap(_entity_stats),
         ) | "IndexStats" >> beam.Flatten()
 
 
