@@ -22,7 +22,7 @@ from spacy.attrs import IS_PUNCT, IS_SPACE
 
 from aligners.config import AlignerConfig
 from aligners.language import Language, language_for, normalise_same_length
-from aligners.mentions import NameIndex, find_mentions, name_keys, name_variants, names_in
+from aligners.mentions import SOURCE_WEIGHT, NameIndex, find_mentions, name_keys, name_variants, names_in
 from aligners.records import CleanedDocument, Link
 from corpus.records import AlignedDocument, AlignedSentence, AlignedTriple, Mention, Span
 from corpus.schemas import AlignmentLevel, MentionSource
@@ -127,6 +127,24 @@ def coherence(entities: Sequence[Names], triples: Sequence[Triple]) -> dict[str,
     return {iri: (len(neighbours.get(iri, ())), facts.get(iri, 0)) for iri in present}
 
 
+GROUNDED_EVIDENCE = 0.9
+"""Evidence of a subject's KG neighbour (a link target or the subject itself has 1)."""
+LEXICON_EVIDENCE = (0.3, 0.6)
+"""Evidence of an entity found only through the KG lexicon: ``base + gain * e / (e + 1)`` for ``e`` KG edges to
+the document's other candidates (0.3 alone, 0.6 with one edge, 0.7 with two, towards 0.9)."""
+
+
+def evidence(iri: str, linked: set[str], subject: str, grounded: set[str], edges: int) -> float:
+    """How well a document supports a candidate entity, in ``[0, 1]`` (one factor of a mention's
+    confidence; the other is the name's share among the candidates sharing it, :mod:`aligners.mentions`)."""
+    if iri in linked or (subject and iri == subject):
+        return 1.0
+    if iri in grounded:
+        return GROUNDED_EVIDENCE
+    base, gain = LEXICON_EVIDENCE
+    return base + gain * edges / (edges + 1)
+
+
 def anchored(entities: Sequence[Names], triples: Sequence[Triple], grounded: set[str]) -> list[Names]:
     """The candidates worth matching. With grounded evidence (links, a subject and its neighbours), an
     entity found only through the lexicon is kept when a KG triple ties it to a grounded entity: a name
@@ -209,7 +227,9 @@ class Aligner:
             if not from_iri and any(c.isalpha() for c in local) and "://" not in local:
                 # The IRI local name is one more alias (``ex:St_Andrews_College``); Q-ids are skipped.
                 aliases = (*aliases, local)
-            index.add_names(names.label, aliases, names.iri, label_from_iri=from_iri)
+            edges = support.get(names.iri, (0, 0))[0]
+            weight = evidence(names.iri, linked, doc.subject, grounded, edges)
+            index.add_names(names.label, aliases, names.iri, label_from_iri=from_iri, evidence=weight)
         if doc.subject and doc.title:
             index.add_names(doc.title, (), doc.subject)
         if doc.subject and self.config.subject_short_title:
@@ -266,6 +286,7 @@ class Aligner:
         prepared = self._prepare(doc, entities, triples, relations)
         links = sorted(doc.links)
         found: list[tuple[_Sentence, list[Mention]]] = []
+        threshold, below = self.config.min_mention_confidence, 0
         for sentence in self._sentences(doc):
             start, text = sentence.start, sentence.text
             fixed = [
@@ -275,6 +296,10 @@ class Aligner:
             mentions = find_mentions(
                 text, prepared.names, fixed, self.language, nested_literals=self.config.nested_literals
             )
+            if threshold > 0:
+                kept = [m for m in mentions if m.confidence >= threshold]
+                below += len(mentions) - len(kept)
+                mentions = kept
             found.append((sentence, mentions))
         topic = doc.subject
         if not topic and self.config.infer_topic:
@@ -289,17 +314,20 @@ class Aligner:
             # it and the ``topic_window`` sentences after (later sentences are often about something else).
             near = any(named[max(0, index - window) : index + 1])
             subject = topic if doc.subject or near else ""
-            mentions = self._subject_reference(mentions, sent, subject)
+            mentions = self._subject_reference(mentions, sent, subject, given=bool(doc.subject))
             aligned = align_triples(mentions, text, prepared, subject, self.language)
             phrases = self._phrases(sent)
             passes = words >= self.config.min_sentence_words
             sentences.append(
                 AlignedSentence(doc.id, p_index, index, text, tuple(mentions), aligned, phrases, passes)
             )
-        return AlignedDocument(doc.id, doc.title, topic, tuple(sentences))
+        return AlignedDocument(doc.id, doc.title, topic, tuple(sentences), below)
 
-    def _subject_reference(self, mentions: list[Mention], sent: Any, subject: str) -> list[Mention]:
-        """Add a sentence-initial pronoun as a ``subject`` mention of the document subject."""
+    def _subject_reference(
+        self, mentions: list[Mention], sent: Any, subject: str, *, given: bool
+    ) -> list[Mention]:
+        """Add a sentence-initial pronoun as a mention of the document subject (source ``subject``) or, when
+        the subject was inferred, of its topic (source ``topic``)."""
         if not (subject and self.config.subject_pronouns) or not len(sent):
             return mentions
         first = sent[0]
@@ -307,7 +335,11 @@ class Aligner:
             return mentions
         if mentions and mentions[0].start < len(first.text):
             return mentions
-        return [Mention(0, len(first.text), subject, MentionSource.SUBJECT.value), *mentions]
+        source = MentionSource.SUBJECT if given else MentionSource.TOPIC
+        confidence = SOURCE_WEIGHT[source.value]
+        if confidence < self.config.min_mention_confidence:
+            return mentions
+        return [Mention(0, len(first.text), subject, source.value, confidence), *mentions]
 
     def _phrases(self, sent: Any) -> tuple[Span, ...]:
         if not self._noun_chunks:
@@ -354,7 +386,8 @@ _LEVEL_ORDER = {AlignmentLevel.SPO: 0, AlignmentLevel.ALLENT: 1, AlignmentLevel.
 def document_stats(doc: AlignedDocument) -> dict[str, int]:
     """Counters for the manifest: ``documents``, ``sentences`` (all), ``sentences.short`` (below the word
     minimum), and ``mentions.<source>`` / ``triples.<level>`` over the sentences that pass the filter
-    (those written to ``aligned/``), and whether the document got any (``documents.with_mentions``,
+    (those written to ``aligned/``), ``mentions.below_threshold`` (dropped by confidence, all sentences), and
+    whether the document got any (``documents.with_mentions``,
     ``documents.with_triples``)."""
     counts: dict[str, int] = {"documents": 1, "sentences": len(doc.sentences), "sentences.short": 0}
     for source in MentionSource:
@@ -369,6 +402,7 @@ def document_stats(doc: AlignedDocument) -> dict[str, int]:
             counts[f"mentions.{mention.source}"] += 1
         for triple in sent.triples:
             counts[f"triples.{triple.level}"] += 1
+    counts["mentions.below_threshold"] = doc.below_threshold
     counts["documents.with_mentions"] = int(any(counts[f"mentions.{s.value}"] for s in MentionSource))
     counts["documents.with_triples"] = int(any(counts[f"triples.{a.value}"] for a in AlignmentLevel))
     return counts

@@ -31,8 +31,6 @@ class AlignerConfig:
     """Paragraphs longer than this are cut at whitespace into chunks before spaCy (characters)."""
     max_candidates: int = 50_000
     """At most this many candidate entities per document are matched (the rest are ignored, counted)."""
-    gazetteer_max_entities: int = 0
-    """Bound of the optional global gazetteer for documents without a subject (0 = off)."""
     min_name_chars: int = 2
     """Names shorter than this (characters) are not matched."""
     nested_literals: bool = True
@@ -49,6 +47,9 @@ class AlignerConfig:
     """An inferred topic needs at least this many KG edges to the document's other candidates."""
     topic_window: int = 1
     """An inferred topic holds in the sentences naming it and this many sentences after each."""
+    min_mention_confidence: float = 0.0
+    """Mentions whose confidence (``aligned.mentions.confidence``, docs/ALIGNMENT.md) is below this are dropped
+    before triples are aligned (counted as ``mentions.below_threshold``); 0 keeps every mention."""
     dedup_sentences: int = 3
     """The de-duplication key hashes this many longest sentences (ERNIE 3.0 §3.3: 3)."""
 
@@ -71,7 +72,7 @@ class AlignerConfig:
             raise ValueError(
                 f"topic_min_edges must be >= 1 and topic_window >= 0, got {self.topic_min_edges}, {self.topic_window}"
             )
-        if self.gazetteer_max_entities < 0:
-            raise ValueError(f"gazetteer_max_entities must be >= 0, got {self.gazetteer_max_entities}")
+        if not 0.0 <= self.min_mention_confidence <= 1.0:
+            raise ValueError(f"min_mention_confidence must be in [0, 1], got {self.min_mention_confidence}")
         if self.spacy_model is not None and not self.spacy_model.strip():
             raise ValueError(f"spacy_model must be None or a pipeline name, got {self.spacy_model!r}")

@@ -337,9 +337,9 @@ class GoldSpec(NamedTuple):
 
 LOADERS: dict[str, GoldSpec] = {
     "webnlg": GoldSpec(load_webnlg, ("name",), ()),
-    "rebel": GoldSpec(load_rebel, ("link", "date", "number"), ("label", "alias", "subject")),
-    "redocred": GoldSpec(load_redocred, ("name",), ("subject",)),
-    "fewrel": GoldSpec(load_fewrel, ("name",), ("subject",)),
+    "rebel": GoldSpec(load_rebel, ("link", "date", "number"), ("label", "alias", "subject", "topic")),
+    "redocred": GoldSpec(load_redocred, ("name",), ("subject", "topic")),
+    "fewrel": GoldSpec(load_fewrel, ("name",), ("subject", "topic")),
 }
 
 

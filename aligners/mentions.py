@@ -39,6 +39,19 @@ SOURCE_RANK = {
 NUMERIC_NAME_RANK = 5
 """Rank of an entity name without a letter: after every literal, link and subject reference."""
 
+SOURCE_WEIGHT = {
+    MentionSource.LINK.value: 1.0,
+    MentionSource.LABEL.value: 1.0,
+    MentionSource.DATE.value: 1.0,
+    MentionSource.NUMBER.value: 1.0,
+    MentionSource.ALIAS.value: 0.9,
+    MentionSource.SUBJECT.value: 0.8,
+    MentionSource.TOPIC.value: 0.5,
+}
+"""How much a name of each kind says about its entity (one factor of a mention's confidence)."""
+NUMERIC_NAME_WEIGHT = 0.5
+"""Weight of an entity name without a letter ("2010" naming a year entity)."""
+
 
 class Pattern(NamedTuple):
     """What a matched name stands for."""
@@ -51,6 +64,8 @@ class Pattern(NamedTuple):
     """Tie-break among entities sharing a name (``SOURCE_RANK``, then insertion order)."""
     cased: bool
     """The name has an upper-case letter, so the matched span must have one too."""
+    score: float
+    """The entity's evidence in the document times the name's :data:`SOURCE_WEIGHT`, in ``[0, 1]``."""
 
 
 def name_variants(name: str) -> list[str]:
@@ -109,32 +124,42 @@ class NameIndex:
         self._table: dict[str, list[tuple[int, int, Pattern]]] = {}
         self._seen: set[tuple[str, str]] = set()
 
-    def _put(self, key: str, entity: str, source: str, cased: bool) -> None:
+    def _put(self, key: str, entity: str, source: str, cased: bool, evidence: float) -> None:
         if (key, entity) in self._seen:
             return
         self._seen.add((key, entity))
         rank = SOURCE_RANK[source]
+        weight = SOURCE_WEIGHT[source]
         if source not in _LITERAL_SOURCES and not any(ch.isalpha() for ch in key):
             # An entity named by a number or a date ("2010", the year) yields to the literal of that span.
-            rank = NUMERIC_NAME_RANK
-        self._table.setdefault(key, []).append((rank, len(self._seen), Pattern(entity, source, rank, cased)))
+            rank, weight = NUMERIC_NAME_RANK, NUMERIC_NAME_WEIGHT
+        pattern = Pattern(entity, source, rank, cased, evidence * weight)
+        self._table.setdefault(key, []).append((rank, len(self._seen), pattern))
 
-    def add(self, name: str, entity: str, source: str) -> None:
-        """Register ``name`` (as written, no variants) for ``entity``; dates and numbers match in any case."""
+    def add(self, name: str, entity: str, source: str, *, evidence: float = 1.0) -> None:
+        """Register ``name`` (as written, no variants) for ``entity``; dates and numbers match in any case.
+
+        ``evidence`` in ``[0, 1]`` is how well the document supports ``entity`` (see :class:`Pattern`)."""
         literal = source in _LITERAL_SOURCES
         for key, cased, first in name_keys(name, self._min_chars):
             if first:
-                self._put(key, entity, source, cased and not literal)
+                self._put(key, entity, source, cased and not literal, evidence)
 
     def add_names(
-        self, label: str, aliases: Iterable[str], entity: str, *, label_from_iri: bool = False
+        self,
+        label: str,
+        aliases: Iterable[str],
+        entity: str,
+        *,
+        label_from_iri: bool = False,
+        evidence: float = 1.0,
     ) -> None:
         """Register a label (its variants as aliases) and aliases (with their variants)."""
         for key, cased, first in name_keys(label, self._min_chars, label_from_iri):
-            self._put(key, entity, _LABEL if first else _ALIAS, cased)
+            self._put(key, entity, _LABEL if first else _ALIAS, cased, evidence)
         for alias in aliases:
             for key, cased, _ in name_keys(alias, self._min_chars):
-                self._put(key, entity, _ALIAS, cased)
+                self._put(key, entity, _ALIAS, cased, evidence)
 
     def __len__(self) -> int:
         return len(self._table)
@@ -151,12 +176,18 @@ class NameIndex:
         return automaton
 
 
-def _pick(patterns: Sequence[Pattern], span: str) -> Pattern | None:
+def _pick(patterns: Sequence[Pattern], span: str) -> tuple[Pattern, float] | None:
+    """The best pattern that may match ``span`` and its confidence: its score times its share of the scores
+    of every pattern that may match it (TAGME-style: a name shared by equally supported entities is a coin
+    toss), rounded to 3 places."""
     span_cased = span != span.lower()
-    for pattern in patterns:
-        if span_cased or not pattern.cased:
-            return pattern
-    return None
+    usable = [p for p in patterns if span_cased or not p.cased]
+    if not usable:
+        return None
+    best = usable[0]
+    total = sum(p.score for p in usable)
+    share = best.score / total if total > 0 else 1.0 / len(usable)
+    return best, round(best.score * share, 3)
 
 
 def names_in(norm: str, keys: Iterable[str], language: Language) -> bool:
@@ -186,27 +217,28 @@ def find_mentions(
     taken = bytearray(len(sentence))
     for m in fixed:
         taken[m.start : m.end] = b"\x01" * (m.end - m.start)
-    found: list[tuple[int, int, int, Pattern]] = []
+    found: list[tuple[int, int, int, Pattern, float]] = []
     if automaton is not None:
         norm = normalise_same_length(sentence)
         for last, (length, patterns) in automaton.iter(norm):
             start, end = last - length + 1, last + 1
             if not language.is_boundary(norm, start, end):
                 continue
-            pattern = _pick(patterns, sentence[start:end])
-            if pattern is not None:
-                found.append((start, -(end - start), pattern.rank, pattern))
+            picked = _pick(patterns, sentence[start:end])
+            if picked is not None:
+                found.append((start, -(end - start), picked[0].rank, *picked))
     found.sort(key=lambda f: (f[0], f[1], f[2]))
     result = list(fixed)
     skipped: list[Mention] = []
     last_end = 0
-    for start, neg_len, _, pattern in found:
+    for start, neg_len, _, pattern, confidence in found:
         end = start - neg_len
+        mention = Mention(start, end, pattern.entity, pattern.source, confidence)
         if start < last_end or any(taken[start:end]):
             if nested_literals and pattern.source in _LITERAL_SOURCES:
-                skipped.append(Mention(start, end, pattern.entity, pattern.source))
+                skipped.append(mention)
             continue
-        result.append(Mention(start, end, pattern.entity, pattern.source))
+        result.append(mention)
         last_end = end
     if skipped:
         result += _nested(skipped, result)

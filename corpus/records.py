@@ -85,6 +85,10 @@ class Mention(NamedTuple):
     """A full IRI, or an N-Triples literal term (``"1932-03-15"^^<...#date>``) for dates and numbers."""
     source: str
     """A :class:`corpus.schemas.MentionSource` value."""
+    confidence: float = 1.0
+    """How sure the linker is that the span names ``entity``, in ``[0, 1]`` (see docs/ALIGNMENT.md): 1 for
+    a link, a literal or a given subject's own name; lower for a name shared by several candidates or found
+    only through the KG lexicon without KG support in the document."""
 
 
 class AlignedTriple(NamedTuple):
@@ -132,3 +136,5 @@ class AlignedDocument(NamedTuple):
     subject: str
     """IRI of the entity the document is about, or ``""``."""
     sentences: tuple[AlignedSentence, ...]
+    below_threshold: int = 0
+    """Mentions dropped because their confidence was below ``AlignerConfig.min_mention_confidence``."""

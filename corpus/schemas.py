@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from corpus.tasks.schemas import TASK_SCHEMAS
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """Version of the corpus directory layout and of every schema. Readers refuse newer versions."""
 
 
@@ -23,6 +23,9 @@ class MentionSource(str, enum.Enum):
     LABEL = "label"
     ALIAS = "alias"
     SUBJECT = "subject"
+    """A sentence-initial pronoun (or short form) referring to the given document subject."""
+    TOPIC = "topic"
+    """A sentence-initial pronoun referring to the inferred topic of a document without a subject."""
     DATE = "date"
     NUMBER = "number"
 
@@ -44,6 +47,7 @@ MENTION_TYPE = pa.struct(
         pa.field("end", pa.int32(), nullable=False),
         pa.field("entity", pa.string(), nullable=False),
         pa.field("source", pa.string(), nullable=False),
+        pa.field("confidence", pa.float32(), nullable=False),
     ]
 )
 ALIGNED_TRIPLE_TYPE = pa.struct(

@@ -234,7 +234,7 @@ def rebel_setting(data_dir: str, work: Path, *, linked: bool) -> Setting:
         if linked
         else "; text only (anchor aliases are the documents' own link texts: optimistic)."
     )
-    unscored = ("label", "alias", "subject")
+    unscored = ("label", "alias", "subject", "topic")
     return Setting(name, about, items, kg, docs, ("link", "date", "number"), unscored, {})
 
 

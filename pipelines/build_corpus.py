@@ -108,7 +108,10 @@ def split_known(files: list[str], role: str) -> tuple[list[str], list[DeadLetter
 def component_configs(config: BuildConfig) -> tuple[KgConfig, AlignerConfig, TasksConfig, TokenizerConfig]:
     kg = KgConfig(languages=(config.language, ""), max_line_bytes=config.max_line_bytes)
     aligner = AlignerConfig(
-        language=config.language, spacy_model=config.spacy_model, min_sentence_words=config.min_sentence_words
+        language=config.language,
+        spacy_model=config.spacy_model,
+        min_sentence_words=config.min_sentence_words,
+        min_mention_confidence=config.min_mention_confidence,
     )
     tok = TokenizerConfig(vocab_size=config.vocab_size, hard_vocab_limit=False, seed=config.seed)
     return kg, aligner, TasksConfig(seed=config.seed), tok

@@ -42,6 +42,8 @@ class BuildConfig:
     """Name of an installed spaCy pipeline, or None for the rule-based blank pipeline."""
     min_sentence_words: int = 10
     """Sentences with fewer words are kept for SR/SD/DLM but not written to ``aligned/``, ``kmlm/``, ``uktp/``."""
+    min_mention_confidence: float = 0.0
+    """Mentions the linker is less sure of are dropped before alignment (``aligned.mentions.confidence``)."""
     vocab_size: int = 8000
     """SentencePiece vocabulary size (pieces)."""
     tokenizer_sample_sentences: int = 200_000
@@ -78,6 +80,8 @@ class BuildConfig:
             raise ValueError(f"sd_docs_per_bucket must be > 1, got {self.sd_docs_per_bucket}")
         if self.min_sentence_words < 0:
             raise ValueError(f"min_sentence_words must be >= 0, got {self.min_sentence_words}")
+        if not 0.0 <= self.min_mention_confidence <= 1.0:
+            raise ValueError(f"min_mention_confidence must be in [0, 1], got {self.min_mention_confidence}")
         if self.max_line_bytes <= 0:
             raise ValueError(f"max_line_bytes must be > 0, got {self.max_line_bytes}")
         if self.log_examples < 0:

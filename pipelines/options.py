@@ -54,6 +54,14 @@ def _parser() -> argparse.ArgumentParser:
         "--min-sentence-words", type=int, default=10, help="shorter sentences are not in aligned/ (10)"
     )
     p.add_argument(
+        "--min-mention-confidence",
+        type=float,
+        default=0.0,
+        metavar="C",
+        help="drop mentions whose linking confidence is below C, in [0, 1] (default 0: keep all; "
+        "docs/ALIGNMENT.md shows precision and recall per threshold)",
+    )
+    p.add_argument(
         "--vocab-size", type=int, default=8000, help="SentencePiece vocabulary size (default 8000)"
     )
     p.add_argument(
@@ -127,6 +135,7 @@ def parse_args(argv: list[str]) -> ParsedArgs:
             language=ns.language,
             spacy_model=ns.spacy_model,
             min_sentence_words=ns.min_sentence_words,
+            min_mention_confidence=ns.min_mention_confidence,
             vocab_size=ns.vocab_size,
             tokenizer_sample_sentences=ns.tokenizer_sample_sentences,
             sd_docs_per_bucket=ns.sd_docs_per_bucket,
