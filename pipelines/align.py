@@ -18,7 +18,8 @@ from aligners.align import Aligner, document_stats
 from aligners.config import AlignerConfig
 from corpus.records import AlignedSentence
 from pipelines.progress import log_progress
-from pipelines.records import AlignedRecord, AlignInput, Stat
+from aligners.candidates import AlignInput
+from pipelines.records import AlignedRecord, Stat
 
 logger = logging.getLogger(__name__)
 

@@ -249,11 +249,13 @@ SETTINGS: dict[str, Callable[[str, Path], Setting]] = {
 
 
 # --- running the build and reading what it wrote -------------------------------------------------------
-def run_build(setting: Setting, work: Path) -> Path:
-    """``kgtext build-corpus`` on the setting's files (in-process DirectRunner, sentence filter off)."""
+def run_build(setting: Setting, work: Path, confidence: float = 0.0) -> Path:
+    """``kgtext build-corpus`` on the setting's files (in-process DirectRunner, sentence filter off), with
+    ``--min-mention-confidence confidence``."""
     out = work / setting.name / "corpus"
     argv = ["--kg", *setting.kg_files, "--docs", setting.docs_file, "--out", str(out), "--overwrite"]
     argv += ["--min-sentence-words", "0", "--num-shards", "1", "--log-examples", "0", "--runner=DirectRunner"]
+    argv += ["--min-mention-confidence", str(confidence)]
     args = parse_args(argv)
     build_corpus(args.config, args.beam_args)
     return out
@@ -418,10 +420,10 @@ def _baseline_for(setting: Setting, literals: dict[str, str]) -> PlainLabelBasel
     return PlainLabelBaseline(_renamed_names(names, renamed), _renamed_triples(triples, renamed), keys)
 
 
-def evaluate_setting(setting: Setting, work: Path) -> SettingResult:
+def evaluate_setting(setting: Setting, work: Path, confidence: float = 0.0) -> SettingResult:
     """Build, read back and score one setting, with the baseline on the same sentences."""
     began = time.perf_counter()
-    rows = aligned_rows(run_build(setting, work))
+    rows = aligned_rows(run_build(setting, work, confidence))
     config = AlignerConfig()
     literals = _literal_keys(setting.items)
     baseline = _baseline_for(setting, literals)
@@ -526,6 +528,69 @@ def render(results: Sequence[SettingResult], data_dir: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_sweep(
+    base: float, results: Sequence[SettingResult], sweep: dict[float, list[SettingResult]]
+) -> str:
+    """Pair and mention (overlap) P / R / F1 per ``--min-mention-confidence``, each a full rebuild."""
+    table = {base: list(results), **sweep}
+    names = [r.name for r in results]
+    lines = [
+        "",
+        "## Precision and recall per `--min-mention-confidence`",
+        "",
+        "Each row is a full rebuild of every setting with that threshold (mentions whose linking confidence",
+        "is below it are dropped before triples are aligned; docs/ALIGNMENT.md). Pairs, then mentions (overlap).",
+        "",
+        "| threshold | " + " | ".join(names) + " |",
+        "|---:|" + "---|" * len(names),
+    ]
+    for threshold in sorted(table):
+        by_name = {r.name: r for r in table[threshold]}
+        cells = [
+            f"{_f(by_name[n].pairs[OURS]['all'])}<br>{_f(by_name[n].mentions[OURS]['all (overlap)'])}"
+            for n in names
+        ]
+        lines.append(f"| {threshold:g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_sweep(
+    base: float, results: Sequence[SettingResult], sweep: dict[float, list[SettingResult]], path: str
+) -> None:
+    """Pair precision against recall per setting, one point per threshold (a PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table = {base: list(results), **sweep}
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    for res in results:
+        points = []
+        for threshold in sorted(table):
+            scores = next(r for r in table[threshold] if r.name == res.name).pairs[OURS]["all"]
+            p, r, _ = scores.prf()
+            points.append((r, p, threshold))
+        ax.plot([x for x, _, _ in points], [y for _, y, _ in points], marker="o", label=res.name)
+        for x, y, threshold in points:
+            ax.annotate(f"{threshold:g}", (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xlabel("pair recall")
+    ax.set_ylabel("pair precision")
+    ax.set_title("kgtext align-eval: threshold on mention confidence")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _thresholds(text: str) -> list[float]:
+    values = [float(x) for x in text.split(",") if x.strip()]
+    if any(not 0.0 <= v <= 1.0 for v in values):
+        raise ValueError(f"thresholds must be in [0, 1], got {text}")
+    return values
+
+
 def main(argv: list[str] | None = None) -> None:
     """``kgtext align-eval [--data-dir DIR] [--settings a,b] [--work DIR] [--out FILE] [--json] [--limit N]``."""
     parser = argparse.ArgumentParser(prog="kgtext align-eval", description=__doc__.splitlines()[0])
@@ -556,7 +621,28 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="also print the per-entry-KG oracle (a diagnostic, not the real path)",
     )
+    parser.add_argument(
+        "--min-mention-confidence",
+        type=float,
+        default=0.0,
+        metavar="C",
+        help="passed to every build (default 0: keep every mention)",
+    )
+    parser.add_argument(
+        "--sweep",
+        default="",
+        metavar="C1,C2,...",
+        help="also rebuild every setting at each of these thresholds and add a precision/recall table",
+    )
+    parser.add_argument(
+        "--plot", default=None, metavar="PNG", help="with --sweep: draw pair precision against recall"
+    )
     args = parser.parse_args(argv)
+    try:
+        sweep_at = [t for t in _thresholds(args.sweep) if t != args.min_mention_confidence]
+        _thresholds(str(args.min_mention_confidence))
+    except ValueError as err:
+        parser.error(str(err))
     names = [n.strip() for n in args.settings.split(",") if n.strip()]
     unknown = [n for n in names if n not in SETTINGS]
     if unknown:
@@ -565,13 +651,22 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--data-dir: {args.data_dir} is not a directory")
     work = Path(args.work)
     results = []
+    sweep: dict[float, list[SettingResult]] = {t: [] for t in sweep_at}
     for name in names:
         setting = SETTINGS[name](args.data_dir, work)
         if args.limit:
             setting = _limited(setting, args.limit, work)
         logger.info("%s: building %d documents", name, len(setting.items))
-        results.append(evaluate_setting(setting, work))
+        results.append(evaluate_setting(setting, work, args.min_mention_confidence))
+        for threshold in sweep_at:
+            logger.info("%s: rebuilding at --min-mention-confidence %g", name, threshold)
+            sweep[threshold].append(evaluate_setting(setting, work, threshold))
     report = render(results, args.data_dir)
+    if sweep:
+        report += render_sweep(args.min_mention_confidence, results, sweep)
+        if args.plot:
+            plot_sweep(args.min_mention_confidence, results, sweep, args.plot)
+            logger.info("wrote %s", args.plot)
     if args.oracle:
         report += _oracle_report(args.data_dir, args.limit)
     if args.out:

@@ -2,6 +2,9 @@
 # (Beam is unannotated; with the strict overrides of the pure packages mypy flags every call into it.)
 """Join each cleaned document with its candidate entities, their triples and relation names (CoGroupByKey).
 
+The pipeline only wires: what each document asks for and how the answers are put together are the pure
+functions of :mod:`aligners.candidates`.
+
 Three joins, no side inputs (the DaskRunner mishandles them):
 
 1. by entity IRI: seed requests (the document's link targets and subject) <- triples with that head and
@@ -18,93 +21,20 @@ from typing import Any
 
 import apache_beam as beam
 
+from aligners.candidates import (
+    AlignInput,
+    NameGrant,
+    NameRequest,
+    SeedFacts,
+    SeedRequest,
+    assemble,
+    grant_names,
+    grant_seed_facts,
+    name_requests,
+    seed_requests,
+)
 from aligners.records import CleanedDocument
-from kg.lexicon import names_from_iri
 from kg.records import Names, Triple
-from kg.relations import wikidata_property_names
-from pipelines.records import AlignInput, NameGrant, NameRequest, NameRole, SeedFacts, SeedRequest
-
-
-def seed_requests(doc: CleanedDocument) -> Iterator[tuple[str, SeedRequest]]:
-    """``(entity IRI, request)`` for each distinct link target and the subject of a document."""
-    seeds = {link.entity for link in doc.links}
-    if doc.subject:
-        seeds.add(doc.subject)
-    for iri in sorted(seeds):
-        yield iri, SeedRequest(doc.id, iri == doc.subject)
-
-
-def grant_seed_facts(group: tuple[str, Mapping[str, Iterable[Any]]]) -> Iterator[SeedFacts]:
-    """One :class:`SeedFacts` per document that asked for this entity."""
-    iri, parts = group
-    requests = sorted(set(parts["requests"]))
-    if not requests:
-        return
-    names = sorted(parts["names"])
-    triples = tuple(sorted(set(parts["triples"])))
-    for request in requests:
-        yield SeedFacts(request.doc_id, iri, request.is_subject, names[0] if names else None, triples)
-
-
-def name_requests(facts: SeedFacts) -> Iterator[tuple[str, NameRequest]]:
-    """The IRIs whose names a document needs because of one of its seeds."""
-    wanted: set[tuple[str, str]] = set()
-    for triple in facts.triples:
-        wanted.add((triple.relation, NameRole.RELATION.value))
-        if not triple.tail_is_literal:
-            tail_role = NameRole.NEIGHBOUR if facts.is_subject else NameRole.TAIL
-            wanted.add((triple.tail, tail_role.value))
-    for iri, role in sorted(wanted):
-        yield iri, NameRequest(facts.doc_id, role)
-
-
-def relation_fallback(iri: str) -> Names:
-    """Names of a relation the KG does not name: the shipped Wikidata table, else the IRI's local name."""
-    return wikidata_property_names().get(iri) or names_from_iri(iri)
-
-
-def grant_names(group: tuple[str, Mapping[str, Iterable[Any]]]) -> Iterator[NameGrant]:
-    """One :class:`NameGrant` per (document, role) that asked for this IRI and can be served."""
-    iri, parts = group
-    requests = sorted(set(parts["requests"]))
-    if not requests:
-        return
-    found = sorted(parts["names"])
-    for request in requests:
-        if found:
-            yield NameGrant(request.doc_id, request.role, found[0])
-        elif request.role == NameRole.RELATION.value:
-            yield NameGrant(request.doc_id, request.role, relation_fallback(iri))
-
-
-def assemble(group: tuple[str, Mapping[str, Iterable[Any]]]) -> Iterator[AlignInput]:
-    """A document + its seed facts + its name grants -> the aligner's input (sorted, so deterministic)."""
-    _, parts = group
-    docs = list(parts["doc"])
-    if not docs:
-        return
-    entities: dict[str, Names] = {}
-    labels: dict[str, str] = {}
-    triples: set[Triple] = set()
-    relations: dict[str, Names] = {}
-    for facts in parts["seeds"]:
-        triples.update(facts.triples)
-        if facts.names is not None:
-            entities[facts.iri] = facts.names
-            labels[facts.iri] = facts.names.label
-    for grant in parts["grants"]:
-        labels[grant.names.iri] = grant.names.label
-        if grant.role == NameRole.RELATION.value:
-            relations[grant.names.iri] = grant.names
-        elif grant.role == NameRole.NEIGHBOUR.value:
-            entities.setdefault(grant.names.iri, grant.names)
-    yield AlignInput(
-        doc=docs[0],
-        entities=tuple(entities[k] for k in sorted(entities)),
-        triples=tuple(sorted(triples)),
-        relations=tuple(relations[k] for k in sorted(relations)),
-        labels=tuple(sorted(labels.items())),
-    )
 
 
 def _key_doc(doc: CleanedDocument) -> tuple[str, CleanedDocument]:
@@ -113,7 +43,7 @@ def _key_doc(doc: CleanedDocument) -> tuple[str, CleanedDocument]:
 
 # Records cross the three shuffles as plain tuples of primitives: Beam's FastPrimitivesCoder encodes those
 # natively, while a NamedTuple falls back to pickling every element (and the DirectRunner decodes and
-# re-encodes each one while grouping). The pure functions above keep their NamedTuple interfaces.
+# re-encodes each one while grouping). The pure functions of aligners.candidates keep their NamedTuple interfaces.
 
 PlainNames = tuple[str, str, tuple[str, ...]]
 PlainTriple = tuple[str, str, str, bool, str, str]

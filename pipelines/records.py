@@ -10,70 +10,12 @@ encodes without pickling (docs/PIPELINE.md, "What crosses the shuffles").
 
 from __future__ import annotations
 
-import enum
 from typing import Any, NamedTuple
 
-from aligners.records import CleanedDocument
 from corpus.records import AlignedDocument
-from kg.records import Names, Triple
 
 Stat = tuple[str, int]
 """``(dotted counter name, increment)``: summed with CombinePerKey into the manifest statistics."""
-
-
-class SeedRequest(NamedTuple):
-    """A document asks for the facts of one of its seed entities (a link target or its subject)."""
-
-    doc_id: str
-    is_subject: bool
-
-
-class SeedFacts(NamedTuple):
-    """What the KG says about one seed entity of one document."""
-
-    doc_id: str
-    iri: str
-    is_subject: bool
-    names: Names | None
-    """None when the KG has no name for the entity."""
-    triples: tuple[Triple, ...]
-    """Triples whose head is the entity, sorted."""
-
-
-class NameRole(str, enum.Enum):
-    """Why a document needs the names of an IRI found in its seeds' triples."""
-
-    NEIGHBOUR = "neighbour"
-    """A one-hop neighbour of the document subject: a candidate entity."""
-    RELATION = "relation"
-    """A relation of a seed triple: its names find relation mentions (``spo``) and label UKTP rows."""
-    TAIL = "tail"
-    """The tail of a linked entity's triple: only its label is needed (UKTP)."""
-
-
-class NameRequest(NamedTuple):
-    doc_id: str
-    role: str
-    """A :class:`NameRole` value."""
-
-
-class NameGrant(NamedTuple):
-    """The names of one requested IRI, delivered to the requesting document."""
-
-    doc_id: str
-    role: str
-    names: Names
-
-
-class AlignInput(NamedTuple):
-    """A cleaned document joined with everything the aligner needs."""
-
-    doc: CleanedDocument
-    entities: tuple[Names, ...]
-    triples: tuple[Triple, ...]
-    relations: tuple[Names, ...]
-    labels: tuple[tuple[str, str], ...]
-    """IRI -> display label of every known entity and relation of the document, sorted by IRI."""
 
 
 class AlignedRecord(NamedTuple):

@@ -9,21 +9,24 @@ import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from aligners.candidates import (
+    AlignInput,
+    NameGrant,
+    NameRequest,
+    SeedFacts,
+    SeedRequest,
+    assemble,
+    grant_names,
+    name_requests,
+    seed_requests,
+)
 from aligners.records import CleanedDocument, Document, Link
 from corpus.records import AlignedDocument, AlignedSentence, DeadLetter
 from corpus.shards import encode_shard
 from kg.records import Names, Triple
 from pipelines.documents import keep_smallest_id, read_document_file, read_stats
-from pipelines.join import JoinCandidates, assemble, grant_names, name_requests, seed_requests
-from pipelines.records import (
-    AlignedRecord,
-    AlignInput,
-    KeyedRow,
-    NameGrant,
-    NameRequest,
-    SeedFacts,
-    SeedRequest,
-)
+from pipelines.join import JoinCandidates
+from pipelines.records import AlignedRecord, KeyedRow
 from pipelines.tasks import draw_negatives
 from pipelines.writers import all_shard_keys, write_dead_letters, write_shard
 
