@@ -76,6 +76,20 @@ def normalise_name(name: str) -> str:
     return _SPACES.sub(" ", normalise_same_length(name)).strip()
 
 
+_PLURAL_ES = re.compile(r"(?:s|x|z|ch|sh)$")
+_PLURAL_IES = re.compile(r"[^aeiou]y$")
+
+
+def english_plural(word: str) -> str:
+    """The regular English plural of a noun ("Cookie" -> "Cookies", "Cherry" -> "Cherries", "Peach" ->
+    "Peaches"); irregular nouns are not known."""
+    if _PLURAL_IES.search(word):
+        return word[:-1] + "ies"
+    if _PLURAL_ES.search(word):
+        return word + "es"
+    return word + "s"
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Language:
     """Everything the aligner needs to know about one language."""

@@ -16,12 +16,16 @@ from typing import NamedTuple
 
 import ahocorasick
 
-from aligners.language import Language, normalise_name, normalise_same_length
+from aligners.language import Language, english_plural, normalise_name, normalise_same_length
 from corpus.records import Mention
 from corpus.schemas import MentionSource
 
 _PARENTHETICAL = re.compile(r"\s*\([^()]*\)\s*$")
 _WIKIDATA_ID = re.compile(r"^[QPL]\d+$")
+_CATEGORY = re.compile(r"^([A-Z][a-z]+(?:ish|ese|an|ch|ic|i|ek|ai|il)) (?:language|people)$")
+"""DBpedia/Wikipedia titles that qualify a nationality word by its category: "English language" is also
+written "English", "Japanese people" "Japanese" (English titles; the variant counts as an alias). The word
+must end like a nationality adjective, so "Sign language" keeps its whole name."""
 
 _LABEL = MentionSource.LABEL.value
 _ALIAS = MentionSource.ALIAS.value
@@ -69,7 +73,8 @@ class Pattern(NamedTuple):
 
 
 def name_variants(name: str) -> list[str]:
-    """A name and its shortened forms: without a trailing ``(…)`` and before a ``, `` qualifier."""
+    """A name and its shortened forms: without a trailing ``(…)``, before a ``, `` qualifier, without a
+    category word (:data:`_CATEGORY`), without periods."""
     name = name.strip().strip("\"'")
     variants = [name]
     bare = _PARENTHETICAL.sub("", name)
@@ -78,6 +83,9 @@ def name_variants(name: str) -> list[str]:
     head = bare.split(", ")[0]
     if head and head != bare:
         variants.append(head)
+    category = _CATEGORY.match(head)
+    if category:
+        variants.append(category.group(1))
     for variant in list(variants):
         if "." in variant and variant.replace(".", "").strip():
             variants.append(variant.replace(".", ""))
@@ -92,7 +100,7 @@ def needs_capital(name: str, *, from_iri: bool = False) -> bool:
     the name was derived from an IRI local name (``from_iri``: ``dbr:Bacon``), whose first letter carries
     no information. A name with a later capital (``Alba Iulia``, ``AIDS``) always needs one.
     """
-    if name == name.lower():
+    if name == name.lower() or len(name.split()) >= LONG_NAME_WORDS:
         return False
     if from_iri or " " in name.strip():
         return name[1:] != name[1:].lower()
@@ -100,16 +108,24 @@ def needs_capital(name: str, *, from_iri: bool = False) -> bool:
 
 
 _ALNUM = re.compile(r"[^\W_]")
+LONG_NAME_WORDS = 3
+"""A name of this many words or more matches in any case: few common phrases spell a long name."""
+_NOUN = re.compile(r"^[A-Za-z][a-z]{2,}$")
 
 
 @functools.lru_cache(maxsize=262_144)
 def name_keys(name: str, min_chars: int, from_iri: bool = False) -> tuple[tuple[str, bool, bool], ...]:
     """``(matching key, needs a capital, is the name itself)`` for a name and its variants (cached per worker).
 
-    Names shorter than ``min_chars``, without a letter or digit, or bare Wikidata ids are left out.
+    Names shorter than ``min_chars``, without a letter or digit, or bare Wikidata ids are left out. A
+    one-word name derived from an IRI (``from_iri``) also gets its English plural.
     """
     keys = []
-    for i, variant in enumerate(name_variants(name)):
+    variants = name_variants(name)
+    if from_iri and _NOUN.match(variants[-1]) and not variants[-1].endswith("s"):
+        # A DBpedia-style title names the singular ("Cookie"); the text often has the plural ("Cookies").
+        variants.append(english_plural(variants[-1]))
+    for i, variant in enumerate(variants):
         key = normalise_name(variant)
         if len(key) >= min_chars and _ALNUM.search(key) and not _WIKIDATA_ID.match(variant):
             keys.append((key, needs_capital(variant, from_iri=from_iri), i == 0))
@@ -185,8 +201,8 @@ def _pick(patterns: Sequence[Pattern], span: str) -> tuple[Pattern, float] | Non
     if not usable:
         return None
     best = usable[0]
-    total = sum(p.score for p in usable)
-    share = best.score / total if total > 0 else 1.0 / len(usable)
+    rival = max((p.score for p in usable[1:] if p.entity != best.entity), default=0.0)
+    share = best.score / (best.score + rival) if best.score + rival > 0 else 1.0
     return best, round(best.score * share, 3)
 
 

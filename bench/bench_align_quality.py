@@ -29,6 +29,10 @@ def run() -> str:
             "--out",
             str(REPORT),
             "--oracle",
+            "--sweep",
+            "0.3,0.4,0.5",
+            "--plot",
+            str(REPO / "bench" / "alignment_confidence.png"),
             "--json",
         ]
     )

@@ -15,10 +15,10 @@ from typing import Any
 import apache_beam as beam
 
 from aligners.align import Aligner, document_stats
+from aligners.candidates import AlignInput
 from aligners.config import AlignerConfig
 from corpus.records import AlignedSentence
 from pipelines.progress import log_progress
-from aligners.candidates import AlignInput
 from pipelines.records import AlignedRecord, Stat
 
 logger = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from aligners.align import Aligner, document_stats
 from aligners.clean import clean_document
 from aligners.config import AlignerConfig
 from aligners.evalsets import load_rebel, load_webnlg
-from aligners.language import language_for, normalise_same_length
-from aligners.mentions import name_variants, needs_capital
+from aligners.language import english_plural, language_for, normalise_same_length
+from aligners.mentions import name_keys, name_variants, needs_capital
 from aligners.records import CleanedDocument, Document, Link
 from corpus.records import AlignedDocument, AlignedTriple, Mention
 from kg.records import Names, Triple
@@ -164,6 +164,23 @@ def test_name_helpers() -> None:
         True,
         True,
     )
+    assert name_variants("English language") == ["English language", "English"]
+    assert name_variants("Japanese people (ethnic group)") == [
+        "Japanese people (ethnic group)",
+        "Japanese people",
+        "Japanese",
+    ]
+    assert name_variants("Sign language") == ["Sign language"]  # "Sign" is no nationality word
+    assert needs_capital("University of Texas System") is False  # three words or more: any case
+    assert [english_plural(w) for w in ("Cookie", "Cherry", "Peach", "Day")] == [
+        "Cookies",
+        "Cherries",
+        "Peaches",
+        "Days",
+    ]
+    # A one-word label derived from a DBpedia IRI also matches its plural (as an alias key).
+    assert [k for k, _, _ in name_keys("Raisin", 2, True)] == ["raisin", "raisins"]
+    assert [k for k, _, _ in name_keys("Raisin", 2)] == ["raisin"]
     assert normalise_same_length("Arròs–Négre’s_x") == "arros negre's x"
     with pytest.raises(ValueError, match="'xx'"):
         language_for("xx")
