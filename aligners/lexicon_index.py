@@ -158,20 +158,25 @@ class LexiconIndex:
 
     def lookup(self, hashes: Iterable[int]) -> list[Candidate]:
         """Every entity with one of these form hashes (each entity once, its best source and prior)."""
-        by_shard: dict[int, list[int]] = {}
-        for value in set(hashes):
-            by_shard.setdefault(shard_of_hash(value, self.shards), []).append(value)
+        wanted = np.unique(np.fromiter(hashes, dtype=np.uint64))
         found: dict[str, Candidate] = {}
-        for shard, values in by_shard.items():
+        if not len(wanted):
+            return []
+        shard_of = wanted % np.uint64(self.shards)
+        for shard in range(self.shards):
             column = self._hashes[shard]
-            if not len(column):
+            values = wanted[shard_of == shard]
+            if not len(column) or not len(values):
                 continue
-            wanted = np.array(sorted(values), dtype=np.uint64)
-            lo = np.searchsorted(column, wanted, side="left")
-            hi = np.searchsorted(column, wanted, side="right")
-            rows = [r for a, b in zip(lo.tolist(), hi.tolist(), strict=True) for r in range(a, b)]
-            if not rows:
+            lo = np.searchsorted(column, values, side="left")
+            lengths = np.searchsorted(column, values, side="right") - lo
+            hit = lengths > 0
+            if not hit.any():
                 continue
+            lo, lengths = lo[hit], lengths[hit]
+            # Row numbers of every match: each [lo, lo + length) range, concatenated.
+            starts = np.repeat(lo - np.cumsum(lengths) + lengths, lengths)
+            rows = starts + np.arange(int(lengths.sum()))
             picked = self._tables[shard].take(pa.array(rows, pa.int64()))
             for iri, source, prior in zip(
                 picked.column("iri").to_pylist(),
@@ -221,7 +226,7 @@ def document_candidates(
     were found; the text is scanned piece by piece (:func:`chunks`), so memory is bounded."""
     found: dict[str, Candidate] = {}
     for piece in chunks(text):
-        hashes = {key_hash(key) for key in candidate_keys(piece, max_words, spaced=spaced)}
+        hashes = [key_hash(key) for key in set(candidate_keys(piece, max_words, spaced=spaced))]
         for candidate in index.lookup(hashes):
             _keep_best(found, candidate)
     ordered = [found[iri] for iri in sorted(found)]
