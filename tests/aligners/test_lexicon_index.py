@@ -42,7 +42,8 @@ def test_forms_are_the_aligner_keys_of_label_variants_and_aliases() -> None:
 
 
 def test_stop_word_forms_and_too_many_aliases_are_left_out_and_counted() -> None:
-    kept, skipped = forms_of(Names(Q + "Q1", "It", ("The Who", "It Follows")), 1, 2, 8, STOPS)
+    kept, skipped = forms_of(Names(Q + "Q1", "It", ("The Who", "It Follows", "X", "?!")), 1, 2, 8, STOPS)
+    # Stop words only ("it", "the who") are counted as skipped; a single character or punctuation is no key.
     assert [e.hash for e in kept] == [key_hash("it follows")] and skipped == 2
     many = Names(Q + "Q2", "Label", tuple(f"alias {i}" for i in range(5_000)))
     kept, skipped = forms_of(many, 1, 2, 8)
@@ -50,12 +51,13 @@ def test_stop_word_forms_and_too_many_aliases_are_left_out_and_counted() -> None
 
 
 def test_a_form_shared_by_many_entities_keeps_the_highest_priors(tmp_path: Path) -> None:
-    entries = [e for i in range(1_000) for e in form_entries(Names(f"urn:x:{i}", "Paris", ()), i, 2, 8)]
+    # A label shared by 100,000 entities: the index keeps the 16 best-connected, the look-up stays small.
+    entries = [e for i in range(100_000) for e in form_entries(Names(f"urn:x:{i}", "Paris", ()), i, 2, 8)]
     data, dropped = encode_index_shard(entries, 16)
-    assert dropped == 984
+    assert dropped == 99_984
     index = _index(tmp_path, entries, 16)
     found = index.lookup([key_hash("paris")])
-    assert sorted(c.prior for c in found) == list(range(984, 1_000))
+    assert sorted(c.prior for c in found) == list(range(99_984, 100_000))
 
 
 def test_document_candidates_find_word_bounded_forms(tmp_path: Path) -> None:
