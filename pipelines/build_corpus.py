@@ -192,6 +192,8 @@ class Plan(NamedTuple):
     tasks_config: TasksConfig
     tokenizer_config: TokenizerConfig
     paths: BuildPaths
+    tokenizer_model: bytes | None = None
+    """The ``--tokenizer`` model, checked at planning; None when the build trains one."""
 
 
 def claim_output(config: BuildConfig, inputs: Sequence[str]) -> OutputLock | None:
@@ -220,10 +222,27 @@ def claim_output(config: BuildConfig, inputs: Sequence[str]) -> OutputLock | Non
     return lock
 
 
+def load_given_tokenizer(path: str) -> bytes | None:
+    """The bytes of the ``--tokenizer`` model (None when none is given); InputError naming the file when it
+    cannot be read or is not a SentencePiece model with kgtext's special pieces."""
+    if not path:
+        return None
+    try:
+        data = read_bytes(path)
+    except (OSError, ValueError) as err:  # Beam's FileSystems raise BeamIOError, an OSError
+        raise InputError(f"--tokenizer {path}: cannot read it ({err})") from None
+    try:
+        Tokenizer.from_bytes(data)
+    except (RuntimeError, ValueError) as err:
+        raise InputError(f"--tokenizer {path}: not a usable SentencePiece model ({err})") from None
+    return data
+
+
 def plan_build(config: BuildConfig, beam_args: tuple[str, ...]) -> Plan:
     """Claim the output, expand the inputs and derive the component configurations (no file written)."""
     kg_all, docs_all = expand_inputs(config.kg, "kg"), expand_inputs(config.docs, "docs")
-    inputs = (*config.kg, *config.docs, *kg_all, *docs_all)
+    tokenizer_model = load_given_tokenizer(config.tokenizer)
+    inputs = (*config.kg, *config.docs, *kg_all, *docs_all, *([config.tokenizer] if config.tokenizer else []))
     lock = claim_output(config, inputs)
     try:
         kg_files, kg_rejected = split_known(kg_all, "kg")
@@ -247,6 +266,7 @@ def plan_build(config: BuildConfig, beam_args: tuple[str, ...]) -> Plan:
         tasks_config,
         tok_config,
         paths,
+        tokenizer_model,
     )
 
 
@@ -281,7 +301,7 @@ def run_phase_one(plan: Plan, timings: dict[str, float]) -> dict[str, int]:
         aligner_config=plan.aligner_config,
         num_shards=config.num_shards,
         valid_fraction=config.valid_fraction,
-        sample_sentences=config.tokenizer_sample_sentences,
+        sample_sentences=0 if plan.tokenizer_model is not None else config.tokenizer_sample_sentences,
         lexicon=config.lexicon_linking,
     )
     log_examples(first_aligned_rows(paths.root, read_shard_records(paths.shard_info), config.log_examples))
@@ -320,9 +340,16 @@ def build_in_temporary(plan: Plan, timings: dict[str, float]) -> Manifest:
         stats[name] = stats.get(name, 0) + value
     report_rejections(paths.root, stats, plan.config.out, strict=plan.config.strict)
     report_alignment(stats)
-    started = time.monotonic()
-    tok_path = train_corpus_tokenizer(paths.sample, paths.root, plan.tokenizer_config)
-    timings["tokenizer training"] = time.monotonic() - started
+    if plan.tokenizer_model is not None:
+        if not stats.get("aligned.sentences", 0):
+            raise InputError("no sentence survived reading, cleaning and alignment: nothing to build")
+        tok_path = join_path(paths.root, TOKENIZER_REL_PATH)
+        write_atomic(tok_path, plan.tokenizer_model)
+        logger.info("tokenizer: reusing %s", plan.config.tokenizer)
+    else:
+        started = time.monotonic()
+        tok_path = train_corpus_tokenizer(paths.sample, paths.root, plan.tokenizer_config)
+        timings["tokenizer training"] = time.monotonic() - started
     for name, value in run_phase_two(plan, tok_path, stats.get("documents.kept", 0), timings).items():
         stats[name] = stats.get(name, 0) + value
     manifest = assemble_manifest(

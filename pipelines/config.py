@@ -48,6 +48,9 @@ class BuildConfig:
     """SentencePiece vocabulary size (pieces)."""
     tokenizer_sample_sentences: int = 200_000
     """At most this many cleaned sentences (the smallest hashes) train the tokenizer."""
+    tokenizer: str = ""
+    """A SentencePiece ``.model`` to reuse instead of training one (``""``: train on the corpus); it must
+    reserve kgtext's special pieces at ids 0..4, as a kgtext corpus's ``tokenizer/spm.model`` does."""
     sd_docs_per_bucket: int = 64
     """Documents per hash bucket when drawing sentence-distance negatives (memory of one bucket group)."""
     log_examples: int = 10

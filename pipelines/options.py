@@ -70,6 +70,13 @@ def _parser() -> argparse.ArgumentParser:
         default=200_000,
         help="sentences training the tokenizer (200000)",
     )
+    p.add_argument(
+        "--tokenizer",
+        default="",
+        metavar="PATH.model",
+        help="reuse this SentencePiece model (e.g. an earlier corpus's tokenizer/spm.model) instead of "
+        "training one; --vocab-size and --tokenizer-sample-sentences are then unused",
+    )
     p.add_argument("--sd-docs-per-bucket", type=int, default=64, help="documents per SD negative bucket (64)")
     p.add_argument(
         "--log-examples", type=int, default=10, help="aligned sentences logged at INFO (default 10)"
@@ -138,6 +145,7 @@ def parse_args(argv: list[str]) -> ParsedArgs:
             min_mention_confidence=ns.min_mention_confidence,
             vocab_size=ns.vocab_size,
             tokenizer_sample_sentences=ns.tokenizer_sample_sentences,
+            tokenizer=ns.tokenizer,
             sd_docs_per_bucket=ns.sd_docs_per_bucket,
             log_examples=ns.log_examples,
             max_line_bytes=ns.max_line_bytes,

@@ -154,10 +154,11 @@ def build_phase_one(
         | "AlignedRows" >> beam.FlatMap(aligned_rows, num_shards, valid_fraction)
         | "WriteAligned" >> WriteShards([ALIGNED], num_shards, paths.root, paths.shard_info),
         records | "WriteParts" >> WriteParts(paths.parts, num_shards),
-        records | "SampleSentences" >> SampleSentences(paths.sample, sample_sentences),
         letters | "WriteDeadLetters" >> WriteDeadLetters(paths.root),
         stats | "WriteStats" >> WriteStats(paths.stats(1)),
     ]
+    if sample_sentences:  # 0: a given tokenizer is reused, nothing trains on a sample
+        outputs.append(records | "SampleSentences" >> SampleSentences(paths.sample, sample_sentences))
     _ = p | "Finish" >> Finish(outputs, "phase 1")
 
 
