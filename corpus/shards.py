@@ -64,12 +64,24 @@ def encode_shard(dataset: str, rows: Iterable[Any]) -> EncodedShard:
     return encode_table(dataset, pa.Table.from_pylist(pyrows, schema=schema))
 
 
+def write_compact(writer: pa.ipc.RecordBatchStreamWriter, table: pa.Table) -> None:
+    """Write ``table`` in record batches of :data:`ROWS_PER_BATCH` rows, each a compact copy of its rows.
+
+    A slice of a larger array can carry more of its buffers into the IPC body than its own rows need, so
+    the bytes would depend on how the rows were held before; copying each batch (``take``) makes them
+    depend only on the rows, whether a shard is written at once or streamed from a merge."""
+    for start in range(0, table.num_rows, ROWS_PER_BATCH):
+        part = table.slice(start, ROWS_PER_BATCH)
+        for batch in part.take(pa.array(range(part.num_rows), pa.int64())).combine_chunks().to_batches():
+            writer.write_batch(batch)
+
+
 def encode_table(dataset: str, table: pa.Table) -> EncodedShard:
     """Encode a Table of the dataset's schema as an Arrow IPC stream (fixed batch size: stable bytes)."""
     schema = schema_of(dataset)
     sink = io.BytesIO()
     with pa.ipc.new_stream(sink, schema) as writer:
-        writer.write_table(table, max_chunksize=ROWS_PER_BATCH)
+        write_compact(writer, table)
     data = sink.getvalue()
     tokens = (
         int(pa.compute.sum(table.column("num_tokens")).as_py() or 0) if "num_tokens" in schema.names else 0

@@ -12,7 +12,8 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from apache_beam.io.filesystem import BeamIOError
 from apache_beam.io.filesystems import FileSystems
@@ -69,15 +70,25 @@ def read_bytes(path: str) -> bytes:
 
 def write_atomic(path: str, data: bytes) -> None:
     """Write ``data`` to a temporary sibling name, then rename it onto ``path``."""
+    write_atomic_with(path, lambda handle: handle.write(data))
+
+
+T = TypeVar("T")
+
+
+def write_atomic_with(path: str, fill: Callable[[Any], T]) -> T:
+    """Let ``fill`` stream into a temporary sibling of ``path`` (a ``FileSystems`` handle), then rename it onto
+    ``path``; returns what ``fill`` returned. A failure leaves ``path`` as it was."""
     parent, name = os.path.split(path) if _is_local(path) else path.rsplit("/", 1)
     tmp = FileSystems.join(parent, f".{name}.tmp-{uuid.uuid4().hex[:12]}")
     if _is_local(path):
         os.makedirs(parent, exist_ok=True)
     with FileSystems.create(tmp, compression_type="uncompressed") as handle:
-        handle.write(data)
+        result = fill(handle)
     if FileSystems.exists(path):
         FileSystems.delete([path])
     FileSystems.rename([tmp], [path])
+    return result
 
 
 def temporary_sibling(out: str, tag: str) -> str:

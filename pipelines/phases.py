@@ -66,6 +66,11 @@ class BuildPaths(NamedTuple):
         return join_path(self.work, "shards")
 
     @property
+    def runs(self) -> str:
+        """Sorted run files of shard rows, merged into the shards (:class:`pipelines.writers.WriteShards`)."""
+        return join_path(self.work, "runs")
+
+    @property
     def lexicon(self) -> str:
         return join_path(self.work, "lexicon")
 
@@ -152,7 +157,7 @@ def build_phase_one(
     outputs = [
         records
         | "AlignedRows" >> beam.FlatMap(aligned_rows, num_shards, valid_fraction)
-        | "WriteAligned" >> WriteShards([ALIGNED], num_shards, paths.root, paths.shard_info),
+        | "WriteAligned" >> WriteShards([ALIGNED], num_shards, paths.root, paths.shard_info, paths.runs),
         records | "WriteParts" >> WriteParts(paths.parts, num_shards),
         letters | "WriteDeadLetters" >> WriteDeadLetters(paths.root),
         stats | "WriteStats" >> WriteStats(paths.stats(1)),
@@ -188,7 +193,7 @@ def build_phase_two(
         valid_fraction=valid_fraction,
     )
     outputs = [
-        rows | "WriteTasks" >> WriteShards(TASKS, num_shards, paths.root, paths.shard_info),
+        rows | "WriteTasks" >> WriteShards(TASKS, num_shards, paths.root, paths.shard_info, paths.runs),
         stats | "WriteStats" >> WriteStats(paths.stats(2)),
     ]
     _ = p | "Finish" >> Finish(outputs, "phase 2")

@@ -52,15 +52,6 @@ GroupKey = tuple[str, str, int]
 """A :class:`ShardKey` as a plain tuple while it is a grouping key (Beam's deterministic tuple coder)."""
 
 
-class KeyedRow(NamedTuple):
-    """A row with its order key inside the shard: (document id, position, sequence within the document)."""
-
-    doc_id: str
-    position: int
-    seq: int
-    row: Any
-
-
 class DocRows(NamedTuple):
     """The rows one document contributes to one shard, encoded by :func:`pipelines.batches.encode_doc_rows`."""
 

@@ -4,7 +4,8 @@
 
 Beam's file sinks are not used (the DaskRunner leaves them empty). Each sink groups its records by
 destination with GroupByKey, sorts them, encodes the bytes deterministically and writes them through
-FileSystems to a temporary name that is then renamed. Every sink returns a PCollection of written
+FileSystems to a temporary name that is then renamed. Shard rows are the exception: they are spilled to
+run files by the workers that built them and only the file names are grouped (:class:`WriteShards`). Every sink returns a PCollection of written
 paths so the phase can end in one :class:`Finish` step (the DaskRunner computes only the graph of the
 last transform applied).
 """
@@ -15,21 +16,22 @@ import hashlib
 import json
 import logging
 import pickle
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 
 from corpus.records import DeadLetter
 from corpus.schemas import ALIGNED
 from corpus.sharding import SPLITS, shard_file_name, shard_of, split_of
-from pipelines.batches import batch_keyed_rows, encode_doc_rows, merge_doc_rows
-from pipelines.files import write_atomic
+from pipelines.batches import MergedShard, encode_doc_rows, encode_run, iter_run, write_merged_runs
+from pipelines.files import write_atomic, write_atomic_with
 from pipelines.records import (
     AlignedRecord,
     DocRows,
     GroupKey,
-    KeyedRow,
     PartEntry,
     ShardKey,
     ShardWritten,
@@ -62,34 +64,76 @@ def aligned_rows(
         yield key, encode_doc_rows(ALIGNED, doc_id, sentences)
 
 
-def write_shard(
-    group: tuple[GroupKey, Iterable[DocRows | KeyedRow | None]], out_dir: str, info_dir: str, num_shards: int
-) -> ShardWritten:
-    """Order a shard's documents by id (rows by position within each), encode, write, and record it.
+SPILL_BYTES = 64 * 2**20
+"""Row bytes a :class:`SpillShardRows` instance buffers before it writes them out as run files."""
 
-    Items are per-document batches (:class:`DocRows`), single rows (:class:`KeyedRow`, batched here) or
-    the ``None`` markers that make every shard exist.
+
+class SpillShardRows(beam.DoFn):
+    """``(GroupKey, DocRows)`` -> run files under ``runs_dir`` -> ``(GroupKey, run path)``.
+
+    Rows never wait in a shuffle: each worker buffers at most ``spill_bytes`` of them, then writes one run
+    file per shard it holds rows for (sorted, :func:`pipelines.batches.encode_run`). Only names are emitted,
+    each when its file's first rows arrive: a runner commits a bundle's outputs after ``finish_bundle``
+    (which writes what is left), and Beam 2.77's DaskRunner drops whatever ``finish_bundle`` itself emits
+    (docs/SCALING.md). A retried bundle's files are never named downstream; they go with ``_work/``.
+    """
+
+    def __init__(self, runs_dir: str, spill_bytes: int = SPILL_BYTES) -> None:
+        self.runs_dir = runs_dir
+        self.spill_bytes = spill_bytes
+        self._buffer: dict[GroupKey, list[DocRows]] = {}
+        self._names: dict[GroupKey, str] = {}
+        self._size = 0
+
+    def start_bundle(self) -> None:
+        self._buffer, self._names, self._size = {}, {}, 0
+
+    def process(self, item: tuple[GroupKey, DocRows]) -> Iterator[tuple[GroupKey, str]]:
+        key, doc = item
+        if not doc.rows:
+            return
+        key = (key[0], key[1], key[2])
+        if key not in self._names:
+            dataset, split, shard = key
+            name = f"{dataset}.{split}.{shard:05d}.{uuid.uuid4().hex}.run"
+            self._names[key] = join_path(self.runs_dir, name)
+            yield key, self._names[key]
+        self._buffer.setdefault(key, []).append(doc)
+        self._size += len(doc.data)
+        if self._size >= self.spill_bytes:
+            self._spill()
+
+    def finish_bundle(self) -> None:
+        self._spill()
+
+    def _spill(self) -> None:
+        for key, docs in self._buffer.items():
+            write_atomic(self._names[key], encode_run(docs))
+        self._buffer, self._names, self._size = {}, {}, 0
+
+
+def write_shard(
+    group: tuple[GroupKey, Iterable[str | None]], out_dir: str, info_dir: str, num_shards: int
+) -> ShardWritten:
+    """Merge a shard's run files (documents by id, rows by position within each), write and record it.
+
+    Items are run file paths (:class:`SpillShardRows`) or the ``None`` markers that make every shard exist.
     """
     key = ShardKey(*group[0])
-    batches: list[DocRows] = []
-    rows: list[KeyedRow] = []
-    for item in group[1]:
-        if isinstance(item, DocRows):
-            batches.append(item)
-        elif item is not None:
-            rows.append(item)
-    encoded = merge_doc_rows(key.dataset, batches + batch_keyed_rows(key.dataset, rows))
+    paths = sorted(p for p in group[1] if p is not None)
     rel = shard_rel_path(key, num_shards)
-    write_atomic(join_path(out_dir, rel), encoded.data)
+
+    def fill(out: Any) -> MergedShard:
+        handles = [FileSystems.open(p, compression_type="uncompressed") for p in paths]
+        try:
+            return write_merged_runs(key.dataset, [iter_run(h) for h in handles], out)
+        finally:
+            for handle in handles:
+                handle.close()
+
+    merged = write_atomic_with(join_path(out_dir, rel), fill)
     written = ShardWritten(
-        key.dataset,
-        key.split,
-        key.shard,
-        rel,
-        encoded.rows,
-        len(encoded.data),
-        encoded.tokens,
-        encoded.sha256,
+        key.dataset, key.split, key.shard, rel, merged.rows, merged.size, merged.tokens, merged.sha256
     )
     name = f"{key.dataset}.{key.split}.{key.shard:05d}.json"
     write_atomic(join_path(info_dir, name), json.dumps(written._asdict(), sort_keys=True).encode("utf-8"))
@@ -102,21 +146,26 @@ def all_shard_keys(datasets: Sequence[str], num_shards: int) -> list[tuple[Group
 
 
 class WriteShards(beam.PTransform[Any, Any]):
-    """``(GroupKey, DocRows | KeyedRow)`` -> one Arrow stream file per shard (empty ones too) -> PCollection[ShardWritten]."""
+    """``(GroupKey, DocRows)`` -> run files -> one Arrow stream file per shard (empty ones too) ->
+    PCollection[ShardWritten]. Only run file names and shard markers cross the shuffle."""
 
-    def __init__(self, datasets: Sequence[str], num_shards: int, out_dir: str, info_dir: str) -> None:
+    def __init__(
+        self, datasets: Sequence[str], num_shards: int, out_dir: str, info_dir: str, runs_dir: str
+    ) -> None:
         super().__init__()
         self.datasets = list(datasets)
         self.num_shards = num_shards
         self.out_dir = out_dir
         self.info_dir = info_dir
+        self.runs_dir = runs_dir
 
     def expand(self, rows: Any) -> Any:
         markers = rows.pipeline | "ShardMarkers" >> beam.Create(
             all_shard_keys(self.datasets, self.num_shards)
         )
+        runs = rows | "SpillRows" >> beam.ParDo(SpillShardRows(self.runs_dir))
         return (
-            (rows, markers)
+            (runs, markers)
             | "WithMarkers" >> beam.Flatten()
             | "GroupByShard" >> beam.GroupByKey()
             | "WriteShard" >> beam.Map(write_shard, self.out_dir, self.info_dir, self.num_shards)

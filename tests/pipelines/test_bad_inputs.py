@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -148,14 +150,14 @@ def test_a_write_error_mid_run_leaves_the_old_corpus_and_no_partial_one(
     out = tmp_path / "corpus"
     build(out, [REBEL / "kg.nt"], [REBEL / "docs.jsonl"], "--vocab-size", "600")
     before = corpus_digests(out)
-    real_write = pipelines.writers.write_atomic
+    real_write = pipelines.writers.write_atomic_with
 
-    def failing_write(path: str, data: bytes) -> None:
-        if "/sd/" in path:
+    def failing_write(path: str, fill: Callable[[Any], Any]) -> Any:
+        if "/sd/" in path:  # a shard file (run files are named sd.<split>...)
             raise OSError(28, "No space left on device (simulated)", path)
-        real_write(path, data)
+        return real_write(path, fill)
 
-    monkeypatch.setattr(pipelines.writers, "write_atomic", failing_write)
+    monkeypatch.setattr(pipelines.writers, "write_atomic_with", failing_write)
     with pytest.raises(Exception, match="No space left on device"):
         build(out, [REBEL / "kg.nt"], [REBEL / "docs.jsonl"], "--vocab-size", "600", "--overwrite")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus"], "no temporary directory may remain"

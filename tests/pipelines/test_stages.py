@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -22,13 +23,15 @@ from aligners.candidates import (
 )
 from aligners.records import CleanedDocument, Document, Link
 from corpus.records import AlignedDocument, AlignedSentence, DeadLetter
-from corpus.shards import encode_shard
+from corpus.shards import ROWS_PER_BATCH, encode_shard
 from kg.records import Names, Triple
+from pipelines.batches import encode_doc_rows, encode_run, iter_run, merge_doc_rows, write_merged_runs
 from pipelines.documents import keep_smallest_id, read_document_file, read_stats
 from pipelines.join import JoinCandidates
-from pipelines.records import AlignedRecord, KeyedRow
+from pipelines.records import AlignedRecord, DocRows
 from pipelines.tasks import draw_negatives
-from pipelines.writers import all_shard_keys, write_dead_letters, write_shard
+from pipelines.writers import SpillShardRows, all_shard_keys, write_dead_letters, write_shard
+from tests.tasks.fixture_data import redocred_documents
 
 E = "http://example.org/redocred/entity/"
 P = "http://www.wikidata.org/prop/direct/"
@@ -149,21 +152,89 @@ def test_negatives_come_from_another_document_deterministically() -> None:
     assert list(draw_negatives((0, {"docs": docs[:1], "donors": donors[:1]}), 0))[0].negatives == ()
 
 
-def test_write_shard_sorts_rows_and_writes_empty_shards(tmp_path: Path) -> None:
+def _run_file(tmp_path: Path, name: str, docs: list[DocRows]) -> str:
+    path = tmp_path / "runs" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(encode_run(docs))
+    return str(path)
+
+
+def test_write_shard_merges_run_files_and_writes_empty_shards(tmp_path: Path) -> None:
     s0 = AlignedSentence("b", 0, 1, "Second.", (), (), (), True)
     s1 = AlignedSentence("a", 0, 0, "First.", (), (), (), True)
-    rows = [KeyedRow("b", 1, 0, s0), None, KeyedRow("a", 0, 0, s1)]
-    written = write_shard((("aligned", "train", 1), rows), str(tmp_path), str(tmp_path / "info"), 2)
+    runs = [
+        _run_file(tmp_path, "1.run", [encode_doc_rows("aligned", "b", [s0])]),
+        _run_file(tmp_path, "2.run", [encode_doc_rows("aligned", "a", [s1])]),
+    ]
+    written = write_shard(
+        (("aligned", "train", 1), [runs[0], None, runs[1]]), str(tmp_path), str(tmp_path / "info"), 2
+    )
     expected = encode_shard("aligned", [s1, s0])
     assert (tmp_path / written.path).read_bytes() == expected.data
-    assert (written.path, written.rows, written.sha256) == (
+    assert (written.path, written.rows, written.bytes, written.sha256) == (
         "aligned/train/part-00001-of-00002.arrow",
         2,
+        len(expected.data),
         expected.sha256,
     )
     empty = write_shard((("sd", "valid", 0), [None]), str(tmp_path), str(tmp_path / "info"), 2)
-    assert empty.rows == 0 and (tmp_path / empty.path).stat().st_size == empty.bytes > 0
+    assert empty.rows == 0 and (tmp_path / empty.path).read_bytes() == encode_shard("sd", []).data
     assert len(all_shard_keys(["aligned", "sd"], 2)) == 8
+
+
+def test_merging_runs_gives_the_in_memory_shard_bytes(tmp_path: Path) -> None:
+    """Real Re-DocRED sentences (more than two record batches of rows) spread over three runs in arbitrary
+    order: the streamed merge writes exactly what the in-memory reference writes."""
+    docs, _ = redocred_documents()
+    blobs = [  # 25 replicas under fresh ids: 2,575 rows
+        encode_doc_rows(
+            "aligned",
+            f"{d.doc_id}#{r:02d}",
+            [s._replace(doc_id=f"{d.doc_id}#{r:02d}") for s in d.sentences if s.passes_filter],
+        )
+        for r in range(25)
+        for d in docs
+        if any(s.passes_filter for s in d.sentences)
+    ]
+    assert sum(b.rows for b in blobs) > 2 * ROWS_PER_BATCH
+    runs = [encode_run(blobs[i::3]) for i in (2, 0, 1)]
+    out = io.BytesIO()
+    merged = write_merged_runs("aligned", [iter_run(io.BytesIO(r)) for r in runs], out)
+    reference = merge_doc_rows("aligned", blobs)
+    assert out.getvalue() == reference.data
+    assert (merged.rows, merged.size, merged.tokens, merged.sha256) == (
+        reference.rows,
+        len(reference.data),
+        reference.tokens,
+        reference.sha256,
+    )
+
+
+def test_spilling_writes_sorted_runs_per_shard_and_emits_only_names(tmp_path: Path) -> None:
+    spill = SpillShardRows(str(tmp_path / "runs"), spill_bytes=1)  # every document spills at once
+    spill.start_bundle()
+    s0 = AlignedSentence("b", 0, 1, "Second.", (), (), (), True)
+    s1 = AlignedSentence("a", 0, 0, "First.", (), (), (), True)
+    key = ("aligned", "train", 0)
+    emitted = list(spill.process((key, encode_doc_rows("aligned", "b", [s0]))))
+    emitted += list(spill.process((key, encode_doc_rows("aligned", "a", [s1]))))
+    # Each spill is its own run file, named when its first rows arrive.
+    assert [k for k, _ in emitted] == [key, key] and emitted[0][1] != emitted[1][1]
+    spill.finish_bundle()  # nothing left to write
+    for (_, path), doc_id in zip(emitted, ["b", "a"], strict=True):
+        with open(path, "rb") as handle:
+            assert [d.doc_id for d in iter_run(handle)] == [doc_id]
+    bundle = SpillShardRows(str(tmp_path / "runs"))  # 64 MiB: one run per shard, written at the end
+    bundle.start_bundle()
+    names = [
+        n
+        for d, s in (("b", s0), ("a", s1))
+        for n in bundle.process((key, encode_doc_rows("aligned", d, [s])))
+    ]
+    assert len(names) == 1 and not Path(names[0][1]).exists()
+    bundle.finish_bundle()
+    with open(names[0][1], "rb") as handle:
+        assert [d.doc_id for d in iter_run(handle)] == ["a", "b"]  # sorted
 
 
 def test_dead_letters_are_sorted_json_lines(tmp_path: Path) -> None:
