@@ -79,10 +79,10 @@ STAGES = [
     ("tokenizer training (SentencePiece)", "tasks/tokenizer.py:train_tokenizer"),
     ("SD negatives", "pipelines/tasks.py:draw_negatives"),
     ("task builders (corpus/tasks/)", "pipelines/tasks.py:build_document_tasks"),
-    ("intermediate parts (pickle)", "pipelines/writers.py:write_part"),
+    ("intermediate parts (pickle)", "pipelines/writers.py:encode_part"),
     ("", "pipelines/tasks.py:read_part"),
     ("shard encoding (per-document Arrow batches, merged per shard)", "pipelines/batches.py:encode_doc_rows"),
-    ("", "pipelines/batches.py:merge_doc_rows"),
+    ("", "pipelines/batches.py:write_merged_runs"),
     ("manifest inputs sha256 + verify", "pipelines/report.py:input_files"),
     ("", "pipelines/build_corpus.py:_verify"),
 ]

@@ -72,7 +72,7 @@ from pipelines.report import (
     summary_table,
     tokenizer_info,
 )
-from pipelines.writers import join_path
+from pipelines.writers import PART_LIST, join_path
 
 logger = logging.getLogger(__name__)
 
@@ -414,8 +414,12 @@ def move_output(plan: Plan) -> None:
 
 
 def _part_files(parts_dir: str) -> list[str]:
-    pattern = join_path(parts_dir, "*.pkl")
-    return sorted(m.path for r in FileSystems.match([pattern]) for m in r.metadata_list)
+    """The part files phase 1 committed (none when no document was aligned)."""
+    listing = join_path(parts_dir, PART_LIST)
+    if not FileSystems.exists(listing):
+        return []
+    names: list[str] = json.loads(read_bytes(listing))
+    return names
 
 
 def _build_config(config: BuildConfig, beam_args: tuple[str, ...], tasks: TasksConfig) -> dict[str, Any]:

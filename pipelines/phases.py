@@ -158,7 +158,7 @@ def build_phase_one(
         records
         | "AlignedRows" >> beam.FlatMap(aligned_rows, num_shards, valid_fraction)
         | "WriteAligned" >> WriteShards([ALIGNED], num_shards, paths.root, paths.shard_info, paths.runs),
-        records | "WriteParts" >> WriteParts(paths.parts, num_shards),
+        records | "WriteParts" >> WriteParts(paths.parts),
         letters | "WriteDeadLetters" >> WriteDeadLetters(paths.root),
         stats | "WriteStats" >> WriteStats(paths.stats(1)),
     ]

@@ -17,7 +17,7 @@ import json
 import logging
 import pickle
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import apache_beam as beam
@@ -68,38 +68,43 @@ SPILL_BYTES = 64 * 2**20
 """Row bytes a :class:`SpillShardRows` instance buffers before it writes them out as run files."""
 
 
-class SpillShardRows(beam.DoFn):
-    """``(GroupKey, DocRows)`` -> run files under ``runs_dir`` -> ``(GroupKey, run path)``.
+RunKey = tuple[Any, ...]
+"""What a run file belongs to (a :data:`GroupKey` for shard rows); its parts name the file."""
 
-    Rows never wait in a shuffle: each worker buffers at most ``spill_bytes`` of them, then writes one run
-    file per shard it holds rows for (sorted, :func:`pipelines.batches.encode_run`). Only names are emitted,
-    each when its file's first rows arrive: a runner commits a bundle's outputs after ``finish_bundle``
-    (which writes what is left), and Beam 2.77's DaskRunner drops whatever ``finish_bundle`` itself emits
+
+class SpillRuns(beam.DoFn):
+    """``(key, (value, bytes))`` -> run files under ``runs_dir`` -> ``(key, run path)``.
+
+    Data never waits in a shuffle: each worker buffers at most ``spill_bytes`` of values, then writes one run
+    file per key it holds values for (``encode(values)``) and emits only its name. A name is emitted when its
+    file's first value arrives: a runner commits a bundle's outputs only after ``finish_bundle`` (which
+    writes what is left), and Beam 2.77's DaskRunner drops whatever ``finish_bundle`` itself emits
     (docs/SCALING.md). A retried bundle's files are never named downstream; they go with ``_work/``.
     """
 
-    def __init__(self, runs_dir: str, spill_bytes: int = SPILL_BYTES) -> None:
+    def __init__(
+        self, runs_dir: str, encode: Callable[[list[Any]], bytes], suffix: str, spill_bytes: int = SPILL_BYTES
+    ) -> None:
         self.runs_dir = runs_dir
+        self.encode = encode
+        self.suffix = suffix
         self.spill_bytes = spill_bytes
-        self._buffer: dict[GroupKey, list[DocRows]] = {}
-        self._names: dict[GroupKey, str] = {}
+        self._buffer: dict[RunKey, list[Any]] = {}
+        self._names: dict[RunKey, str] = {}
         self._size = 0
 
     def start_bundle(self) -> None:
         self._buffer, self._names, self._size = {}, {}, 0
 
-    def process(self, item: tuple[GroupKey, DocRows]) -> Iterator[tuple[GroupKey, str]]:
-        key, doc = item
-        if not doc.rows:
-            return
-        key = (key[0], key[1], key[2])
+    def process(self, item: tuple[RunKey, tuple[Any, int]]) -> Iterator[tuple[RunKey, str]]:
+        key, (value, size) = item
+        key = tuple(key)
         if key not in self._names:
-            dataset, split, shard = key
-            name = f"{dataset}.{split}.{shard:05d}.{uuid.uuid4().hex}.run"
-            self._names[key] = join_path(self.runs_dir, name)
+            name = ".".join(f"{part:05d}" if isinstance(part, int) else str(part) for part in key)
+            self._names[key] = join_path(self.runs_dir, f"{name}.{uuid.uuid4().hex}.{self.suffix}")
             yield key, self._names[key]
-        self._buffer.setdefault(key, []).append(doc)
-        self._size += len(doc.data)
+        self._buffer.setdefault(key, []).append(value)
+        self._size += size
         if self._size >= self.spill_bytes:
             self._spill()
 
@@ -107,9 +112,15 @@ class SpillShardRows(beam.DoFn):
         self._spill()
 
     def _spill(self) -> None:
-        for key, docs in self._buffer.items():
-            write_atomic(self._names[key], encode_run(docs))
+        for key, values in self._buffer.items():
+            write_atomic(self._names[key], self.encode(values))
         self._buffer, self._names, self._size = {}, {}, 0
+
+
+def _sized_rows(item: tuple[GroupKey, DocRows]) -> Iterator[tuple[GroupKey, tuple[DocRows, int]]]:
+    key, doc = item
+    if doc.rows:
+        yield (key[0], key[1], key[2]), (doc, len(doc.data))
 
 
 def write_shard(
@@ -163,7 +174,11 @@ class WriteShards(beam.PTransform[Any, Any]):
         markers = rows.pipeline | "ShardMarkers" >> beam.Create(
             all_shard_keys(self.datasets, self.num_shards)
         )
-        runs = rows | "SpillRows" >> beam.ParDo(SpillShardRows(self.runs_dir))
+        runs = (
+            rows
+            | "SizeRows" >> beam.FlatMap(_sized_rows)
+            | "SpillRows" >> beam.ParDo(SpillRuns(self.runs_dir, encode_run, "run"))
+        )
         return (
             (runs, markers)
             | "WithMarkers" >> beam.Flatten()
@@ -172,33 +187,42 @@ class WriteShards(beam.PTransform[Any, Any]):
         )
 
 
-def part_of(record: AlignedRecord, num_parts: int) -> tuple[int, PartEntry]:
-    return shard_of(record.doc.doc_id, num_parts), part_entry(record)
+PART_LIST = "parts.json"
+"""In the parts folder: the part files phase 1 committed (phase 2 reads these, never a glob)."""
 
 
-def write_part(group: tuple[int, Iterable[PartEntry]], work_dir: str, num_parts: int) -> str:
-    """Intermediate aligned documents of one part, sorted by id, pickled (read back by phase 2)."""
-    index, entries = group
-    ordered = sorted(entries)
-    path = join_path(work_dir, f"part-{index:05d}-of-{num_parts:05d}.pkl")
-    write_atomic(path, pickle.dumps(ordered, protocol=PICKLE_PROTOCOL))
+def sized_entry(record: AlignedRecord) -> tuple[RunKey, tuple[PartEntry, int]]:
+    entry = part_entry(record)
+    return ("part",), (entry, len(entry[1]))
+
+
+def encode_part(entries: list[PartEntry]) -> bytes:
+    """One part file: aligned documents sorted by id, pickled (read back by :func:`pipelines.tasks.read_part`)."""
+    return pickle.dumps(sorted(entries), protocol=PICKLE_PROTOCOL)
+
+
+def write_part_list(group: tuple[RunKey, Iterable[str]], work_dir: str) -> str:
+    """The sorted names of the committed part files, as :data:`PART_LIST`."""
+    path = join_path(work_dir, PART_LIST)
+    write_atomic(path, json.dumps(sorted(group[1])).encode("utf-8"))
     return path
 
 
 class WriteParts(beam.PTransform[Any, Any]):
-    """PCollection[AlignedRecord] -> pickled parts under ``work_dir`` (the hand-over between phases)."""
+    """PCollection[AlignedRecord] -> pickled part files under ``work_dir`` (the hand-over between phases),
+    spilled by the workers that aligned them (:class:`SpillRuns`) and listed in :data:`PART_LIST`."""
 
-    def __init__(self, work_dir: str, num_parts: int) -> None:
+    def __init__(self, work_dir: str) -> None:
         super().__init__()
         self.work_dir = work_dir
-        self.num_parts = num_parts
 
     def expand(self, records: Any) -> Any:
         return (
             records
-            | "KeyByPart" >> beam.Map(part_of, self.num_parts)
-            | "GroupByPart" >> beam.GroupByKey()
-            | "WritePart" >> beam.Map(write_part, self.work_dir, self.num_parts)
+            | "SizeEntries" >> beam.Map(sized_entry)
+            | "SpillParts" >> beam.ParDo(SpillRuns(self.work_dir, encode_part, "pkl"))
+            | "GroupPartNames" >> beam.GroupByKey()
+            | "ListParts" >> beam.Map(write_part_list, self.work_dir)
         )
 
 

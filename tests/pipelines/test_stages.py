@@ -26,11 +26,20 @@ from corpus.records import AlignedDocument, AlignedSentence, DeadLetter
 from corpus.shards import ROWS_PER_BATCH, encode_shard
 from kg.records import Names, Triple
 from pipelines.batches import encode_doc_rows, encode_run, iter_run, merge_doc_rows, write_merged_runs
+from pipelines.build_corpus import _part_files
 from pipelines.documents import keep_smallest_id, read_document_file, read_stats
 from pipelines.join import JoinCandidates
 from pipelines.records import AlignedRecord, DocRows
-from pipelines.tasks import draw_negatives
-from pipelines.writers import SpillShardRows, all_shard_keys, write_dead_letters, write_shard
+from pipelines.tasks import draw_negatives, read_part
+from pipelines.writers import (
+    SpillRuns,
+    all_shard_keys,
+    encode_part,
+    sized_entry,
+    write_dead_letters,
+    write_part_list,
+    write_shard,
+)
 from tests.tasks.fixture_data import redocred_documents
 
 E = "http://example.org/redocred/entity/"
@@ -211,25 +220,30 @@ def test_merging_runs_gives_the_in_memory_shard_bytes(tmp_path: Path) -> None:
 
 
 def test_spilling_writes_sorted_runs_per_shard_and_emits_only_names(tmp_path: Path) -> None:
-    spill = SpillShardRows(str(tmp_path / "runs"), spill_bytes=1)  # every document spills at once
+    spill = SpillRuns(
+        str(tmp_path / "runs"), encode_run, "run", spill_bytes=1
+    )  # every document spills at once
     spill.start_bundle()
     s0 = AlignedSentence("b", 0, 1, "Second.", (), (), (), True)
     s1 = AlignedSentence("a", 0, 0, "First.", (), (), (), True)
     key = ("aligned", "train", 0)
-    emitted = list(spill.process((key, encode_doc_rows("aligned", "b", [s0]))))
-    emitted += list(spill.process((key, encode_doc_rows("aligned", "a", [s1]))))
+    b, a = encode_doc_rows("aligned", "b", [s0]), encode_doc_rows("aligned", "a", [s1])
+    emitted = list(spill.process((key, (b, len(b.data)))))
+    emitted += list(spill.process((key, (a, len(a.data)))))
     # Each spill is its own run file, named when its first rows arrive.
     assert [k for k, _ in emitted] == [key, key] and emitted[0][1] != emitted[1][1]
     spill.finish_bundle()  # nothing left to write
     for (_, path), doc_id in zip(emitted, ["b", "a"], strict=True):
         with open(path, "rb") as handle:
             assert [d.doc_id for d in iter_run(handle)] == [doc_id]
-    bundle = SpillShardRows(str(tmp_path / "runs"))  # 64 MiB: one run per shard, written at the end
+    bundle = SpillRuns(
+        str(tmp_path / "runs"), encode_run, "run"
+    )  # 64 MiB: one run per shard, written at the end
     bundle.start_bundle()
     names = [
         n
         for d, s in (("b", s0), ("a", s1))
-        for n in bundle.process((key, encode_doc_rows("aligned", d, [s])))
+        for n in bundle.process((key, (encode_doc_rows("aligned", d, [s]), 1)))
     ]
     assert len(names) == 1 and not Path(names[0][1]).exists()
     bundle.finish_bundle()
@@ -263,3 +277,15 @@ def test_gzipped_jsonl_reads_like_plain_and_a_truncated_one_is_dead_lettered(tmp
     assert [d.id for d in kept] == [d.id for d in plain[: len(kept)]] and 0 < len(kept) < 8
     assert isinstance(letter, DeadLetter) and letter.reason == "truncated_compressed"
     assert letter.line == len(kept) + 1
+
+
+def test_phase_two_reads_only_the_part_files_phase_one_committed(tmp_path: Path) -> None:
+    record = _record("a", "A one.")
+    key, (entry, _) = sized_entry(record)
+    committed = tmp_path / f"part.{'0' * 32}.pkl"
+    committed.write_bytes(encode_part([entry]))
+    (tmp_path / f"part.{'1' * 32}.pkl").write_bytes(encode_part([entry]))  # a retried bundle's leftover
+    write_part_list((key, [str(committed)]), str(tmp_path))
+    assert _part_files(str(tmp_path)) == [str(committed)]
+    assert [e[0] for e in read_part(str(committed))] == ["a"]
+    assert _part_files(str(tmp_path / "none")) == []  # nothing aligned: no listing
