@@ -260,6 +260,37 @@ def _mib(kb: int) -> str:
     return f"{kb / 1024:.0f}"
 
 
+IN_PROCESS = "DirectRunner in-process"
+
+
+def _text_bytes(inputs: dict[str, list[str]]) -> int:
+    return sum(os.path.getsize(p) for p in inputs["docs"])
+
+
+def _least_squares(xs: list[float], ys: list[float]) -> float:
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum(
+        (x - mean_x) ** 2 for x in xs
+    )
+
+
+def memory_slope(points: list[tuple[dict[str, Any], int]]) -> str:
+    """The least-squares slope of the in-process build's peak RSS per added document and per MB of text."""
+    if len(points) < 2:
+        return ""
+    docs = [float(r["stats"].get("documents.kept", 0)) for r, _ in points]
+    rss_kb = [float(r["rss_self_kb"]) for r, _ in points]
+    text_mb = [b / 1e6 for _, b in points]
+    per_doc = _least_squares(docs, rss_kb)
+    per_mb = _least_squares(text_mb, rss_kb) / 1024
+    sizes = ", ".join(f"{int(d):,} docs: {_mib(int(m))} MiB" for d, m in zip(docs, rss_kb, strict=True))
+    return (
+        f"Peak RSS of the in-process DirectRunner build ({sizes}): least-squares slope **{per_doc:.0f} KB per "
+        f"added document**, {per_mb:.0f} MiB per added MB of document text (target of the scale issue: 15 KB "
+        "per document)."
+    )
+
+
 def run() -> str:
     """Markdown section: sentences/s vs the floor, scaling 1x -> 4x (16x), per-phase time, peak RSS."""
     title = "## build-corpus pipeline (bench_pipeline)"
@@ -270,13 +301,16 @@ def run() -> str:
     rows, results = [], {}
     for factor in factors:
         inputs = make_inputs(factor)
-        # The in-process runner and 1 worker at 1x only; the 4x/16x runs measure scaling with 2 workers.
-        configs = [("DirectRunner multi_processing, 2 workers", [*MP, "--direct_num_workers=2"])]
+        # In-process at every size (its peak RSS slope is the memory figure); 1 worker at 1x only.
+        configs = [
+            ("DirectRunner in-process", ["--runner=DirectRunner"]),
+            ("DirectRunner multi_processing, 2 workers", [*MP, "--direct_num_workers=2"]),
+        ]
         if factor == 1:
             configs = [
-                ("DirectRunner in-process", ["--runner=DirectRunner"]),
+                configs[0],
                 ("DirectRunner multi_processing, 1 worker", [*MP, "--direct_num_workers=1"]),
-                *configs,
+                configs[1],
             ]
         for name, beam in configs:
             results[(factor, name)] = run_build(inputs, WORK / "out" / f"x{factor}", beam)
@@ -307,6 +341,13 @@ def run() -> str:
         for factor in (f for f in factors[1:] if (f, name) in results):
             ratio = results[(factor, name)]["timings"]["total"] / base
             scaling.append(f"| {name} | {factor}x / 1x | {ratio:.2f} (linear = {factor}) |")
+    slope = memory_slope(
+        [
+            (results[(f, IN_PROCESS)], _text_bytes(make_inputs(f)))
+            for f in factors
+            if (f, IN_PROCESS) in results
+        ]
+    )
     stage_rows = [f"| {label} | {sec:.1f} | {100 * sec / profiled_total:.0f}% |" for label, sec in stages]
     accounted = sum(sec for _, sec in stages)
     stage_rows.append(
@@ -340,6 +381,8 @@ def run() -> str:
             "| stage | seconds | share |",
             "|---|---|---|",
             *stage_rows,
+            "",
+            slope,
             "",
             "| runner | scaling | time ratio |",
             "|---|---|---|",
