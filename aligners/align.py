@@ -22,11 +22,19 @@ from spacy.attrs import IS_PUNCT, IS_SPACE
 
 from aligners.config import AlignerConfig
 from aligners.language import Language, language_for, normalise_same_length
-from aligners.mentions import SOURCE_WEIGHT, NameIndex, find_mentions, name_keys, name_variants, names_in
+from aligners.mentions import (
+    SOURCE_WEIGHT,
+    NameIndex,
+    find_mentions,
+    iri_label,
+    label_from_iri,
+    name_keys,
+    name_variants,
+    names_in,
+)
 from aligners.records import CleanedDocument, Link
 from corpus.records import AlignedDocument, AlignedSentence, AlignedTriple, Mention, Span
 from corpus.schemas import AlignmentLevel, MentionSource
-from kg.lexicon import names_from_iri
 from kg.literals import literal_kind, literal_term, surface_forms
 from kg.records import Names, Triple
 
@@ -88,12 +96,6 @@ def _chunks(text: str, limit: int) -> Iterator[tuple[int, str]]:
 def relation_keys(names: Names, min_chars: int) -> tuple[str, ...]:
     """Matching keys of a relation's label, aliases and their variants (cached per worker)."""
     return tuple(key for name in (names.label, *names.aliases) for key, _, _ in name_keys(name, min_chars))
-
-
-@functools.lru_cache(maxsize=262_144)
-def _iri_label(iri: str) -> str:
-    """The label kg/ derives from an IRI's local name (cached per worker)."""
-    return names_from_iri(iri).label
 
 
 _CAPITALISED_WORD = re.compile(r"^[A-Z][a-z]{2,}$")
@@ -221,8 +223,8 @@ class Aligner:
             ),
         )
         for names in ordered:
-            local = _iri_label(names.iri)
-            from_iri = names.label == local
+            local = iri_label(names.iri)
+            from_iri = label_from_iri(names.label, names.iri)
             aliases = names.aliases
             if not from_iri and any(c.isalpha() for c in local) and "://" not in local:
                 # The IRI local name is one more alias (``ex:St_Andrews_College``); Q-ids are skipped.

@@ -25,8 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from aligners.language import normalise_same_length
-from aligners.mentions import name_keys
-from kg.lexicon import names_from_iri
+from aligners.mentions import label_from_iri, name_keys
 from kg.records import Names
 
 LABEL, ALIAS = 0, 1
@@ -83,8 +82,7 @@ def forms_of(
     """The entity's forms and how many were left out: beyond :data:`MAX_FORMS_PER_ENTITY`, longer than
     ``max_words`` words, or made only of stop words ("it", "the who") (see :func:`indexable`)."""
     best: dict[str, int] = {}
-    from_iri = names.label == names_from_iri(names.iri).label
-    for key, _, first in name_keys(names.label, min_chars, from_iri):
+    for key, _, first in name_keys(names.label, min_chars, label_from_iri(names.label, names.iri)):
         best[key] = min(best.get(key, ALIAS), LABEL if first else ALIAS)
     extra = 0
     for alias in names.aliases:

@@ -19,6 +19,7 @@ import ahocorasick
 from aligners.language import Language, english_plural, normalise_name, normalise_same_length
 from corpus.records import Mention
 from corpus.schemas import MentionSource
+from kg.lexicon import names_from_iri
 
 _PARENTHETICAL = re.compile(r"\s*\([^()]*\)\s*$")
 _WIKIDATA_ID = re.compile(r"^[QPL]\d+$")
@@ -105,6 +106,17 @@ def needs_capital(name: str, *, from_iri: bool = False) -> bool:
     if from_iri or " " in name.strip():
         return name[1:] != name[1:].lower()
     return True
+
+
+@functools.lru_cache(maxsize=262_144)
+def iri_label(iri: str) -> str:
+    """The label kg/ derives from an IRI's local name (cached per worker)."""
+    return names_from_iri(iri).label
+
+
+def label_from_iri(label: str, iri: str) -> bool:
+    """Whether ``label`` is only the IRI's local name (``dbr:Bacon`` -> "Bacon"), not a name the KG gives."""
+    return label == iri_label(iri)
 
 
 _ALNUM = re.compile(r"[^\W_]")

@@ -83,10 +83,14 @@ def encode_table(dataset: str, table: pa.Table) -> EncodedShard:
     with pa.ipc.new_stream(sink, schema) as writer:
         write_compact(writer, table)
     data = sink.getvalue()
-    tokens = (
-        int(pa.compute.sum(table.column("num_tokens")).as_py() or 0) if "num_tokens" in schema.names else 0
-    )
-    return EncodedShard(data, table.num_rows, tokens, hashlib.sha256(data).hexdigest())
+    return EncodedShard(data, table.num_rows, count_tokens(table), hashlib.sha256(data).hexdigest())
+
+
+def count_tokens(table: pa.Table) -> int:
+    """The sum of ``num_tokens`` over the rows (0 for a dataset without that column, e.g. ``aligned``)."""
+    if "num_tokens" not in table.schema.names or not table.num_rows:
+        return 0
+    return int(pa.compute.sum(table.column("num_tokens")).as_py() or 0)
 
 
 def write_local_atomic(path: str | Path, data: bytes) -> None:

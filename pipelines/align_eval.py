@@ -420,13 +420,17 @@ def _baseline_for(setting: Setting, literals: dict[str, str]) -> PlainLabelBasel
     return PlainLabelBaseline(_renamed_names(names, renamed), _renamed_triples(triples, renamed), keys)
 
 
-def evaluate_setting(setting: Setting, work: Path, confidence: float = 0.0) -> SettingResult:
-    """Build, read back and score one setting, with the baseline on the same sentences."""
+def evaluate_setting(
+    setting: Setting, work: Path, confidence: float = 0.0, baseline: PlainLabelBaseline | None = None
+) -> SettingResult:
+    """Build, read back and score one setting, with the baseline on the same sentences (``baseline``: the
+    setting's, when already made for another threshold; it reads the whole KG)."""
     began = time.perf_counter()
     rows = aligned_rows(run_build(setting, work, confidence))
     config = AlignerConfig()
     literals = _literal_keys(setting.items)
-    baseline = _baseline_for(setting, literals)
+    if baseline is None:
+        baseline = _baseline_for(setting, literals)
     ours, base = [], []
     without = 0
     for item in setting.items:
@@ -591,6 +595,12 @@ def _thresholds(text: str) -> list[float]:
     return values
 
 
+def _threshold(value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"thresholds must be in [0, 1], got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     """``kgtext align-eval [--data-dir DIR] [--settings a,b] [--work DIR] [--out FILE] [--json] [--limit N]``."""
     parser = argparse.ArgumentParser(prog="kgtext align-eval", description=__doc__.splitlines()[0])
@@ -639,8 +649,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     try:
-        sweep_at = [t for t in _thresholds(args.sweep) if t != args.min_mention_confidence]
-        _thresholds(str(args.min_mention_confidence))
+        base = _threshold(args.min_mention_confidence)
+        sweep_at = [t for t in _thresholds(args.sweep) if t != base]
     except ValueError as err:
         parser.error(str(err))
     names = [n.strip() for n in args.settings.split(",") if n.strip()]
@@ -657,15 +667,16 @@ def main(argv: list[str] | None = None) -> None:
         if args.limit:
             setting = _limited(setting, args.limit, work)
         logger.info("%s: building %d documents", name, len(setting.items))
-        results.append(evaluate_setting(setting, work, args.min_mention_confidence))
+        baseline = _baseline_for(setting, _literal_keys(setting.items))
+        results.append(evaluate_setting(setting, work, base, baseline))
         for threshold in sweep_at:
             logger.info("%s: rebuilding at --min-mention-confidence %g", name, threshold)
-            sweep[threshold].append(evaluate_setting(setting, work, threshold))
+            sweep[threshold].append(evaluate_setting(setting, work, threshold, baseline))
     report = render(results, args.data_dir)
     if sweep:
-        report += render_sweep(args.min_mention_confidence, results, sweep)
+        report += render_sweep(base, results, sweep)
         if args.plot:
-            plot_sweep(args.min_mention_confidence, results, sweep, args.plot)
+            plot_sweep(base, results, sweep, args.plot)
             logger.info("wrote %s", args.plot)
     if args.oracle:
         report += _oracle_report(args.data_dir, args.limit)

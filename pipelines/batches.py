@@ -28,6 +28,7 @@ import pyarrow as pa
 from corpus.shards import (
     ROWS_PER_BATCH,
     EncodedShard,
+    count_tokens,
     encode_shard,
     encode_table,
     schema_of,
@@ -189,8 +190,7 @@ def write_merged_runs(dataset: str, runs: Sequence[Iterator[DocRows]], out: IO[b
             head = table.slice(0, full)
             write_compact(writer, head)
             rows += head.num_rows
-            if "num_tokens" in schema.names and head.num_rows:
-                tokens += int(pa.compute.sum(head.column("num_tokens")).as_py() or 0)
+            tokens += count_tokens(head)
             rest = table.slice(full)
             pending = rest.to_batches() if rest.num_rows else []
             buffered = rest.num_rows

@@ -4,10 +4,10 @@
 
 Beam's file sinks are not used (the DaskRunner leaves them empty). Each sink groups its records by
 destination with GroupByKey, sorts them, encodes the bytes deterministically and writes them through
-FileSystems to a temporary name that is then renamed. Shard rows are the exception: they are spilled to
-run files by the workers that built them and only the file names are grouped (:class:`WriteShards`). Every sink returns a PCollection of written
-paths so the phase can end in one :class:`Finish` step (the DaskRunner computes only the graph of the
-last transform applied).
+FileSystems to a temporary name that is then renamed. Shard rows and the aligned documents handed to
+phase 2 are the exception: the workers that built them spill them to run files (:class:`SpillRuns`) and
+only the file names are grouped. Every sink returns a PCollection of written paths so the phase can end
+in one :class:`Finish` step (the DaskRunner computes only the graph of the last transform applied).
 """
 
 from __future__ import annotations
