@@ -1,18 +1,20 @@
 """Which entities, facts and names a document needs, and how they become the aligner's input (pure).
 
 A document's *seeds* are its link targets, its subject and the entities plain-text linking found for it
-(:mod:`aligners.lexicon_index`). The pipeline (:mod:`pipelines.join`) joins each seed with the KG's triples
-headed by it and its names (:func:`grant_seed_facts`), asks for the names of the relations and tails of
-those triples (:func:`name_requests`, :func:`grant_names`), and puts it all together per document
-(:func:`assemble`): the :class:`AlignInput` the aligner reads. Everything here is sorted, so the result
-does not depend on the order a runner delivers the join's groups in.
+(:mod:`aligners.lexicon_index`). :func:`gather` looks each seed up in the KG (its triples and names,
+:func:`grant_seed_facts`), asks for the names of the relations and tails of those triples
+(:func:`name_requests`, :func:`grant_names`), and puts it all together (:func:`assemble`): the
+:class:`AlignInput` the aligner reads. The KG is any :class:`KgLookup`; the pipeline passes the
+memory-mapped :class:`aligners.kg_index.KgIndex` that phase 0 wrote. The grant functions take
+``(key, {part: values})`` groups, the shape a join by key would deliver, and everything is sorted, so the
+result does not depend on the order anything arrives in.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from aligners.records import CleanedDocument
 from kg.lexicon import names_from_iri
@@ -155,3 +157,52 @@ def assemble(group: tuple[str, Mapping[str, Iterable[Any]]]) -> Iterator[AlignIn
         relations=tuple(relations[k] for k in sorted(relations)),
         labels=tuple(sorted(labels.items())),
     )
+
+
+class KgLookup(Protocol):
+    """What :func:`gather` needs of the KG."""
+
+    def facts(self, iris: Iterable[str]) -> Mapping[str, tuple[Triple, ...]]:
+        """Sorted triples headed by each IRI (IRIs heading none may be left out)."""
+        ...
+
+    def names(self, iris: Iterable[str]) -> Mapping[str, Names]:
+        """Names of each IRI (IRIs the KG does not name may be left out)."""
+        ...
+
+
+def gather(doc: CleanedDocument, candidates: Iterable[str], kg: KgLookup) -> AlignInput:
+    """The aligner's input for one document: its links, subject and ``candidates`` (plain-text linking)
+    looked up in ``kg``, two look-ups in all (the seeds, then the names their triples ask for)."""
+    requests = dict(seed_requests(doc))
+    for iri in candidates:
+        requests.setdefault(iri, SeedRequest(doc.id, False))
+    facts = kg.facts(requests)
+    names = kg.names(requests)
+    seeds = [
+        fact
+        for iri in sorted(requests)
+        for fact in grant_seed_facts(
+            (
+                iri,
+                {
+                    "requests": [requests[iri]],
+                    "triples": facts.get(iri, ()),
+                    "names": [names[iri]] if iri in names else [],
+                },
+            )
+        )
+    ]
+    wanted: dict[str, list[NameRequest]] = {}
+    for seed in seeds:
+        for iri, request in name_requests(seed):
+            wanted.setdefault(iri, []).append(request)
+    found = kg.names(wanted)
+    grants = [
+        grant
+        for iri in sorted(wanted)
+        for grant in grant_names(
+            (iri, {"requests": wanted[iri], "names": [found[iri]] if iri in found else []})
+        )
+    ]
+    return next(assemble((doc.id, {"doc": [doc], "seeds": seeds, "grants": grants})))

@@ -33,6 +33,7 @@ from apache_beam.runners.runner import PipelineState
 from aligners.config import AlignerConfig
 from aligners.documents import STAGE as DOCS_STAGE
 from aligners.documents import document_format_of
+from aligners.kg_index import MIN_SHARDS, shard_count
 from corpus.manifest import Manifest
 from corpus.reader import CorpusReader
 from corpus.records import DeadLetter, Reason, make_dead_letter
@@ -48,7 +49,7 @@ from corpus.tasks.config import TasksConfig
 from corpus.tasks.tokenizer import Tokenizer, TokenizerConfig, train_tokenizer
 from kg.config import KgConfig
 from kg.readers import kg_format_of
-from pipelines.config import BuildConfig, LexiconLinking
+from pipelines.config import BuildConfig
 from pipelines.files import (
     InputError,
     check_output,
@@ -60,7 +61,14 @@ from pipelines.files import (
     write_atomic,
 )
 from pipelines.options import parse_args, runner_name
-from pipelines.phases import BuildPaths, PhaseOneInputs, build_phase_one, build_phase_two, build_phase_zero
+from pipelines.phases import (
+    BuildPaths,
+    KgInputs,
+    PhaseOneInputs,
+    build_phase_one,
+    build_phase_two,
+    build_phase_zero,
+)
 from pipelines.rejections import report_alignment, report_rejections
 from pipelines.report import (
     assemble_manifest,
@@ -194,6 +202,11 @@ class Plan(NamedTuple):
     paths: BuildPaths
     tokenizer_model: bytes | None = None
     """The ``--tokenizer`` model, checked at planning; None when the build trains one."""
+    index_shards: int = MIN_SHARDS
+    """Shards of the KG index phase 0 writes (they follow the KG's size)."""
+
+    def rejected_at(self, stage: str) -> list[DeadLetter]:
+        return [letter for letter in self.rejected if letter.stage == stage]
 
 
 def claim_output(config: BuildConfig, inputs: Sequence[str]) -> OutputLock | None:
@@ -267,21 +280,28 @@ def plan_build(config: BuildConfig, beam_args: tuple[str, ...]) -> Plan:
         tok_config,
         paths,
         tokenizer_model,
+        shard_count(input_bytes(kg_files)),
     )
 
 
+def input_bytes(files: Sequence[str]) -> int:
+    """Total size of the (expanded) input files, as FileSystems reports it."""
+    return sum(m.size_in_bytes for result in FileSystems.match(list(files)) for m in result.metadata_list)
+
+
 def run_phase_zero(plan: Plan, timings: dict[str, float]) -> dict[str, int]:
-    """Phase 0 (the surface-form index of every KG name); returns its statistics."""
+    """Phase 0 (the KG's look-up files: facts, names and, with linking, surface forms); its statistics."""
     _run(
         build_phase_zero,
         plan.beam_args,
-        "phase 0 (KG name index)",
+        "phase 0 (read KG, index it)",
         timings,
-        kg_files=plan.kg_files,
+        kg_inputs=KgInputs(plan.kg_files, plan.rejected_at(KG_STAGE), plan.index_shards),
         paths=plan.paths,
         kg_config=plan.kg_config,
         min_chars=plan.aligner_config.min_name_chars,
         language=plan.aligner_config.language,
+        lexicon=plan.config.lexicon_linking,
     )
     stats: dict[str, int] = read_json(plan.paths.stats(0), {})
     return stats
@@ -293,9 +313,9 @@ def run_phase_one(plan: Plan, timings: dict[str, float]) -> dict[str, int]:
     _run(
         build_phase_one,
         plan.beam_args,
-        "phase 1 (read, clean, join, align)",
+        "phase 1 (read, clean, look up, align)",
         timings,
-        inputs=PhaseOneInputs(plan.kg_files, plan.doc_files, plan.rejected),
+        inputs=PhaseOneInputs(plan.doc_files, plan.rejected_at(DOCS_STAGE), plan.index_shards),
         paths=paths,
         kg_config=plan.kg_config,
         aligner_config=plan.aligner_config,
@@ -334,8 +354,7 @@ def run_phase_two(
 def build_in_temporary(plan: Plan, timings: dict[str, float]) -> Manifest:
     """Run both phases and the tokenizer into the temporary directory and write its manifest."""
     paths = plan.paths
-    linking = plan.config.lexicon_linking is not LexiconLinking.OFF
-    stats = run_phase_zero(plan, timings) if linking else {}
+    stats = run_phase_zero(plan, timings)
     for name, value in run_phase_one(plan, timings).items():
         stats[name] = stats.get(name, 0) + value
     report_rejections(paths.root, stats, plan.config.out, strict=plan.config.strict)

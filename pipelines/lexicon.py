@@ -1,37 +1,30 @@
 # mypy: disable-error-code="no-untyped-call"
 # (Beam is unannotated; with the strict overrides of the pure packages mypy flags every call into it.)
-"""Plain-text linking, wired: the KG's names -> the surface-form index files (phase 0), and each cleaned
-document -> seed requests for the KG entities its words may name (phase 1).
+"""Plain-text linking, wired: the KG's names -> the surface-form index files (phase 0). Phase 1 looks each
+cleaned document's words up in them in :class:`pipelines.kg_index.GatherFn`.
 
 Phase 0 joins every entity's :class:`Names` with its KG degree (CombinePerKey over the triples), turns them
 into :class:`aligners.lexicon_index.FormEntry` rows keyed by index shard, and writes one sorted Arrow file
-per shard through FileSystems. Phase 1's :class:`FindCandidates` opens the files memory-mapped in
-``DoFn.setup`` (once per worker process) and emits ``(IRI, SeedRequest)`` pairs that join the links' and
-subject's requests in :class:`pipelines.join.JoinCandidates`. Nothing but small records crosses a shuffle.
+per shard through FileSystems.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import apache_beam as beam
 
-from aligners.language import language_for, stop_words
+from aligners.language import stop_words
 from aligners.lexicon_index import (
     FormEntry,
-    LexiconIndex,
-    document_candidates,
     encode_index_shard,
     forms_of,
     shard_of_hash,
 )
-from aligners.records import CleanedDocument
 from kg.records import Names, Triple
-from pipelines.files import read_bytes, write_atomic
+from pipelines.files import write_atomic
 from pipelines.records import Stat
 from pipelines.writers import join_path
 
@@ -137,55 +130,3 @@ class BuildLexiconIndex(beam.PTransform[Any, Any]):
             written,
             forms | "EntityStats" >> beam.FlatMap(_entity_stats),
         ) | "IndexStats" >> beam.Flatten()
-
-
-class FindCandidatesFn(beam.DoFn):
-    """Cleaned document -> ``(IRI, SeedRequest)`` for each KG entity its words may name (not its links or
-    subject, which are requested already; documents with links only with ``linked_too``). The index is
-    opened once per worker in :meth:`setup`."""
-
-    def __init__(
-        self, index_dir: str, shards: int, language: str, max_candidates: int, *, linked_too: bool = False
-    ) -> None:
-        self.linked_too = linked_too
-        self.index_dir = index_dir
-        self.shards = shards
-        self.spaced = language_for(language).spaced
-        self.max_candidates = max_candidates
-        self._index: LexiconIndex | None = None
-        self._local: tempfile.TemporaryDirectory[str] | None = None
-
-    def setup(self) -> None:
-        paths = [index_file(self.index_dir, i, self.shards) for i in range(self.shards)]
-        if all("://" not in p for p in paths):
-            self._index = LexiconIndex(paths)
-            return
-        # Remote index: copy the files to local disk once per worker so they can be memory-mapped.
-        self._local = tempfile.TemporaryDirectory(prefix="kgtext-lexicon-")
-        local = []
-        for path in paths:
-            target = os.path.join(self._local.name, os.path.basename(path))
-            with open(target, "wb") as handle:
-                handle.write(read_bytes(path))
-            local.append(target)
-        self._index = LexiconIndex(local)
-
-    def teardown(self) -> None:
-        if self._local is not None:
-            self._local.cleanup()
-
-    def process(self, doc: CleanedDocument) -> Iterator[tuple[str, tuple[str, bool]]]:
-        """Plain tuples, like the other seed requests (see ``pipelines.join``)."""
-        assert self._index is not None
-        if doc.links and not self.linked_too:
-            return
-        known = {link.entity for link in doc.links} | ({doc.subject} if doc.subject else set())
-        words = MAX_WORDS if self.spaced else MAX_UNSPACED_CHARS
-        candidates, over = document_candidates(
-            doc.text(), self._index, words, spaced=self.spaced, limit=self.max_candidates
-        )
-        if over:
-            logger.warning("%s: %d lexicon candidates over max_candidates were skipped", doc.id, over)
-        for candidate in candidates:
-            if candidate.iri not in known:
-                yield candidate.iri, (doc.id, False)

@@ -2,8 +2,10 @@
 # (Beam is unannotated; with the strict overrides of the pure packages mypy flags every call into it.)
 """The two Beam pipelines of ``build-corpus``.
 
-Phase 1: KG + documents -> clean, de-duplicate, join, align -> ``aligned/`` shards, intermediate parts
-(aligned documents for phase 2), the tokenizer sample, dead letters and statistics.
+Phase 0: the KG -> its look-up files (each entity's triples and names; with plain-text linking, the
+surface-form index), the KG's dead letters and statistics.
+Phase 1: documents -> clean, de-duplicate, look up in the KG index, align -> ``aligned/`` shards,
+intermediate parts (aligned documents for phase 2), the tokenizer sample, dead letters and statistics.
 Phase 2 (after the tokenizer is trained on the sample): intermediate parts -> the five task datasets'
 shards and their statistics. Each phase ends in one :class:`~pipelines.writers.Finish` step.
 """
@@ -30,8 +32,8 @@ from pipelines.documents import (
     is_document,
     read_stats,
 )
-from pipelines.join import JoinCandidates
-from pipelines.lexicon import INDEX_SHARDS, BuildLexiconIndex, FindCandidatesFn
+from pipelines.kg_index import BuildKgIndex, GatherFn, IndexFiles, Lexicon
+from pipelines.lexicon import INDEX_SHARDS, MAX_UNSPACED_CHARS, MAX_WORDS, BuildLexiconIndex, index_file
 from pipelines.read_kg import ReadKnowledgeGraph, ResolveNames
 from pipelines.tasks import TASKS, BuildTasks, read_part
 from pipelines.writers import (
@@ -74,6 +76,9 @@ class BuildPaths(NamedTuple):
     def lexicon(self) -> str:
         return join_path(self.work, "lexicon")
 
+    def kg_index(self, shards: int) -> IndexFiles:
+        return IndexFiles(join_path(self.work, "kg_index"), shards)
+
     @property
     def sample(self) -> str:
         return join_path(self.work, "tokenizer_sample.jsonl")
@@ -82,27 +87,49 @@ class BuildPaths(NamedTuple):
         return join_path(self.work, f"stats-phase{phase}.json")
 
 
+class KgInputs(NamedTuple):
+    files: Sequence[str]
+    rejected: Sequence[DeadLetter]
+    """Dead letters found before the pipeline (KG files with an unknown extension)."""
+    index_shards: int
+    """Shards of the facts and names index (:func:`aligners.kg_index.shard_count`)."""
+
+
 class PhaseOneInputs(NamedTuple):
-    kg_files: Sequence[str]
     doc_files: Sequence[str]
     rejected: Sequence[DeadLetter]
-    """Dead letters found before the pipeline (e.g. files with an unknown extension)."""
+    """Dead letters found before the pipeline (document files with an unknown extension)."""
+    index_shards: int
 
 
 def build_phase_zero(
     p: beam.Pipeline,
-    kg_files: Sequence[str],
+    kg_inputs: KgInputs,
     paths: BuildPaths,
     *,
     kg_config: KgConfig,
     min_chars: int,
     language: str,
+    lexicon: LexiconLinking,
 ) -> None:
-    """Wire phase 0 onto pipeline ``p``: the KG's names and degrees -> the surface-form index files."""
-    kg = p | "ReadKG" >> ReadKnowledgeGraph(list(kg_files), kg_config)
+    """Wire phase 0 onto pipeline ``p``: the KG -> its index files (+ the surface-form index with ``lexicon``)."""
+    kg = p | "ReadKG" >> ReadKnowledgeGraph(list(kg_inputs.files), kg_config)
     names = kg.lexicon | "ResolveNames" >> ResolveNames(kg_config.languages)
-    stats = names | "BuildLexiconIndex" >> BuildLexiconIndex(kg.triples, paths.lexicon, min_chars, language)
-    outputs = [stats | "WriteStats" >> WriteStats(paths.stats(0))]
+    written = kg.triples | "BuildKgIndex" >> BuildKgIndex(names, paths.kg_index(kg_inputs.index_shards))
+    letters = (
+        kg.dead_letters,
+        p | "EarlyDeadLetters" >> beam.Create(list(kg_inputs.rejected)),
+    ) | "AllDeadLetters" >> beam.Flatten()
+    stats = [kg.stats, letters | "DeadLetterStats" >> beam.FlatMap(dead_letter_stats)]
+    if lexicon is not LexiconLinking.OFF:
+        stats.append(
+            names | "BuildLexiconIndex" >> BuildLexiconIndex(kg.triples, paths.lexicon, min_chars, language)
+        )
+    outputs = [
+        written,
+        letters | "WriteDeadLetters" >> WriteDeadLetters(paths.root),
+        tuple(stats) | "AllStats" >> beam.Flatten() | "WriteStats" >> WriteStats(paths.stats(0)),
+    ]
     _ = p | "Finish" >> Finish(outputs, "phase 0")
 
 
@@ -119,8 +146,6 @@ def build_phase_one(
     lexicon: LexiconLinking = LexiconLinking.OFF,
 ) -> None:
     """Wire phase 1 onto pipeline ``p`` (with ``lexicon``, plain-text candidates from phase 0's index)."""
-    kg = p | "ReadKG" >> ReadKnowledgeGraph(list(inputs.kg_files), kg_config)
-    names = kg.lexicon | "ResolveNames" >> ResolveNames(kg_config.languages)
     items = p | "ReadDocuments" >> ReadDocuments(inputs.doc_files, kg_config.max_line_bytes)
     docs, id_letters, id_stats = (
         items
@@ -128,26 +153,24 @@ def build_phase_one(
         | "ResolveDuplicateIds" >> ResolveDuplicateIds(inputs.doc_files)
     )
     cleaned, doc_stats = docs | "CleanAndDeduplicate" >> CleanAndDeduplicate(aligner_config)
-    candidates = None
+    linking = None
     if lexicon is not LexiconLinking.OFF:
-        find = FindCandidatesFn(
-            paths.lexicon,
-            INDEX_SHARDS,
-            aligner_config.language,
-            aligner_config.max_candidates,
+        linking = Lexicon(
+            paths=[index_file(paths.lexicon, i, INDEX_SHARDS) for i in range(INDEX_SHARDS)],
+            language=aligner_config.language,
+            max_words=MAX_WORDS,
+            max_unspaced_chars=MAX_UNSPACED_CHARS,
+            max_candidates=aligner_config.max_candidates,
             linked_too=lexicon is LexiconLinking.ALL,
         )
-        candidates = cleaned | "FindCandidates" >> beam.ParDo(find)
-    joined = cleaned | "JoinCandidates" >> JoinCandidates(kg.triples, names, candidates)
+    joined = cleaned | "LookUpKg" >> beam.ParDo(GatherFn(paths.kg_index(inputs.index_shards), linking))
     records, align_stats = joined | "Align" >> Align(aligner_config)
     letters = (
-        kg.dead_letters,
         items | "KeepDocDeadLetters" >> beam.Filter(is_dead_letter),
         id_letters,
         p | "EarlyDeadLetters" >> beam.Create(list(inputs.rejected)),
     ) | "AllDeadLetters" >> beam.Flatten()
     stats = (
-        kg.stats,
         items | "ReadStats" >> beam.FlatMap(read_stats),
         id_stats,
         doc_stats,

@@ -19,6 +19,7 @@ from aligners.candidates import (
     assemble,
     grant_names,
     name_requests,
+    relation_fallback,
     seed_requests,
 )
 from aligners.records import CleanedDocument, Document, Link
@@ -28,7 +29,7 @@ from kg.records import Names, Triple
 from pipelines.batches import encode_doc_rows, encode_run, iter_run, merge_doc_rows, write_merged_runs
 from pipelines.build_corpus import _part_files
 from pipelines.documents import keep_smallest_id, read_document_file, read_stats
-from pipelines.join import JoinCandidates
+from pipelines.kg_index import FACTS, NAMES, BuildKgIndex, GatherFn, IndexFiles
 from pipelines.records import AlignedRecord, DocRows
 from pipelines.tasks import draw_negatives, read_part
 from pipelines.writers import (
@@ -103,16 +104,38 @@ def test_assemble_collects_entities_triples_relations_and_labels() -> None:
     )
 
 
-def test_join_candidates_on_test_pipeline() -> None:
+def test_kg_index_then_look_up_on_test_pipeline(tmp_path: Path) -> None:
+    """Phase 0 writes the index (every shard, empty ones too); phase 1's GatherFn answers from it."""
     schneider = Names(SCHNEIDER, 'Wilfried "Willi" Schneider', ())
     medias = Names(MEDIAS, "Mediaș", ())
+    born = Names(P + "P19", "place of birth", ())
+    files = IndexFiles(str(tmp_path / "kg_index"), 3)
     with BeamTestPipeline(runner="DirectRunner") as p:
-        docs = p | "Docs" >> beam.Create([DOC])
-        triples = p | "Triples" >> beam.Create([BORN_IN, LOCATED_IN])
-        names = p | "Names" >> beam.Create([schneider, medias])
-        joined = docs | JoinCandidates(triples, names)
-        summary = joined | beam.Map(lambda j: (j.doc.id, [n.iri for n in j.entities], len(j.triples)))
-        assert_that(summary, equal_to([("d0", [MEDIAS, SCHNEIDER], 2)]))
+        triples = p | "Triples" >> beam.Create([BORN_IN, LOCATED_IN, BORN_IN])  # a duplicate too
+        names = p | "Names" >> beam.Create([schneider, medias, born])
+        written = triples | BuildKgIndex(names, files)
+        assert_that(written, equal_to(files.paths(FACTS) + files.paths(NAMES)))
+    with BeamTestPipeline(runner="DirectRunner") as p:
+        joined = p | beam.Create([DOC]) | beam.ParDo(GatherFn(files, None))
+        assert_that(
+            joined,
+            equal_to(
+                [
+                    AlignInput(
+                        doc=DOC,
+                        entities=(medias, schneider),
+                        triples=(LOCATED_IN, BORN_IN),
+                        relations=(relation_fallback(P + "P131"), born),  # P131: the shipped table
+                        labels=(
+                            (MEDIAS, "Mediaș"),
+                            (SCHNEIDER, 'Wilfried "Willi" Schneider'),
+                            (P + "P131", "located in the administrative territorial entity"),
+                            (P + "P19", "place of birth"),
+                        ),
+                    )
+                ]
+            ),
+        )
 
 
 def test_dedup_keeps_the_smallest_document_id() -> None:
