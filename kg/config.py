@@ -47,6 +47,10 @@ class KgConfig:
     """Prefix that turns a bare TSV relation id (``P31``) into an IRI."""
     max_rdflib_file_bytes: int = 512 * 1024 * 1024
     """Largest (decompressed) file, in bytes, handed to rdflib, which holds a whole file in memory."""
+    rdflib_piece_bytes: int = 1024 * 1024
+    """A larger Turtle, N3 or TriG file is parsed in pieces of about this many bytes cut at statement
+    boundaries (its directives repeated in each), so rdflib holds one piece's graph, not the file's
+    (docs/KG.md: a blank node label used in two pieces becomes two blank nodes)."""
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     """Longest line, in bytes, of a line-oriented file; a longer one is a ``too_large`` dead letter."""
 
@@ -66,6 +70,8 @@ class KgConfig:
             raise ValueError(f"property_iri_pattern is not a valid regex: {err}") from None
         if self.max_rdflib_file_bytes <= 0:
             raise ValueError(f"max_rdflib_file_bytes must be > 0, got {self.max_rdflib_file_bytes}")
+        if self.rdflib_piece_bytes <= 0:
+            raise ValueError(f"rdflib_piece_bytes must be > 0, got {self.rdflib_piece_bytes}")
         if self.max_line_bytes <= 0:
             raise ValueError(f"max_line_bytes must be > 0, got {self.max_line_bytes}")
 

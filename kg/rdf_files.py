@@ -14,7 +14,7 @@ import io
 import json
 import logging
 import xml.parsers.expat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from xml.sax import SAXException, SAXParseException
 
@@ -26,7 +26,7 @@ from corpus.records import DeadLetter, Reason, make_dead_letter
 from kg.config import KgConfig
 from kg.ntriples import STAGE, Term, make_record
 from kg.records import LexiconEntry, LinesRead, Triple
-from kg.recover import lost_lines, recover
+from kg.recover import Lost, lost_lines, parse_pieces, recover
 
 logger = logging.getLogger(__name__)
 
@@ -200,9 +200,8 @@ def line_count(data: bytes) -> int:
     return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
 
 
-def _recover(data: bytes, syntax: RdfSyntax, file: str) -> tuple[list[TermTriple], list[DeadLetter], int]:
-    """The statements of a broken file that still parse, a dead letter per lost statement, lines lost."""
-    pieces, lost = recover(data, lambda piece: _parse_terms(piece, syntax, file), PARSE_ERRORS)
+def _lost_letters(lost: Sequence[Lost], data: bytes, file: str) -> list[DeadLetter]:
+    """One dead letter per statement rdflib cannot parse even alone (and a warning for the file)."""
     total, n_lost = line_count(data), lost_lines(lost)
     letters = []
     for item in lost:
@@ -221,7 +220,17 @@ def _recover(data: bytes, syntax: RdfSyntax, file: str) -> tuple[list[TermTriple
             n_lost,
             total,
         )
-    return [t for piece in pieces for t in piece], letters, n_lost
+    return letters
+
+
+def _recover(data: bytes, syntax: RdfSyntax, file: str) -> tuple[list[TermTriple], list[DeadLetter], int]:
+    """The statements of a broken file that still parse, a dead letter per lost statement, lines lost."""
+    pieces, lost = recover(data, lambda piece: _parse_terms(piece, syntax, file), PARSE_ERRORS)
+    return [t for piece in pieces for t in piece], _lost_letters(lost, data, file), lost_lines(lost)
+
+
+def _property_subjects(triples: Iterable[TermTriple]) -> set[str]:
+    return {s.value for s, p, o in triples if p.value == RDF_TYPE and o.value in PROPERTY_CLASSES}
 
 
 def parse_rdf_bytes(
@@ -231,13 +240,18 @@ def parse_rdf_bytes(
 
     A syntax error in Turtle, N3 or TriG costs only the statements around it (:mod:`kg.recover`): one
     dead letter per lost statement with its lines. Other syntaxes lose the whole file (one dead letter).
-    When lines were lost, a :class:`LinesRead` with ``lines=0`` and ``lost`` set says how many.
+    When lines were lost, a :class:`LinesRead` with ``lines=0`` and ``lost`` set says how many. Turtle,
+    N3 and TriG files over ``config.rdflib_piece_bytes`` are parsed piece by piece
+    (:func:`_parse_in_pieces`).
     """
     rejection = _safety_problem(data, syntax)
     if rejection is not None:
         reason, problem, line = rejection
         yield make_dead_letter(STAGE, file, reason, f"{file}: {problem}", line=line)
         yield LinesRead(file, 0, lost=line_count(data))
+        return
+    if syntax in RECOVERABLE and len(data) > config.rdflib_piece_bytes:
+        yield from _parse_in_pieces(data, syntax, file, config)
         return
     try:
         triples = _parse_terms(data, syntax, file)
@@ -256,11 +270,43 @@ def parse_rdf_bytes(
         yield from letters
         yield LinesRead(file, 0, lost=n_lost)
     unique = sorted(set(triples))
-    properties = frozenset(
-        s.value for s, p, o in unique if p.value == RDF_TYPE and o.value in PROPERTY_CLASSES
-    )
+    properties = frozenset(_property_subjects(unique))
     for s, p, o in unique:
         yield make_record(s.value, p.value, o, config, property_iris=properties)
+
+
+def _parse_in_pieces(
+    data: bytes, syntax: RdfSyntax, file: str, config: KgConfig
+) -> Iterator[Triple | LexiconEntry | DeadLetter | LinesRead]:
+    """A large Turtle/N3/TriG file, one piece of statements at a time (:func:`kg.recover.parse_pieces`).
+
+    Each piece's statements come out sorted and distinct (a statement repeated in two pieces comes out
+    twice, as a repeated N-Triples line does). Naming statements wait until the whole file is read: whether
+    a name is a relation's depends on ``rdf:type`` statements anywhere in the file; they are a small share
+    of a KG (about one per entity), unlike the triples, which leave as soon as their piece is parsed.
+    """
+    properties: set[str] = set()
+    names: list[TermTriple] = []
+    lost: list[Lost] = []
+    for item in parse_pieces(
+        data, lambda piece: _parse_terms(piece, syntax, file), PARSE_ERRORS, config.rdflib_piece_bytes
+    ):
+        if isinstance(item, Lost):
+            lost.append(item)
+            continue
+        unique = sorted(set(item))
+        properties |= _property_subjects(unique)
+        for s, p, o in unique:
+            if o.is_literal and config.label_kind(p.value) is not None:
+                names.append((s, p, o))
+            else:
+                yield make_record(s.value, p.value, o, config)
+    if lost:
+        yield from _lost_letters(lost, data, file)
+        yield LinesRead(file, 0, lost=lost_lines(lost))
+    frozen = frozenset(properties)
+    for s, p, o in names:
+        yield make_record(s.value, p.value, o, config, property_iris=frozen)
 
 
 def _safety_problem(data: bytes, syntax: RdfSyntax) -> tuple[Reason, str, int] | None:

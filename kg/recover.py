@@ -15,7 +15,7 @@ the statements up to the next ``.`` it does see.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple, TypeVar
 
 T = TypeVar("T")
@@ -88,33 +88,58 @@ def is_directive(statement: Statement) -> bool:
     return bool(_DIRECTIVE.match(body))
 
 
-def recover(
-    data: bytes, parse: Callable[[bytes], T], errors: tuple[type[Exception], ...]
-) -> tuple[list[T], list[Lost]]:
-    """Parse the pieces of ``data`` that ``parse`` accepts (each result in file order) and the lost ones.
+def parse_pieces(
+    data: bytes, parse: Callable[[bytes], T], errors: tuple[type[Exception], ...], piece_bytes: int
+) -> Iterator[T | Lost]:
+    """Parse ``data`` in pieces of consecutive statements of at most ``piece_bytes`` (one statement at
+    least), in file order: each accepted piece's result, or, for a piece ``parse`` rejects, the results of
+    its halves (recursively) and a :class:`Lost` per statement that fails alone.
 
-    ``parse`` raises one of ``errors`` on bytes it cannot read; it is called with the directives
-    prepended to each piece.
+    ``parse`` raises one of ``errors`` on bytes it cannot read; it is called with every directive of the
+    file prepended to each piece. Only one piece's result is alive at a time if the caller consumes them.
     """
     statements = split_statements(data)
     header = b"".join(s.text + b"\n" for s in statements if is_directive(s))
     body = [s for s in statements if not is_directive(s)]
-    results: list[tuple[int, T]] = []
-    lost: list[Lost] = []
-    pending: list[tuple[int, int]] = [(0, len(body))] if body else []
-    while pending:
-        lo, hi = pending.pop()
-        try:
-            results.append((lo, parse(header + b"".join(s.text for s in body[lo:hi]))))
-        except errors as err:
-            if hi - lo == 1:
-                lost.append(Lost(body[lo], f"{type(err).__name__}: {err}".splitlines()[0]))
+    del statements
+    start, size = 0, 0
+    ranges: list[tuple[int, int]] = []
+    for i, statement in enumerate(body):
+        if i > start and size + len(statement.text) > piece_bytes:
+            ranges.append((start, i))
+            start, size = i, 0
+        size += len(statement.text)
+    if body:
+        ranges.append((start, len(body)))
+    for first in ranges:
+        pending = [first]
+        while pending:
+            lo, hi = pending.pop()
+            try:
+                result = parse(header + b"".join(s.text for s in body[lo:hi]))
+            except errors as err:
+                if hi - lo == 1:
+                    yield Lost(body[lo], f"{type(err).__name__}: {err}".splitlines()[0])
+                else:
+                    mid = (lo + hi) // 2
+                    pending += [(mid, hi), (lo, mid)]
             else:
-                mid = (lo + hi) // 2
-                pending += [(mid, hi), (lo, mid)]
-    results.sort(key=lambda item: item[0])
-    lost.sort(key=lambda item: item.statement.first_line)
-    return [r for _, r in results], lost
+                yield result
+
+
+def recover(
+    data: bytes, parse: Callable[[bytes], T], errors: tuple[type[Exception], ...]
+) -> tuple[list[T], list[Lost]]:
+    """Parse the pieces of ``data`` that ``parse`` accepts (each result in file order) and the lost ones
+    (:func:`parse_pieces` with the whole file as the first piece)."""
+    results: list[T] = []
+    lost: list[Lost] = []
+    for item in parse_pieces(data, parse, errors, len(data) + 1):
+        if isinstance(item, Lost):
+            lost.append(item)
+        else:
+            results.append(item)
+    return results, lost
 
 
 def lost_lines(lost: Sequence[Lost]) -> int:
