@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pyarrow as pa
 
-from aligners.lexicon_index import key_hash
+from aligners.lexicon_index import key_hash, open_mapped_shards
 from kg.records import Names, Triple
 
 BLOB_SCHEMA = pa.schema([("hash", pa.uint64()), ("key", pa.string()), ("value", pa.binary())])
@@ -75,13 +75,7 @@ class BlobIndex:
 
     def __init__(self, paths: Sequence[str]) -> None:
         self.shards = len(paths)
-        self._tables: list[pa.Table] = []
-        self._hashes: list[np.ndarray] = []
-        for path in paths:
-            table = pa.ipc.open_file(pa.memory_map(path, "r")).read_all()
-            self._tables.append(table)
-            # One chunk (as encode_blob_shard writes it): a view of the mapped pages, no copy.
-            self._hashes.append(table.column("hash").to_numpy())
+        self._tables, self._hashes = open_mapped_shards(paths)
 
     def get_many(self, keys: Iterable[str]) -> dict[str, bytes]:
         """The value of each key the index holds (absent keys are left out)."""

@@ -141,18 +141,19 @@ def encode_index_shard(entries: Iterable[FormEntry], max_per_form: int) -> tuple
     return sink.getvalue(), dropped
 
 
+def open_mapped_shards(paths: Sequence[str]) -> tuple[list[pa.Table], list[np.ndarray]]:
+    """Each shard file memory-mapped, and its sorted ``hash`` column as a numpy view of the mapped pages
+    (one chunk, as the shard encoders write it: no copy)."""
+    tables = [pa.ipc.open_file(pa.memory_map(path, "r")).read_all() for path in paths]
+    return tables, [table.column("hash").to_numpy() for table in tables]
+
+
 class LexiconIndex:
     """The shard files, memory-mapped; :meth:`lookup` is vectorised per shard."""
 
     def __init__(self, paths: Sequence[str]) -> None:
         self.shards = len(paths)
-        self._tables: list[pa.Table] = []
-        self._hashes: list[np.ndarray] = []
-        for path in paths:
-            table = pa.ipc.open_file(pa.memory_map(path, "r")).read_all()
-            self._tables.append(table)
-            # One chunk (as encode_index_shard writes it): a view of the mapped pages, no copy.
-            self._hashes.append(table.column("hash").to_numpy())
+        self._tables, self._hashes = open_mapped_shards(paths)
 
     def lookup(self, hashes: Iterable[int]) -> list[Candidate]:
         """Every entity with one of these form hashes (each entity once, its best source and prior)."""
