@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pyarrow as pa
 
-from aligners.lexicon_index import key_hash, open_mapped_shards
+from aligners.lexicon_index import key_hash, open_mapped_shards, shard_of_hash
 from kg.records import Names, Triple
 
 BLOB_SCHEMA = pa.schema([("hash", pa.uint64()), ("key", pa.string()), ("value", pa.binary())])
@@ -39,7 +39,7 @@ def shard_count(kg_bytes: int) -> int:
 
 
 def shard_of(key: str, shards: int) -> int:
-    return key_hash(key) % shards
+    return shard_of_hash(key_hash(key), shards)
 
 
 def facts_value(facts: Iterable[PlainFact]) -> bytes:

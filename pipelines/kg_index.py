@@ -149,6 +149,8 @@ class GatherFn(beam.DoFn):
         self._kg: KgIndex | None = None
         self._forms: LexiconIndex | None = None
         self._copies: list[tempfile.TemporaryDirectory[str]] = []
+        self._max_units = 0
+        self._spaced = True
 
     def _open(self, paths: Sequence[str]) -> list[str]:
         local, folder = local_copies(paths)
@@ -160,6 +162,8 @@ class GatherFn(beam.DoFn):
         self._kg = KgIndex(self._open(self.files.paths(FACTS)), self._open(self.files.paths(NAMES)))
         if self.lexicon is not None:
             self._forms = LexiconIndex(self._open(self.lexicon.paths))
+            self._spaced = language_for(self.lexicon.language).spaced
+            self._max_units = self.lexicon.max_words if self._spaced else self.lexicon.max_unspaced_chars
 
     def teardown(self) -> None:
         for folder in self._copies:
@@ -169,13 +173,8 @@ class GatherFn(beam.DoFn):
         lexicon = self.lexicon
         if lexicon is None or self._forms is None or (doc.links and not lexicon.linked_too):
             return []
-        spaced = language_for(lexicon.language).spaced
         found, over = document_candidates(
-            doc.text(),
-            self._forms,
-            lexicon.max_words if spaced else lexicon.max_unspaced_chars,
-            spaced=spaced,
-            limit=lexicon.max_candidates,
+            doc.text(), self._forms, self._max_units, spaced=self._spaced, limit=lexicon.max_candidates
         )
         if over:
             logger.warning("%s: %d lexicon candidates over max_candidates were skipped", doc.id, over)
