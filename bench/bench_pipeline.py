@@ -407,10 +407,10 @@ def run() -> str:
         r = results[(factor, IN_PROCESS)]
         build_rate = r["stats"].get("aligned.sentences", 0) / r["timings"]["total"]
         pure_rate = p["sentences"] / p["seconds"]
-        stages = ", ".join(f"{k} {v:.1f}" for k, v in p.items() if k not in ("sentences", "seconds"))
+        pure_stages = ", ".join(f"{k} {v:.1f}" for k, v in p.items() if k not in ("sentences", "seconds"))
         floors.append(
             f"| {factor}x | {p['sentences']:.0f} | {p['seconds']:.1f} | {pure_rate:.0f} | {build_rate:.0f} | "
-            f"**{build_rate / pure_rate:.2f}** | {build_rate / floor_rate:.2f} | {stages} |"
+            f"**{build_rate / pure_rate:.2f}** | {build_rate / floor_rate:.2f} | {pure_stages} |"
         )
     speedup = []
     for factor in factors:
