@@ -26,9 +26,9 @@ from pathlib import Path
 
 import torch
 
-from model.train_config import apply_overrides, train_preset
-from model.train_setup import build_trainer
-from model.trainer import Trainer
+from model.train.config import apply_overrides, train_preset
+from model.train.loop import Trainer
+from model.train.setup import build_trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / "_work" / "trainer"

@@ -23,13 +23,13 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "pipelines.build_corpus", "build a corpus directory from a KG and documents (Beam)"
     ),
     "inspect": Subcommand("corpus.inspect", "show (and --verify) a corpus directory"),
-    "pretrain": Subcommand("model.pretrain", "pre-train the ERNIE 3.0 model on a corpus directory"),
+    "pretrain": Subcommand("model.train.cli", "pre-train the ERNIE 3.0 model on a corpus directory"),
     "kg-stats": Subcommand("kg.stats", "count triples, entities, literals and relations of KG files"),
     "align-eval": Subcommand(
         "pipelines.align_eval", "score alignment through build-corpus against gold sets, beside a baseline"
     ),
     "model-info": Subcommand("model.info", "print the parameter breakdown of a model preset"),
-    "plot": Subcommand("model.plot", "draw the loss curves of a pre-training run to a PNG"),
+    "plot": Subcommand("model.train.plot", "draw the loss curves of a pre-training run to a PNG"),
 }
 
 

@@ -1,14 +1,17 @@
-"""Shared builders for the model tests: small seeded configs and models (CPU, float32, eval mode)."""
+"""Shared builders for the model tests: small seeded configs and models (CPU, float32, eval mode), and the
+fixture corpus directory the data and trainer tests read."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import torch
 
 from model.config import ModelConfig, Recurrence, StackConfig
 from model.ernie import Ernie3Model
+from tests.model.corpus_fixture import build_corpus
 
 
 def small_config(**changes: object) -> ModelConfig:
@@ -49,3 +52,9 @@ def _one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The five-task corpus built from 24 Re-DocRED documents (read-only: copy it before editing)."""
+    return build_corpus(tmp_path_factory.mktemp("trainer") / "corpus")

@@ -16,10 +16,10 @@ import torch
 from torch import nn
 
 from corpus.reader import CorpusReader
-from model.data_mixture import PretrainData
-from model.train_config import DataConfig
-from model.train_dist import DistContext, all_reduce_sum
-from model.train_step import detach_mems
+from model.data.mixture import PretrainData
+from model.train.config import DataConfig
+from model.train.dist import DistContext, all_reduce_sum
+from model.train.objective import detach_mems
 
 logger = logging.getLogger(__name__)
 

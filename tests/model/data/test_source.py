@@ -13,12 +13,12 @@ import torch
 from corpus.errors import CorpusError
 from corpus.reader import CorpusReader
 from corpus.tasks.tokenizer import Tokenizer
-from model.data import BucketedBatches, TaskSource
-from model.data_dlm import DlmStreams
-from model.data_mixture import PretrainData, available_tasks, split_batch
-from model.train_config import DataConfig
-from model.train_step import IGNORE
-from tests.trainer.corpus_fixture import copy_corpus
+from model.data.dlm import DlmStreams
+from model.data.mixture import PretrainData, available_tasks, split_batch
+from model.data.source import BucketedBatches, TaskSource
+from model.train.config import DataConfig
+from model.train.objective import IGNORE
+from tests.model.corpus_fixture import copy_corpus
 
 
 @pytest.fixture()

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 from corpus.tasks import masking
-from model.data import RowRef
-from model.train_config import DataConfig
-from model.train_step import NluBatch
+from model.data.source import RowRef
+from model.train.config import DataConfig
+from model.train.objective import NluBatch
 
 COLUMNS: dict[str, list[str]] = {
     "kmlm": ["input_ids", "units"],

@@ -17,11 +17,11 @@ import torch
 from corpus.errors import CorpusError
 from corpus.reader import CorpusReader
 from corpus.tasks.tokenizer import Tokenizer
-from model.data import BucketedBatches, TaskSource
-from model.data_collate import COLUMNS, Collator
-from model.data_dlm import DlmStreams
-from model.train_config import NLU_TASKS, DataConfig
-from model.train_step import DlmBatch, NluBatch
+from model.data.collate import COLUMNS, Collator
+from model.data.dlm import DlmStreams
+from model.data.source import BucketedBatches, TaskSource
+from model.train.config import NLU_TASKS, DataConfig
+from model.train.objective import DlmBatch, NluBatch
 
 logger = logging.getLogger(__name__)
 

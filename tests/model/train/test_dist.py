@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.trainer.test_trainer import SMALL
+from tests.model.train.test_loop import SMALL
 
 TORCHRUN = Path(sys.executable).with_name("torchrun")
 # Same global batches for 1 and 2 processes: every task gets an even row count and no batch ramp
@@ -50,7 +50,7 @@ def _pretrain(corpus: Path, out: Path, procs: int, *extra: str, steps: int = 4) 
     )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
-        command, capture_output=True, text=True, timeout=240, env=env, cwd=Path(__file__).parents[2]
+        command, capture_output=True, text=True, timeout=240, env=env, cwd=Path(__file__).parents[3]
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from model.train_config import (
+from model.train.config import (
     DataConfig,
     OptimConfig,
     Parallel,

@@ -11,15 +11,15 @@ import pytest
 import torch
 
 from corpus.errors import CorpusError
-from model import train_checkpoint as ckpt
-from model.plot import plot_run
-from model.pretrain import main as pretrain_main
-from model.train_config import TrainConfig, apply_overrides, train_preset
-from model.train_log import read_metrics
-from model.train_setup import build_trainer
-from model.trainer import Trainer, TrainingDivergedError
-from tests.trainer.conftest import MockModel
-from tests.trainer.corpus_fixture import copy_corpus
+from model.train import checkpoint as ckpt
+from model.train.cli import main as pretrain_main
+from model.train.config import TrainConfig, apply_overrides, train_preset
+from model.train.log import read_metrics
+from model.train.loop import Trainer, TrainingDivergedError
+from model.train.plot import plot_run
+from model.train.setup import build_trainer
+from tests.model.corpus_fixture import copy_corpus
+from tests.model.train.conftest import MockModel
 
 SMALL = [
     "data.batch_size=8",
@@ -291,7 +291,7 @@ def test_verify_corpus_rehashes_shards(
 
 
 def test_plot_cli_errors_without_metrics(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from model.plot import main as plot_main
+    from model.train.plot import main as plot_main
 
     with pytest.raises(SystemExit) as err:
         plot_main([str(tmp_path)])

@@ -11,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from model.train_log import METRICS_NAME, read_metrics
+from model.train.log import METRICS_NAME, read_metrics
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from model.train_config import OptimConfig, ProgressiveConfig
+from model.train.config import OptimConfig, ProgressiveConfig
 
 
 class StepFactors(NamedTuple):

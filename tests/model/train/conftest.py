@@ -1,26 +1,11 @@
-"""Session fixtures for the trainer tests: the fixture corpus directory and a fast fake model."""
+"""Fixtures for the trainer tests: a fast fake model (the corpus directory is in ``tests/model/conftest.py``)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 import torch
 from torch import Tensor, nn
 
 from model.config import ModelConfig
-from tests.trainer.corpus_fixture import build_corpus
-
-
-@pytest.fixture(scope="session")
-def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The five-task corpus built from 24 Re-DocRED documents (read-only: copy it before editing)."""
-    return build_corpus(tmp_path_factory.mktemp("trainer") / "corpus")
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> None:
-    torch.set_num_threads(1)
 
 
 class MockModel(nn.Module):

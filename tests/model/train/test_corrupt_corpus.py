@@ -14,8 +14,8 @@ import pytest
 from corpus.errors import CorpusError
 from corpus.inspect import main as inspect_main
 from corpus.reader import CorpusReader
-from model.pretrain import main as pretrain_main
-from tests.trainer.corpus_fixture import copy_corpus
+from model.train.cli import main as pretrain_main
+from tests.model.corpus_fixture import copy_corpus
 
 SHARD = Path("kmlm") / "train" / "part-00000-of-00002.arrow"
 

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow.compute as pc
 
 from corpus.reader import CorpusReader
-from model.data import ShardCache, stable_seed
+from model.data.source import ShardCache, stable_seed
 
 
 class DocRef(NamedTuple):

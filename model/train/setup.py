@@ -1,4 +1,4 @@
-"""Assembles a :class:`model.trainer.Trainer`: run directory, corpus checks, model, optimizer, data, resume.
+"""Assembles a :class:`model.train.loop.Trainer`: run directory, corpus checks, model, optimizer, data, resume.
 
 Start-up checks: :meth:`CorpusReader.check` (manifest, schemas, shard byte sizes and row counts; no
 re-hashing), the vocabulary size from the manifest's tokenizer, and on resume the corpus identity (the
@@ -22,17 +22,17 @@ from torch import nn
 from corpus.errors import CorpusError
 from corpus.manifest import Manifest
 from corpus.reader import CorpusReader
-from model import train_checkpoint as ckpt
 from model.checkpoint import FORMAT, FORMAT_VERSION
 from model.config import ModelConfig
-from model.data_mixture import PretrainData, available_tasks
+from model.data.mixture import PretrainData, available_tasks
 from model.presets import get_preset
-from model.train_config import Parallel, TrainConfig
-from model.train_dist import DistContext, barrier, full_state, init_distributed, load_full_state, wrap
-from model.train_eval import Evaluator
-from model.train_log import MetricsWriter
-from model.train_step import PretrainObjective
-from model.trainer import Trainer, TrainerParts
+from model.train import checkpoint as ckpt
+from model.train.config import Parallel, TrainConfig
+from model.train.dist import DistContext, barrier, full_state, init_distributed, load_full_state, wrap
+from model.train.eval import Evaluator
+from model.train.log import MetricsWriter
+from model.train.loop import Trainer, TrainerParts
+from model.train.objective import PretrainObjective
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from model.train_config import Parallel, RuntimeConfig
+from model.train.config import Parallel, RuntimeConfig
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The pre-training loop: progressive factors, accumulation, clipping, AdamW, logging, evaluation, checkpoints.
 
 :class:`Trainer` only runs the loop; its parts (model, objective wrapper, optimizer, data, metrics writer)
-are built by :func:`model.train_setup.build_trainer`. One optimizer step:
+are built by :func:`model.train.setup.build_trainer`. One optimizer step:
 
 1. the progressive factors of the step (sequence length, NLU batch size, dropout) and the lr are set;
 2. the ``grad_accum`` micro-batches of the window are drawn and their targets counted per task, summed
@@ -23,12 +23,12 @@ from typing import Any
 
 import torch
 
-from model.data_mixture import MicroBatch, PretrainData
-from model.train_config import TrainConfig
-from model.train_dist import DistContext, all_reduce_sum, autocast_dtype
-from model.train_log import MetricsWriter, format_line, read_metrics
-from model.train_schedule import StepFactors, lr_at, progressive_at
-from model.train_step import IGNORE, TOKEN_TASKS, TaskSums, detach_mems, window_loss
+from model.data.mixture import MicroBatch, PretrainData
+from model.train.config import TrainConfig
+from model.train.dist import DistContext, all_reduce_sum, autocast_dtype
+from model.train.log import MetricsWriter, format_line, read_metrics
+from model.train.objective import IGNORE, TOKEN_TASKS, TaskSums, detach_mems, window_loss
+from model.train.schedule import StepFactors, lr_at, progressive_at
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class TrainingDivergedError(RuntimeError):
 
 @dataclass(slots=True)
 class TrainerParts:
-    """Everything the loop needs, built by :func:`model.train_setup.build_trainer`."""
+    """Everything the loop needs, built by :func:`model.train.setup.build_trainer`."""
 
     config: TrainConfig
     run_dir: Path

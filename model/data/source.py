@@ -9,7 +9,7 @@ resumed run continues at once without replaying batches.
 :class:`BucketedBatches` turns a source into global batches with little padding: it reads a window of
 ``bucket_batches`` batches, sorts the window by length, cuts it into batches and visits them in a seeded
 order; its state holds the pending batches of the window.
-DLM streams live in :mod:`model.data_dlm`; collation into tensors in :mod:`model.data_collate`.
+DLM streams live in :mod:`model.data.dlm`; collation into tensors in :mod:`model.data.collate`.
 """
 
 from __future__ import annotations
