@@ -21,10 +21,10 @@ import numpy as np
 import pyarrow as pa
 
 from aligners.lexicon_index import key_hash, open_mapped_shards, shard_of_hash
+from corpus.records import PICKLE_PROTOCOL
 from kg.records import Names, Triple
 
 BLOB_SCHEMA = pa.schema([("hash", pa.uint64()), ("key", pa.string()), ("value", pa.binary())])
-PICKLE_PROTOCOL = 5
 INPUT_BYTES_PER_SHARD = 64 * 1024 * 1024
 """KG input bytes per index shard: one shard is sorted and written in one worker's memory."""
 MIN_SHARDS, MAX_SHARDS = 8, 4096

@@ -11,6 +11,8 @@ from typing import NamedTuple
 
 EXCERPT_MAX_BYTES = 1024
 """Dead-letter excerpts are cut to this many UTF-8 bytes."""
+PICKLE_PROTOCOL = 5
+"""Protocol of every pickle kgtext writes between stages (intermediate parts, index values, run files)."""
 
 
 class Reason(str, enum.Enum):

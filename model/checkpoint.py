@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -33,14 +34,23 @@ FORMAT = "kgtext-ernie3"
 FORMAT_VERSION = 1
 
 
-def model_payload(model: Ernie3Model) -> dict[str, Any]:
-    """The checkpoint dict of ``model`` (config as plain values, state dict on its current device)."""
+def checkpoint_payload(config: ModelConfig, state_dict: Mapping[str, Any]) -> dict[str, Any]:
+    """The one model checkpoint dict: format tag and version, ``config`` as plain values, ``state_dict``.
+
+    Every writer (:func:`model_payload`, the trainer's checkpoints) builds it here; :func:`model_from_payload`
+    reads it back.
+    """
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "config": model.config.to_dict(),
-        "state_dict": model.state_dict(),
+        "config": config.to_dict(),
+        "state_dict": state_dict,
     }
+
+
+def model_payload(model: Ernie3Model) -> dict[str, Any]:
+    """The checkpoint dict of ``model`` (state dict on its current device)."""
+    return checkpoint_payload(model.config, model.state_dict())
 
 
 def model_from_payload(payload: dict[str, Any], *, source: str = "<payload>") -> Ernie3Model:

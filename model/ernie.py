@@ -10,6 +10,7 @@ memory for NLG (spec §1.3). All tensors are batch-first.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal, NamedTuple, overload
 
 import torch
@@ -34,6 +35,20 @@ class Memory(NamedTuple):
     def length(self) -> int:
         """Number of cached positions M (0 for an empty memory)."""
         return self.universal[0].size(1) if self.universal else 0
+
+    def map(self, fn: Callable[[Tensor], Tensor]) -> Memory:
+        """This memory with ``fn`` applied to every layer's tensor (``Tensor.detach``, a device move, ...)."""
+        return Memory(tuple(fn(t) for t in self.universal), tuple(fn(t) for t in self.nlg))
+
+    def to_plain(self) -> dict[str, list[Tensor]]:
+        """Plain containers of detached CPU tensors (what ``torch.load(weights_only=True)`` reads back)."""
+        cpu = self.map(lambda t: t.detach().cpu())
+        return {"universal": list(cpu.universal), "nlg": list(cpu.nlg)}
+
+    @classmethod
+    def from_plain(cls, plain: Mapping[str, Sequence[Tensor]], device: torch.device | str) -> Memory:
+        """Inverse of :meth:`to_plain`, on ``device``."""
+        return cls(tuple(plain["universal"]), tuple(plain["nlg"])).map(lambda t: t.to(device))
 
 
 class NlgOutput(NamedTuple):

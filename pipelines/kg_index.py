@@ -24,10 +24,11 @@ from typing import Any, NamedTuple
 import apache_beam as beam
 
 from aligners.candidates import AlignInput, gather
-from aligners.kg_index import PICKLE_PROTOCOL, KgIndex, encode_blob_shard, facts_value, names_value, shard_of
+from aligners.kg_index import KgIndex, encode_blob_shard, facts_value, names_value, shard_of
 from aligners.language import language_for
 from aligners.lexicon_index import LexiconIndex, document_candidates
 from aligners.records import CleanedDocument
+from corpus.records import PICKLE_PROTOCOL
 from kg.records import Names, Triple
 from pipelines.files import read_bytes, write_atomic
 from pipelines.writers import SpillRuns, join_path

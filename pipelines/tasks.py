@@ -5,7 +5,8 @@
 Negatives for sentence distance come from other documents, chosen deterministically: documents are
 placed in hash buckets of their id, and every document of bucket ``b`` draws its negative document
 from bucket ``b + 1`` (with a generator seeded by (seed, document id)), joined by CoGroupByKey.
-The task builders of :mod:`corpus.tasks` run in a DoFn that loads the tokenizer once per process.
+The task builders of :mod:`corpus.tasks` (composed by :func:`corpus.tasks.compose.compose_document`) run
+in a DoFn that loads the tokenizer in ``setup``.
 """
 
 from __future__ import annotations
@@ -17,14 +18,12 @@ from typing import Any
 
 import apache_beam as beam
 
+from corpus.records import PICKLE_PROTOCOL
 from corpus.sharding import bucket_of, shard_of, split_of
-from corpus.tasks.config import TasksConfig, task_rng
-from corpus.tasks.dlm import build_dlm_counted
-from corpus.tasks.kmlm import build_kmlm_counted
-from corpus.tasks.sd import build_sd_counted
-from corpus.tasks.sr import build_sr_counted
+from corpus.tasks.compose import SD_SALT, Negatives, compose_document, draw_negative
+from corpus.tasks.config import TasksConfig
+from corpus.tasks.task import Task
 from corpus.tasks.tokenizer import Tokenizer
-from corpus.tasks.uktp import build_uktp_counted
 from pipelines.batches import encode_doc_rows
 from pipelines.files import read_bytes
 from pipelines.progress import log_progress
@@ -32,19 +31,8 @@ from pipelines.records import AlignedRecord, DocRows, DocTasks, GroupKey, PartEn
 
 logger = logging.getLogger(__name__)
 
-TASKS = ("kmlm", "uktp", "sr", "sd", "dlm")
-SD_SALT = "sd-negatives"
-PICKLE_PROTOCOL = 5
-
-_TOKENIZERS: dict[str, Tokenizer] = {}
-
-
-def tokenizer_for(path: str) -> Tokenizer:
-    """The process-wide tokenizer of a model path (read through FileSystems on first use)."""
-    tok = _TOKENIZERS.get(path)
-    if tok is None:
-        tok = _TOKENIZERS[path] = Tokenizer.from_bytes(read_bytes(path))
-    return tok
+TASKS = tuple(task.value for task in Task)
+"""The dataset names as plain strings (what crosses the shuffles)."""
 
 
 def part_entry(record: AlignedRecord) -> PartEntry:
@@ -81,39 +69,21 @@ def draw_negatives(group: tuple[int, Mapping[str, Iterable[Any]]], seed: int) ->
     _, parts = group
     donors = sorted(parts["donors"])
     for record in sorted(parts["docs"], key=lambda r: r.doc.doc_id):
-        choices = [d for d in donors if d[0] != record.doc.doc_id and d[1]]
-        if not choices:
-            yield SdInput(record, (), ())
-            continue
-        donor_id, texts = choices[int(task_rng(seed, record.doc.doc_id, SD_SALT).integers(len(choices)))]
-        yield SdInput(record, texts, (donor_id,) * len(texts))
+        texts, doc_ids = draw_negative(record.doc.doc_id, donors, seed)
+        yield SdInput(record, texts, doc_ids)
 
 
 def build_document_tasks(item: SdInput, tok: Tokenizer, config: TasksConfig) -> DocTasks:
-    """Every row of the five tasks for one document, in builder order, with the outcome counts."""
+    """Every row of the five tasks for one document (:func:`corpus.tasks.compose.compose_document`).
+
+    Task names become plain strings here: the rows cross a shuffle, where an exact ``str`` is coded fast.
+    """
     record = item.record
-    doc = record.doc
-    labels = dict(record.labels)
-    rows: list[tuple[str, Any]] = []
-    counts: dict[str, int] = {}
-
-    def add(task: str, built: Any) -> None:
-        rows.extend((task, row) for row in built.rows)
-        for outcome, n in built.counts.items():
-            counts[f"tasks.{task}.{outcome}"] = counts.get(f"tasks.{task}.{outcome}", 0) + n
-
-    for sentence in doc.sentences:
-        add("kmlm", build_kmlm_counted(sentence, tok, config.kmlm))
-        add("uktp", build_uktp_counted(sentence, labels, tok, config.uktp))
-    add("sr", build_sr_counted(doc, tok, config.sr, seed=config.seed))
-    add(
-        "sd",
-        build_sd_counted(
-            doc, item.negatives, tok, config.sd, seed=config.seed, negative_doc_ids=item.negative_doc_ids
-        ),
+    composed = compose_document(
+        record.doc, dict(record.labels), Negatives(item.negatives, item.negative_doc_ids), tok, config
     )
-    add("dlm", build_dlm_counted(doc, tok, config.dlm))
-    return DocTasks(doc.doc_id, tuple(rows), tuple(sorted(counts.items())))
+    rows = tuple((task.value, row) for task, row in composed.rows)
+    return DocTasks(record.doc.doc_id, rows, tuple(sorted(composed.counts.items())))
 
 
 class BuildTaskRows(beam.DoFn):
@@ -124,7 +94,7 @@ class BuildTaskRows(beam.DoFn):
         self.config = config
 
     def setup(self) -> None:
-        self.tok = tokenizer_for(self.tokenizer_path)
+        self.tok = Tokenizer.from_bytes(read_bytes(self.tokenizer_path))
 
     def process(self, item: SdInput) -> Iterator[DocTasks]:
         yield build_document_tasks(item, self.tok, self.config)

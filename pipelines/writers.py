@@ -23,7 +23,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from corpus.records import DeadLetter
+from corpus.records import PICKLE_PROTOCOL, DeadLetter
 from corpus.schemas import ALIGNED
 from corpus.sharding import SPLITS, shard_file_name, shard_of, split_of
 from pipelines.batches import MergedShard, encode_doc_rows, encode_run, iter_run, write_merged_runs
@@ -40,8 +40,6 @@ from pipelines.records import (
 from pipelines.tasks import part_entry
 
 logger = logging.getLogger(__name__)
-
-PICKLE_PROTOCOL = 5
 
 
 def join_path(root: str, *parts: str) -> str:

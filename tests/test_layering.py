@@ -2,7 +2,8 @@
 
 kg/, aligners/, corpus/ are pure (no apache_beam, no torch); pipelines/ never imports torch or model/;
 model/ never imports Beam, kg/, aligners/ or pipelines/ (it reads shards through corpus/ only); only the
-kgtext dispatcher may import both pipelines/ and model/.
+kgtext dispatcher may import both pipelines/ and model/. Inside model/: the core (its top-level modules)
+never imports model.data or model.train, and model.data never imports model.train (docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations
@@ -66,3 +67,59 @@ def test_no_relative_imports_escape_layering() -> None:
             if any(isinstance(n, ast.ImportFrom) and n.level > 0 for n in ast.walk(tree)):
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Full dotted names of the modules a file imports (absolute imports; ``from a import b`` gives ``a``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+            # ``from model import train`` imports the sub-package itself.
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+MODEL_LAYERS: dict[str, tuple[str, ...]] = {
+    "core": ("model.data", "model.train"),
+    "data": ("model.train",),
+}
+"""Layer of model/ -> the sub-packages it must not import."""
+
+ENTRY_POINTS = {"model/pretrain.py"}
+"""Thin aliases of model.train entry points (``torchrun -m model.pretrain``), outside the layer rule."""
+
+
+def _model_layer(path: Path) -> str | None:
+    rel = path.relative_to(ROOT / "model")
+    if len(rel.parts) == 1:
+        return None if str(path.relative_to(ROOT)) in ENTRY_POINTS else "core"
+    return rel.parts[0] if rel.parts[0] in MODEL_LAYERS else None
+
+
+def _violates(name: str, forbidden: tuple[str, ...]) -> bool:
+    return any(name == f or name.startswith(f + ".") for f in forbidden)
+
+
+def test_model_sub_packages_respect_directions() -> None:
+    violations = []
+    for path in _modules("model"):
+        layer = _model_layer(path)
+        if layer is None:
+            continue
+        bad = sorted(n for n in imported_modules(path) if _violates(n, MODEL_LAYERS[layer]))
+        violations += [f"{path.relative_to(ROOT)} ({layer}) imports {n}" for n in bad]
+    assert violations == []
+
+
+def test_model_layer_rule_sees_violations(tmp_path: Path) -> None:
+    src = tmp_path / "m.py"
+    src.write_text(
+        "from model import train\nimport model.data.collate\nfrom model.config import ModelConfig\n"
+    )
+    names = imported_modules(src)
+    assert {n for n in names if _violates(n, MODEL_LAYERS["core"])} == {"model.train", "model.data.collate"}
+    assert {n for n in names if _violates(n, MODEL_LAYERS["data"])} == {"model.train"}

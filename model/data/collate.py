@@ -18,15 +18,16 @@ import numpy as np
 import torch
 
 from corpus.tasks import masking
+from corpus.tasks.task import TOKEN_TASKS, Task
+from model.data.batch import NluBatch
+from model.data.config import DataConfig
 from model.data.source import RowRef
-from model.train.config import DataConfig
-from model.train.objective import NluBatch
 
-COLUMNS: dict[str, list[str]] = {
-    "kmlm": ["input_ids", "units"],
-    "uktp": ["input_ids", "segment_ids", "relation_span", "units"],
-    "sr": ["input_ids", "segment_starts"],
-    "sd": ["input_ids", "segment_ids", "label"],
+COLUMNS: dict[Task, list[str]] = {
+    Task.KMLM: ["input_ids", "units"],
+    Task.UKTP: ["input_ids", "segment_ids", "relation_span", "units"],
+    Task.SR: ["input_ids", "segment_starts"],
+    Task.SD: ["input_ids", "segment_ids", "label"],
 }
 """Columns each NLU task's collator reads."""
 
@@ -70,11 +71,11 @@ class Collator:
         return [*ids[: seq_len - 1], self.sep_id], units
 
     def _row(
-        self, task: str, row: dict[str, Any], ref: RowRef, seq_len: int
+        self, task: Task, row: dict[str, Any], ref: RowRef, seq_len: int
     ) -> tuple[np.ndarray, np.ndarray | None, Any]:
         """(input ids, segment ids or None, labels: token array or class id) of one row."""
         seed = self.config.seed
-        if task == "kmlm":
+        if task == Task.KMLM:
             ids, units = self._cut(row, seq_len)
             out = masking.mask_units(
                 ids,
@@ -87,7 +88,7 @@ class Collator:
                 unit_prob=self.config.mask_prob,
             )
             return out.input_ids, None, out.labels
-        if task == "uktp":
+        if task == Task.UKTP:
             ids, units = self._cut(row, seq_len)
             out = masking.mask_uktp(
                 ids,
@@ -102,17 +103,17 @@ class Collator:
                 word_prob=self.config.uktp_word_prob,
             )
             return out.input_ids, np.asarray(row["segment_ids"][: len(ids)], dtype=np.int64), out.labels
-        if task == "sr":
+        if task == Task.SR:
             perm = masking.permute_sr(
                 row["input_ids"], row["segment_starts"], seed=seed, epoch=ref.epoch, row_index=ref.row_index
             )
             return perm.input_ids, None, perm.label
-        if task == "sd":
+        if task == Task.SD:
             pair = np.asarray(row["input_ids"], dtype=np.int64)
             return pair, np.asarray(row["segment_ids"], dtype=np.int64), int(row["label"])
         raise ValueError(f"unknown NLU task {task!r}")
 
-    def collate(self, task: str, rows: list[dict[str, Any]], refs: list[RowRef], seq_len: int) -> NluBatch:
+    def collate(self, task: Task, rows: list[dict[str, Any]], refs: list[RowRef], seq_len: int) -> NluBatch:
         """Mask/permute, cut to ``seq_len``, pad to the longest row: tensors on the CPU."""
         items = [self._row(task, row, ref, seq_len) for row, ref in zip(rows, refs, strict=True)]
         lengths = [min(len(ids), seq_len) for ids, _, _ in items]
@@ -137,8 +138,8 @@ class Collator:
                 classes[i] = labels
         self.pad_stats.add(lengths, width)
         pad_mask = np.arange(width)[None, :] < np.asarray(lengths)[:, None]
-        has_segments = task in ("uktp", "sd")
-        has_tokens = task in ("kmlm", "uktp")
+        has_segments = task in (Task.UKTP, Task.SD)
+        has_tokens = task in TOKEN_TASKS
         return NluBatch(
             input_ids=torch.from_numpy(input_ids),
             segment_ids=torch.from_numpy(segment_ids) if has_segments else None,

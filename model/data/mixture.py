@@ -10,18 +10,20 @@ missing from the corpus is skipped with a warning, or is an error when ``data.re
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import torch
 
 from corpus.errors import CorpusError
 from corpus.reader import CorpusReader
+from corpus.tasks.task import NLU_TASKS, Task
 from corpus.tasks.tokenizer import Tokenizer
+from model.data.batch import DlmBatch, NluBatch
 from model.data.collate import COLUMNS, Collator
+from model.data.config import DataConfig
 from model.data.dlm import DlmStreams
 from model.data.source import BucketedBatches, TaskSource
-from model.train.config import NLU_TASKS, DataConfig
-from model.train.objective import DlmBatch, NluBatch
 
 logger = logging.getLogger(__name__)
 
@@ -29,12 +31,12 @@ logger = logging.getLogger(__name__)
 class MicroBatch(NamedTuple):
     """This rank's part of one global micro-batch."""
 
-    nlu: dict[str, NluBatch]
+    nlu: dict[Task, NluBatch]
     dlm: DlmBatch | None
     tokens: int
     """Real (non-padding) input tokens of this rank's part."""
 
-    def to(self, device: torch.device) -> tuple[dict[str, NluBatch], DlmBatch | None]:
+    def to(self, device: torch.device) -> tuple[dict[Task, NluBatch], DlmBatch | None]:
         """The tensors on ``device``: (NLU batches by task, DLM batch or None)."""
         nlu = {
             task: NluBatch(
@@ -53,9 +55,9 @@ class MicroBatch(NamedTuple):
         return nlu, dlm
 
 
-def available_tasks(reader: CorpusReader, config: DataConfig, split: str) -> list[str]:
+def available_tasks(reader: CorpusReader, config: DataConfig, split: str) -> list[Task]:
     """Enabled tasks that have rows in ``split``; missing ones warn, or raise when required."""
-    wanted = [t for t, w in config.weights().items() if w > 0] + (["dlm"] if config.use_dlm else [])
+    wanted = [t for t, w in config.weights().items() if w > 0] + ([Task.DLM] if config.use_dlm else [])
     found = []
     for task in wanted:
         if sum(s.rows for s in reader.shards(task, split)) > 0:
@@ -70,7 +72,7 @@ def available_tasks(reader: CorpusReader, config: DataConfig, split: str) -> lis
     return found
 
 
-def split_batch(batch_size: int, weights: dict[str, float], world_size: int) -> dict[str, int]:
+def split_batch(batch_size: int, weights: dict[Task, float], world_size: int) -> dict[Task, int]:
     """Global rows per NLU task: proportional to the weights, a multiple of (and at least) ``world_size``."""
     total = sum(weights.values())
     out = {}
@@ -87,7 +89,7 @@ class PretrainData:
         self,
         reader: CorpusReader,
         config: DataConfig,
-        tasks: list[str],
+        tasks: Sequence[str],
         *,
         split: str = "train",
         rank: int = 0,
@@ -99,7 +101,8 @@ class PretrainData:
             raise CorpusError(str(reader.root), "manifest has no tokenizer entry")
         self.config = config
         self.rank, self.world_size = rank, world_size
-        self.weights = {t: config.weights()[t] for t in tasks if t in NLU_TASKS}
+        wanted = [Task(t) for t in tasks]
+        self.weights = {t: config.weights()[t] for t in wanted if t in NLU_TASKS}
         self.batches = {
             t: BucketedBatches(
                 TaskSource(reader, t, split, config.seed, shuffle=shuffle),
@@ -107,7 +110,7 @@ class PretrainData:
             )
             for t in self.weights
         }
-        self.dlm = DlmStreams(reader, split, config.dlm_streams, config.seed) if "dlm" in tasks else None
+        self.dlm = DlmStreams(reader, split, config.dlm_streams, config.seed) if Task.DLM in wanted else None
         if self.dlm is not None and config.dlm_streams % world_size:
             raise ValueError(f"data.dlm_streams ({config.dlm_streams}) must be a multiple of the world size")
         # Random replacement tokens come from the ordinary pieces (no specials, no byte pieces).
@@ -115,12 +118,12 @@ class PretrainData:
         self.collator = Collator(config, tok.special_ids, (first_normal, tok.vocab_size))
 
     @property
-    def tasks(self) -> list[str]:
-        return list(self.weights) + (["dlm"] if self.dlm is not None else [])
+    def tasks(self) -> list[Task]:
+        return list(self.weights) + ([Task.DLM] if self.dlm is not None else [])
 
     def next(self, batch_size: int, seq_len: int) -> MicroBatch:
         """The next micro-batch at the current global NLU batch size and sequence length."""
-        nlu: dict[str, NluBatch] = {}
+        nlu: dict[Task, NluBatch] = {}
         tokens = 0
         for task, rows in split_batch(batch_size, self.weights, self.world_size).items():
             refs = self.batches[task].next_batch(rows)[self.rank :: self.world_size]
@@ -138,7 +141,7 @@ class PretrainData:
     def state_dict(self) -> dict[str, Any]:
         """The data position: plain ints only."""
         return {
-            "tasks": {t: b.state_dict() for t, b in self.batches.items()},
+            "tasks": {t.value: b.state_dict() for t, b in self.batches.items()},
             "dlm": self.dlm.state_dict() if self.dlm is not None else None,
         }
 
@@ -147,7 +150,7 @@ class PretrainData:
         if missing:
             raise ValueError(f"checkpoint data position lacks tasks {sorted(missing)}")
         for task, batches in self.batches.items():
-            batches.load_state_dict(state["tasks"][task])
+            batches.load_state_dict(state["tasks"][task.value])
         if self.dlm is not None:
             if state["dlm"] is None:
                 raise ValueError("checkpoint data position has no DLM streams")

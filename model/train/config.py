@@ -18,10 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from model.config import ModelConfig
-
-TASKS = ("kmlm", "uktp", "sr", "sd", "dlm")
-"""The five pre-training tasks; ``dlm`` trains the NLG module, the others the NLU module."""
-NLU_TASKS = ("kmlm", "uktp", "sr", "sd")
+from model.data.config import DataConfig
+from model.validate import fraction, non_negative, positive
 
 
 class Precision(str, enum.Enum):
@@ -40,72 +38,6 @@ class Parallel(str, enum.Enum):
     """A full replica per process, gradients all-reduced (DistributedDataParallel)."""
     FSDP = "fsdp"
     """Parameters, gradients and optimizer state sharded across processes (FSDP2 ``fully_shard``)."""
-
-
-def _positive(name: str, value: Any) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
-def _non_negative(name: str, value: Any) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-
-
-def _fraction(name: str, value: Any) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class DataConfig:
-    """What each step reads: the task mixture, batch sizes, sequence lengths and masking rates."""
-
-    batch_size: int = 64
-    """Global NLU rows per micro-batch (all ranks, all NLU tasks), split between tasks by the weights."""
-    dlm_streams: int = 8
-    """Global number of persistent DLM document streams = DLM rows per micro-batch (fixed, not ramped)."""
-    kmlm_weight: float = 1.0
-    """Share of the NLU batch given to knowledge masked LM (relative weight; 0 disables the task)."""
-    uktp_weight: float = 1.0
-    """Share of the NLU batch given to universal knowledge-text prediction (relative weight)."""
-    sr_weight: float = 1.0
-    """Share of the NLU batch given to sentence reordering (relative weight)."""
-    sd_weight: float = 1.0
-    """Share of the NLU batch given to sentence distance (relative weight)."""
-    use_dlm: bool = True
-    """Train document language modelling on the NLG module."""
-    require_all_tasks: bool = False
-    """Fail (instead of warning) when the corpus lacks the train split of an enabled task."""
-    bucket_batches: int = 32
-    """Length bucketing window: this many batches of rows are sorted by length, then cut into batches."""
-    mask_prob: float = 0.15
-    """KMLM unit selection probability (ERNIE 1.0: whole unit with p = 0.15, then 80/10/10 per token)."""
-    uktp_relation_prob: float = 0.5
-    """UKTP: probability that a row masks its relation (otherwise sentence words are masked)."""
-    uktp_word_prob: float = 0.15
-    """UKTP: selection probability of sentence words when words are masked."""
-    sr_max_segments: int = 3
-    """SR: paragraphs are split into 1..m segments (m = 3 gives the model's 9 classes)."""
-    seed: int = 1234
-    """Seed of the global data order and of the dynamic masking."""
-
-    def __post_init__(self) -> None:
-        _positive("batch_size", self.batch_size)
-        _non_negative("dlm_streams", self.dlm_streams)
-        for task in NLU_TASKS:
-            _non_negative(f"{task}_weight", getattr(self, f"{task}_weight"))
-        _positive("bucket_batches", self.bucket_batches)
-        _fraction("mask_prob", self.mask_prob)
-        _fraction("uktp_relation_prob", self.uktp_relation_prob)
-        _fraction("uktp_word_prob", self.uktp_word_prob)
-        _positive("sr_max_segments", self.sr_max_segments)
-        if self.use_dlm and self.dlm_streams == 0:
-            raise ValueError("dlm_streams must be positive when use_dlm is true, got 0")
-
-    def weights(self) -> dict[str, float]:
-        """NLU task -> relative weight (zero-weight tasks included)."""
-        return {task: float(getattr(self, f"{task}_weight")) for task in NLU_TASKS}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -136,16 +68,16 @@ class OptimConfig:
     def __post_init__(self) -> None:
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
-        _fraction("beta1", self.beta1)
-        _fraction("beta2", self.beta2)
+        fraction("beta1", self.beta1)
+        fraction("beta2", self.beta2)
         if not self.eps > 0:
             raise ValueError(f"eps must be > 0, got {self.eps!r}")
-        _non_negative("weight_decay", self.weight_decay)
-        _non_negative("warmup_steps", self.warmup_steps)
-        _positive("max_steps", self.max_steps)
-        _fraction("min_lr_ratio", self.min_lr_ratio)
-        _non_negative("grad_clip", self.grad_clip)
-        _positive("grad_accum", self.grad_accum)
+        non_negative("weight_decay", self.weight_decay)
+        non_negative("warmup_steps", self.warmup_steps)
+        positive("max_steps", self.max_steps)
+        fraction("min_lr_ratio", self.min_lr_ratio)
+        non_negative("grad_clip", self.grad_clip)
+        positive("grad_accum", self.grad_accum)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -164,10 +96,10 @@ class ProgressiveConfig:
     """Dropout at step 0 (the paper keeps it at 0 during the warm-up), ramped to the model's dropout."""
 
     def __post_init__(self) -> None:
-        _non_negative("steps", self.steps)
-        _positive("start_seq_len", self.start_seq_len)
-        _fraction("start_batch_fraction", self.start_batch_fraction)
-        _fraction("start_dropout", self.start_dropout)
+        non_negative("steps", self.steps)
+        positive("start_seq_len", self.start_seq_len)
+        fraction("start_batch_fraction", self.start_batch_fraction)
+        fraction("start_dropout", self.start_dropout)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -180,8 +112,8 @@ class CheckpointConfig:
     """Keep the last this many checkpoints."""
 
     def __post_init__(self) -> None:
-        _positive("interval", self.interval)
-        _positive("keep", self.keep)
+        positive("interval", self.interval)
+        positive("keep", self.keep)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -194,7 +126,7 @@ class LogConfig:
     """Write TensorBoard event files to ``RUN_DIR/tensorboard``."""
 
     def __post_init__(self) -> None:
-        _positive("interval", self.interval)
+        positive("interval", self.interval)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -207,8 +139,8 @@ class EvalConfig:
     """Micro-batches per task per evaluation (the same rows every time)."""
 
     def __post_init__(self) -> None:
-        _non_negative("interval", self.interval)
-        _positive("batches", self.batches)
+        non_negative("interval", self.interval)
+        positive("batches", self.batches)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -237,7 +169,7 @@ class RuntimeConfig:
             raise ValueError(f"precision must be a Precision, got {self.precision!r}")
         if not isinstance(self.parallel, Parallel):
             raise ValueError(f"parallel must be a Parallel, got {self.parallel!r}")
-        _non_negative("threads", self.threads)
+        non_negative("threads", self.threads)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
 from corpus.reader import CorpusReader
+from corpus.tasks.task import Task
+from model.data.config import DataConfig
 from model.data.mixture import PretrainData
-from model.train.config import DataConfig
 from model.train.dist import DistContext, all_reduce_sum
-from model.train.objective import detach_mems
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ class Evaluator:
         self,
         reader: CorpusReader,
         config: DataConfig,
-        tasks: list[str],
+        tasks: Sequence[str],
         objective: nn.Module,
         ctx: DistContext,
         *,
@@ -71,7 +72,6 @@ class Evaluator:
                 batch = data.next(self.config.batch_size, self.seq_len)
                 nlu, dlm = batch.to(self.ctx.device)
                 sums, mems = model(nlu, dlm, mems)
-                mems = detach_mems(mems)
                 for i, task in enumerate(tasks):
                     if task in sums.loss:
                         totals[0, i] += float(sums.loss[task])
@@ -84,7 +84,7 @@ class Evaluator:
             n = max(1.0, float(totals[1, i]))
             out[f"eval/{task}/loss"] = float(totals[0, i]) / n
             out[f"eval/{task}/accuracy"] = float(totals[2, i]) / n
-        if "dlm" in tasks:
+        if Task.DLM in tasks:
             out["eval/dlm/perplexity"] = math.exp(min(out["eval/dlm/loss"], 50.0))
         if self.ctx.rank == 0:
             shown = " ".join(f"{k[5:]} {v:.3f}" for k, v in out.items())

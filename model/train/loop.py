@@ -17,17 +17,21 @@ import contextlib
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
+from corpus.tasks.task import TOKEN_TASKS, Task
+from model.data.batch import IGNORE, DlmBatch, NluBatch
 from model.data.mixture import MicroBatch, PretrainData
+from model.ernie import Memory
 from model.train.config import TrainConfig
 from model.train.dist import DistContext, all_reduce_sum, autocast_dtype
 from model.train.log import MetricsWriter, format_line, read_metrics
-from model.train.objective import IGNORE, TOKEN_TASKS, TaskSums, detach_mems, window_loss
+from model.train.objective import ObjectiveOutput, PretrainModel, PretrainObjective, TaskSums, window_loss
 from model.train.schedule import StepFactors, lr_at, progressive_at
 
 logger = logging.getLogger(__name__)
@@ -37,6 +41,18 @@ class TrainingDivergedError(RuntimeError):
     """A task loss became NaN or infinite; the message names the step and the task."""
 
 
+class EvalHook(Protocol):
+    """Evaluation at a step (:class:`model.train.eval.Evaluator`): metric name -> value."""
+
+    def __call__(self, step: int) -> dict[str, Any]: ...
+
+
+class CheckpointHook(Protocol):
+    """Saves a checkpoint of the trainer's state."""
+
+    def __call__(self, trainer: Trainer) -> None: ...
+
+
 @dataclass(slots=True)
 class TrainerParts:
     """Everything the loop needs, built by :func:`model.train.setup.build_trainer`."""
@@ -44,17 +60,21 @@ class TrainerParts:
     config: TrainConfig
     run_dir: Path
     ctx: DistContext
-    model: Any
+    model: PretrainModel
     """The bare Ernie3Model (or a fake with its methods)."""
-    wrapped: Any
-    """The objective as called in training: bare, DDP-wrapped or FSDP-sharded."""
+    objective: PretrainObjective
+    """The objective over ``model``; under FSDP also the sharded root whose state dicts are gathered."""
+    wrapped: Callable[[dict[Task, NluBatch], DlmBatch | None, Memory | None], ObjectiveOutput]
+    """The objective as called in training: bare, DDP-wrapped or FSDP-sharded, maybe ``torch.compile``-d."""
+    no_sync: Callable[[], contextlib.AbstractContextManager[Any]] | None
+    """DDP's ``no_sync`` (skip the gradient all-reduce on all but the last micro-batch), None otherwise."""
     optimizer: torch.optim.Optimizer
     data: PretrainData
     metrics: MetricsWriter
-    evaluator: Any
-    """Callable ``(step) -> dict`` of evaluation metrics, or None."""
-    checkpointer: Any
-    """Callable ``(trainer) -> None`` saving a checkpoint."""
+    evaluator: EvalHook | None
+    """Evaluation metrics at a step, or None when evaluation is off."""
+    checkpointer: CheckpointHook
+    """Saves a checkpoint of the trainer (:func:`model.train.setup.save_checkpoint`)."""
     max_seq_len: int
     """The model's tgt_len: the sequence length at the end of progressive learning."""
     full_dropout: tuple[float, float]
@@ -65,11 +85,11 @@ class TrainerParts:
 
 def count_targets(batch: MicroBatch) -> dict[str, int]:
     """Prediction targets per task of this rank's part of a micro-batch."""
-    out = {}
+    out: dict[str, int] = {}
     for task, nlu in batch.nlu.items():
         out[task] = int((nlu.labels != IGNORE).sum()) if task in TOKEN_TASKS else int(nlu.labels.numel())
     if batch.dlm is not None:
-        out["dlm"] = int(batch.dlm.targets.numel())
+        out[Task.DLM] = int(batch.dlm.targets.numel())
     return out
 
 
@@ -79,7 +99,7 @@ class Trainer:
     def __init__(self, parts: TrainerParts) -> None:
         self.parts = parts
         self.step = 0
-        self.mems: Any = None
+        self.mems: Memory | None = None
         self.tokens_seen = 0
         self.elapsed_s = 0.0
         self.step_losses: list[float] = []
@@ -100,9 +120,7 @@ class Trainer:
         )
 
     def _apply_factors(self, factors: StepFactors) -> float:
-        set_dropout = getattr(self.parts.model, "set_dropout", None)
-        if set_dropout is not None:
-            set_dropout(factors.dropout, self.parts.full_dropout[1] * factors.dropout_fraction)
+        self.parts.model.set_dropout(factors.dropout, self.parts.full_dropout[1] * factors.dropout_fraction)
         lr = lr_at(self.step, self.parts.config.optim)
         for group in self.parts.optimizer.param_groups:
             group["lr"] = lr
@@ -120,17 +138,13 @@ class Trainer:
         parts = self.parts
         nlu, dlm = batch.to(parts.ctx.device)
         dtype = autocast_dtype(parts.config.runtime.precision, parts.ctx.device)
-        sync = (
-            contextlib.nullcontext()
-            if last or not hasattr(parts.wrapped, "no_sync")
-            else parts.wrapped.no_sync()
-        )
+        sync = contextlib.nullcontext() if last or parts.no_sync is None else parts.no_sync()
         with sync:
             with torch.autocast(
                 parts.ctx.device.type, dtype=dtype or torch.float32, enabled=dtype is not None
             ):
                 sums, mems = parts.wrapped(nlu, dlm, self.mems)
-            self.mems = detach_mems(mems)
+            self.mems = None if mems is None else mems.map(torch.Tensor.detach)
             self._check_finite(sums)
             loss: torch.Tensor = window_loss(sums, targets, parts.ctx.world_size)
             loss.backward()  # type: ignore[no-untyped-call]
@@ -153,7 +167,7 @@ class Trainer:
         factors = self.factors()
         lr = self._apply_factors(factors)
         window = [parts.data.next(factors.batch_size, factors.seq_len) for _ in range(cfg.optim.grad_accum)]
-        tasks = parts.data.tasks
+        tasks: list[str] = [*parts.data.tasks]
         targets = self._window_targets(window, tasks)
         loss_sum = torch.zeros(len(tasks), dtype=torch.float64, device=parts.ctx.device)
         for i, batch in enumerate(window):
@@ -161,7 +175,7 @@ class Trainer:
             for task, loss in sums.loss.items():
                 loss_sum[tasks.index(task)] += loss.detach().double()
         if cfg.optim.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(parts.wrapped.parameters(), cfg.optim.grad_clip)
+            torch.nn.utils.clip_grad_norm_(parts.objective.parameters(), cfg.optim.grad_clip)
         parts.optimizer.step()
         parts.optimizer.zero_grad(set_to_none=True)
         reduced = all_reduce_sum(
@@ -202,7 +216,7 @@ class Trainer:
             pad_fraction=round(self.parts.data.collator.pad_stats.pad_fraction, 4),
             elapsed_s=round(self.elapsed_s, 3),
             tokens_seen=self.tokens_seen,
-            mem_len=int(getattr(self.mems, "length", 0)),
+            mem_len=self.mems.length if self.mems is not None else 0,
         )
         if self.parts.ctx.rank == 0:
             logger.info(format_line(record, self.parts.config.optim.max_steps))

@@ -12,36 +12,38 @@ parallelism give the same gradient as one big batch (see docs/TRAINING.md). Loss
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple, Protocol
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-IGNORE = -100
-"""Label of positions that are not prediction targets."""
+from corpus.tasks.task import TOKEN_TASKS, Task
+from model.config import ModelConfig
+from model.data.batch import IGNORE, DlmBatch, NluBatch
+from model.ernie import Memory, NlgOutput
 
 
-class NluBatch(NamedTuple):
-    """A collated NLU task micro-batch (this rank's rows)."""
+class PretrainModel(Protocol):
+    """What pre-training calls on a model: :class:`model.ernie.Ernie3Model` (or a test fake) satisfies it."""
 
-    input_ids: Tensor
-    """(B, T) int64."""
-    segment_ids: Tensor | None
-    """(B, T) int64, or None for tasks without segments."""
-    pad_mask: Tensor
-    """(B, T) bool, True = real token."""
-    labels: Tensor
-    """(B, T) int64 token targets (-100 elsewhere) for kmlm/uktp; (B,) class ids for sr/sd."""
+    config: ModelConfig
 
+    def forward_nlu(self, input_ids: Tensor, segment_ids: Tensor | None, pad_mask: Tensor) -> Tensor: ...
 
-class DlmBatch(NamedTuple):
-    """This rank's DLM streams for one micro-batch."""
+    def forward_nlg(self, input_ids: Tensor, mems: Memory | None = None) -> NlgOutput: ...
 
-    inputs: Tensor
-    """(S, L) int64."""
-    targets: Tensor
-    """(S, L) int64 next tokens."""
+    def init_mems(self, batch_size: int, device: torch.device | str | None = None) -> Memory: ...
+
+    def mlm_logits(self, hidden: Tensor) -> Tensor: ...
+
+    def lm_logits(self, hidden: Tensor) -> Tensor: ...
+
+    def sr_logits(self, cls_hidden: Tensor) -> Tensor: ...
+
+    def sd_logits(self, cls_hidden: Tensor) -> Tensor: ...
+
+    def set_dropout(self, dropout: float, dropatt: float | None = None) -> None: ...
 
 
 class TaskSums(NamedTuple):
@@ -52,11 +54,15 @@ class TaskSums(NamedTuple):
     correct: dict[str, Tensor]
 
 
-TOKEN_TASKS = ("kmlm", "uktp")
-CLASS_TASKS = ("sr", "sd")
+class ObjectiveOutput(NamedTuple):
+    """What one :class:`PretrainObjective` forward returns."""
+
+    sums: TaskSums
+    mems: Memory | None
+    """The NLG memory for the next micro-batch of the same DLM streams (unchanged without DLM rows)."""
 
 
-def _token_sums(model: Any, batch: NluBatch) -> tuple[Tensor, Tensor, Tensor]:
+def _token_sums(model: PretrainModel, batch: NluBatch) -> tuple[Tensor, Tensor, Tensor]:
     hidden = model.forward_nlu(batch.input_ids, batch.segment_ids, batch.pad_mask)  # (B, T, d_nlu)
     chosen = batch.labels != IGNORE
     logits = model.mlm_logits(hidden[chosen]).float()  # (N, vocab): only masked positions reach the head
@@ -66,23 +72,27 @@ def _token_sums(model: Any, batch: NluBatch) -> tuple[Tensor, Tensor, Tensor]:
     return loss, labels.new_tensor(labels.numel()), correct
 
 
-def _class_sums(model: Any, task: str, batch: NluBatch) -> tuple[Tensor, Tensor, Tensor]:
+def _class_sums(model: PretrainModel, task: Task, batch: NluBatch) -> tuple[Tensor, Tensor, Tensor]:
     hidden = model.forward_nlu(batch.input_ids, batch.segment_ids, batch.pad_mask)
     cls = hidden[:, 0]  # (B, d_nlu): the [CLS] state
-    logits = (model.sr_logits(cls) if task == "sr" else model.sd_logits(cls)).float()
+    logits = (model.sr_logits(cls) if task == Task.SR else model.sd_logits(cls)).float()
     loss = F.cross_entropy(logits, batch.labels, reduction="sum")
     correct = (logits.detach().argmax(-1) == batch.labels).sum()
     return loss, batch.labels.new_tensor(batch.labels.numel()), correct
 
 
 class PretrainObjective(nn.Module):
-    """``forward(nlu, dlm, mems) -> (TaskSums, new mems)`` over the wrapped Ernie3Model."""
+    """``forward(nlu, dlm, mems) -> ObjectiveOutput`` over the wrapped model (a registered sub-module)."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: PretrainModel) -> None:
         super().__init__()
-        self.model: Any = model
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"the model must be an nn.Module (its parameters are trained), got {type(model)}")
+        self.model: PretrainModel = model  # registered as the sub-module "model" by nn.Module.__setattr__
 
-    def forward(self, nlu: dict[str, NluBatch], dlm: DlmBatch | None, mems: Any) -> tuple[TaskSums, Any]:
+    def forward(
+        self, nlu: dict[Task, NluBatch], dlm: DlmBatch | None, mems: Memory | None
+    ) -> ObjectiveOutput:
         sums = TaskSums({}, {}, {})
         for task, batch in nlu.items():
             if task in TOKEN_TASKS:
@@ -95,11 +105,11 @@ class PretrainObjective(nn.Module):
             out = self.model.forward_nlg(dlm.inputs, mems)
             logits = self.model.lm_logits(out.hidden).float()  # (S, L, vocab)
             flat = dlm.targets.reshape(-1)
-            sums.loss["dlm"] = F.cross_entropy(logits.reshape(flat.numel(), -1), flat, reduction="sum")
-            sums.targets["dlm"] = flat.new_tensor(flat.numel())
-            sums.correct["dlm"] = (logits.detach().argmax(-1).reshape(-1) == flat).sum()
+            sums.loss[Task.DLM] = F.cross_entropy(logits.reshape(flat.numel(), -1), flat, reduction="sum")
+            sums.targets[Task.DLM] = flat.new_tensor(flat.numel())
+            sums.correct[Task.DLM] = (logits.detach().argmax(-1).reshape(-1) == flat).sum()
             new_mems = out.mems
-        return sums, new_mems
+        return ObjectiveOutput(sums, new_mems)
 
 
 def window_loss(sums: TaskSums, window_targets: dict[str, float], world_size: int) -> Tensor:
@@ -114,25 +124,3 @@ def window_loss(sums: TaskSums, window_targets: dict[str, float], world_size: in
         total = term if total is None else total + term
     assert total is not None, "a micro-batch without any task"
     return total
-
-
-def detach_mems(mems: Any) -> Any:
-    """Memory tensors cut from the graph (the model already detaches; this guards fakes and future changes)."""
-    if mems is None:
-        return None
-    if isinstance(mems, Tensor):
-        return mems.detach()
-    if isinstance(mems, tuple):
-        items = [detach_mems(m) for m in mems]
-        return type(mems)(*items) if hasattr(mems, "_fields") else tuple(items)
-    return mems
-
-
-def mems_to(mems: Any, device: torch.device | str) -> Any:
-    """Move a memory structure (NamedTuple/tuples of tensors) to ``device``."""
-    if isinstance(mems, Tensor):
-        return mems.to(device)
-    if isinstance(mems, tuple):
-        items = [mems_to(m, device) for m in mems]
-        return type(mems)(*items) if hasattr(mems, "_fields") else tuple(items)
-    return mems

@@ -12,19 +12,21 @@ import json
 import logging
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from corpus.errors import CorpusError
 from corpus.manifest import Manifest
 from corpus.reader import CorpusReader
-from model.checkpoint import FORMAT, FORMAT_VERSION
+from model.checkpoint import checkpoint_payload
 from model.config import ModelConfig
 from model.data.mixture import PretrainData, available_tasks
+from model.ernie import Memory
 from model.presets import get_preset
 from model.train import checkpoint as ckpt
 from model.train.config import Parallel, TrainConfig
@@ -32,11 +34,11 @@ from model.train.dist import DistContext, barrier, full_state, init_distributed,
 from model.train.eval import Evaluator
 from model.train.log import MetricsWriter
 from model.train.loop import Trainer, TrainerParts
-from model.train.objective import PretrainObjective
+from model.train.objective import PretrainModel, PretrainObjective
 
 logger = logging.getLogger(__name__)
 
-ModelFactory = Callable[[ModelConfig], nn.Module]
+ModelFactory = Callable[[ModelConfig], PretrainModel]
 RUN_MARKERS = ("config.json", "metrics.jsonl", "checkpoints", "tensorboard")
 
 
@@ -145,38 +147,13 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     return torch.optim.AdamW(groups, lr=optim.lr, betas=(optim.beta1, optim.beta2), eps=optim.eps)
 
 
-def _plain_mems(mems: Any) -> Any:
-    """Memory (NamedTuple / tuples of tensors) -> lists of CPU tensors (loadable with weights_only)."""
-    if isinstance(mems, torch.Tensor):
-        return mems.detach().cpu()
-    if isinstance(mems, tuple):
-        return [_plain_mems(m) for m in mems]
-    return mems
-
-
-def _restore_mems(plain: Any, like: Any, device: torch.device) -> Any:
-    if plain is None:
-        return None
-    if isinstance(plain, torch.Tensor):
-        return plain.to(device)
-    items = [
-        _restore_mems(p, like[i] if isinstance(like, tuple) and i < len(like) else None, device)
-        for i, p in enumerate(plain)
-    ]
-    if isinstance(like, tuple) and hasattr(like, "_fields"):
-        return type(like)(*items)
-    return tuple(items)
-
-
 def save_checkpoint(trainer: Trainer, reader_identity: dict[str, Any], preset: str) -> None:
     """Every rank: write its rank file; rank 0: model + trainer state, then the atomic rename."""
     parts = trainer.parts
-    sharded = parts.sharded
-    root = getattr(parts.wrapped, "_orig_mod", parts.wrapped)  # the FSDP root under torch.compile too
-    model_state, optim_state = full_state(root if sharded else parts.model, parts.optimizer, sharded)
-    if sharded:
-        model_state = {k.removeprefix("model."): v for k, v in model_state.items()}
-    rank_payload = {"rng": torch.get_rng_state(), "mems": _plain_mems(trainer.mems)}
+    objective_state, optim_state = full_state(parts.objective, parts.optimizer, parts.sharded)
+    model_state = {k.removeprefix("model."): v for k, v in objective_state.items()}
+    mems = trainer.mems.to_plain() if trainer.mems is not None else None
+    rank_payload = {"rng": torch.get_rng_state(), "mems": mems}
     if torch.cuda.is_available():
         rank_payload["cuda_rng"] = torch.cuda.get_rng_state()
     ckpt.save_rank_part(parts.run_dir, trainer.step, parts.ctx.rank, rank_payload)
@@ -184,12 +161,7 @@ def save_checkpoint(trainer: Trainer, reader_identity: dict[str, Any], preset: s
     if parts.ctx.rank == 0:
         dropout, dropatt = parts.full_dropout
         model_config = parts.model.config.replace(dropout=dropout, dropatt=dropatt)
-        payload = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "config": model_config.to_dict(),
-            "state_dict": model_state,
-        }
+        payload = checkpoint_payload(model_config, model_state)
         state = {
             "step": trainer.step,
             "optimizer": optim_state,
@@ -211,17 +183,8 @@ def restore(trainer: Trainer, path: Path) -> None:
     state = ckpt.load_part(path, ckpt.TRAINER)
     model_payload = ckpt.load_part(path, ckpt.MODEL)
     rank_payload = ckpt.load_part(path, ckpt.rank_file(parts.ctx.rank))
-    sharded = parts.sharded
-    model_state = model_payload["state_dict"]
-    if sharded:
-        model_state = {f"model.{k}": v for k, v in model_state.items()}
-    load_full_state(
-        getattr(parts.wrapped, "_orig_mod", parts.wrapped) if sharded else parts.model,
-        parts.optimizer,
-        model_state,
-        state["optimizer"],
-        sharded,
-    )
+    objective_state = {f"model.{k}": v for k, v in model_payload["state_dict"].items()}
+    load_full_state(parts.objective, parts.optimizer, objective_state, state["optimizer"], parts.sharded)
     parts.data.load_state_dict(state["data"])
     trainer.step = int(state["step"])
     trainer.tokens_seen = int(state["tokens_seen"])
@@ -229,9 +192,10 @@ def restore(trainer: Trainer, path: Path) -> None:
     torch.set_rng_state(rank_payload["rng"])
     if "cuda_rng" in rank_payload and torch.cuda.is_available():
         torch.cuda.set_rng_state(rank_payload["cuda_rng"])
-    init = getattr(parts.model, "init_mems", None)
-    like = init(1, parts.ctx.device) if init is not None else None
-    trainer.mems = _restore_mems(rank_payload["mems"], like, parts.ctx.device)
+    plain = rank_payload["mems"]
+    if isinstance(plain, list):  # checkpoints written before Memory.to_plain: [universal, nlg]
+        plain = {"universal": plain[0], "nlg": plain[1]}
+    trainer.mems = None if plain is None else Memory.from_plain(plain, parts.ctx.device)
     logger.info("resumed from %s at step %d", path, trainer.step)
 
 
@@ -255,7 +219,7 @@ def open_corpus(
 
 
 def write_run_summary(
-    run_dir: Path, corpus_dir: str | Path, preset: str, tasks: list[str], parts: TrainerParts
+    run_dir: Path, corpus_dir: str | Path, preset: str, tasks: Sequence[str], parts: TrainerParts
 ) -> None:
     """``RUN_DIR/config.json`` (corpus, preset, tasks, train and model config) and one log line."""
     model_config = parts.model.config.replace(dropout=parts.full_dropout[0], dropatt=parts.full_dropout[1])
@@ -267,7 +231,7 @@ def write_run_summary(
         "model": model_config.to_dict(),
     }
     (run_dir / "config.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    n_params = sum(p.numel() for p in parts.model.parameters())
+    n_params = sum(p.numel() for p in parts.objective.parameters())
     logger.info(
         "model %s: %d parameters; tasks %s; world size %d on %s",
         preset,
@@ -300,12 +264,14 @@ def build_trainer(
     if config.runtime.threads:
         torch.set_num_threads(config.runtime.threads)
     torch.manual_seed(config.runtime.seed)
-    model = (model_factory or _default_factory)(model_config).to(ctx.device)
-    objective = PretrainObjective(model)
+    model = (model_factory or _default_factory)(model_config)
+    objective = PretrainObjective(model).to(ctx.device)
     wrapped = wrap(objective, config.runtime, ctx)
+    no_sync = wrapped.no_sync if isinstance(wrapped, DistributedDataParallel) else None
+    call = wrapped
     if config.runtime.compile:
         # dynamic=True: progressive learning and length bucketing change shapes every few steps.
-        wrapped = torch.compile(wrapped, dynamic=True)  # type: ignore[assignment]
+        call = torch.compile(wrapped, dynamic=True)  # type: ignore[assignment]
     tasks = available_tasks(reader, config.data, "train")
     evaluator = None
     if config.eval.interval:
@@ -324,7 +290,9 @@ def build_trainer(
         run_dir=run_dir,
         ctx=ctx,
         model=model,
-        wrapped=wrapped,
+        objective=objective,
+        wrapped=call,
+        no_sync=no_sync,
         optimizer=make_optimizer(objective, config),
         data=PretrainData(reader, config.data, tasks, rank=ctx.rank, world_size=ctx.world_size),
         metrics=metrics,
@@ -343,7 +311,7 @@ def build_trainer(
     return trainer
 
 
-def _default_factory(config: ModelConfig) -> nn.Module:
+def _default_factory(config: ModelConfig) -> PretrainModel:
     from model.ernie import Ernie3Model
 
     return Ernie3Model(config)

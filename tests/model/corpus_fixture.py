@@ -18,13 +18,10 @@ from corpus.manifest import Manifest, ShardInfo, TokenizerInfo, write_manifest
 from corpus.records import AlignedDocument
 from corpus.sharding import shard_file_name, shard_of
 from corpus.shards import encode_shard, write_local_atomic
+from corpus.tasks.compose import Negatives, compose_document
 from corpus.tasks.config import TasksConfig
-from corpus.tasks.dlm import build_dlm
-from corpus.tasks.kmlm import build_kmlm
-from corpus.tasks.sd import build_sd
-from corpus.tasks.sr import build_sr
+from corpus.tasks.task import Task
 from corpus.tasks.tokenizer import Tokenizer, TokenizerConfig, train_tokenizer
-from corpus.tasks.uktp import build_uktp
 from tests.redocred import NO_SPACE_BEFORE, redocred_document
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "trainer"
@@ -54,20 +51,15 @@ def load_documents() -> tuple[list[AlignedDocument], dict[str, str]]:
 
 
 def _task_rows(docs: list[AlignedDocument], labels: dict[str, str], tok: Tokenizer) -> dict[str, list[Any]]:
+    """The pipeline's composition (:func:`compose_document`); each document's SD donor is the next one."""
     config = TasksConfig(seed=0)
-    rows: dict[str, list[Any]] = {t: [] for t in ("kmlm", "uktp", "sr", "sd", "dlm")}
+    rows: dict[str, list[Any]] = {task.value: [] for task in Task}
     for i, doc in enumerate(docs):
-        kept = [s for s in doc.sentences if s.passes_filter]
-        for sentence in kept:
-            rows["kmlm"] += build_kmlm(sentence, tok, config.kmlm)
-            rows["uktp"] += build_uktp(sentence, labels, tok, config.uktp)
-        rows["sr"] += build_sr(doc, tok, config.sr, seed=config.seed)
         other = docs[(i + 1) % len(docs)]
-        negatives = [s.text for s in other.sentences[:4]]
-        rows["sd"] += build_sd(
-            doc, negatives, tok, config.sd, seed=config.seed, negative_doc_ids=[other.doc_id] * 4
-        )
-        rows["dlm"] += build_dlm(doc, tok, config.dlm)
+        texts = tuple(s.text for s in other.sentences[:4])
+        negatives = Negatives(texts, (other.doc_id,) * len(texts))
+        for task, row in compose_document(doc, labels, negatives, tok, config).rows:
+            rows[task.value].append(row)
     return rows
 
 

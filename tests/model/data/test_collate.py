@@ -8,10 +8,11 @@ import torch
 
 from corpus.reader import CorpusReader
 from corpus.tasks import masking
+from model.data.batch import IGNORE
 from model.data.collate import COLUMNS, Collator
+from model.data.config import DataConfig
 from model.data.source import BucketedBatches, TaskSource
-from model.train.config import DataConfig
-from model.train.objective import IGNORE, TaskSums, window_loss
+from model.train.objective import TaskSums, window_loss
 
 
 def _rows(corpus_dir: Path, task: str, count: int):  # noqa: ANN202
@@ -78,10 +79,11 @@ def test_batch_size_changes_never_skip_rows(corpus_dir: Path) -> None:
 def test_accumulated_halves_give_the_gradient_of_the_whole_batch(corpus_dir: Path) -> None:
     """Loss normalised by the window's targets: two half micro-batches == one batch (not a mean of means)."""
     from model.config import ModelConfig
+    from model.data.batch import DlmBatch, NluBatch
     from model.data.mixture import MicroBatch, PretrainData
     from model.presets import get_preset
     from model.train.loop import count_targets
-    from model.train.objective import DlmBatch, NluBatch, PretrainObjective
+    from model.train.objective import PretrainObjective
     from tests.model.train.conftest import MockModel
 
     data = PretrainData(

@@ -13,11 +13,11 @@ import torch
 from corpus.errors import CorpusError
 from corpus.reader import CorpusReader
 from corpus.tasks.tokenizer import Tokenizer
+from model.data.batch import IGNORE
+from model.data.config import DataConfig
 from model.data.dlm import DlmStreams
 from model.data.mixture import PretrainData, available_tasks, split_batch
 from model.data.source import BucketedBatches, TaskSource
-from model.train.config import DataConfig
-from model.train.objective import IGNORE
 from tests.model.corpus_fixture import copy_corpus
 
 

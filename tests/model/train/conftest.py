@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from model.config import ModelConfig
+from model.ernie import Memory, NlgOutput
 
 
 class MockModel(nn.Module):
@@ -36,15 +37,15 @@ class MockModel(nn.Module):
         pooled = (h * pad_mask[..., None]).sum(1, keepdim=True) / pad_mask.sum(1, keepdim=True)[..., None]
         return torch.tanh(self.nlu(self.drop(h + pooled)))
 
-    def forward_nlg(self, input_ids: Tensor, mems: Tensor | None = None):  # noqa: ANN201
+    def forward_nlg(self, input_ids: Tensor, mems: Memory | None = None) -> NlgOutput:
         h = self.embed(input_ids)
-        if mems is not None and mems.numel():
-            h = h + mems[:, None, :]
+        if mems is not None and mems.length:
+            h = h + mems.universal[0]  # (B, 1, d): the previous segment's mean state
         h = torch.tanh(self.nlg(self.drop(h)))
-        return _NlgOut(h, h.detach().mean(1))
+        return NlgOutput(h, Memory((h.detach().mean(1, keepdim=True),), ()))
 
-    def init_mems(self, batch_size: int, device: torch.device | str | None = None) -> Tensor:
-        return torch.zeros(batch_size, 16, device=device)
+    def init_mems(self, batch_size: int, device: torch.device | str | None = None) -> Memory:
+        return Memory((torch.zeros(batch_size, 0, 16, device=device),), ())
 
     def mlm_logits(self, hidden: Tensor) -> Tensor:
         return self.mlm(hidden)
@@ -61,18 +62,3 @@ class MockModel(nn.Module):
     def set_dropout(self, dropout: float, dropatt: float | None = None) -> None:
         self.config = self.config.replace(dropout=dropout)
         self.drop.p = dropout
-
-
-class _NlgOut(tuple):
-    """(hidden, mems) with attribute access, like model.ernie.NlgOutput."""
-
-    def __new__(cls, hidden: Tensor, mems: Tensor) -> _NlgOut:
-        return super().__new__(cls, (hidden, mems))
-
-    @property
-    def hidden(self) -> Tensor:
-        return self[0]
-
-    @property
-    def mems(self) -> Tensor:
-        return self[1]
