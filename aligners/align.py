@@ -32,7 +32,7 @@ from aligners.mentions import (
     name_variants,
     names_in,
 )
-from aligners.records import CleanedDocument, Link
+from aligners.records import PARAGRAPH_SEPARATOR, CleanedDocument, Link
 from corpus.records import AlignedDocument, AlignedSentence, AlignedTriple, Mention, Span
 from corpus.schemas import AlignmentLevel, MentionSource
 from kg.literals import literal_kind, literal_term, surface_forms
@@ -65,10 +65,10 @@ class _Sentence(NamedTuple):
 
 
 @functools.lru_cache(maxsize=65_536)
-def literal_key(lexical: str, datatype: str, lang: str) -> tuple[str, str, tuple[str, ...]]:
+def literal_key(lexical: str, datatype: str, lang: str) -> tuple[str, MentionSource, tuple[str, ...]]:
     """(entity key, mention source, surface forms) of a literal tail, rendered by kg/ (cached per worker)."""
     kind = literal_kind(datatype, lexical)
-    source = kind if kind is not None else MentionSource.LABEL.value
+    source = MentionSource(kind) if kind is not None else MentionSource.LABEL
     return literal_term(lexical, datatype, lang), source, surface_forms(lexical, datatype, lang)
 
 
@@ -168,7 +168,7 @@ def infer_topic(mentions: Sequence[Mention], support: dict[str, tuple[int, int]]
     counts: dict[str, int] = {}
     first: dict[str, int] = {}
     for position, mention in enumerate(mentions):
-        if mention.source in (MentionSource.DATE.value, MentionSource.NUMBER.value):
+        if mention.source in (MentionSource.DATE, MentionSource.NUMBER):
             continue
         counts[mention.entity] = counts.get(mention.entity, 0) + 1
         first.setdefault(mention.entity, position)
@@ -201,13 +201,18 @@ class Aligner:
         relations: Sequence[Names],
     ) -> _Prepared:
         index = NameIndex(min_chars=self.config.min_name_chars)
+        linked = {link.entity for link in doc.links}
+        grounded = linked | {doc.subject} | {t.tail for t in triples if t.head == doc.subject}
         if len(entities) > self.config.max_candidates:
             logger.warning(
                 "%s: %d candidate entities, keeping %d", doc.id, len(entities), self.config.max_candidates
             )
-        linked = {link.entity for link in doc.links}
-        grounded = linked | {doc.subject} | {t.tail for t in triples if t.head == doc.subject}
-        kept = anchored(entities[: self.config.max_candidates], triples, grounded - {""})
+            # Keep the best-supported ones (links, the subject, its KG neighbours; then input order), not
+            # whichever came first: a link target past the bound would otherwise lose its own span.
+            entities = sorted(
+                entities, key=lambda n: (n.iri not in linked, n.iri != doc.subject, n.iri not in grounded)
+            )[: self.config.max_candidates]
+        kept = anchored(entities, triples, grounded - {""})
         support = coherence(kept, triples)
         # Entities sharing a name: a link wins, then the subject and its KG neighbours (the strongest
         # evidence when a document has them), then the entity with the most KG edges to the document's other
@@ -237,7 +242,7 @@ class Aligner:
         if doc.subject and self.config.subject_short_title:
             subject_names = [n.label for n in ordered if n.iri == doc.subject] + [doc.title]
             for short in short_forms(subject_names):
-                index.add(short, doc.subject, MentionSource.SUBJECT.value)
+                index.add(short, doc.subject, MentionSource.SUBJECT)
         by_tail: dict[str, list[tuple[Triple, str]]] = {}
         for triple in triples:
             if triple.tail_is_literal:
@@ -275,7 +280,7 @@ class Aligner:
                     if text.strip():
                         words = self.language.count_words(nonword[sent.start : sent.end])
                         yield _Sentence(p_index, base + sent.start_char, text, sent, words)
-            offset += len(paragraph) + 2
+            offset += len(paragraph) + len(PARAGRAPH_SEPARATOR)
 
     def align(
         self,
@@ -292,7 +297,7 @@ class Aligner:
         for sentence in self._sentences(doc):
             start, text = sentence.start, sentence.text
             fixed = [
-                Mention(k.start - start, k.end - start, k.entity, MentionSource.LINK.value)
+                Mention(k.start - start, k.end - start, k.entity, MentionSource.LINK)
                 for k in _inside(links, start, start + len(text))
             ]
             mentions = find_mentions(
@@ -338,7 +343,7 @@ class Aligner:
         if mentions and mentions[0].start < len(first.text):
             return mentions
         source = MentionSource.SUBJECT if given else MentionSource.TOPIC
-        confidence = SOURCE_WEIGHT[source.value]
+        confidence = SOURCE_WEIGHT[source]
         if confidence < self.config.min_mention_confidence:
             return mentions
         return [Mention(0, len(first.text), subject, source.value, confidence), *mentions]

@@ -41,7 +41,7 @@ class SeedFacts(NamedTuple):
     """Triples whose head is the entity, sorted."""
 
 
-class NameRole(str, enum.Enum):
+class NameRole(enum.StrEnum):
     """Why a document needs the names of an IRI found in its seeds' triples."""
 
     NEIGHBOUR = "neighbour"
@@ -54,15 +54,14 @@ class NameRole(str, enum.Enum):
 
 class NameRequest(NamedTuple):
     doc_id: str
-    role: str
-    """A :class:`NameRole` value."""
+    role: NameRole
 
 
 class NameGrant(NamedTuple):
     """The names of one requested IRI, delivered to the requesting document."""
 
     doc_id: str
-    role: str
+    role: NameRole
     names: Names
 
 
@@ -100,12 +99,12 @@ def grant_seed_facts(group: tuple[str, Mapping[str, Iterable[Any]]]) -> Iterator
 
 def name_requests(facts: SeedFacts) -> Iterator[tuple[str, NameRequest]]:
     """The IRIs whose names a document needs because of one of its seeds."""
-    wanted: set[tuple[str, str]] = set()
+    wanted: set[tuple[str, NameRole]] = set()
     for triple in facts.triples:
-        wanted.add((triple.relation, NameRole.RELATION.value))
+        wanted.add((triple.relation, NameRole.RELATION))
         if not triple.tail_is_literal:
             tail_role = NameRole.NEIGHBOUR if facts.is_subject else NameRole.TAIL
-            wanted.add((triple.tail, tail_role.value))
+            wanted.add((triple.tail, tail_role))
     for iri, role in sorted(wanted):
         yield iri, NameRequest(facts.doc_id, role)
 
@@ -125,7 +124,7 @@ def grant_names(group: tuple[str, Mapping[str, Iterable[Any]]]) -> Iterator[Name
     for request in requests:
         if found:
             yield NameGrant(request.doc_id, request.role, found[0])
-        elif request.role == NameRole.RELATION.value:
+        elif request.role == NameRole.RELATION:
             yield NameGrant(request.doc_id, request.role, relation_fallback(iri))
 
 
@@ -146,9 +145,9 @@ def assemble(group: tuple[str, Mapping[str, Iterable[Any]]]) -> Iterator[AlignIn
             labels[facts.iri] = facts.names.label
     for grant in parts["grants"]:
         labels[grant.names.iri] = grant.names.label
-        if grant.role == NameRole.RELATION.value:
+        if grant.role == NameRole.RELATION:
             relations[grant.names.iri] = grant.names
-        elif grant.role == NameRole.NEIGHBOUR.value:
+        elif grant.role == NameRole.NEIGHBOUR:
             entities.setdefault(grant.names.iri, grant.names)
     yield AlignInput(
         doc=docs[0],

@@ -28,30 +28,30 @@ _CATEGORY = re.compile(r"^([A-Z][a-z]+(?:ish|ese|an|ch|ic|i|ek|ai|il)) (?:langua
 written "English", "Japanese people" "Japanese" (English titles; the variant counts as an alias). The word
 must end like a nationality adjective, so "Sign language" keeps its whole name."""
 
-_LABEL = MentionSource.LABEL.value
-_ALIAS = MentionSource.ALIAS.value
-_LITERAL_SOURCES = (MentionSource.DATE.value, MentionSource.NUMBER.value)
+_LABEL = MentionSource.LABEL
+_ALIAS = MentionSource.ALIAS
+_LITERAL_SOURCES = (MentionSource.DATE, MentionSource.NUMBER)
 
 SOURCE_RANK = {
-    MentionSource.LINK.value: 0,
-    MentionSource.LABEL.value: 1,
-    MentionSource.DATE.value: 2,
-    MentionSource.NUMBER.value: 2,
-    MentionSource.ALIAS.value: 3,
-    MentionSource.SUBJECT.value: 4,
+    MentionSource.LINK: 0,
+    MentionSource.LABEL: 1,
+    MentionSource.DATE: 2,
+    MentionSource.NUMBER: 2,
+    MentionSource.ALIAS: 3,
+    MentionSource.SUBJECT: 4,
 }
 """When two candidates share a name, the lower rank wins (then the earlier candidate)."""
 NUMERIC_NAME_RANK = 5
 """Rank of an entity name without a letter: after every literal, link and subject reference."""
 
 SOURCE_WEIGHT = {
-    MentionSource.LINK.value: 1.0,
-    MentionSource.LABEL.value: 1.0,
-    MentionSource.DATE.value: 1.0,
-    MentionSource.NUMBER.value: 1.0,
-    MentionSource.ALIAS.value: 0.9,
-    MentionSource.SUBJECT.value: 0.8,
-    MentionSource.TOPIC.value: 0.5,
+    MentionSource.LINK: 1.0,
+    MentionSource.LABEL: 1.0,
+    MentionSource.DATE: 1.0,
+    MentionSource.NUMBER: 1.0,
+    MentionSource.ALIAS: 0.9,
+    MentionSource.SUBJECT: 0.8,
+    MentionSource.TOPIC: 0.5,
 }
 """How much a name of each kind says about its entity (one factor of a mention's confidence)."""
 NUMERIC_NAME_WEIGHT = 0.5
@@ -63,8 +63,7 @@ class Pattern(NamedTuple):
 
     entity: str
     """IRI, or N-Triples literal term."""
-    source: str
-    """A :class:`corpus.schemas.MentionSource` value."""
+    source: MentionSource
     rank: int
     """Tie-break among entities sharing a name (``SOURCE_RANK``, then insertion order)."""
     cased: bool
@@ -152,7 +151,7 @@ class NameIndex:
         self._table: dict[str, list[tuple[int, int, Pattern]]] = {}
         self._seen: set[tuple[str, str]] = set()
 
-    def _put(self, key: str, entity: str, source: str, cased: bool, evidence: float) -> None:
+    def _put(self, key: str, entity: str, source: MentionSource, cased: bool, evidence: float) -> None:
         if (key, entity) in self._seen:
             return
         self._seen.add((key, entity))
@@ -164,7 +163,7 @@ class NameIndex:
         pattern = Pattern(entity, source, rank, cased, evidence * weight)
         self._table.setdefault(key, []).append((rank, len(self._seen), pattern))
 
-    def add(self, name: str, entity: str, source: str, *, evidence: float = 1.0) -> None:
+    def add(self, name: str, entity: str, source: MentionSource, *, evidence: float = 1.0) -> None:
         """Register ``name`` (as written, no variants) for ``entity``; dates and numbers match in any case.
 
         ``evidence`` in ``[0, 1]`` is how well the document supports ``entity`` (see :class:`Pattern`)."""

@@ -43,6 +43,10 @@ class TokenizerInfo:
     special_ids: dict[str, int]
     """``{"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4, ...}``."""
     sha256: str
+    first_normal_id: int | None = None
+    """First id of an ordinary piece (after the special and byte pieces): the low end of the random
+    replacement tokens of dynamic masking, so the trainer need not load the model. None in a manifest
+    written before it was recorded (readers then load the model to learn it)."""
 
 
 @dataclass(kw_only=True, slots=True)

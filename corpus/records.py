@@ -15,7 +15,7 @@ PICKLE_PROTOCOL = 5
 """Protocol of every pickle kgtext writes between stages (intermediate parts, index values, run files)."""
 
 
-class Reason(str, enum.Enum):
+class Reason(enum.StrEnum):
     """Why an input record was rejected. The value is what lands in ``dead_letters/*.jsonl``."""
 
     # Reading any file
@@ -57,8 +57,7 @@ class DeadLetter(NamedTuple):
     """1-based line number, or -1 when the record has no line (then ``byte_offset`` is set)."""
     byte_offset: int
     """Byte offset of the record in the (decompressed) file, or -1 when unknown."""
-    reason: str
-    """A :class:`Reason` value."""
+    reason: Reason
     excerpt: str
     """The offending text, at most :data:`EXCERPT_MAX_BYTES` UTF-8 bytes."""
 
@@ -75,7 +74,7 @@ def make_dead_letter(
     encoded = text.encode("utf-8")
     if len(encoded) > EXCERPT_MAX_BYTES:
         text = encoded[:EXCERPT_MAX_BYTES].decode("utf-8", errors="ignore")
-    return DeadLetter(stage, file, line, byte_offset, reason.value, text)
+    return DeadLetter(stage, file, line, byte_offset, reason, text)
 
 
 class Mention(NamedTuple):

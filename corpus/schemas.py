@@ -16,7 +16,7 @@ FORMAT_VERSION = 3
 """Version of the corpus directory layout and of every schema. Readers refuse newer versions."""
 
 
-class MentionSource(str, enum.Enum):
+class MentionSource(enum.StrEnum):
     """How a mention was found (``aligned.mentions.source``)."""
 
     LINK = "link"

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from corpus.records import DeadLetter, Reason, make_dead_letter
 from kg.config import KgConfig, canonical_property_iri
-from kg.records import LexiconEntry, Triple
+from kg.records import LexiconEntry, NameKind, Triple
 
 STAGE = "read_kg"
 
@@ -67,7 +67,7 @@ def make_record(
     if preferred is None:
         return Triple(subject, predicate, obj.value, obj.is_literal, obj.datatype, obj.lang)
     is_property = subject in property_iris or _property_pattern(config.property_iri_pattern).match(subject)
-    kind = "relation" if is_property else "entity"
+    kind = NameKind.RELATION if is_property else NameKind.ENTITY
     iri = canonical_property_iri(subject) if "/entity/P" in subject else subject
     return LexiconEntry(iri, kind, obj.value, preferred, obj.lang)
 

@@ -23,7 +23,7 @@ from corpus.records import DeadLetter, Reason, make_dead_letter
 from kg.config import KgConfig, canonical_property_iri
 from kg.ntriples import STAGE, parse_ntriples_line
 from kg.rdf_files import RdfSyntax, line_count, parse_rdf_bytes, sniff_owl_syntax
-from kg.records import LexiconEntry, LinesRead, Triple
+from kg.records import LexiconEntry, LinesRead, NameKind, Triple
 
 KgRecord: TypeAlias = Triple | LexiconEntry | DeadLetter
 KgItem: TypeAlias = Triple | LexiconEntry | DeadLetter | LinesRead
@@ -309,7 +309,8 @@ def _parse_names_row(text: str, path: str, line_no: int, config: KgConfig) -> li
     if term is None or not term.startswith("<") or not names:
         return make_dead_letter(STAGE, path, Reason.BAD_TSV_ROW, text, line=line_no)
     iri = canonical_property_iri(term[1:-1])
-    kind = "relation" if "relation" in stem or re.match(config.property_iri_pattern, iri) else "entity"
+    is_relation = "relation" in stem or re.match(config.property_iri_pattern, iri)
+    kind = NameKind.RELATION if is_relation else NameKind.ENTITY
     entries = [LexiconEntry(iri, kind, names[0], True, "")] if fields[1] else []
     entries += [LexiconEntry(iri, kind, name, False, "") for name in names[1 if fields[1] else 0 :]]
     return entries

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import enum
 from typing import NamedTuple
+
+
+class NameKind(enum.StrEnum):
+    """What a naming statement names."""
+
+    ENTITY = "entity"
+    RELATION = "relation"
+    """A property: its subject matches ``KgConfig.property_iri_pattern`` or is typed as a property."""
 
 
 class Triple(NamedTuple):
@@ -23,8 +32,7 @@ class LexiconEntry(NamedTuple):
 
     iri: str
     """Entity or property IRI (Wikidata properties in their canonical ``prop/direct`` form)."""
-    kind: str
-    """``"entity"`` or ``"relation"``."""
+    kind: NameKind
     name: str
     is_preferred: bool
     """True for preferred-label predicates (rdfs:label, skos:prefLabel, ...), False for aliases."""

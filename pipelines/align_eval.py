@@ -55,7 +55,7 @@ from kg.config import KgConfig
 from kg.lexicon import resolve_names
 from kg.literals import literal_term
 from kg.readers import read_kg_file
-from kg.records import LexiconEntry, Names, Triple
+from kg.records import LexiconEntry, NameKind, Names, Triple
 from pipelines.build_corpus import build_corpus
 from pipelines.options import parse_args
 
@@ -411,7 +411,7 @@ def _baseline_for(setting: Setting, literals: dict[str, str]) -> PlainLabelBasel
         for record in read_kg_file(path, config):
             if isinstance(record, Triple):
                 triples.append(record)
-            elif isinstance(record, LexiconEntry) and record.kind == "entity":
+            elif isinstance(record, LexiconEntry) and record.kind == NameKind.ENTITY:
                 entries[record.iri].append(record)
     names = [resolve_names(iri, group, config.languages) for iri, group in entries.items()]
     keys = dict(literals)

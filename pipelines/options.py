@@ -9,12 +9,12 @@ names another (Beam 2.77's default would first try to download the Prism runner 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, _BeamArgumentParser
 
-from corpus.lines import DEFAULT_MAX_LINE_BYTES
 from pipelines.config import BuildConfig, LexiconLinking
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,14 @@ class ParsedArgs(NamedTuple):
     """Beam flags exactly as given, plus ``--runner=DirectRunner`` when none was given."""
 
 
+DEFAULTS: dict[str, Any] = {
+    f.name: f.default for f in dataclasses.fields(BuildConfig) if f.default is not dataclasses.MISSING
+}
+"""BuildConfig's defaults: the flags' defaults and help texts come from here, not restated by hand."""
+
+
 def _parser() -> argparse.ArgumentParser:
+    D = DEFAULTS
     p = argparse.ArgumentParser(
         prog="kgtext build-corpus",
         description="Build a verified corpus directory (Arrow shards + manifest) from a KG and documents. "
@@ -43,54 +50,82 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output corpus directory")
     p.add_argument("--overwrite", action="store_true", help="replace an existing corpus at --out")
-    p.add_argument("--num-shards", type=int, default=4, help="shards per dataset split (default 4)")
     p.add_argument(
-        "--valid-fraction", type=float, default=0.05, help="share of documents in valid (default 0.05)"
+        "--num-shards",
+        type=int,
+        default=D["num_shards"],
+        help=f"shards per dataset split (default {D['num_shards']})",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
-    p.add_argument("--language", default="en", help="document language code (default en)")
-    p.add_argument("--spacy-model", default=None, help="installed spaCy pipeline (default: blank + rules)")
     p.add_argument(
-        "--min-sentence-words", type=int, default=10, help="shorter sentences are not in aligned/ (10)"
+        "--valid-fraction",
+        type=float,
+        default=D["valid_fraction"],
+        help=f"share of documents in valid (default {D['valid_fraction']})",
+    )
+    p.add_argument(
+        "--seed", type=int, default=D["seed"], help=f"seed of every random choice (default {D['seed']})"
+    )
+    p.add_argument(
+        "--language", default=D["language"], help=f"document language code (default {D['language']})"
+    )
+    p.add_argument(
+        "--spacy-model", default=D["spacy_model"], help="installed spaCy pipeline (default: blank + rules)"
+    )
+    p.add_argument(
+        "--min-sentence-words",
+        type=int,
+        default=D["min_sentence_words"],
+        help=f"shorter sentences are not in aligned/ (default {D['min_sentence_words']})",
     )
     p.add_argument(
         "--min-mention-confidence",
         type=float,
-        default=0.0,
+        default=D["min_mention_confidence"],
         metavar="C",
         help="drop mentions whose linking confidence is below C, in [0, 1] (default 0: keep all; "
         "docs/ALIGNMENT.md shows precision and recall per threshold)",
     )
     p.add_argument(
-        "--vocab-size", type=int, default=8000, help="SentencePiece vocabulary size (default 8000)"
+        "--vocab-size",
+        type=int,
+        default=D["vocab_size"],
+        help=f"SentencePiece vocabulary size (default {D['vocab_size']})",
     )
     p.add_argument(
         "--tokenizer-sample-sentences",
         type=int,
-        default=200_000,
-        help="sentences training the tokenizer (200000)",
+        default=D["tokenizer_sample_sentences"],
+        help=f"sentences training the tokenizer (default {D['tokenizer_sample_sentences']})",
     )
     p.add_argument(
         "--tokenizer",
-        default="",
+        default=D["tokenizer"],
         metavar="PATH.model",
         help="reuse this SentencePiece model (e.g. an earlier corpus's tokenizer/spm.model) instead of "
         "training one; --vocab-size and --tokenizer-sample-sentences are then unused",
     )
-    p.add_argument("--sd-docs-per-bucket", type=int, default=64, help="documents per SD negative bucket (64)")
     p.add_argument(
-        "--log-examples", type=int, default=10, help="aligned sentences logged at INFO (default 10)"
+        "--sd-docs-per-bucket",
+        type=int,
+        default=D["sd_docs_per_bucket"],
+        help=f"documents per SD negative bucket (default {D['sd_docs_per_bucket']})",
+    )
+    p.add_argument(
+        "--log-examples",
+        type=int,
+        default=D["log_examples"],
+        help=f"aligned sentences logged at INFO (default {D['log_examples']})",
     )
     p.add_argument(
         "--max-line-bytes",
         type=int,
-        default=DEFAULT_MAX_LINE_BYTES,
-        help=f"longest line of a KG or JSONL file, in bytes; longer ones are dead letters (default {DEFAULT_MAX_LINE_BYTES})",
+        default=D["max_line_bytes"],
+        help=f"longest line of a KG or JSONL file, in bytes; longer ones are dead letters (default {D['max_line_bytes']})",
     )
     p.add_argument(
         "--lexicon-linking",
         choices=[m.value for m in LexiconLinking],
-        default=LexiconLinking.UNLINKED.value,
+        default=D["lexicon_linking"].value,
         help="which documents get candidate entities from an index of every KG name: unlinked (default: "
         "documents without links), all, or off",
     )
@@ -131,27 +166,14 @@ def parse_args(argv: list[str]) -> ParsedArgs:
     if unknown:
         parser.error(f"unrecognized arguments (neither kgtext nor Beam knows them): {' '.join(unknown)}")
     try:
-        config = BuildConfig(
+        values = {name: getattr(ns, name) for name in DEFAULTS}
+        values.update(
             kg=tuple(ns.kg),
             docs=tuple(ns.docs),
             out=ns.out,
-            overwrite=ns.overwrite,
-            num_shards=ns.num_shards,
-            valid_fraction=ns.valid_fraction,
-            seed=ns.seed,
-            language=ns.language,
-            spacy_model=ns.spacy_model,
-            min_sentence_words=ns.min_sentence_words,
-            min_mention_confidence=ns.min_mention_confidence,
-            vocab_size=ns.vocab_size,
-            tokenizer_sample_sentences=ns.tokenizer_sample_sentences,
-            tokenizer=ns.tokenizer,
-            sd_docs_per_bucket=ns.sd_docs_per_bucket,
-            log_examples=ns.log_examples,
-            max_line_bytes=ns.max_line_bytes,
-            strict=ns.strict,
             lexicon_linking=LexiconLinking(ns.lexicon_linking),
         )
+        config = BuildConfig(**values)
     except ValueError as err:
         parser.error(str(err))
     beam_args = list(rest)

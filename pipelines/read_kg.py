@@ -133,11 +133,6 @@ class ReadKnowledgeGraph(beam.PTransform):  # type: ignore[type-arg]
         )
 
 
-def key_by_head(triple: Triple) -> tuple[str, Triple]:
-    """``(head IRI, triple)``: ready for CoGroupByKey with documents keyed by their subject entity."""
-    return triple.head, triple
-
-
 def key_by_iri(entry: LexiconEntry) -> tuple[str, LexiconEntry]:
     return entry.iri, entry
 

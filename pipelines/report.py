@@ -65,7 +65,13 @@ def input_files(kg_files: Sequence[str], doc_files: Sequence[str]) -> list[Input
 
 def tokenizer_info(tok: Tokenizer, rel_path: str) -> TokenizerInfo:
     specials = {tok.id_to_piece(i): i for i in sorted(tok.special_ids)}
-    return TokenizerInfo(path=rel_path, vocab_size=tok.vocab_size, special_ids=specials, sha256=tok.sha256)
+    return TokenizerInfo(
+        path=rel_path,
+        vocab_size=tok.vocab_size,
+        special_ids=specials,
+        sha256=tok.sha256,
+        first_normal_id=tok.first_normal_id,
+    )
 
 
 def assemble_manifest(

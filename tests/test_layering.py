@@ -123,3 +123,35 @@ def test_model_layer_rule_sees_violations(tmp_path: Path) -> None:
     names = imported_modules(src)
     assert {n for n in names if _violates(n, MODEL_LAYERS["core"])} == {"model.train", "model.data.collate"}
     assert {n for n in names if _violates(n, MODEL_LAYERS["data"])} == {"model.train"}
+
+
+def test_architecture_doc_names_only_code_that_exists() -> None:
+    """Every dotted name in docs/ARCHITECTURE.md's backticks (``corpus.tasks.compose.compose_document``)
+    resolves to a module or an attribute of one, and every model/ sub-package appears in its map."""
+    import importlib
+    import re
+
+    text = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    roots = tuple(f"{p}." for p in FORBIDDEN)
+    missing = []
+    for name in sorted(set(re.findall(r"`([a-z_]+(?:\.[A-Za-z_]+)+)`", text))):
+        if not name.startswith(roots):
+            continue
+        parts = name.split(".")
+        for cut in range(len(parts), 0, -1):
+            try:
+                obj: object = importlib.import_module(".".join(parts[:cut]))
+            except ImportError:
+                continue
+            try:
+                for attr in parts[cut:]:
+                    obj = getattr(obj, attr)
+            except AttributeError:
+                missing.append(name)
+            break
+        else:
+            missing.append(name)
+    assert missing == []
+    packages = sorted(p.parent.name for p in (ROOT / "model").glob("*/__init__.py"))
+    assert packages == ["data", "train"]
+    assert all(f"model/{p}/" in text for p in packages)

@@ -10,10 +10,13 @@ from __future__ import annotations
 import enum
 import itertools
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
+
+from corpus.records import Span
+from corpus.tasks.rows import Unit
 
 IGNORE = -100
 """Label of a position that is not a prediction target."""
@@ -50,12 +53,16 @@ def row_rng(seed: int, epoch: int, row_index: int) -> np.random.Generator:
     return np.random.default_rng([seed, epoch, row_index])
 
 
-def unit_bounds(units: Any) -> np.ndarray:
-    """``(U, 2)`` int64 array of ``[start, end)`` from Units, (start, end[, kind]) tuples or Arrow dicts."""
+UnitSpans = np.ndarray | Sequence[Span] | Sequence[Unit]
+"""Token spans of a row's units: a ``(U, 2)`` array of ``[start, end)`` (what the trainer reads from the
+shards), or :class:`corpus.records.Span` / :class:`corpus.tasks.rows.Unit` records."""
+
+
+def unit_bounds(units: UnitSpans) -> np.ndarray:
+    """``(U, 2)`` int64 array of ``[start, end)``."""
     if isinstance(units, np.ndarray):
         return units[:, :2].astype(np.int64).reshape(-1, 2)
-    pairs = [(u["start"], u["end"]) if isinstance(u, Mapping) else (u[0], u[1]) for u in units]
-    return np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    return np.asarray([(u[0], u[1]) for u in units], dtype=np.int64).reshape(-1, 2)
 
 
 def _corrupt(
@@ -94,7 +101,7 @@ def _select_units(
 
 def mask_units(
     input_ids: Sequence[int] | np.ndarray,
-    units: Any,
+    units: UnitSpans,
     *,
     seed: int,
     epoch: int,
@@ -120,8 +127,8 @@ def mask_units(
 
 def mask_uktp(
     input_ids: Sequence[int] | np.ndarray,
-    relation_span: tuple[int, int] | Mapping[str, int],
-    units: Any,
+    relation_span: Span | tuple[int, int],
+    units: UnitSpans,
     *,
     seed: int,
     epoch: int,
@@ -142,11 +149,7 @@ def mask_uktp(
     mode = UktpMaskMode(mode)  # also accepts "either" / "both"; anything else is a ValueError
     ids = np.asarray(input_ids, dtype=np.int64)
     rng = row_rng(seed, epoch, row_index)
-    rel = (
-        (relation_span["start"], relation_span["end"])
-        if isinstance(relation_span, Mapping)
-        else relation_span
-    )
+    rel = relation_span
     mask_relation = mode is UktpMaskMode.BOTH or rng.random() < relation_prob
     mask_words = mode is UktpMaskMode.BOTH or not mask_relation
     target = np.zeros(ids.size, dtype=bool)
@@ -196,7 +199,7 @@ def sr_permutation(label: int) -> tuple[int, ...]:
 
 def permute_sr(
     input_ids: Sequence[int] | np.ndarray,
-    segment_starts: Sequence[int],
+    segment_starts: Sequence[int] | np.ndarray,
     *,
     seed: int,
     epoch: int,
@@ -217,10 +220,3 @@ def permute_sr(
     perm = tuple(int(p) for p in row_rng(seed, epoch, row_index).permutation(len(segments)))
     shuffled = np.concatenate([ids[: starts[0]], *(segments[p] for p in perm), ids[-1:]])
     return Permuted(shuffled, sr_label(perm), perm)
-
-
-def dlm_segments(num_tokens: int, tgt_len: int) -> list[tuple[int, int]]:
-    """Consecutive ``[start, end)`` training segments of length ``tgt_len`` (the last may be shorter)."""
-    if tgt_len < 1:
-        raise ValueError(f"tgt_len must be >= 1, got {tgt_len}")
-    return [(s, min(s + tgt_len, num_tokens)) for s in range(0, num_tokens, tgt_len)]

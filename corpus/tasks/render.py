@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from corpus.records import Span
 from corpus.tasks import masking
 from corpus.tasks.rows import SdLabel, UnitKind
 from corpus.tasks.tokenizer import Tokenizer
 
-_OPEN = {UnitKind.ENTITY.value: "[[", UnitKind.PHRASE.value: "{", "head": "<H:", "tail": "<T:"}
-_CLOSE = {UnitKind.ENTITY.value: "]]", UnitKind.PHRASE.value: "}", "head": ">", "tail": ">"}
+_OPEN = {UnitKind.ENTITY: "[[", UnitKind.PHRASE: "{", "head": "<H:", "tail": "<T:"}
+_CLOSE = {UnitKind.ENTITY: "]]", UnitKind.PHRASE: "}", "head": ">", "tail": ">"}
 _MAX_CHARS = 2000
 
 
@@ -66,6 +67,11 @@ def _pieces(ids: Sequence[int], tok: Tokenizer, labels: Sequence[int] | None = N
     return " ".join(shown)
 
 
+def _unit_spans(row: Mapping[str, Any]) -> list[Span]:
+    """The row's units as token spans (rows reach ``inspect`` as dicts of Python values)."""
+    return [Span(*_bounds(u)) for u in row["units"]]
+
+
 def _units(row: Mapping[str, Any]) -> list[tuple[int, int, str]]:
     return [(*_bounds(u), u["kind"] if isinstance(u, Mapping) else u[2]) for u in row["units"]]
 
@@ -74,7 +80,7 @@ def _render_kmlm(row: Mapping[str, Any], tok: Tokenizer, seed: int) -> list[str]
     ids = list(row["input_ids"])
     m = masking.mask_units(
         ids,
-        row["units"],
+        _unit_spans(row),
         seed=seed,
         epoch=0,
         row_index=int(row["position"]),
@@ -97,7 +103,7 @@ def _render_uktp(row: Mapping[str, Any], tok: Tokenizer, seed: int) -> list[str]
     m = masking.mask_uktp(
         ids,
         _bounds(row["relation_span"]),
-        row["units"],
+        _unit_spans(row),
         seed=seed,
         epoch=0,
         row_index=int(row["position"]),

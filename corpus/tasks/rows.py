@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 from corpus.records import Span
 
 
-class UnitKind(str, enum.Enum):
+class UnitKind(enum.StrEnum):
     """What a maskable unit is (``units.kind``); units of one row never overlap."""
 
     ENTITY = "entity"
@@ -25,8 +25,7 @@ class Unit(NamedTuple):
 
     start: int
     end: int
-    kind: str
-    """A :class:`UnitKind` value."""
+    kind: UnitKind
 
 
 class KmlmRow(NamedTuple):

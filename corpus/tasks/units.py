@@ -21,7 +21,7 @@ from corpus.tasks.rows import UnitKind
 from corpus.tasks.tokenizer import Tokenizer
 
 _CONTENT_CACHE_SIZE = 100_000
-_ENTITY_KIND, _PHRASE_KIND, _WORD_KIND = UnitKind.ENTITY.value, UnitKind.PHRASE.value, UnitKind.WORD.value
+_ENTITY_KIND, _PHRASE_KIND, _WORD_KIND = UnitKind.ENTITY, UnitKind.PHRASE, UnitKind.WORD
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be because been before being below
     between both but by can could did do does doing down during each few for from further had has have having
@@ -82,7 +82,7 @@ class RawSentence(NamedTuple):
     """Offset-0 result of :func:`encode_raw`, shared by the KMLM and UKTP builders (never mutated)."""
 
     ids: list[int]
-    segments: list[tuple[int, int, str]]
+    segments: list[tuple[int, int, UnitKind]]
     """Units as ``(start, end, kind value)`` tuples, in token order."""
     mention_spans: list[tuple[int, int]]
     """Token span of every input mention, same order as the ``mentions`` argument."""
@@ -122,8 +122,8 @@ def encode_raw(
 
 
 def _segments(
-    ids: list[int], covered: list[tuple[int, int, str]], tok: Tokenizer, max_words: int
-) -> list[tuple[int, int, str]]:
+    ids: list[int], covered: list[tuple[int, int, UnitKind]], tok: Tokenizer, max_words: int
+) -> list[tuple[int, int, UnitKind]]:
     """``covered`` units plus word units over the rest (a word starts at a ``▁`` piece or where a covered
     run ends); if ``max_words``, runs of 2..max_words content words between other units (no stopword, no
     punctuation, no byte piece) become phrase units: RAKE's candidate-phrase rule at word level."""
@@ -132,13 +132,13 @@ def _segments(
     starts.append(n + 1)  # sentinel past every unit start
     if not max_words:
         return _word_segments(covered, starts, n)
-    out: list[tuple[int, int, str]] = []
+    out: list[tuple[int, int, UnitKind]] = []
     add = out.append
     whole, multi = _content_tables(tok)
     run: list[tuple[int, int]] = []
     k = 0
     pos = 0
-    for start, end, kind in [*covered, (n, n, "")]:
+    for start, end, kind in [*covered, (n, n, None)]:
         w = pos
         while starts[k] <= pos:
             k += 1
@@ -168,21 +168,21 @@ def _segments(
             k += 1
         if run:
             _flush(run, out, max_words)
-        if kind:
+        if kind is not None:
             add((start, end, kind))
         pos = end
     return out
 
 
 def _word_segments(
-    covered: list[tuple[int, int, str]], starts: list[int], n: int
-) -> list[tuple[int, int, str]]:
+    covered: list[tuple[int, int, UnitKind]], starts: list[int], n: int
+) -> list[tuple[int, int, UnitKind]]:
     """``covered`` units plus word units over the rest; ``starts``: word-start tokens, then a sentinel > n."""
-    out: list[tuple[int, int, str]] = []
+    out: list[tuple[int, int, UnitKind]] = []
     add = out.append
     k = 0  # next index into ``starts``
     pos = 0
-    for start, end, kind in [*covered, (n, n, "")]:
+    for start, end, kind in [*covered, (n, n, None)]:
         w = pos
         while starts[k] <= pos:
             k += 1
@@ -194,13 +194,13 @@ def _word_segments(
             i = starts[k]
         if w < start:
             add((w, start, _WORD_KIND))
-        if kind:
+        if kind is not None:
             add((start, end, kind))
         pos = end
     return out
 
 
-def _flush(run: list[tuple[int, int]], out: list[tuple[int, int, str]], max_words: int) -> None:
+def _flush(run: list[tuple[int, int]], out: list[tuple[int, int, UnitKind]], max_words: int) -> None:
     """Emit a run of content words as one phrase (2..max_words words) or as words, and empty it."""
     if 2 <= len(run) <= max_words:
         out.append((run[0][0], run[-1][1], _PHRASE_KIND))

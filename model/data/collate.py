@@ -21,15 +21,7 @@ from corpus.tasks import masking
 from corpus.tasks.task import TOKEN_TASKS, Task
 from model.data.batch import NluBatch
 from model.data.config import DataConfig
-from model.data.source import RowRef
-
-COLUMNS: dict[Task, list[str]] = {
-    Task.KMLM: ["input_ids", "units"],
-    Task.UKTP: ["input_ids", "segment_ids", "relation_span", "units"],
-    Task.SR: ["input_ids", "segment_starts"],
-    Task.SD: ["input_ids", "segment_ids", "label"],
-}
-"""Columns each NLU task's collator reads."""
+from model.data.source import NluRow, RowRef
 
 
 class PadStats:
@@ -62,16 +54,16 @@ class Collator:
         """[low, high) of the 10% random replacement tokens (never a special token)."""
         self.pad_stats = PadStats()
 
-    def _cut(self, row: dict[str, Any], seq_len: int) -> tuple[list[int], list[Any]]:
+    def _cut(self, row: NluRow, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
         """Input ids cut to ``seq_len`` (ending with [SEP]) and the units that lie inside the cut."""
-        ids = row["input_ids"]
+        ids, units = row.input_ids, row.units
+        assert units is not None, "kmlm/uktp rows have units"
         if len(ids) <= seq_len:
-            return ids, row["units"]
-        units = [u for u in row["units"] if u["end"] <= seq_len - 1]
-        return [*ids[: seq_len - 1], self.sep_id], units
+            return ids, units
+        return np.append(ids[: seq_len - 1], self.sep_id), units[units[:, 1] <= seq_len - 1]
 
     def _row(
-        self, task: Task, row: dict[str, Any], ref: RowRef, seq_len: int
+        self, task: Task, row: NluRow, ref: RowRef, seq_len: int
     ) -> tuple[np.ndarray, np.ndarray | None, Any]:
         """(input ids, segment ids or None, labels: token array or class id) of one row."""
         seed = self.config.seed
@@ -90,9 +82,10 @@ class Collator:
             return out.input_ids, None, out.labels
         if task == Task.UKTP:
             ids, units = self._cut(row, seq_len)
+            assert row.relation_span is not None and row.segment_ids is not None
             out = masking.mask_uktp(
                 ids,
-                row["relation_span"],
+                row.relation_span,
                 units,
                 seed=seed,
                 epoch=ref.epoch,
@@ -102,18 +95,20 @@ class Collator:
                 relation_prob=self.config.uktp_relation_prob,
                 word_prob=self.config.uktp_word_prob,
             )
-            return out.input_ids, np.asarray(row["segment_ids"][: len(ids)], dtype=np.int64), out.labels
+            return out.input_ids, row.segment_ids[: len(ids)].astype(np.int64), out.labels
         if task == Task.SR:
+            assert row.segment_starts is not None
             perm = masking.permute_sr(
-                row["input_ids"], row["segment_starts"], seed=seed, epoch=ref.epoch, row_index=ref.row_index
+                row.input_ids, row.segment_starts, seed=seed, epoch=ref.epoch, row_index=ref.row_index
             )
             return perm.input_ids, None, perm.label
         if task == Task.SD:
-            pair = np.asarray(row["input_ids"], dtype=np.int64)
-            return pair, np.asarray(row["segment_ids"], dtype=np.int64), int(row["label"])
+            assert row.segment_ids is not None
+            pair = row.input_ids.astype(np.int64)
+            return pair, row.segment_ids.astype(np.int64), row.label
         raise ValueError(f"unknown NLU task {task!r}")
 
-    def collate(self, task: Task, rows: list[dict[str, Any]], refs: list[RowRef], seq_len: int) -> NluBatch:
+    def collate(self, task: Task, rows: list[NluRow], refs: list[RowRef], seq_len: int) -> NluBatch:
         """Mask/permute, cut to ``seq_len``, pad to the longest row: tensors on the CPU."""
         items = [self._row(task, row, ref, seq_len) for row, ref in zip(rows, refs, strict=True)]
         lengths = [min(len(ids), seq_len) for ids, _, _ in items]

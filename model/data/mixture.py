@@ -20,7 +20,7 @@ from corpus.reader import CorpusReader
 from corpus.tasks.task import NLU_TASKS, Task
 from corpus.tasks.tokenizer import Tokenizer
 from model.data.batch import DlmBatch, NluBatch
-from model.data.collate import COLUMNS, Collator
+from model.data.collate import Collator
 from model.data.config import DataConfig
 from model.data.dlm import DlmStreams
 from model.data.source import BucketedBatches, TaskSource
@@ -114,7 +114,9 @@ class PretrainData:
         if self.dlm is not None and config.dlm_streams % world_size:
             raise ValueError(f"data.dlm_streams ({config.dlm_streams}) must be a multiple of the world size")
         # Random replacement tokens come from the ordinary pieces (no specials, no byte pieces).
-        first_normal = Tokenizer.load(reader.tokenizer_path()).first_normal_id
+        first_normal = tok.first_normal_id
+        if first_normal is None:  # a manifest from before first_normal_id was recorded
+            first_normal = Tokenizer.load(reader.tokenizer_path()).first_normal_id
         self.collator = Collator(config, tok.special_ids, (first_normal, tok.vocab_size))
 
     @property
@@ -127,7 +129,7 @@ class PretrainData:
         tokens = 0
         for task, rows in split_batch(batch_size, self.weights, self.world_size).items():
             refs = self.batches[task].next_batch(rows)[self.rank :: self.world_size]
-            raw = self.batches[task].source.cache.rows(refs, COLUMNS[task])
+            raw = self.batches[task].source.cache.rows(refs, task)
             nlu[task] = self.collator.collate(task, raw, refs, seq_len)
             tokens += int(nlu[task].pad_mask.sum())
         dlm = None

@@ -23,6 +23,8 @@ import pyarrow as pa
 
 from corpus.manifest import ShardInfo
 from corpus.reader import CorpusReader
+from corpus.records import Span
+from corpus.tasks.task import Task
 
 _OPEN_SHARDS = 4
 """Memory-mapped shards kept open per source (a bucketing window can straddle a shard boundary)."""
@@ -56,6 +58,77 @@ class RowRef(NamedTuple):
     num_tokens: int
 
 
+COLUMNS: dict[Task, list[str]] = {
+    Task.KMLM: ["input_ids", "units"],
+    Task.UKTP: ["input_ids", "segment_ids", "relation_span", "units"],
+    Task.SR: ["input_ids", "segment_starts"],
+    Task.SD: ["input_ids", "segment_ids", "label"],
+}
+"""Columns each NLU task's collator reads."""
+
+
+class NluRow(NamedTuple):
+    """One NLU row as the collator reads it: numpy views of its columns, never a dict of Python lists.
+
+    Fields a task's schema lacks are None (``label``: -1).
+    """
+
+    input_ids: np.ndarray
+    """(T,) int32 token ids."""
+    segment_ids: np.ndarray | None = None
+    """(T,) segment ids (uktp, sd)."""
+    units: np.ndarray | None = None
+    """(U, 2) int32 ``[start, end)`` token spans of the maskable units (kmlm, uktp)."""
+    relation_span: Span | None = None
+    """Token span of the relation (uktp)."""
+    segment_starts: np.ndarray | None = None
+    """(S,) int32 token index where each sentence segment starts (sr)."""
+    label: int = -1
+    """The sentence-distance class (sd)."""
+
+
+def _lists(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """(offsets rebased to 0, flat values) of a list column."""
+    array = column.combine_chunks()
+    offsets = array.offsets.to_numpy()
+    return offsets - offsets[0], array.flatten()
+
+
+def _spans(values: pa.Array) -> np.ndarray:
+    """(N, 2) int32 ``[start, end)`` of a struct array with ``start`` and ``end`` fields."""
+    return np.stack([values.field("start").to_numpy(), values.field("end").to_numpy()], axis=1)
+
+
+def nlu_rows(table: pa.Table) -> list[NluRow]:
+    """The rows of ``table`` (any subset of an NLU task's columns, ``input_ids`` included) as NluRows."""
+    names = set(table.column_names)
+    n = table.num_rows
+    id_offsets, id_values = _lists(table.column("input_ids"))
+    ids = id_values.to_numpy()
+    columns: dict[str, list[Any]] = {}
+    if "segment_ids" in names:
+        seg_offsets, seg_values = _lists(table.column("segment_ids"))
+        segs = seg_values.to_numpy()
+        columns["segment_ids"] = [segs[seg_offsets[r] : seg_offsets[r + 1]] for r in range(n)]
+    if "units" in names:
+        unit_offsets, unit_values = _lists(table.column("units"))
+        bounds = _spans(unit_values)
+        columns["units"] = [bounds[unit_offsets[r] : unit_offsets[r + 1]] for r in range(n)]
+    if "relation_span" in names:
+        rel = _spans(table.column("relation_span").combine_chunks())
+        columns["relation_span"] = [Span(int(a), int(b)) for a, b in rel]
+    if "segment_starts" in names:
+        start_offsets, start_values = _lists(table.column("segment_starts"))
+        starts = start_values.to_numpy()
+        columns["segment_starts"] = [starts[start_offsets[r] : start_offsets[r + 1]] for r in range(n)]
+    if "label" in names:
+        columns["label"] = [int(v) for v in table.column("label").to_numpy()]
+    return [
+        NluRow(ids[id_offsets[r] : id_offsets[r + 1]], **{k: v[r] for k, v in columns.items()})
+        for r in range(n)
+    ]
+
+
 class ShardCache:
     """Open (memory-mapped) shards of one task split, least recently used first out."""
 
@@ -77,18 +150,18 @@ class ShardCache:
             self._open.popitem(last=False)
         return table, lengths
 
-    def rows(self, refs: list[RowRef], columns: list[str]) -> list[dict[str, Any]]:
-        """The given rows as dicts of Python values (grouped per shard, returned in ``refs`` order)."""
-        out: list[dict[str, Any]] = [{} for _ in refs]
+    def rows(self, refs: list[RowRef], task: str) -> list[NluRow]:
+        """The given rows of an NLU task as :class:`NluRow` views (grouped per shard, in ``refs`` order)."""
+        out: list[NluRow | None] = [None] * len(refs)
         by_shard: dict[int, list[int]] = {}
         for i, ref in enumerate(refs):
             by_shard.setdefault(ref.shard, []).append(i)
         for shard, positions in by_shard.items():
             table, _ = self.get(shard)
-            taken = table.select(columns).take(pa.array([refs[i].row for i in positions])).to_pylist()
-            for i, row in zip(positions, taken, strict=True):
+            taken = table.select(COLUMNS[Task(task)]).take(pa.array([refs[i].row for i in positions]))
+            for i, row in zip(positions, nlu_rows(taken), strict=True):
                 out[i] = row
-        return out
+        return [row for row in out if row is not None]
 
 
 class TaskSource:

@@ -226,6 +226,26 @@ def test_candidate_bound_is_respected(aligner: Aligner) -> None:
     ]
 
 
+def test_candidate_bound_keeps_the_best_supported_candidates() -> None:
+    """Past the bound, a link target and the subject's KG neighbours win over earlier lexicon-only names."""
+    text = "Rome and Paris are capitals of their countries today."
+    entities = [
+        Names("e:Rome", "Rome", ()),
+        Names("e:Paris", "Paris", ()),
+        Names("e:France", "countries", ()),
+    ]
+    linked = _clean(Document("d", text, "", "", (Link(9, 14, "e:Paris"),), "f", 1))
+    small = Aligner(AlignerConfig(max_candidates=1))
+    assert [m.entity for m in small.align(linked, entities, [], []).sentences[0].mentions] == ["e:Paris"]
+    subject = _clean(Document("d", text, "", "e:Europe", (), "f", 1))
+    neighbour = [Triple("e:Europe", "r:has", "e:France", False, "", "")]
+    two = Aligner(AlignerConfig(max_candidates=2))
+    found = [m.entity for m in two.align(subject, entities, neighbour, []).sentences[0].mentions]
+    # The neighbour is kept (before the fix the bound kept Rome and Paris, which anchoring then drops as
+    # lexicon-only names without a KG tie: no mention at all).
+    assert found == ["e:France"]
+
+
 def test_long_paragraph_is_cut_into_chunks(fixtures: Path) -> None:
     item = next(i for i in load_rebel(str(fixtures)) if i.doc.id == "30120180")
     text = " ".join([item.doc.text] * 200)  # one 28 KB paragraph, one line

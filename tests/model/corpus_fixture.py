@@ -84,6 +84,7 @@ def build_corpus(
             vocab_size=tok.vocab_size,
             special_ids={"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4},
             sha256=tok.sha256,
+            first_normal_id=tok.first_normal_id,
         )
     )
     for task in tasks:

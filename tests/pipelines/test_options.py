@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from pipelines.config import BuildConfig
-from pipelines.options import parse_args, runner_name, unknown_beam_args
+from pipelines.options import _parser, parse_args, runner_name, unknown_beam_args
 
 BASE = ["--kg", "k.ttl", "--docs", "d.jsonl", "--out", "out"]
 
@@ -76,3 +78,11 @@ def test_the_direct_runner_never_switches_to_a_downloaded_prism_runner() -> None
     assert pipeline_options(("--runner=DirectRunner",)).view_as(TypeOptions).allow_unsafe_triggers is True
     portable = pipeline_options(("--runner=PortableRunner", "--job_endpoint=embed"))
     assert portable.view_as(TypeOptions).allow_unsafe_triggers is False
+
+
+def test_every_build_config_field_is_a_flag_with_its_default() -> None:
+    """The flags take their defaults from BuildConfig (nothing restated by hand)."""
+    parsed = parse_args(["--kg", "k.nt", "--docs", "d.jsonl", "--out", "o"]).config
+    assert parsed == BuildConfig(kg=("k.nt",), docs=("d.jsonl",), out="o")
+    dests = {action.dest for action in _parser()._actions}
+    assert {f.name for f in dataclasses.fields(BuildConfig)} <= dests

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import math
 
 import numpy as np
 import pytest
@@ -103,10 +102,10 @@ def test_mask_units_hits_the_configured_rates(rows: list[KmlmRow], tok: Tokenize
 def test_masking_is_deterministic_per_seed_epoch_row(rows: list[KmlmRow], tok: Tokenizer) -> None:
     row = rows[0]
 
-    def draw(seed: int, epoch: int, index: int) -> list[int]:
+    def draw(seed: int, epoch: int, index: int, units: object = None) -> list[int]:
         m = mask_units(
             row.input_ids,
-            [u._asdict() for u in row.units],
+            np.asarray([(u.start, u.end) for u in row.units], dtype=np.int32) if units is None else units,
             seed=seed,
             epoch=epoch,
             row_index=index,
@@ -115,7 +114,7 @@ def test_masking_is_deterministic_per_seed_epoch_row(rows: list[KmlmRow], tok: T
         )
         return [*m.input_ids.tolist(), *m.labels.tolist()]
 
-    assert draw(0, 0, 5) == draw(0, 0, 5)
+    assert draw(0, 0, 5) == draw(0, 0, 5) == draw(0, 0, 5, row.units)  # (U, 2) array or Unit records
     assert len({tuple(draw(0, e, 5)) for e in range(10)}) > 5  # different epochs, different masks
     assert draw(0, 0, 5) != draw(1, 0, 5) or draw(0, 1, 5) != draw(1, 1, 5)
 
@@ -148,7 +147,7 @@ def test_mask_uktp_modes(tok: Tokenizer, redocred: Docs) -> None:
     assert 80 < relation_only < 120
     both = mask_uktp(
         row.input_ids,
-        {"start": rel.start, "end": rel.end},
+        (rel.start, rel.end),
         row.units,
         seed=0,
         epoch=0,
@@ -205,10 +204,3 @@ def test_permute_sr_round_trip(tok: Tokenizer, redocred: Docs) -> None:
     assert seen == set(range(9))
     with pytest.raises(ValueError, match="segment_starts"):
         permute_sr([2, 5, 6, 3], [0, 2], seed=0, epoch=0, row_index=0)
-
-
-def test_dlm_segments() -> None:
-    assert masking.dlm_segments(10, 4) == [(0, 4), (4, 8), (8, 10)]
-    assert math.isclose(len(masking.dlm_segments(512, 128)), 4)
-    with pytest.raises(ValueError, match="tgt_len"):
-        masking.dlm_segments(10, 0)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import enum
+import typing
+
 import pytest
 
+from model.config import ModelConfig
+from model.presets import get_preset
 from model.train.config import (
     DataConfig,
     OptimConfig,
@@ -95,17 +100,47 @@ def test_round_trip_through_plain_dict() -> None:
     assert TrainConfig.from_dict(config.to_dict()) == config
 
 
+def _changed(kind: object, default: object) -> tuple[str, object]:
+    """A ``--set`` string for a field of type ``kind`` and the value it must parse to (not the default)."""
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        member = next(m for m in kind if m != default)
+        return member.value, member
+    if kind is bool:
+        return str(not default).lower(), not default
+    if kind is int:
+        return str(int(default or 0) + 1), int(default or 0) + 1
+    if kind is float:
+        value = float(default or 0.0) / 2 if default else 0.25
+        return repr(value), value
+    return "other", "other"  # str (or str | None)
+
+
 def test_every_valid_key_is_settable() -> None:
-    samples = {int: "3", float: "0.5", bool: "true"}
+    """Each of the keys (model.* included) parses by its field type and lands in the right place."""
     base = TrainConfig()
+    model_defaults = get_preset("tiny")
+    section_hints = typing.get_type_hints(TrainConfig)
     for key in valid_keys():
         section, name = key.split(".")
-        part = base if section == "model" else getattr(base, section)
-        value = getattr(part, name, None) if section != "model" else None
-        raw = samples.get(type(value), None)
-        if raw is None:
+        if section == "model":
+            kind = typing.get_type_hints(ModelConfig)[name]
+            raw, expected = _changed(kind, getattr(model_defaults, name))
+            assert apply_overrides(base, [f"{key}={raw}"]).model_overrides == {name: expected}, key
             continue
-        apply_overrides(base, [f"{key}={raw}"])
+        part = getattr(base, section)
+        kind = typing.get_type_hints(section_hints[section])[name]
+        raw, expected = _changed(kind, getattr(part, name))
+        try:
+            changed = apply_overrides(base, [f"{key}={raw}"])
+        except ValueError as err:  # a value the field's validator refuses still names the field
+            assert name in str(err), (key, err)
+            continue
+        assert getattr(getattr(changed, section), name) == expected, key
+        others = {k for k in valid_keys() if not k.startswith("model.") and k != key}
+        for other in others:
+            o_section, o_name = other.split(".")
+            assert getattr(getattr(changed, o_section), o_name) == getattr(getattr(base, o_section), o_name)
+    assert len(valid_keys()) == len(set(valid_keys()))
 
 
 def test_tiny_preset_is_short() -> None:
