@@ -26,8 +26,9 @@ from pathlib import Path
 
 import torch
 
-from model.train.config import apply_overrides, train_preset
+from model.train.config import apply_overrides
 from model.train.loop import Trainer
+from model.train.presets import train_preset
 from model.train.setup import build_trainer
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,7 +3,7 @@
     kgtext pretrain --corpus DIR --preset NAME --out RUN_DIR [--max-steps N] [--resume] [--overwrite]
                     [--set section.key=value ...] [--verify-corpus]
 
-The training configuration is the preset's defaults (:func:`model.train.config.train_preset`) plus the
+The training configuration is the preset's defaults (:func:`model.train.presets.train_preset`) plus the
 ``--set`` overrides; on ``--resume`` it is the checkpoint's configuration plus this invocation's overrides.
 Corpus problems, bad overrides and diverged runs print one line and exit 1 (no traceback).
 """
@@ -21,9 +21,10 @@ from corpus.errors import CorpusError
 from corpus.reader import CorpusReader
 from model.presets import PRESETS
 from model.train import checkpoint as ckpt
-from model.train.config import TrainConfig, apply_overrides, train_preset, valid_keys
+from model.train.config import TrainConfig, apply_overrides, valid_keys
 from model.train.dist import init_distributed
 from model.train.loop import TrainingDivergedError
+from model.train.presets import train_preset
 from model.train.setup import build_trainer
 
 logger = logging.getLogger(__name__)

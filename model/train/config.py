@@ -1,8 +1,7 @@
 """Typed configuration of a pre-training run: ``TrainConfig`` with one nested section per component.
 
 Every section is a frozen ``@dataclass(kw_only=True, slots=True)`` validated in ``__post_init__``.
-``train_preset(name)`` gives the training defaults that go with a model preset (the paper's settings for
-the big presets, a fast CPU recipe for ``tiny``). ``apply_overrides(config, ["section.key=value", ...])``
+The training defaults that go with a model preset are in :mod:`model.train.presets`. ``apply_overrides(config, ["section.key=value", ...])``
 applies ``kgtext pretrain --set`` overrides, parsing each value by the field's type; an unknown key is a
 ValueError that lists every valid key. The ``model`` section is special: its keys are the scalar fields of
 :class:`model.config.ModelConfig`, collected in ``TrainConfig.model_overrides`` and applied to the preset.
@@ -301,21 +300,3 @@ def apply_overrides(config: TrainConfig, overrides: list[str]) -> TrainConfig:
             raise ValueError(f"override {key}: {err}") from None
         config = config.replace(**{section: dataclasses.replace(part, **{name: value})})
     return config
-
-
-def train_preset(name: str) -> TrainConfig:
-    """Training defaults for a model preset: the paper's settings, or a CPU-friendly recipe for ``tiny``."""
-    if name != "tiny":
-        return TrainConfig()
-    # tiny: ~2-4 minutes for 300 steps on 2 CPU cores, every task's loss visibly falling (docs/TRAINING.md).
-    return TrainConfig(
-        data=DataConfig(batch_size=32, dlm_streams=4),
-        optim=OptimConfig(lr=1e-3, warmup_steps=30, max_steps=300, weight_decay=0.01),
-        progressive=ProgressiveConfig(steps=60, start_seq_len=32, start_batch_fraction=0.25),
-        checkpoint=CheckpointConfig(interval=100, keep=3),
-        log=LogConfig(interval=10),
-        eval=EvalConfig(interval=100, batches=8),
-        # One intra-op thread: tiny's matrices are too small for a second thread to pay (measured, TRAINING.md).
-        runtime=RuntimeConfig(threads=1),
-        model_overrides={"tgt_len": 64, "mem_len": 32},
-    )

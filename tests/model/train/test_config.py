@@ -17,9 +17,9 @@ from model.train.config import (
     ProgressiveConfig,
     TrainConfig,
     apply_overrides,
-    train_preset,
     valid_keys,
 )
+from model.train.presets import train_preset
 
 
 def test_paper_defaults() -> None:

@@ -13,10 +13,11 @@ import torch
 from corpus.errors import CorpusError
 from model.train import checkpoint as ckpt
 from model.train.cli import main as pretrain_main
-from model.train.config import TrainConfig, apply_overrides, train_preset
+from model.train.config import TrainConfig, apply_overrides
 from model.train.log import read_metrics
 from model.train.loop import Trainer, TrainingDivergedError
 from model.train.plot import plot_run
+from model.train.presets import train_preset
 from model.train.setup import build_trainer
 from tests.model.corpus_fixture import copy_corpus
 from tests.model.train.conftest import MockModel
