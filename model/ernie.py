@@ -30,6 +30,9 @@ class Memory(NamedTuple):
     """Per universal layer, (B, M, d_universal)."""
     nlg: tuple[Tensor, ...]
     """Per NLG layer, (B, M, d_nlg)."""
+    mask: Tensor | None = None
+    """(B, M) bool, True = a real cached position; None when all are (streams without padding). Set
+    after a padded segment: each row's real positions are right-aligned, the left slots masked."""
 
     @property
     def length(self) -> int:
@@ -38,17 +41,22 @@ class Memory(NamedTuple):
 
     def map(self, fn: Callable[[Tensor], Tensor]) -> Memory:
         """This memory with ``fn`` applied to every layer's tensor (``Tensor.detach``, a device move, ...)."""
-        return Memory(tuple(fn(t) for t in self.universal), tuple(fn(t) for t in self.nlg))
+        mask = None if self.mask is None else fn(self.mask)
+        return Memory(tuple(fn(t) for t in self.universal), tuple(fn(t) for t in self.nlg), mask)
 
     def to_plain(self) -> dict[str, list[Tensor]]:
         """Plain containers of detached CPU tensors (what ``torch.load(weights_only=True)`` reads back)."""
         cpu = self.map(lambda t: t.detach().cpu())
-        return {"universal": list(cpu.universal), "nlg": list(cpu.nlg)}
+        plain = {"universal": list(cpu.universal), "nlg": list(cpu.nlg)}
+        if cpu.mask is not None:
+            plain["mask"] = [cpu.mask]
+        return plain
 
     @classmethod
     def from_plain(cls, plain: Mapping[str, Sequence[Tensor]], device: torch.device | str) -> Memory:
         """Inverse of :meth:`to_plain`, on ``device``."""
-        return cls(tuple(plain["universal"]), tuple(plain["nlg"])).map(lambda t: t.to(device))
+        mask = plain["mask"][0] if "mask" in plain else None
+        return cls(tuple(plain["universal"]), tuple(plain["nlg"]), mask).map(lambda t: t.to(device))
 
 
 class NlgOutput(NamedTuple):
@@ -138,8 +146,13 @@ def run_nlg(
     nlg: TxlStack,
     input_ids: Tensor,
     mems: Memory | None,
+    pad_mask: Tensor | None = None,
 ) -> NlgOutput:
-    """The NLG paradigm: embeddings -> universal -> NLG stack, causal, with segment-level memory."""
+    """The NLG paradigm: embeddings -> universal -> NLG stack, causal, with segment-level memory.
+
+    ``pad_mask`` (B, T) bool, True = real token, for right-padded rows: pads are never keys of a real
+    token and never enter the memory, so a padded row gives the outputs and memory of the same row alone.
+    """
     _check_ids("input_ids", input_ids, config.tgt_len)
     if mems is None:
         mems = empty_memory(config, input_ids.size(0), embed.word.weight, input_ids.device)
@@ -149,13 +162,23 @@ def run_nlg(
     assert mems.universal[0].size(0) == input_ids.size(0), (
         f"memory batch {mems.universal[0].size(0)} != input batch {input_ids.size(0)}"
     )
+    valid = None
+    if pad_mask is not None or mems.mask is not None:
+        b, m = input_ids.size(0), mems.universal[0].size(1) if mems.universal else 0
+        mem_valid = mems.mask if mems.mask is not None else input_ids.new_ones(b, m, dtype=torch.bool)
+        seg_valid = pad_mask if pad_mask is not None else torch.ones_like(input_ids, dtype=torch.bool)
+        assert seg_valid.shape == input_ids.shape and seg_valid.dtype == torch.bool, "pad_mask: (B, T) bool"
+        valid = torch.cat([mem_valid, seg_valid], dim=1)
     h = embed(input_ids)
+    mem_len, recurrence = config.mem_len, config.recurrence
     uni = universal(
-        h, key_mask=None, mems=mems.universal, mem_len=config.mem_len, recurrence=config.recurrence
+        h, key_mask=None, mems=mems.universal, mem_len=mem_len, recurrence=recurrence, causal_valid=valid
     )
-    out = nlg(uni.hidden, key_mask=None, mems=mems.nlg, mem_len=config.mem_len, recurrence=config.recurrence)
+    out = nlg(
+        uni.hidden, key_mask=None, mems=mems.nlg, mem_len=mem_len, recurrence=recurrence, causal_valid=valid
+    )
     assert uni.mems is not None and out.mems is not None
-    return NlgOutput(hidden=out.hidden, mems=Memory(universal=uni.mems, nlg=out.mems))
+    return NlgOutput(hidden=out.hidden, mems=Memory(universal=uni.mems, nlg=out.mems, mask=uni.mem_mask))
 
 
 class Ernie3Model(nn.Module):
@@ -179,9 +202,12 @@ class Ernie3Model(nn.Module):
         """(B, T) ids, (B, T) segment ids or None, (B, T) bool True = real token -> (B, T, d_nlu)."""
         return run_nlu(self.config, self.embed, self.universal, self.nlu, input_ids, segment_ids, pad_mask)
 
-    def forward_nlg(self, input_ids: Tensor, mems: Memory | None = None) -> NlgOutput:
-        """(B, T) ids and the memory of the previous segment (None = start of the streams) -> NlgOutput."""
-        return run_nlg(self.config, self.embed, self.universal, self.nlg, input_ids, mems)
+    def forward_nlg(
+        self, input_ids: Tensor, mems: Memory | None = None, pad_mask: Tensor | None = None
+    ) -> NlgOutput:
+        """(B, T) ids, the memory of the previous segment (None = start of the streams) and optionally the
+        (B, T) pad mask of right-padded rows (True = real token) -> NlgOutput."""
+        return run_nlg(self.config, self.embed, self.universal, self.nlg, input_ids, mems, pad_mask)
 
     def init_mems(self, batch_size: int, device: torch.device | str | None = None) -> Memory:
         """An empty memory (zero cached positions) for ``batch_size`` streams."""

@@ -54,8 +54,10 @@ class Ernie3ForNlg(nn.Module):
         self.nlg = model.nlg
         self.lm_head = model.lm_head
 
-    def forward(self, input_ids: Tensor, mems: Memory | None = None) -> NlgOutput:
-        return run_nlg(self.config, self.embed, self.universal, self.nlg, input_ids, mems)
+    def forward(
+        self, input_ids: Tensor, mems: Memory | None = None, pad_mask: Tensor | None = None
+    ) -> NlgOutput:
+        return run_nlg(self.config, self.embed, self.universal, self.nlg, input_ids, mems, pad_mask)
 
     def init_mems(self, batch_size: int) -> Memory:
         return empty_memory(self.config, batch_size, self.embed.word.weight, None)

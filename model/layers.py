@@ -156,6 +156,39 @@ class StackOutput(NamedTuple):
     """(B, T, d_model) after the final LayerNorm (pre-LN) or the last layer (post-LN)."""
     mems: tuple[Tensor, ...] | None
     """One detached (B, <= mem_len, d_model) tensor per layer, or None when the call used no memory."""
+    mem_mask: Tensor | None = None
+    """(B, M) bool, True = a real cached position, when rows hold fewer real positions than M (padded
+    input); None when every cached position is real."""
+
+
+def compact_memory_index(valid: Tensor, mem_len: int) -> tuple[Tensor, Tensor | None]:
+    """Where the last ``mem_len`` real positions of each row go in the next memory.
+
+    ``valid`` (B, K) marks real positions of [memory; segment]. Returns ``index`` (B, M) into K and ``mask``
+    (B, M): each row's kept real positions are right-aligned (the most recent last, so relative distances
+    to the next segment are those of an unpadded row) and the left slots masked; ``mask`` is None when all
+    ``M`` slots of every row are real.
+    """
+    from_end = valid.flip(1).cumsum(1).flip(1)  # (B, K): rank of a real position counted from the end
+    keep = valid & (from_end <= mem_len)
+    m = int(keep.sum(1).max()) if keep.numel() else 0
+    slot = (m - from_end).clamp(min=0)
+    index = torch.zeros(valid.size(0), m, dtype=torch.long, device=valid.device)
+    mask = torch.zeros(valid.size(0), m, dtype=torch.bool, device=valid.device)
+    rows, cols = keep.nonzero(as_tuple=True)
+    index[rows, slot[rows, cols]] = cols
+    mask[rows, slot[rows, cols]] = True
+    return index, (None if bool(mask.all()) else mask)
+
+
+def gather_memory(old: Tensor | None, new: Tensor, index: Tensor, mask: Tensor | None) -> Tensor:
+    """[old; new] at ``index`` (from :func:`compact_memory_index`), masked slots zeroed, detached."""
+    with torch.no_grad():
+        cat = new if old is None or old.size(1) == 0 else torch.cat([old.to(new.dtype), new], dim=1)
+        out = cat.gather(1, index[..., None].expand(-1, -1, cat.size(2)))
+        if mask is not None:
+            out = out.masked_fill(~mask[..., None], 0.0)
+        return out.detach()
 
 
 def update_memory(old: Tensor | None, new: Tensor, mem_len: int) -> Tensor:
@@ -201,10 +234,13 @@ class TxlStack(nn.Module):
         mems: tuple[Tensor, ...] | None,
         mem_len: int,
         recurrence: Recurrence,
+        causal_valid: Tensor | None = None,
     ) -> StackOutput:
         """h (B, T, d_input); key_mask (B, T) True = real token selects the bidirectional mask, None causal.
 
-        ``mems`` (one (B, M, d) tensor per layer) is only allowed on the causal path.
+        ``mems`` (one (B, M, d) tensor per layer) is only allowed on the causal path. ``causal_valid``
+        (B, M + T), causal path only, marks the real positions of [memory; segment] of padded rows: pads are
+        never keys of a real query and never enter the memory (None: every position is real).
         """
         if self.in_proj is not None:
             h = self.in_proj(h)
@@ -215,19 +251,32 @@ class TxlStack(nn.Module):
         k_len = m_len + t
         if key_mask is None:  # causal: query i (key position m_len + i) sees keys j <= m_len + i
             allowed = torch.ones(t, k_len, dtype=torch.bool, device=h.device).tril(diagonal=m_len)
+            if causal_valid is not None:
+                assert causal_valid.shape == (b, k_len), f"causal_valid must be (B, M + T) = {(b, k_len)}"
+                # A query always sees itself, so a pad query with no real key gets no NaN.
+                own = torch.zeros(t, k_len, dtype=torch.bool, device=h.device)
+                own[torch.arange(t), m_len + torch.arange(t)] = True
+                allowed = (allowed & causal_valid[:, None, None, :]) | own
         else:
             assert mems is None, "the bidirectional path takes no memory"
             allowed = key_mask[:, None, None, :]  # (B, 1, 1, K)
         pos = relative_positions(k_len, t, self.clamp_len, h.device)
         pos_emb = self.pos_drop(self.pos_enc(pos).to(h.dtype))  # (K + T - 1, d)
+        compact = (
+            None if mems is None or causal_valid is None else compact_memory_index(causal_valid, mem_len)
+        )
         new_mems: list[Tensor] = []
         for i, layer in enumerate(self.layers):
             mem = None if mems is None else mems[i]
             out = layer(h, mem, pos_emb, allowed)
             if mems is not None:
                 cached = out if recurrence is Recurrence.SAME_LAYER else h
-                new_mems.append(update_memory(mem, cached, mem_len))
+                if compact is None:
+                    new_mems.append(update_memory(mem, cached, mem_len))
+                else:
+                    new_mems.append(gather_memory(mem, cached, *compact))
             h = out
         if self.ln_final is not None:
             h = self.ln_final(h)
-        return StackOutput(hidden=h, mems=tuple(new_mems) if mems is not None else None)
+        mem_mask = compact[1] if compact is not None else None
+        return StackOutput(hidden=h, mems=tuple(new_mems) if mems is not None else None, mem_mask=mem_mask)

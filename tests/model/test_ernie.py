@@ -218,3 +218,55 @@ def test_ernie3_10b_parameter_count_on_meta_device() -> None:
     assert counts["embed"] == (40000 + 4) * 4096
     assert counts["total"] == 10_833_097_356  # "10 billion" in the paper (§3.3.3); 0.8B of it is TXL's W_R
     assert next(model.parameters()).is_meta
+
+
+@pytest.mark.parametrize("recurrence", list(Recurrence))
+def test_padded_nlg_rows_give_the_outputs_and_memory_of_the_rows_alone(recurrence: Recurrence) -> None:
+    """Right-padded rows (pad_mask): real outputs and the next memory equal those of each row run alone,
+    over three segments, so a padded batch never leaks pad states into a row's memory."""
+    model = build(seed=3, recurrence=recurrence)  # mem_len 8, tgt_len 32
+    lengths = [[6, 6, 6], [4, 6, 2], [1, 3, 6]]  # real tokens of each row in each segment
+    segments = [random_ids(3, 6, seed=10 + k) for k in range(3)]
+    batch_mems = None
+    alone_mems: list[Memory | None] = [None, None, None]
+    masks = []
+    with torch.no_grad():
+        for k, ids in enumerate(segments):
+            pad = torch.tensor([[j < lengths[row][k] for j in range(6)] for row in range(3)])
+            out = model.forward_nlg(ids.masked_fill(~pad, 0), batch_mems, pad)
+            batch_mems = out.mems
+            masks.append(None if batch_mems.mask is None else batch_mems.mask.tolist())
+            for row in range(3):
+                n = lengths[row][k]
+                alone = model.forward_nlg(ids[row : row + 1, :n], alone_mems[row])
+                alone_mems[row] = alone.mems
+                torch.testing.assert_close(out.hidden[row, :n], alone.hidden[0], rtol=1e-5, atol=1e-6)
+                keep = alone.mems.length
+                real = slice(batch_mems.length - keep, None)
+                if batch_mems.mask is not None:
+                    assert (
+                        batch_mems.mask[row].tolist() == [False] * (batch_mems.length - keep) + [True] * keep
+                    )
+                for got, want in zip(
+                    batch_mems.universal + batch_mems.nlg, alone.mems.universal + alone.mems.nlg, strict=True
+                ):
+                    torch.testing.assert_close(got[row, real], want[0], rtol=1e-5, atol=1e-6)
+    # Real positions so far: 6/4/1, then 12/10/4, then 18/12/10 (all >= mem_len 8: no mask left).
+    assert masks == [
+        [[True] * 6, [False] * 2 + [True] * 4, [False] * 5 + [True]],
+        [[True] * 8, [True] * 8, [False] * 4 + [True] * 4],
+        None,
+    ]
+
+
+def test_full_rows_with_a_pad_mask_equal_the_unmasked_path() -> None:
+    """No padding: passing an all-True pad_mask changes nothing (the trainer's streams take the old path)."""
+    model = build(seed=4)
+    ids = random_ids(2, 7, seed=5)
+    with torch.no_grad():
+        plain = model.forward_nlg(ids)
+        masked = model.forward_nlg(ids, None, torch.ones_like(ids, dtype=torch.bool))
+        torch.testing.assert_close(plain.hidden, masked.hidden)
+        assert masked.mems.mask is None
+        again = model.forward_nlg(ids, masked.mems)
+        torch.testing.assert_close(again.hidden, model.forward_nlg(ids, plain.mems).hidden)
