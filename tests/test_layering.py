@@ -3,7 +3,8 @@
 kg/, aligners/, corpus/ are pure (no apache_beam, no torch); pipelines/ never imports torch or model/;
 model/ never imports Beam, kg/, aligners/ or pipelines/ (it reads shards through corpus/ only); only the
 kgtext dispatcher may import both pipelines/ and model/. Inside model/: the core (its top-level modules)
-never imports model.data or model.train, and model.data never imports model.train (docs/ARCHITECTURE.md).
+never imports model.data, model.train or model.use; model.data never imports model.train or model.use;
+model.train never imports model.use (docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations
@@ -84,8 +85,10 @@ def imported_modules(path: Path) -> set[str]:
 
 
 MODEL_LAYERS: dict[str, tuple[str, ...]] = {
-    "core": ("model.data", "model.train"),
-    "data": ("model.train",),
+    "core": ("model.data", "model.train", "model.use"),
+    "data": ("model.train", "model.use"),
+    "train": ("model.use",),
+    "use": (),
 }
 """Layer of model/ -> the sub-packages it must not import."""
 
@@ -153,5 +156,5 @@ def test_architecture_doc_names_only_code_that_exists() -> None:
             missing.append(name)
     assert missing == []
     packages = sorted(p.parent.name for p in (ROOT / "model").glob("*/__init__.py"))
-    assert packages == ["data", "train"]
+    assert packages == ["data", "train", "use"]
     assert all(f"model/{p}/" in text for p in packages)

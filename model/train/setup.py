@@ -39,7 +39,9 @@ from model.train.objective import PretrainModel, PretrainObjective
 logger = logging.getLogger(__name__)
 
 ModelFactory = Callable[[ModelConfig], PretrainModel]
-RUN_MARKERS = ("config.json", "metrics.jsonl", "checkpoints", "tensorboard")
+RUN_MARKERS = ("config.json", "metrics.jsonl", "checkpoints", "tensorboard", "tokenizer")
+RUN_TOKENIZER = "tokenizer"
+"""The run folder's copy of the corpus tokenizer (so ``generate``/``evaluate``/``finetune`` need no corpus)."""
 
 
 def corpus_identity(reader: CorpusReader) -> dict[str, Any]:
@@ -87,6 +89,7 @@ RUN_FILES = frozenset({*RUN_MARKERS, "loss.png"})
 _RUN_CHILDREN = {
     ckpt.CHECKPOINTS: re.compile(r"\.?(tmp-)?step-\d+$"),  # ckpt.step_dir_name, ckpt.tmp_dir
     "tensorboard": re.compile(r"events\.out\.tfevents\."),
+    RUN_TOKENIZER: re.compile(r"\.?[^/]+\.model(\.tmp)?$"),
 }
 
 
@@ -218,6 +221,17 @@ def open_corpus(
     return reader, identity, ModelConfig.from_dict(ckpt.load_part(resume_from, ckpt.MODEL)["config"])
 
 
+def copy_tokenizer(reader: CorpusReader, run_dir: Path) -> Path:
+    """Copy the corpus's SentencePiece model into ``RUN_DIR/tokenizer/`` (atomically; same name)."""
+    source = reader.tokenizer_path()
+    target = run_dir / RUN_TOKENIZER / source.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.copyfile(source, tmp)
+    tmp.replace(target)
+    return target
+
+
 def write_run_summary(
     run_dir: Path, corpus_dir: str | Path, preset: str, tasks: Sequence[str], parts: TrainerParts
 ) -> None:
@@ -308,6 +322,7 @@ def build_trainer(
         metrics.truncate_after(trainer.step)
     if ctx.rank == 0:
         write_run_summary(run_dir, corpus_dir, preset, tasks, parts)
+        copy_tokenizer(reader, run_dir)
     return trainer
 
 
