@@ -38,16 +38,18 @@ class Evaluator:
         *,
         batches: int,
         seq_len: int,
+        split: str = "valid",
     ) -> None:
         self.reader = reader
         self.config = config
-        self.tasks = [t for t in tasks if sum(s.rows for s in reader.shards(t, "valid")) > 0]
+        self.split = split
+        self.tasks = [t for t in tasks if sum(s.rows for s in reader.shards(t, split)) > 0]
         self.objective = objective
         self.ctx = ctx
         self.batches = batches
         self.seq_len = seq_len
         if not self.tasks:
-            logger.warning("corpus has no valid rows for the trained tasks: evaluation is off")
+            logger.warning("corpus has no %s rows for the trained tasks: evaluation is off", split)
 
     def __call__(self, step: int) -> dict[str, Any]:
         if not self.tasks:
@@ -56,7 +58,7 @@ class Evaluator:
             self.reader,
             self.config,
             self.tasks,
-            split="valid",
+            split=self.split,
             rank=self.ctx.rank,
             world_size=self.ctx.world_size,
             shuffle=False,

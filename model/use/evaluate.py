@@ -1,0 +1,201 @@
+"""``kgtext evaluate``: per-task loss and accuracy of a checkpoint on a corpus split, and DLM perplexity of
+whole documents with and without the recurrence memory.
+
+    kgtext evaluate --checkpoint RUN_DIR --corpus DIR [--split valid] [--batches N] [--json]
+
+- **Per task** (kmlm, uktp, sr, sd, dlm): exactly the trainer's evaluation (:class:`model.train.eval.Evaluator`)
+  with the run's ``data`` and ``eval.batches`` settings (from ``RUN/config.json``; defaults for a bare model
+  folder): the same rows, the same masks, so the numbers equal the ``kind: eval`` records of
+  ``metrics.jsonl`` at the checkpoint's step.
+- **Document perplexity**: every document of the split's ``dlm`` rows as one token stream, cut into
+  ``tgt_len`` segments; each token predicts the next (the first one of a segment predicted from the last
+  position of the previous segment). *With memory*, the memory is carried from segment to segment
+  (Transformer-XL evaluation); *without memory*, every segment starts empty. Documents are batched with
+  right padding and the NLG pad mask, so a document's loss does not depend on its batch-mates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import torch
+import torch.nn.functional as F
+
+from corpus.errors import CorpusError
+from corpus.reader import CorpusReader
+from corpus.tasks.task import TASKS
+from model.data.config import DataConfig
+from model.ernie import Ernie3Model, Memory
+from model.train.config import TrainConfig
+from model.train.dist import DistContext
+from model.train.eval import Evaluator
+from model.train.objective import PretrainObjective
+from model.use.load import CheckpointError, load
+
+DOC_BATCH = 8
+"""Documents evaluated side by side (right-padded)."""
+
+
+class DocPerplexity(NamedTuple):
+    """Next-token perplexity over whole documents."""
+
+    documents: int
+    targets: int
+    with_memory: float
+    without_memory: float
+
+
+def split_documents(reader: CorpusReader, split: str) -> list[list[int]]:
+    """Each document's DLM tokens (its chunks in ``segment_index`` order), documents sorted by id."""
+    parts: dict[str, list[tuple[int, list[int]]]] = {}
+    for info in reader.shards("dlm", split):
+        table = reader.open_shard("dlm", info).select(["doc_id", "segment_index", "input_ids"])
+        for row in table.to_pylist():
+            parts.setdefault(row["doc_id"], []).append((row["segment_index"], row["input_ids"]))
+    return [[t for _, ids in sorted(chunks) for t in ids] for _, chunks in sorted(parts.items())]
+
+
+@torch.no_grad()
+def _nll(model: Ernie3Model, docs: list[list[int]], memory: bool) -> tuple[float, int]:
+    """(summed next-token NLL, number of targets) of ``docs`` evaluated together."""
+    seg = model.config.tgt_len
+    width = max(len(d) for d in docs) - 1
+    inputs = torch.zeros(len(docs), max(width, 1), dtype=torch.long)
+    targets = torch.full_like(inputs, -100)
+    for i, doc in enumerate(docs):
+        inputs[i, : len(doc) - 1] = torch.tensor(doc[:-1])
+        targets[i, : len(doc) - 1] = torch.tensor(doc[1:])
+    total, count = 0.0, 0
+    mems: Memory | None = None
+    for start in range(0, width, seg):
+        ids, tgt = inputs[:, start : start + seg], targets[:, start : start + seg]
+        real = tgt != -100
+        out = model.forward_nlg(ids, mems if memory else None, real)
+        mems = out.mems
+        logits = model.lm_logits(out.hidden).float()
+        total += float(F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt.reshape(-1), reduction="sum"))
+        count += int(real.sum())
+    return total, count
+
+
+def document_perplexity(model: Ernie3Model, docs: list[list[int]], batch: int = DOC_BATCH) -> DocPerplexity:
+    """Perplexity of ``docs`` with memory carried across segments and without (see the module docstring)."""
+    usable = [d for d in docs if len(d) >= 2]
+    model.eval()
+    sums = {True: 0.0, False: 0.0}
+    targets = 0
+    for start in range(0, len(usable), batch):
+        group = usable[start : start + batch]
+        for memory in (True, False):
+            nll, n = _nll(model, group, memory)
+            sums[memory] += nll
+        targets += n
+    ppl = {m: math.exp(min(sums[m] / max(targets, 1), 50.0)) for m in sums}
+    return DocPerplexity(len(usable), targets, ppl[True], ppl[False])
+
+
+def run_config(model_pt: Path) -> tuple[TrainConfig, list[str]]:
+    """The training configuration and trained tasks of the run a checkpoint belongs to (``RUN/config.json``;
+    defaults and all five tasks for a model folder without one)."""
+    for folder in (model_pt.parent.parent.parent, model_pt.parent):
+        path = folder / "config.json"
+        if path.is_file():
+            summary = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(summary.get("train"), dict):
+                tasks = summary.get("tasks") or [t.value for t in TASKS]
+                return TrainConfig.from_dict(summary["train"]), [str(t) for t in tasks]
+    return TrainConfig(data=DataConfig()), [t.value for t in TASKS]
+
+
+def evaluate(checkpoint: str | Path, corpus: str | Path, split: str, batches: int | None) -> dict[str, Any]:
+    """Every figure of ``kgtext evaluate`` as one flat dict."""
+    loaded = load(checkpoint)
+    reader = CorpusReader(corpus)
+    tok = reader.manifest.tokenizer
+    if tok is None or tok.sha256 != loaded.tokenizer.sha256:
+        raise CheckpointError(
+            f"{corpus}: the corpus was tokenized with another SentencePiece model than {loaded.model_file}'s"
+        )
+    config, tasks = run_config(loaded.model_file)
+    objective = PretrainObjective(loaded.model)
+    ctx = DistContext(rank=0, world_size=1, local_rank=0, device=torch.device("cpu"))
+    evaluator = Evaluator(
+        reader,
+        config.data,
+        tasks,
+        objective,
+        ctx,
+        batches=batches or config.eval.batches,
+        seq_len=loaded.model.config.tgt_len,
+        split=split,
+    )
+    out: dict[str, Any] = {k.replace("eval/", ""): v for k, v in evaluator(0).items()}
+    docs = document_perplexity(loaded.model, split_documents(reader, split))
+    out.update(
+        {
+            "documents": docs.documents,
+            "document_targets": docs.targets,
+            "document_perplexity/with_memory": docs.with_memory,
+            "document_perplexity/without_memory": docs.without_memory,
+        }
+    )
+    return out
+
+
+def format_report(result: dict[str, Any], split: str) -> str:
+    """The human-readable table."""
+    lines = [f"{'task':<6} {'loss':>8} {'accuracy':>9}   ({split} split)"]
+    for task in TASKS:
+        if f"{task.value}/loss" in result:
+            lines.append(
+                f"{task.value:<6} {result[f'{task.value}/loss']:>8.3f} {result[f'{task.value}/accuracy']:>9.3f}"
+            )
+    if "dlm/perplexity" in result:
+        lines.append(f"dlm stream perplexity (the trainer's eval): {result['dlm/perplexity']:.1f}")
+    lines.append(
+        f"document perplexity over {result['documents']} whole documents ({result['document_targets']} "
+        f"targets): {result['document_perplexity/with_memory']:.1f} with memory, "
+        f"{result['document_perplexity/without_memory']:.1f} without"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run ``kgtext evaluate``."""
+    p = argparse.ArgumentParser(
+        prog="kgtext evaluate",
+        description="Per-task loss/accuracy (as the trainer's eval) and whole-document DLM perplexity with "
+        "and without memory, for a checkpoint on a corpus split.",
+        allow_abbrev=False,
+    )
+    p.add_argument(
+        "--checkpoint", required=True, metavar="PATH", help="run folder, checkpoint folder or model folder"
+    )
+    p.add_argument("--corpus", required=True, metavar="DIR", help="corpus directory (the same tokenizer)")
+    p.add_argument(
+        "--split", choices=["train", "valid"], default="valid", help="split to evaluate (default valid)"
+    )
+    p.add_argument(
+        "--batches",
+        type=int,
+        default=None,
+        metavar="N",
+        help="micro-batches per task (default: the run's eval.batches)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        result = evaluate(args.checkpoint, args.corpus, args.split, args.batches)
+    except (CheckpointError, CorpusError, ValueError) as err:
+        print(f"kgtext evaluate: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
+    print(json.dumps(result, indent=2, sort_keys=True) if args.json else format_report(result, args.split))
+
+
+if __name__ == "__main__":
+    main()
