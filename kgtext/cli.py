@@ -31,6 +31,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "model-info": Subcommand("model.info", "print the parameter breakdown of a model preset"),
     "plot": Subcommand("model.train.plot", "draw the loss curves of a pre-training run to a PNG"),
     "generate": Subcommand("model.use.generate", "continue a prompt with a pre-trained model's NLG module"),
+    "finetune": Subcommand(
+        "model.use.finetune", "fine-tune a checkpoint on relation, classification or token JSONL"
+    ),
     "evaluate": Subcommand(
         "model.use.evaluate", "per-task loss/accuracy and document perplexity of a checkpoint"
     ),

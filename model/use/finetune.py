@@ -1,0 +1,369 @@
+"""``kgtext finetune``: the pre-trained universal + NLU modules with a small head, trained on labelled JSONL.
+
+    kgtext finetune --checkpoint RUN_DIR --task relation --train F --valid F --test F --out DIR
+                    [--epochs N] [--batch-size B] [--lr LR] [--patience P] [--freeze-universal] [--seed S]
+    kgtext finetune --checkpoint none --tokenizer PATH.model [--preset tiny] ...   (the from-scratch control)
+
+Heads (as ``*ForSequenceClassification`` / ``*ForTokenClassification`` elsewhere): ``classification`` = a
+linear layer on the pre-trained [CLS] pooler; ``relation`` = a linear layer on [pooled CLS; mean state of the
+head's tokens; mean state of the tail's tokens] (the spans inside the sentence, exact-span encoded);
+``tokens`` = a linear layer per position over BIO tags. AdamW, early stopping on the valid split's macro-F1
+(span F1 for ``tokens``) with ``--patience`` epochs, the best epoch's weights kept. ``--freeze-universal``
+trains only the NLU task module and the head (the paper allows either). Writes ``DIR/metrics.json``,
+``DIR/model.pt`` (the fine-tuned module, its head and labels) and ``DIR/tokenizer/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import logging
+import shutil
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from corpus.tasks.tokenizer import Tokenizer
+from model.ernie import Ernie3Model
+from model.finetune import Ernie3ForNlu
+from model.presets import PRESETS, get_preset
+from model.use.finetune_data import (
+    Encoded,
+    FinetuneDataError,
+    FinetuneTask,
+    bio_spans,
+    check_labels,
+    encode_all,
+    label_set,
+    read_examples,
+)
+from model.use.load import CheckpointError, load, tokenizer_file
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "kgtext-ernie3-finetuned"
+OUT_FILES = frozenset({"metrics.json", "model.pt", "tokenizer"})
+"""What ``kgtext finetune`` writes into ``--out`` (the only entries ``--overwrite`` may replace)."""
+
+
+class FinetuneModel(nn.Module):
+    """Universal + NLU modules (:class:`model.finetune.Ernie3ForNlu`) and one linear head."""
+
+    def __init__(self, base: Ernie3ForNlu, task: FinetuneTask, num_labels: int, dropout: float) -> None:
+        super().__init__()
+        self.base = base
+        self.task = task
+        d = base.config.nlu.d_model
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(3 * d if task is FinetuneTask.RELATION else d, num_labels)
+
+    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+        """Logits: (B, labels), or (B, T, labels) for ``tokens``."""
+        hidden = self.base(batch["input_ids"], batch["segment_ids"], batch["pad_mask"])
+        if self.task is FinetuneTask.TOKENS:
+            result: Tensor = self.head(self.drop(hidden))
+            return result
+        features = self.base.pool(hidden)
+        if self.task is FinetuneTask.RELATION:
+            spans = [batch["head_mask"], batch["tail_mask"]]
+            means = [(hidden * m[..., None]).sum(1) / m.sum(1, keepdim=True).clamp(min=1) for m in spans]
+            features = torch.cat([features, *means], dim=-1)
+        result = self.head(self.drop(features))
+        return result
+
+
+def collate(items: Sequence[Encoded], pad_id: int) -> dict[str, Tensor]:
+    """Right-padded tensors of a batch (targets: ``labels`` (B,) or ``tags`` (B, T) with -100 on pads)."""
+    width = max(len(e.input_ids) for e in items)
+    n = len(items)
+    ids = torch.full((n, width), pad_id, dtype=torch.long)
+    segs = torch.zeros(n, width, dtype=torch.long)
+    pad = torch.zeros(n, width, dtype=torch.bool)
+    tags = torch.full((n, width), -100, dtype=torch.long)
+    head = torch.zeros(n, width)
+    tail = torch.zeros(n, width)
+    for i, e in enumerate(items):
+        k = len(e.input_ids)
+        ids[i, :k] = torch.tensor(e.input_ids)
+        segs[i, :k] = torch.tensor(e.segment_ids)
+        pad[i, :k] = True
+        if e.tags is not None:
+            tags[i, :k] = torch.tensor(e.tags)
+        if e.head is not None and e.tail is not None:
+            head[i, e.head.start : e.head.end] = 1.0
+            tail[i, e.tail.start : e.tail.end] = 1.0
+    labels = torch.tensor([e.label for e in items], dtype=torch.long)
+    return {"input_ids": ids, "segment_ids": segs, "pad_mask": pad, "labels": labels, "tags": tags,
+            "head_mask": head, "tail_mask": tail}  # fmt: skip
+
+
+def loss_of(model: FinetuneModel, batch: dict[str, Tensor]) -> Tensor:
+    logits = model(batch)
+    if model.task is FinetuneTask.TOKENS:
+        return F.cross_entropy(
+            logits.reshape(-1, logits.size(-1)), batch["tags"].reshape(-1), ignore_index=-100
+        )
+    return F.cross_entropy(logits, batch["labels"])
+
+
+def classification_metrics(gold: Sequence[int], pred: Sequence[int], num_labels: int) -> dict[str, float]:
+    """Accuracy and macro-F1 (over the labels that occur in gold or predictions)."""
+    accuracy = sum(g == p for g, p in zip(gold, pred, strict=True)) / max(len(gold), 1)
+    f1s = []
+    for label in sorted(set(gold) | set(pred)):
+        tp = sum(g == p == label for g, p in zip(gold, pred, strict=True))
+        fp = sum(p == label != g for g, p in zip(gold, pred, strict=True))
+        fn = sum(g == label != p for g, p in zip(gold, pred, strict=True))
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return {"accuracy": accuracy, "macro_f1": sum(f1s) / max(len(f1s), 1)}
+
+
+def span_metrics(
+    gold: Sequence[set[tuple[int, int, str]]], pred: Sequence[set[tuple[int, int, str]]]
+) -> dict[str, float]:
+    """Micro span precision / recall / F1 (exact start, end and label)."""
+    tp = sum(len(g & p) for g, p in zip(gold, pred, strict=True))
+    n_pred, n_gold = sum(map(len, pred)), sum(map(len, gold))
+    precision = tp / n_pred if n_pred else 0.0
+    recall = tp / n_gold if n_gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+@torch.no_grad()
+def evaluate_split(
+    model: FinetuneModel, data: Sequence[Encoded], labels: Sequence[str], pad_id: int, batch_size: int
+) -> dict[str, float]:
+    """The split's metrics: accuracy + macro_f1, or span precision/recall/f1 + tag accuracy for tokens."""
+    model.eval()
+    gold_cls: list[int] = []
+    pred_cls: list[int] = []
+    gold_spans: list[set[tuple[int, int, str]]] = []
+    pred_spans: list[set[tuple[int, int, str]]] = []
+    tag_hits = tag_total = 0
+    for start in range(0, len(data), batch_size):
+        items = data[start : start + batch_size]
+        batch = collate(items, pad_id)
+        logits = model(batch)
+        if model.task is FinetuneTask.TOKENS:
+            best = logits.argmax(-1)
+            for i, item in enumerate(items):
+                real = batch["tags"][i] != -100
+                tag_hits += int((best[i][real] == batch["tags"][i][real]).sum())
+                tag_total += int(real.sum())
+                predicted = best[i].masked_fill(~real, -100).tolist()
+                pred_spans.append(bio_spans(predicted, labels))
+                gold_spans.append(set(item.gold))
+        else:
+            gold_cls += batch["labels"].tolist()
+            pred_cls += logits.argmax(-1).tolist()
+    if model.task is FinetuneTask.TOKENS:
+        return {**span_metrics(gold_spans, pred_spans), "accuracy": tag_hits / max(tag_total, 1)}
+    return classification_metrics(gold_cls, pred_cls, len(labels))
+
+
+def majority_baseline(
+    train: Sequence[Encoded], test: Sequence[Encoded], task: FinetuneTask
+) -> dict[str, float]:
+    """The most frequent training label (tag ``O`` for tokens) predicted for every test item."""
+    if task is FinetuneTask.TOKENS:
+        tags = [t for e in test for t in (e.tags or []) if t != -100]
+        return {"accuracy": sum(t == 0 for t in tags) / max(len(tags), 1), "f1": 0.0}
+    top = Counter(e.label for e in train).most_common(1)[0][0]
+    return classification_metrics([e.label for e in test], [top] * len(test), 0)
+
+
+def _selection_score(metrics: dict[str, float], task: FinetuneTask) -> float:
+    return metrics["f1"] if task is FinetuneTask.TOKENS else metrics["macro_f1"]
+
+
+def prepare_out(out: Path, overwrite: bool) -> None:
+    """Create ``--out``; an existing non-empty one needs ``--overwrite`` and may hold only our files."""
+    if out.exists() and any(out.iterdir()):
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in OUT_FILES)
+        if foreign:
+            raise FileExistsError(
+                f"{out}: holds {foreign[0]!r}, which kgtext finetune did not write; choose another --out"
+            )
+        if not overwrite:
+            raise FileExistsError(
+                f"{out}: already holds a fine-tuning result; pass --overwrite to replace it"
+            )
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def base_model(args: argparse.Namespace) -> tuple[Ernie3Model, Tokenizer, str, Path]:
+    """The pre-trained model and tokenizer (or a fresh model of ``--preset`` for ``--checkpoint none``)."""
+    if args.checkpoint == "none":
+        if not args.tokenizer:
+            raise CheckpointError(
+                "--checkpoint none needs --tokenizer PATH.model (the vocabulary to train with)"
+            )
+        tok = Tokenizer.load(args.tokenizer)
+        torch.manual_seed(args.seed)
+        model = Ernie3Model(get_preset(args.preset, vocab_size=tok.vocab_size))
+        return model, tok, "none", Path(args.tokenizer)
+    loaded = load(args.checkpoint)
+    return loaded.model, loaded.tokenizer, str(loaded.model_file), tokenizer_file(loaded.model_file)
+
+
+def train(args: argparse.Namespace) -> dict[str, Any]:
+    """Fine-tune, select the best epoch on valid, write DIR; return the metrics written."""
+    task = FinetuneTask(args.task)
+    out = Path(args.out)
+    prepare_out(out, args.overwrite)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    train_ex = read_examples(args.train, task)
+    valid_ex, test_ex = read_examples(args.valid, task), read_examples(args.test, task)
+    labels = label_set(train_ex, task)
+    check_labels(valid_ex, labels, args.valid, task)
+    check_labels(test_ex, labels, args.test, task)
+    pretrained, tok, source, tok_path = base_model(args)
+    max_len = pretrained.config.tgt_len
+    (train_data, skip_train), (valid_data, skip_valid), (test_data, skip_test) = (
+        encode_all(ex, task, tok, labels, max_len) for ex in (train_ex, valid_ex, test_ex)
+    )
+    if not train_data or not valid_data or not test_data:
+        raise FinetuneDataError(f"every example of a split is longer than the model's {max_len} tokens")
+    torch.manual_seed(args.seed)
+    model = FinetuneModel(Ernie3ForNlu(pretrained), task, len(labels), args.dropout)
+    if args.freeze_universal:
+        for module in (model.base.embed, model.base.universal):
+            for p in module.parameters():
+                p.requires_grad_(False)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=0.01)
+    generator = torch.Generator().manual_seed(args.seed)
+    best_score, best_state, best_epoch, stale = -1.0, copy.deepcopy(model.state_dict()), 0, 0
+    history = []
+    started = time.perf_counter()
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        order = torch.randperm(len(train_data), generator=generator).tolist()
+        total = 0.0
+        for start in range(0, len(order), args.batch_size):
+            batch = collate([train_data[i] for i in order[start : start + args.batch_size]], tok.pad_id)
+            loss = loss_of(model, batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()  # type: ignore[no-untyped-call]
+            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+            optimizer.step()
+            total += float(loss.detach()) * len(batch["labels"])
+        valid = evaluate_split(model, valid_data, labels, tok.pad_id, args.batch_size)
+        score = _selection_score(valid, task)
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": total / len(train_data),
+                **{f"valid_{k}": v for k, v in valid.items()},
+            }
+        )
+        logger.info("epoch %d/%d: train loss %.4f, valid %s", epoch, args.epochs, total / len(train_data),
+                    " ".join(f"{k} {v:.3f}" for k, v in valid.items()))  # fmt: skip
+        if score > best_score:
+            best_score, best_state, best_epoch, stale = score, copy.deepcopy(model.state_dict()), epoch, 0
+        else:
+            stale += 1
+            if stale >= args.patience:
+                logger.info(
+                    "early stop: valid did not improve for %d epochs (best epoch %d)", stale, best_epoch
+                )
+                break
+    model.load_state_dict(best_state)
+    metrics: dict[str, Any] = {
+        "task": task.value,
+        "checkpoint": source,
+        "labels": labels,
+        "best_epoch": best_epoch,
+        "valid": evaluate_split(model, valid_data, labels, tok.pad_id, args.batch_size),
+        "test": evaluate_split(model, test_data, labels, tok.pad_id, args.batch_size),
+        "majority_baseline": majority_baseline(train_data, test_data, task),
+        "examples": {"train": len(train_data), "valid": len(valid_data), "test": len(test_data)},
+        "skipped": {"train": dict(skip_train), "valid": dict(skip_valid), "test": dict(skip_test)},
+        "freeze_universal": bool(args.freeze_universal),
+        "seconds": round(time.perf_counter() - started, 2),
+        "history": history,
+    }
+    torch.save(
+        {"format": FORMAT, "format_version": 1, "task": task.value, "labels": labels,
+         "model_config": pretrained.config.to_dict(), "state_dict": model.state_dict()},
+        out / "model.pt",
+    )  # fmt: skip
+    (out / "tokenizer").mkdir(exist_ok=True)
+    shutil.copyfile(tok_path, out / "tokenizer" / tok_path.name)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    return metrics
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="kgtext finetune",
+        description="Fine-tune the pre-trained universal + NLU modules with a small head on labelled JSONL.",
+        allow_abbrev=False,
+    )
+    p.add_argument(
+        "--checkpoint",
+        required=True,
+        metavar="PATH",
+        help="run, checkpoint or model folder; 'none' = from scratch",
+    )
+    p.add_argument("--task", required=True, choices=[t.value for t in FinetuneTask])
+    p.add_argument("--train", required=True, metavar="FILE", help="training JSONL")
+    p.add_argument("--valid", required=True, metavar="FILE", help="validation JSONL (early stopping)")
+    p.add_argument(
+        "--test", required=True, metavar="FILE", help="test JSONL (reported once, at the best epoch)"
+    )
+    p.add_argument(
+        "--out", required=True, metavar="DIR", help="output folder: metrics.json, model.pt, tokenizer/"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier result in --out")
+    p.add_argument("--epochs", type=int, default=10, help="at most this many epochs (default 10)")
+    p.add_argument("--batch-size", type=int, default=16, help="examples per step (default 16)")
+    p.add_argument("--lr", type=float, default=5e-4, help="AdamW learning rate (default 5e-4)")
+    p.add_argument(
+        "--patience", type=int, default=3, help="epochs without valid improvement before stopping (3)"
+    )
+    p.add_argument("--dropout", type=float, default=0.1, help="dropout before the head (default 0.1)")
+    p.add_argument(
+        "--freeze-universal", action="store_true", help="train only the NLU task module and the head"
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the head's init and the data order (default 0)"
+    )
+    p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (default: torch's)")
+    p.add_argument(
+        "--tokenizer", default="", metavar="PATH.model", help="with --checkpoint none: the vocabulary"
+    )
+    p.add_argument(
+        "--preset", default="tiny", choices=sorted(PRESETS), help="with --checkpoint none: the architecture"
+    )
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run ``kgtext finetune``."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        metrics = train(args)
+    except (CheckpointError, FinetuneDataError, FileExistsError, ValueError) as err:
+        print(f"kgtext finetune: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
+    test = metrics["test"]
+    shown = " ".join(f"{k} {v:.3f}" for k, v in test.items())
+    base = metrics["majority_baseline"]["accuracy"]
+    print(f"test: {shown} (majority baseline accuracy {base:.3f}); wrote {args.out}/metrics.json")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,264 @@
+"""Fine-tuning inputs: JSONL records -> checked examples -> token ids with exact spans (no torch here).
+
+Record formats (one JSON object per line; offsets are code points into ``text`` as given, end exclusive, no
+cleaning applied):
+
+- ``relation``: ``{"text": str, "head": [start, end], "tail": [start, end], "label": str}``
+- ``classification``: ``{"text": str, "text_pair": str (optional), "label": str}``
+- ``tokens``: ``{"text": str, "spans": [{"start": int, "end": int, "label": str}, ...]}``
+
+Every bad record is a :class:`FinetuneDataError` naming ``file:line`` (invalid JSON, a missing or mistyped
+field, empty text, a span out of range, crossing spans, a test/valid label the training file lacks).
+
+Input forms (docs/TRAINING.md, "Fine-tuning"):
+
+- relation: the UKTP layout of pre-training without the relation, ``[CLS] head tail [SEP] sentence [SEP]``
+  (segments 0 | 1), plus the token spans of head and tail *inside the sentence* (exact-span encoding), so
+  the head pools their states;
+- classification: ``[CLS] text [SEP]`` or ``[CLS] text [SEP] text_pair [SEP]`` (segments 0 | 1);
+- tokens: ``[CLS] text [SEP]`` with BIO tags over the pieces of each span (B- on the first piece).
+
+An example longer than the model's ``tgt_len`` is skipped and counted (``too_long``), never cut silently.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from corpus.records import Span
+from corpus.tasks.tokenizer import Tokenizer
+
+
+class FinetuneTask(enum.StrEnum):
+    """What ``kgtext finetune --task`` trains."""
+
+    RELATION = "relation"
+    CLASSIFICATION = "classification"
+    TOKENS = "tokens"
+
+
+class FinetuneDataError(ValueError):
+    """A record that cannot be used; the message starts with ``file:line:``."""
+
+
+class LabeledSpan(NamedTuple):
+    start: int
+    end: int
+    label: str
+
+
+class Example(NamedTuple):
+    """One checked record (character offsets)."""
+
+    text: str
+    label: str = ""
+    """relation / classification label ("" for tokens)."""
+    text_pair: str | None = None
+    head: Span | None = None
+    tail: Span | None = None
+    spans: tuple[LabeledSpan, ...] = ()
+    """tokens: gold spans sorted by start."""
+
+
+class Encoded(NamedTuple):
+    """Model inputs of one example."""
+
+    input_ids: list[int]
+    segment_ids: list[int]
+    label: int
+    """Class id (relation / classification); -1 for tokens."""
+    head: Span | None = None
+    """relation: token span of the head inside the sentence part."""
+    tail: Span | None = None
+    tags: list[int] | None = None
+    """tokens: BIO tag id per position (-100 on [CLS] / [SEP])."""
+    gold: tuple[tuple[int, int, str], ...] = ()
+    """tokens: gold token spans (start, end, label) in input positions."""
+
+
+def _span(value: Any, text: str, where: str, name: str) -> Span:
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        raise FinetuneDataError(f"{where}: {name!r} must be [start, end] (two integers), got {value!r}")
+    start, end = value
+    if not 0 <= start < end <= len(text):
+        raise FinetuneDataError(
+            f"{where}: {name} span [{start}, {end}] is out of range for a text of {len(text)} code points"
+        )
+    return Span(start, end)
+
+
+def _text(raw: dict[str, Any], key: str, where: str, *, required: bool = True) -> str | None:
+    value = raw.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise FinetuneDataError(f"{where}: field {key!r} must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise FinetuneDataError(f"{where}: field {key!r} is empty")
+    return value
+
+
+def _label(raw: dict[str, Any], where: str) -> str:
+    value = raw.get("label")
+    if not isinstance(value, str) or not value:
+        raise FinetuneDataError(f"{where}: field 'label' must be a non-empty string, got {value!r}")
+    return value
+
+
+def parse_record(raw: Any, task: FinetuneTask, where: str) -> Example:
+    """One JSON value -> a checked :class:`Example` (``where`` = ``file:line`` for messages)."""
+    if not isinstance(raw, dict):
+        raise FinetuneDataError(f"{where}: a record must be a JSON object, got {type(raw).__name__}")
+    text = _text(raw, "text", where)
+    assert text is not None
+    if task is FinetuneTask.RELATION:
+        head, tail = _span(raw.get("head"), text, where, "head"), _span(raw.get("tail"), text, where, "tail")
+        if (
+            head.start < tail.end
+            and tail.start < head.end
+            and head != tail
+            and not (
+                head.start <= tail.start
+                and tail.end <= head.end
+                or tail.start <= head.start
+                and head.end <= tail.end
+            )
+        ):
+            raise FinetuneDataError(f"{where}: head {list(head)} and tail {list(tail)} cross")
+        return Example(text, _label(raw, where), head=head, tail=tail)
+    if task is FinetuneTask.CLASSIFICATION:
+        return Example(text, _label(raw, where), text_pair=_text(raw, "text_pair", where, required=False))
+    spans_raw = raw.get("spans")
+    if not isinstance(spans_raw, list):
+        raise FinetuneDataError(f"{where}: field 'spans' must be a list of {{start, end, label}} objects")
+    spans = []
+    for k, item in enumerate(spans_raw):
+        if not isinstance(item, dict):
+            raise FinetuneDataError(f"{where}: spans[{k}] must be an object")
+        span = _span([item.get("start"), item.get("end")], text, where, f"spans[{k}]")
+        spans.append(LabeledSpan(span.start, span.end, _label(item, f"{where}: spans[{k}]")))
+    spans.sort()
+    for a, b in zip(spans, spans[1:], strict=False):
+        if b.start < a.end:
+            raise FinetuneDataError(f"{where}: spans [{a.start}, {a.end}] and [{b.start}, {b.end}] overlap")
+    return Example(text, spans=tuple(spans))
+
+
+def read_examples(path: str | Path, task: FinetuneTask) -> list[Example]:
+    """Every record of a JSONL file (blank lines skipped); the first bad one raises, naming file:line."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise FinetuneDataError(f"{path}: cannot read ({err})") from None
+    out = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise FinetuneDataError(f"{where}: not valid JSON ({err.msg})") from None
+        out.append(parse_record(raw, task, where))
+    if not out:
+        raise FinetuneDataError(f"{path}: no records")
+    return out
+
+
+def label_set(train: Sequence[Example], task: FinetuneTask) -> list[str]:
+    """The labels of the training examples, sorted (tokens: BIO tags ``O``, ``B-x``, ``I-x``)."""
+    if task is FinetuneTask.TOKENS:
+        kinds = sorted({s.label for e in train for s in e.spans})
+        return ["O", *[f"{p}-{k}" for k in kinds for p in ("B", "I")]]
+    return sorted({e.label for e in train})
+
+
+def check_labels(
+    examples: Sequence[Example], labels: Sequence[str], path: str | Path, task: FinetuneTask
+) -> None:
+    """Every label of ``examples`` (a valid or test file) must occur in training; name the first that does not."""
+    known = set(labels)
+    for e in examples:
+        used = [f"B-{s.label}" for s in e.spans] if task is FinetuneTask.TOKENS else [e.label]
+        unknown = [u for u in used if u not in known]
+        if unknown:
+            raise FinetuneDataError(
+                f"{path}: label {unknown[0].removeprefix('B-')!r} (text {e.text[:40]!r}) does not occur in the "
+                "training file"
+            )
+
+
+def encode(example: Example, task: FinetuneTask, tok: Tokenizer, labels: Sequence[str]) -> Encoded:
+    """Token ids, segments and targets of one example (see the module docstring for the layouts)."""
+    index = {label: i for i, label in enumerate(labels)}
+    cls, sep = tok.cls_id, tok.sep_id
+    if task is FinetuneTask.RELATION:
+        assert example.head is not None and example.tail is not None
+        sentence = tok.encode_spans(example.text, [example.head, example.tail])
+        head_ids = sentence.ids[sentence.spans[0].start : sentence.spans[0].end]
+        tail_ids = sentence.ids[sentence.spans[1].start : sentence.spans[1].end]
+        first = [cls, *head_ids, *tail_ids, sep]
+        offset = len(first)
+        ids = [*first, *sentence.ids, sep]
+        segments = [0] * len(first) + [1] * (len(sentence.ids) + 1)
+        head = Span(sentence.spans[0].start + offset, sentence.spans[0].end + offset)
+        tail = Span(sentence.spans[1].start + offset, sentence.spans[1].end + offset)
+        return Encoded(ids, segments, index[example.label], head, tail)
+    if task is FinetuneTask.CLASSIFICATION:
+        first = [cls, *tok.encode(example.text), sep]
+        second = [*tok.encode(example.text_pair), sep] if example.text_pair is not None else []
+        return Encoded(first + second, [0] * len(first) + [1] * len(second), index[example.label])
+    encoded = tok.encode_spans(example.text, [(s.start, s.end) for s in example.spans])
+    ids = [cls, *encoded.ids, sep]
+    tags = [-100] + [index["O"]] * len(encoded.ids) + [-100]
+    gold = []
+    for span, token_span in zip(example.spans, encoded.spans, strict=True):
+        start, end = token_span.start + 1, token_span.end + 1
+        if end <= start:
+            continue  # a span the tokenizer cannot separate (no piece of its own): not a target
+        tags[start] = index.get(f"B-{span.label}", index["O"])
+        for i in range(start + 1, end):
+            tags[i] = index.get(f"I-{span.label}", index["O"])
+        gold.append((start, end, span.label))
+    return Encoded(ids, [0] * len(ids), -1, tags=tags, gold=tuple(gold))
+
+
+def encode_all(
+    examples: Sequence[Example], task: FinetuneTask, tok: Tokenizer, labels: Sequence[str], max_len: int
+) -> tuple[list[Encoded], Counter[str]]:
+    """The encodable examples and the counts of those skipped (``too_long``: more than ``max_len`` tokens)."""
+    out, skipped = [], Counter[str]()
+    for example in examples:
+        encoded = encode(example, task, tok, labels)
+        if len(encoded.input_ids) > max_len:
+            skipped["too_long"] += 1
+            continue
+        out.append(encoded)
+    return out, skipped
+
+
+def bio_spans(tags: Sequence[int], labels: Sequence[str]) -> set[tuple[int, int, str]]:
+    """Spans (start, end, label) of a BIO tag sequence; an ``I-x`` that does not continue an ``x`` span
+    starts one (the lenient conlleval rule)."""
+    spans: set[tuple[int, int, str]] = set()
+    start, kind = -1, ""
+    for i, tag in enumerate([*tags, -1]):
+        name = labels[tag] if 0 <= tag < len(labels) else "O"
+        prefix, _, label = name.partition("-")
+        continues = prefix == "I" and label == kind and start >= 0
+        if start >= 0 and not continues:
+            spans.add((start, i, kind))
+            start, kind = -1, ""
+        if prefix == "B" or (prefix == "I" and not continues):
+            start, kind = i, label
+    return spans
