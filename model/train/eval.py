@@ -17,12 +17,15 @@ import torch
 from torch import nn
 
 from corpus.reader import CorpusReader
-from corpus.tasks.task import Task
+from corpus.tasks.task import CLASS_TASKS, Task
 from model.data.config import DataConfig
 from model.data.mixture import PretrainData
 from model.train.dist import DistContext, all_reduce_sum
 
 logger = logging.getLogger(__name__)
+
+CHANCE_CLASSES = 64
+"""Class ids counted for the chance level (SR has 9 classes at the default 3 segments, SD 3)."""
 
 
 class Evaluator:
@@ -69,9 +72,19 @@ class Evaluator:
         was_training = model.training
         model.eval()
         mems = None
+        # Class counts of the sentence-level tasks: "chance" = accuracy of always answering the most
+        # frequent class of these rows (SR's and SD's classes are far from uniform).
+        class_counts = {
+            t: torch.zeros(CHANCE_CLASSES, dtype=torch.float64) for t in tasks if t in CLASS_TASKS
+        }
         with torch.no_grad():
             for _ in range(self.batches):
                 batch = data.next(self.config.batch_size, self.seq_len)
+                for task, counts in class_counts.items():
+                    if task in batch.nlu:
+                        counts += torch.bincount(batch.nlu[task].labels, minlength=CHANCE_CLASSES)[
+                            :CHANCE_CLASSES
+                        ]
                 nlu, dlm = batch.to(self.ctx.device)
                 sums, mems = model(nlu, dlm, mems)
                 for i, task in enumerate(tasks):
@@ -88,6 +101,9 @@ class Evaluator:
             out[f"eval/{task}/accuracy"] = float(totals[2, i]) / n
         if Task.DLM in tasks:
             out["eval/dlm/perplexity"] = math.exp(min(out["eval/dlm/loss"], 50.0))
+        for task, counts in class_counts.items():
+            counts = all_reduce_sum(counts.to(self.ctx.device)).cpu()
+            out[f"eval/{task}/chance"] = float(counts.max() / counts.sum().clamp(min=1))
         if self.ctx.rank == 0:
             shown = " ".join(f"{k[5:]} {v:.3f}" for k, v in out.items())
             logger.info("eval step %d: %s", step, shown)

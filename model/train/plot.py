@@ -1,7 +1,9 @@
 """``kgtext plot RUN_DIR``: draw a run's loss curves (``metrics.jsonl``) to ``RUN_DIR/loss.png``.
 
-Left panel: the training loss of every task and the total against the step; right panel: the evaluation
-loss of every task on the ``valid`` split (when the run evaluated). Uses matplotlib's Agg backend (no display).
+Left panel: the training loss of every task and the total against the step; when the run evaluated, the
+evaluation loss of every task on the ``valid`` split, and the evaluation accuracy of every task with the
+chance levels of SR and SD (dashed: the accuracy of always answering their most frequent class). Prints
+which tasks beat chance at the last evaluation. Uses matplotlib's Agg backend (no display).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def plot_run(run_dir: Path, out: Path | None = None) -> Path:
     evals = [r for r in records if r.get("kind") == "eval"]
     if not train:
         raise ValueError(f"{run_dir / METRICS_NAME}: no training records to plot")
-    fig, axes = plt.subplots(1, 2 if evals else 1, figsize=(12 if evals else 7, 4.5), squeeze=False)
+    fig, axes = plt.subplots(1, 3 if evals else 1, figsize=(17 if evals else 7, 4.5), squeeze=False)
     ax = axes[0][0]
     keys = sorted({k for r in train for k in r if k.startswith("loss/")})
     steps = [r["step"] for r in train]
@@ -49,11 +51,41 @@ def plot_run(run_dir: Path, out: Path | None = None) -> Path:
             )
         ax.set(xlabel="step", ylabel="loss", title="valid loss", yscale="log")
         ax.legend()
+        ax = axes[0][2]
+        steps_e = [r["step"] for r in evals]
+        for key in sorted({k for r in evals for k in r if k.startswith("eval/") and k.endswith("/accuracy")}):
+            task = key.split("/")[1]
+            (line,) = ax.plot(steps_e, [r.get(key, float("nan")) for r in evals], marker="o", label=task)
+            chance = f"eval/{task}/chance"
+            if any(chance in r for r in evals):
+                ax.plot(steps_e, [r.get(chance, float("nan")) for r in evals], linestyle="--",
+                        color=line.get_color(), label=f"{task} chance")  # fmt: skip
+        ax.set(xlabel="step", ylabel="accuracy", title="valid accuracy (dashed: chance)", ylim=(0, 1))
+        ax.legend(fontsize="small")
     fig.tight_layout()
     target = out or run_dir / "loss.png"
     fig.savefig(target, dpi=100)
     plt.close(fig)
     return target
+
+
+def chance_summary(run_dir: Path) -> list[str]:
+    """One line per task of the last evaluation: its accuracy, and for SR/SD whether it beats chance."""
+    evals = [r for r in read_metrics(run_dir) if r.get("kind") == "eval"]
+    if not evals:
+        return ["no evaluation in this run (eval.interval = 0): nothing to compare with chance"]
+    last = evals[-1]
+    lines = [f"last evaluation (step {last['step']}, valid split):"]
+    for key in sorted(k for k in last if k.endswith("/accuracy")):
+        task = key.split("/")[1]
+        accuracy = last[key]
+        chance = last.get(f"eval/{task}/chance")
+        if chance is None:
+            lines.append(f"  {task}: accuracy {accuracy:.3f}")
+        else:
+            verdict = "beats chance" if accuracy > chance else "does not beat chance"
+            lines.append(f"  {task}: accuracy {accuracy:.3f} vs chance {chance:.3f}: {verdict}")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -68,6 +100,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"kgtext plot: {err}", file=sys.stderr)
         raise SystemExit(1) from None
     print(f"wrote {path}")
+    print("\n".join(chance_summary(args.run_dir)))
 
 
 if __name__ == "__main__":

@@ -5,18 +5,22 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import torch
 
 from corpus.errors import CorpusError
+from corpus.reader import CorpusReader
+from corpus.tasks.task import Task
+from model.data.mixture import PretrainData
 from model.train import checkpoint as ckpt
 from model.train.cli import main as pretrain_main
 from model.train.config import TrainConfig, apply_overrides
 from model.train.log import read_metrics
 from model.train.loop import Trainer, TrainingDivergedError
-from model.train.plot import plot_run
+from model.train.plot import chance_summary, plot_run
 from model.train.presets import train_preset
 from model.train.setup import build_trainer
 from tests.model.corpus_fixture import copy_corpus
@@ -120,6 +124,15 @@ def test_metrics_tensorboard_eval_and_plot(corpus_dir: Path, tmp_path: Path) -> 
     assert list((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))
     png = plot_run(tmp_path / "run")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Chance = the most frequent class's share among the evaluated SR/SD rows (the same first valid batch).
+    data = PretrainData(CorpusReader(corpus_dir), config.data, ["sr", "sd"], split="valid", shuffle=False)
+    first = data.next(config.data.batch_size, 32)
+    for task in ("sr", "sd"):
+        counts = Counter(first.nlu[Task(task)].labels.tolist())
+        assert evals[-1][f"eval/{task}/chance"] == pytest.approx(max(counts.values()) / sum(counts.values()))
+    summary = chance_summary(tmp_path / "run")
+    assert summary[0] == "last evaluation (step 4, valid split):"
+    assert any(line.startswith("  sd: accuracy") and "chance" in line for line in summary)
 
 
 def test_checkpoints_are_atomic_and_pruned(corpus_dir: Path, tmp_path: Path) -> None:
