@@ -85,6 +85,10 @@ class ModelConfig:
     """Pre-LayerNorm blocks (True, with a final LayerNorm per stack) or post-LayerNorm (False, Transformer-XL)."""
     recurrence: Recurrence = Recurrence.SAME_LAYER
     """Which hidden states the NLG memory caches per layer."""
+    shared_task_module: bool = False
+    """One task module for both paradigms (the ERNIE 3.0 §5 "shared" ablation): the NLU stack also runs the
+    NLG path, its attention switched by paradigm (bidirectional over real tokens for NLU, causal with
+    memory for NLG); ``nlg`` is then unused. False = the paper's separate NLU and NLG modules."""
     tie_token_heads: bool = True
     """MLM and LM heads reuse the input embedding matrix through a projection to the embedding width."""
     sr_classes: int = 9
@@ -123,6 +127,11 @@ class ModelConfig:
             raise ValueError(f"init_std must be > 0, got {self.init_std!r}")
         if not self.layer_norm_eps > 0:
             raise ValueError(f"layer_norm_eps must be > 0, got {self.layer_norm_eps!r}")
+
+    @property
+    def nlg_stack(self) -> StackConfig:
+        """The stack the NLG path runs: ``nlg``, or ``nlu`` with ``shared_task_module``."""
+        return self.nlu if self.shared_task_module else self.nlg
 
     @property
     def d_embed(self) -> int:

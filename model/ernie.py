@@ -112,7 +112,7 @@ def empty_memory(
         shape = (batch_size, 0, stack.d_model)
         return tuple(like.new_zeros(shape, device=device) for _ in range(stack.n_layer))
 
-    return Memory(universal=empty(config.universal), nlg=empty(config.nlg))
+    return Memory(universal=empty(config.universal), nlg=empty(config.nlg_stack))
 
 
 def run_nlu(
@@ -156,7 +156,7 @@ def run_nlg(
     _check_ids("input_ids", input_ids, config.tgt_len)
     if mems is None:
         mems = empty_memory(config, input_ids.size(0), embed.word.weight, input_ids.device)
-    assert len(mems.universal) == config.universal.n_layer and len(mems.nlg) == config.nlg.n_layer, (
+    assert len(mems.universal) == config.universal.n_layer and len(mems.nlg) == config.nlg_stack.n_layer, (
         "memory layer count does not match the config"
     )
     assert mems.universal[0].size(0) == input_ids.size(0), (
@@ -191,9 +191,10 @@ class Ernie3Model(nn.Module):
         self.embed = Embeddings(config)
         self.universal = _make_stack(config, config.universal, None)
         self.nlu = _make_stack(config, config.nlu, d_u)
-        self.nlg = _make_stack(config, config.nlg, d_u)
+        # A shared task module is one stack registered under both names (its parameters counted once).
+        self.nlg = self.nlu if config.shared_task_module else _make_stack(config, config.nlg, d_u)
         self.mlm_head = TokenHead(config, config.nlu.d_model, self.embed.word, transform=True)
-        self.lm_head = TokenHead(config, config.nlg.d_model, self.embed.word, transform=False)
+        self.lm_head = TokenHead(config, config.nlg_stack.d_model, self.embed.word, transform=False)
         self.cls_heads = ClassifierHeads(config)
         init_weights(self, config.init_std)
 

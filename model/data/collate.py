@@ -20,7 +20,7 @@ import torch
 from corpus.tasks import masking
 from corpus.tasks.task import TOKEN_TASKS, Task
 from model.data.batch import NluBatch
-from model.data.config import DataConfig
+from model.data.config import DataConfig, KmlmMasking
 from model.data.source import NluRow, RowRef
 
 
@@ -69,6 +69,9 @@ class Collator:
         seed = self.config.seed
         if task == Task.KMLM:
             ids, units = self._cut(row, seq_len)
+            if self.config.kmlm_masking is KmlmMasking.TOKEN:  # every piece between [CLS] and [SEP] alone
+                starts = np.arange(1, len(ids) - 1)
+                units = np.stack([starts, starts + 1], axis=1)
             out = masking.mask_units(
                 ids,
                 units,

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from corpus.tasks.task import NLU_TASKS, Task
 from model.validate import fraction, non_negative, positive
+
+
+class KmlmMasking(str, enum.Enum):
+    """What KMLM masks as one unit."""
+
+    KNOWLEDGE = "knowledge"
+    """The corpus's units: whole entities, phrases and words (ERNIE 1.0 knowledge masking)."""
+    TOKEN = "token"
+    """Every piece alone (BERT-style random token masking): the ablation's control."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -30,6 +40,8 @@ class DataConfig:
     """Fail (instead of warning) when the corpus lacks the train split of an enabled task."""
     bucket_batches: int = 32
     """Length bucketing window: this many batches of rows are sorted by length, then cut into batches."""
+    kmlm_masking: KmlmMasking = KmlmMasking.KNOWLEDGE
+    """KMLM units: the corpus's knowledge units, or single pieces (``token``, the ablation control)."""
     mask_prob: float = 0.15
     """KMLM unit selection probability (ERNIE 1.0: whole unit with p = 0.15, then 80/10/10 per token)."""
     uktp_relation_prob: float = 0.5
@@ -47,6 +59,8 @@ class DataConfig:
         for task in NLU_TASKS:
             non_negative(f"{task}_weight", getattr(self, f"{task.value}_weight"))
         positive("bucket_batches", self.bucket_batches)
+        if not isinstance(self.kmlm_masking, KmlmMasking):
+            raise ValueError(f"kmlm_masking must be knowledge or token, got {self.kmlm_masking!r}")
         fraction("mask_prob", self.mask_prob)
         fraction("uktp_relation_prob", self.uktp_relation_prob)
         fraction("uktp_word_prob", self.uktp_word_prob)

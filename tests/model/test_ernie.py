@@ -270,3 +270,30 @@ def test_full_rows_with_a_pad_mask_equal_the_unmasked_path() -> None:
         assert masked.mems.mask is None
         again = model.forward_nlg(ids, masked.mems)
         torch.testing.assert_close(again.hidden, model.forward_nlg(ids, plain.mems).hidden)
+
+
+def test_a_shared_task_module_runs_both_paradigms_with_one_stack(tmp_path) -> None:  # noqa: ANN001
+    """shared_task_module: the NLG path runs the NLU stack (causal, memory); one set of its weights."""
+    from model.checkpoint import load_model, save_model
+
+    separate, shared = build(seed=5), build(seed=5, shared_task_module=True)
+    assert shared.nlg is shared.nlu
+    nlg_params = sum(p.numel() for p in separate.nlg.parameters())
+    assert shared.num_parameters() == separate.num_parameters() - nlg_params - (
+        sum(p.numel() for p in separate.lm_head.parameters())
+        - sum(p.numel() for p in shared.lm_head.parameters())
+    )
+    ids = random_ids(2, 6, seed=6)
+    with torch.no_grad():
+        out = shared.forward_nlg(ids)
+        assert out.hidden.shape == (2, 6, shared.config.nlu.d_model)
+        assert len(out.mems.nlg) == shared.config.nlu.n_layer
+        again = shared.forward_nlg(ids, out.mems)
+        nlu = shared.forward_nlu(ids, None, torch.ones_like(ids, dtype=torch.bool))
+    # The NLU path is bidirectional: its first position sees later tokens, the NLG path's does not.
+    assert not torch.allclose(nlu[:, 0], out.hidden[:, 0])
+    save_model(tmp_path / "m.pt", shared)
+    loaded = load_model(tmp_path / "m.pt")
+    assert loaded.nlg is loaded.nlu
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.forward_nlg(ids, out.mems).hidden, again.hidden)

@@ -10,7 +10,7 @@ from corpus.reader import CorpusReader
 from corpus.tasks import masking
 from model.data.batch import IGNORE
 from model.data.collate import Collator
-from model.data.config import DataConfig
+from model.data.config import DataConfig, KmlmMasking
 from model.data.source import TaskSource
 
 
@@ -54,3 +54,22 @@ def test_cut_sr_rows_keep_the_label_of_the_whole_permutation(corpus_dir: Path) -
         )
         assert int(cut.labels[i]) == whole.label
         assert cut.input_ids[i, :15].tolist() == whole.input_ids[:15].tolist()
+
+
+def test_token_masking_treats_every_piece_as_its_own_unit(corpus_dir: Path) -> None:
+    """data.kmlm_masking=token (the knowledge-masking ablation's control) = mask_units over single pieces."""
+    rows, refs = _rows(corpus_dir, "kmlm", 4)
+    config = DataConfig(kmlm_masking=KmlmMasking.TOKEN)
+    collator = Collator(config, {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4}, (261, 600))
+    batch = collator.collate("kmlm", rows, refs, 10_000)
+    for i, (row, ref) in enumerate(zip(rows, refs, strict=True)):
+        n = len(row.input_ids)
+        pieces = [(k, k + 1) for k in range(1, n - 1)]
+        expected = masking.mask_units(
+            row.input_ids, pieces, seed=config.seed, epoch=ref.epoch, row_index=ref.row_index,
+            mask_id=4, random_range=(261, 600), unit_prob=config.mask_prob,
+        )  # fmt: skip
+        assert batch.input_ids[i, :n].tolist() == expected.input_ids.tolist()
+        assert batch.labels[i, :n].tolist() == expected.labels.tolist()
+    knowledge = _collator().collate("kmlm", rows, refs, 10_000)
+    assert not torch.equal(knowledge.labels, batch.labels)
