@@ -36,6 +36,9 @@ from pipelines.writers import SpillRuns, join_path
 logger = logging.getLogger(__name__)
 
 FACTS, NAMES = "facts", "names"
+KG_SPILL_BYTES = 16 * 2**20
+"""Estimated bytes of buffered facts/names per spill: the estimate counts ~175 B per value while the Python
+objects take ~430 B, so 16 MiB keeps a worker's real buffer near 40 MiB (measured, docs/SCALING.md)."""
 
 
 class IndexFiles(NamedTuple):
@@ -99,13 +102,15 @@ class BuildKgIndex(beam.PTransform[Any, Any]):
         markers = triples.pipeline | "EveryShard" >> beam.Create(
             [((kind, i), None) for kind in (FACTS, NAMES) for i in range(shards)]
         )
-        spilled = (
-            triples | "KeyFactsByShard" >> beam.Map(_spill_fact, shards),
-            self.names | "KeyNamesByShard" >> beam.Map(_spill_names, shards),
-        ) | "FactsAndNames" >> beam.Flatten()
+        runs = SpillRuns(self.files.runs, _encode_run, "pickle", spill_bytes=KG_SPILL_BYTES)
         return (
             (
-                spilled | "SpillIndexRuns" >> beam.ParDo(SpillRuns(self.files.runs, _encode_run, "pickle")),
+                triples
+                | "KeyFactsByShard" >> beam.Map(_spill_fact, shards)
+                | "SpillFactRuns" >> beam.ParDo(runs),
+                self.names
+                | "KeyNamesByShard" >> beam.Map(_spill_names, shards)
+                | "SpillNameRuns" >> beam.ParDo(runs),
                 markers,
             )
             | "WithIndexMarkers" >> beam.Flatten()

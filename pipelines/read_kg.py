@@ -129,7 +129,9 @@ class ReadKnowledgeGraph(beam.PTransform):  # type: ignore[type-arg]
             | "KeepLexicon" >> beam.Filter(isinstance, LexiconEntry).with_output_types(LexiconEntry),
             dead_letters=items
             | "KeepDeadLetters" >> beam.Filter(isinstance, DeadLetter).with_output_types(DeadLetter),
-            stats=items | "CountRecords" >> beam.FlatMap(stat_counts).with_output_types(tuple[str, int]),
+            stats=items
+            | "CountRecords" >> beam.FlatMap(stat_counts).with_output_types(tuple[str, int])
+            | "SumKgCounts" >> beam.CombinePerKey(sum),
         )
 
 
