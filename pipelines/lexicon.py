@@ -3,19 +3,26 @@
 """Plain-text linking, wired: the KG's names -> the surface-form index files (phase 0). Phase 1 looks each
 cleaned document's words up in them in :class:`pipelines.kg_index.GatherFn`.
 
-Phase 0 joins every entity's :class:`Names` with its KG degree (CombinePerKey over the triples), turns them
-into :class:`aligners.lexicon_index.FormEntry` rows keyed by index shard, and writes one sorted Arrow file
-per shard through FileSystems.
+Phase 0 gives every named entity its KG degree without a shuffle of per-triple records: the workers that
+read the KG spill each triple's endpoints and each entity's :class:`Names` to run files partitioned by IRI
+shard (:class:`pipelines.writers.SpillRuns`; only the file names are grouped), and one step per IRI shard
+counts the degrees and turns the shard's names into :class:`aligners.lexicon_index.FormEntry` rows keyed
+by index shard; those are grouped and written as one sorted Arrow file per index shard through
+FileSystems. (A CombinePerKey + CoGroupByKey held ~470 bytes per KG triple in the in-process DirectRunner's
+memory, docs/SCALING.md.)
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+import pickle
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
 
+from aligners.kg_index import shard_of
 from aligners.language import stop_words
 from aligners.lexicon_index import (
     FormEntry,
@@ -23,14 +30,18 @@ from aligners.lexicon_index import (
     forms_of,
     shard_of_hash,
 )
+from corpus.records import PICKLE_PROTOCOL
 from kg.records import Names, Triple
-from pipelines.files import write_atomic
+from pipelines.files import read_bytes, write_atomic
 from pipelines.records import Stat
-from pipelines.writers import join_path
+from pipelines.writers import SpillRuns, join_path
 
 logger = logging.getLogger(__name__)
 
 INDEX_SHARDS = 8
+
+EntityForms = tuple[list[tuple[int, str, int, int]], int]
+"""One named entity's form entries (plain tuples) and how many of its forms were left out."""
 MAX_WORDS = 8
 """Longest surface form, in words, that is indexed and looked up."""
 MAX_UNSPACED_CHARS = 16
@@ -43,28 +54,50 @@ def index_file(index_dir: str, shard: int, shards: int) -> str:
     return join_path(index_dir, f"forms-{shard:05d}-of-{shards:05d}.arrow")
 
 
-def _degree_pairs(triple: Triple) -> Iterator[tuple[str, int]]:
-    yield triple.head, 1
+DEGREE, NAMED = "degree", "named"
+"""Run kinds: the IRI endpoints of triples (one value per endpoint), and entities' Names."""
+LEXICON_SPILL_BYTES = 16 * 2**20
+"""Estimated bytes buffered per spill (see :data:`pipelines.kg_index.KG_SPILL_BYTES`)."""
+
+
+def _spill_degree(triple: Triple, shards: int) -> Iterator[tuple[tuple[str, int], tuple[str, int]]]:
+    yield (DEGREE, shard_of(triple.head, shards)), (triple.head, 60 + len(triple.head))
     if not triple.tail_is_literal:
-        yield triple.tail, 1
+        yield (DEGREE, shard_of(triple.tail, shards)), (triple.tail, 60 + len(triple.tail))
 
 
-def _key_names(names: Names) -> tuple[str, Names]:
-    return names.iri, names
+def _spill_named(names: Names, shards: int) -> tuple[tuple[str, int], tuple[Names, int]]:
+    size = 200 + len(names.iri) + len(names.label) + sum(len(a) + 50 for a in names.aliases)
+    return (NAMED, shard_of(names.iri, shards)), (names, size)
 
 
-EntityForms = tuple[list[tuple[int, str, int, int]], int]
-"""One named entity's form entries (plain tuples) and how many of its forms were left out."""
+def _encode_run(values: list[Any]) -> bytes:
+    return pickle.dumps(values, protocol=PICKLE_PROTOCOL)
 
 
-def _entity_forms(
-    group: tuple[str, Mapping[str, Iterable[Any]]], min_chars: int, stops: frozenset[str]
+def _by_iri_shard(item: tuple[tuple[str, int], str | None]) -> tuple[int, tuple[str, str] | None]:
+    (kind, shard), path = item
+    return shard, (None if path is None else (kind, path))
+
+
+def shard_forms(
+    group: tuple[int, Iterable[tuple[str, str] | None]], min_chars: int, stops: frozenset[str]
 ) -> Iterator[EntityForms]:
-    """Nothing for an IRI without names (it only has a degree)."""
-    _, parts = group
-    names = sorted(parts["names"])
-    if names:
-        entries, skipped = forms_of(names[0], sum(parts["degree"]), min_chars, MAX_WORDS, stops)
+    """One IRI shard: count its IRIs' degrees from the degree runs, and the forms of every named entity
+    (by IRI order; an IRI with several Names uses the smallest, as a join would)."""
+    _, items = group
+    runs = sorted(item for item in items if item is not None)
+    degree: Counter[str] = Counter()
+    named: dict[str, list[Names]] = {}
+    for kind, path in runs:
+        values = pickle.loads(read_bytes(path))
+        if kind == DEGREE:
+            degree.update(values)
+        else:
+            for names in values:
+                named.setdefault(names.iri, []).append(names)
+    for iri in sorted(named):
+        entries, skipped = forms_of(min(named[iri]), degree[iri], min_chars, MAX_WORDS, stops)
         yield [(e.hash, e.iri, e.source, e.prior) for e in entries], skipped
 
 
@@ -98,7 +131,13 @@ class BuildLexiconIndex(beam.PTransform[Any, Any]):
     """``(names, triples)`` -> the index shard files under ``index_dir``; returns PCollection[Stat]."""
 
     def __init__(
-        self, triples: Any, index_dir: str, min_chars: int, language: str, shards: int = INDEX_SHARDS
+        self,
+        triples: Any,
+        index_dir: str,
+        min_chars: int,
+        language: str,
+        shards: int = INDEX_SHARDS,
+        iri_shards: int = INDEX_SHARDS,
     ) -> None:
         super().__init__()
         self.triples = triples
@@ -106,18 +145,32 @@ class BuildLexiconIndex(beam.PTransform[Any, Any]):
         self.min_chars = min_chars
         self.stops = stop_words(language)
         self.shards = shards
+        self.iri_shards = iri_shards
+        """IRI shards of the degree count: one step holds one shard's degrees (follows the KG's size)."""
 
     def expand(self, names: Any) -> Any:
-        degree = (
-            self.triples
-            | "DegreePairs" >> beam.FlatMap(_degree_pairs)
-            | "SumDegree" >> beam.CombinePerKey(sum)
+        runs = SpillRuns(
+            join_path(self.index_dir, "runs"), _encode_run, "pickle", spill_bytes=LEXICON_SPILL_BYTES
+        )
+        iri_markers = names.pipeline | "EveryIriShard" >> beam.Create(
+            [((kind, i), None) for kind in (DEGREE, NAMED) for i in range(self.iri_shards)]
+        )
+        forms = (
+            (
+                self.triples
+                | "KeyEndpoints" >> beam.FlatMap(_spill_degree, self.iri_shards)
+                | "SpillDegreeRuns" >> beam.ParDo(runs),
+                names
+                | "KeyNamesByIri" >> beam.Map(_spill_named, self.iri_shards)
+                | "SpillNamedRuns" >> beam.ParDo(runs),
+                iri_markers,
+            )
+            | "WithIriMarkers" >> beam.Flatten()
+            | "ByIriShard" >> beam.Map(_by_iri_shard)
+            | "GroupRunsByIriShard" >> beam.GroupByKey()
+            | "EntityForms" >> beam.FlatMap(shard_forms, self.min_chars, self.stops)
         )
         markers = names.pipeline | "EveryShard" >> beam.Create([(i, None) for i in range(self.shards)])
-        joined = {"names": names | "KeyNames" >> beam.Map(_key_names), "degree": degree} | "JoinDegree" >> (
-            beam.CoGroupByKey()
-        )
-        forms = joined | "EntityForms" >> beam.FlatMap(_entity_forms, self.min_chars, self.stops)
         entries = forms | "FormEntries" >> beam.FlatMap(_keyed_entries, self.shards)
         written = (
             (entries, markers)

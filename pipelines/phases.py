@@ -123,7 +123,11 @@ def build_phase_zero(
     stats = [kg.stats, letters | "DeadLetterStats" >> beam.FlatMap(dead_letter_stats)]
     if lexicon is not LexiconLinking.OFF:
         stats.append(
-            names | "BuildLexiconIndex" >> BuildLexiconIndex(kg.triples, paths.lexicon, min_chars, language)
+            names
+            | "BuildLexiconIndex"
+            >> BuildLexiconIndex(
+                kg.triples, paths.lexicon, min_chars, language, iri_shards=kg_inputs.index_shards
+            )
         )
     outputs = [
         written,
