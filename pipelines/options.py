@@ -36,6 +36,12 @@ DEFAULTS: dict[str, Any] = {
 """BuildConfig's defaults: the flags' defaults and help texts come from here, not restated by hand."""
 
 
+def _flag(p: argparse.ArgumentParser, name: str, kind: type, text: str) -> None:
+    """``--name`` for the BuildConfig field of that name: its type, its default, the default in the help."""
+    default = DEFAULTS[name.replace("-", "_")]
+    p.add_argument(f"--{name}", type=kind, default=default, help=f"{text} (default {default})")
+
+
 def _parser() -> argparse.ArgumentParser:
     D = DEFAULTS
     p = argparse.ArgumentParser(
@@ -50,33 +56,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output corpus directory")
     p.add_argument("--overwrite", action="store_true", help="replace an existing corpus at --out")
-    p.add_argument(
-        "--num-shards",
-        type=int,
-        default=D["num_shards"],
-        help=f"shards per dataset split (default {D['num_shards']})",
-    )
-    p.add_argument(
-        "--valid-fraction",
-        type=float,
-        default=D["valid_fraction"],
-        help=f"share of documents in valid (default {D['valid_fraction']})",
-    )
-    p.add_argument(
-        "--seed", type=int, default=D["seed"], help=f"seed of every random choice (default {D['seed']})"
-    )
-    p.add_argument(
-        "--language", default=D["language"], help=f"document language code (default {D['language']})"
-    )
+    _flag(p, "num-shards", int, "shards per dataset split")
+    _flag(p, "valid-fraction", float, "share of documents in valid")
+    _flag(p, "seed", int, "seed of every random choice")
+    _flag(p, "language", str, "document language code")
     p.add_argument(
         "--spacy-model", default=D["spacy_model"], help="installed spaCy pipeline (default: blank + rules)"
     )
-    p.add_argument(
-        "--min-sentence-words",
-        type=int,
-        default=D["min_sentence_words"],
-        help=f"shorter sentences are not in aligned/ (default {D['min_sentence_words']})",
-    )
+    _flag(p, "min-sentence-words", int, "shorter sentences are not in aligned/")
     p.add_argument(
         "--min-mention-confidence",
         type=float,
@@ -85,18 +72,8 @@ def _parser() -> argparse.ArgumentParser:
         help="drop mentions whose linking confidence is below C, in [0, 1] (default 0: keep all; "
         "docs/ALIGNMENT.md shows precision and recall per threshold)",
     )
-    p.add_argument(
-        "--vocab-size",
-        type=int,
-        default=D["vocab_size"],
-        help=f"SentencePiece vocabulary size (default {D['vocab_size']})",
-    )
-    p.add_argument(
-        "--tokenizer-sample-sentences",
-        type=int,
-        default=D["tokenizer_sample_sentences"],
-        help=f"sentences training the tokenizer (default {D['tokenizer_sample_sentences']})",
-    )
+    _flag(p, "vocab-size", int, "SentencePiece vocabulary size")
+    _flag(p, "tokenizer-sample-sentences", int, "sentences training the tokenizer")
     p.add_argument(
         "--tokenizer",
         default=D["tokenizer"],
@@ -104,23 +81,10 @@ def _parser() -> argparse.ArgumentParser:
         help="reuse this SentencePiece model (e.g. an earlier corpus's tokenizer/spm.model) instead of "
         "training one; --vocab-size and --tokenizer-sample-sentences are then unused",
     )
-    p.add_argument(
-        "--sd-docs-per-bucket",
-        type=int,
-        default=D["sd_docs_per_bucket"],
-        help=f"documents per SD negative bucket (default {D['sd_docs_per_bucket']})",
-    )
-    p.add_argument(
-        "--log-examples",
-        type=int,
-        default=D["log_examples"],
-        help=f"aligned sentences logged at INFO (default {D['log_examples']})",
-    )
-    p.add_argument(
-        "--max-line-bytes",
-        type=int,
-        default=D["max_line_bytes"],
-        help=f"longest line of a KG or JSONL file, in bytes; longer ones are dead letters (default {D['max_line_bytes']})",
+    _flag(p, "sd-docs-per-bucket", int, "documents per SD negative bucket")
+    _flag(p, "log-examples", int, "aligned sentences logged at INFO")
+    _flag(
+        p, "max-line-bytes", int, "longest line of a KG or JSONL file, in bytes; longer ones are dead letters"
     )
     p.add_argument(
         "--lexicon-linking",
