@@ -36,6 +36,8 @@ demo: $(STAMP)
 	$(KGTEXT) build-corpus --kg data/sample/kg.ttl --docs data/sample/docs.jsonl --out out/demo/corpus --overwrite $(BEAM)
 	$(KGTEXT) inspect out/demo/corpus --examples 2
 	$(KGTEXT) pretrain --corpus out/demo/corpus --preset tiny --out out/demo/run --max-steps $(STEPS) --overwrite
+	$(KGTEXT) evaluate --checkpoint out/demo/run --corpus out/demo/corpus
+	$(KGTEXT) generate --checkpoint out/demo/run --prompt "Lark Force was an Australian Army formation" --max-new-tokens 20 --seed 1
 	$(KGTEXT) plot out/demo/run
 
 test: $(STAMP)
