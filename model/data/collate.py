@@ -62,6 +62,16 @@ class Collator:
             return ids, units
         return np.append(ids[: seq_len - 1], self.sep_id), units[units[:, 1] <= seq_len - 1]
 
+    def _draw(self, ref: RowRef) -> dict[str, Any]:
+        """The masking arguments of one row: its seed, epoch and index, the mask id, the random range."""
+        return {
+            "seed": self.config.seed,
+            "epoch": ref.epoch,
+            "row_index": ref.row_index,
+            "mask_id": self.mask_id,
+            "random_range": self.random_range,
+        }
+
     def _row(
         self, task: Task, row: NluRow, ref: RowRef, seq_len: int
     ) -> tuple[np.ndarray, np.ndarray | None, Any]:
@@ -72,16 +82,7 @@ class Collator:
             if self.config.kmlm_masking is KmlmMasking.TOKEN:  # every piece between [CLS] and [SEP] alone
                 starts = np.arange(1, len(ids) - 1)
                 units = np.stack([starts, starts + 1], axis=1)
-            out = masking.mask_units(
-                ids,
-                units,
-                seed=seed,
-                epoch=ref.epoch,
-                row_index=ref.row_index,
-                mask_id=self.mask_id,
-                random_range=self.random_range,
-                unit_prob=self.config.mask_prob,
-            )
+            out = masking.mask_units(ids, units, **self._draw(ref), unit_prob=self.config.mask_prob)
             return out.input_ids, None, out.labels
         if task == Task.UKTP:
             ids, units = self._cut(row, seq_len)
@@ -90,11 +91,7 @@ class Collator:
                 ids,
                 row.relation_span,
                 units,
-                seed=seed,
-                epoch=ref.epoch,
-                row_index=ref.row_index,
-                mask_id=self.mask_id,
-                random_range=self.random_range,
+                **self._draw(ref),
                 relation_prob=self.config.uktp_relation_prob,
                 word_prob=self.config.uktp_word_prob,
             )
