@@ -39,6 +39,7 @@ from model.use.finetune_data import (
     Encoded,
     FinetuneDataError,
     FinetuneTask,
+    RelationInput,
     bio_spans,
     check_labels,
     encode_all,
@@ -230,7 +231,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     pretrained, tok, source, tok_path = base_model(args)
     max_len = pretrained.config.tgt_len
     (train_data, skip_train), (valid_data, skip_valid), (test_data, skip_test) = (
-        encode_all(ex, task, tok, labels, max_len) for ex in (train_ex, valid_ex, test_ex)
+        encode_all(ex, task, tok, labels, max_len, RelationInput(args.relation_input))
+        for ex in (train_ex, valid_ex, test_ex)
     )
     if not train_data or not valid_data or not test_data:
         raise FinetuneDataError(f"every example of a split is longer than the model's {max_len} tokens")
@@ -290,6 +292,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "examples": {"train": len(train_data), "valid": len(valid_data), "test": len(test_data)},
         "skipped": {"train": dict(skip_train), "valid": dict(skip_valid), "test": dict(skip_test)},
         "freeze_universal": bool(args.freeze_universal),
+        "relation_input": args.relation_input if task is FinetuneTask.RELATION else None,
         "seconds": round(time.perf_counter() - started, 2),
         "history": history,
     }
@@ -335,6 +338,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--dropout", type=float, default=0.1, help="dropout before the head (default 0.1)")
     p.add_argument(
         "--freeze-universal", action="store_true", help="train only the NLU task module and the head"
+    )
+    p.add_argument(
+        "--relation-input",
+        choices=[r.value for r in RelationInput],
+        default=RelationInput.UKTP.value,
+        help="relation layout: uktp = [CLS] head tail [SEP] sentence [SEP] (default); markers = @ head @ and "
+        "# tail # in the sentence",
     )
     p.add_argument(
         "--seed", type=int, default=0, help="seed of the head's init and the data order (default 0)"

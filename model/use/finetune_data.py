@@ -12,9 +12,10 @@ field, empty text, a span out of range, crossing spans, a test/valid label the t
 
 Input forms (docs/TRAINING.md, "Fine-tuning"):
 
-- relation: the UKTP layout of pre-training without the relation, ``[CLS] head tail [SEP] sentence [SEP]``
-  (segments 0 | 1), plus the token spans of head and tail *inside the sentence* (exact-span encoding), so
-  the head pools their states;
+- relation (``RelationInput.UKTP``, the default): the UKTP layout of pre-training without the relation,
+  ``[CLS] head tail [SEP] sentence [SEP]`` (segments 0 | 1), plus the token spans of head and tail *inside
+  the sentence* (exact-span encoding), so the head pools their states; ``RelationInput.MARKERS``:
+  ``[CLS] ... @ head @ ... # tail # ... [SEP]`` (punctuation markers, one segment), the same pooling;
 - classification: ``[CLS] text [SEP]`` or ``[CLS] text [SEP] text_pair [SEP]`` (segments 0 | 1);
 - tokens: ``[CLS] text [SEP]`` with BIO tags over the pieces of each span (B- on the first piece).
 
@@ -40,6 +41,16 @@ class FinetuneTask(enum.StrEnum):
     RELATION = "relation"
     CLASSIFICATION = "classification"
     TOKENS = "tokens"
+
+
+class RelationInput(enum.StrEnum):
+    """How a relation example is laid out (``kgtext finetune --relation-input``)."""
+
+    UKTP = "uktp"
+    """``[CLS] head tail [SEP] sentence [SEP]``: pre-training's UKTP layout without the relation."""
+    MARKERS = "markers"
+    """``[CLS] ... @ head @ ... # tail # ... [SEP]``: punctuation entity markers in the sentence (no new
+    vocabulary), one segment."""
 
 
 class FinetuneDataError(ValueError):
@@ -198,10 +209,53 @@ def check_labels(
             )
 
 
-def encode(example: Example, task: FinetuneTask, tok: Tokenizer, labels: Sequence[str]) -> Encoded:
+def mark_entities(text: str, head: Span, tail: Span) -> tuple[str, Span, Span]:
+    """``text`` with ``@ `` / `` @`` around the head and ``# `` / `` #`` around the tail, and the two spans
+    in the marked text (markers outside them; at one position an end marker comes before a start marker)."""
+    inserts = [
+        # (position, order at that position, marker, tag): ends before starts; an inner span closes
+        # first and opens last, so nested spans stay nested.
+        (head.start, (1, -head.end), "@ ", "hs"),
+        (head.end, (0, -head.start), " @", "he"),
+        (tail.start, (1, -tail.end), "# ", "ts"),
+        (tail.end, (0, -tail.start), " #", "te"),
+    ]
+    parts: list[str] = []
+    where: dict[str, int] = {}
+    length, last = 0, 0
+    for position, _, marker, tag in sorted(inserts):
+        parts.append(text[last:position])
+        length += position - last
+        if tag.endswith("s"):
+            length += len(marker)
+            where[tag] = length
+        else:
+            where[tag] = length
+            length += len(marker)
+        parts.append(marker)
+        last = position
+    parts.append(text[last:])
+    return "".join(parts), Span(where["hs"], where["he"]), Span(where["ts"], where["te"])
+
+
+def encode(
+    example: Example,
+    task: FinetuneTask,
+    tok: Tokenizer,
+    labels: Sequence[str],
+    relation_input: RelationInput = RelationInput.UKTP,
+) -> Encoded:
     """Token ids, segments and targets of one example (see the module docstring for the layouts)."""
     index = {label: i for i, label in enumerate(labels)}
     cls, sep = tok.cls_id, tok.sep_id
+    if task is FinetuneTask.RELATION and relation_input is RelationInput.MARKERS:
+        assert example.head is not None and example.tail is not None
+        text, head_span, tail_span = mark_entities(example.text, example.head, example.tail)
+        marked = tok.encode_spans(text, [head_span, tail_span])
+        ids = [cls, *marked.ids, sep]
+        head = Span(marked.spans[0].start + 1, marked.spans[0].end + 1)
+        tail = Span(marked.spans[1].start + 1, marked.spans[1].end + 1)
+        return Encoded(ids, [0] * len(ids), index[example.label], head, tail)
     if task is FinetuneTask.RELATION:
         assert example.head is not None and example.tail is not None
         sentence = tok.encode_spans(example.text, [example.head, example.tail])
@@ -234,12 +288,17 @@ def encode(example: Example, task: FinetuneTask, tok: Tokenizer, labels: Sequenc
 
 
 def encode_all(
-    examples: Sequence[Example], task: FinetuneTask, tok: Tokenizer, labels: Sequence[str], max_len: int
+    examples: Sequence[Example],
+    task: FinetuneTask,
+    tok: Tokenizer,
+    labels: Sequence[str],
+    max_len: int,
+    relation_input: RelationInput = RelationInput.UKTP,
 ) -> tuple[list[Encoded], Counter[str]]:
     """The encodable examples and the counts of those skipped (``too_long``: more than ``max_len`` tokens)."""
     out, skipped = [], Counter[str]()
     for example in examples:
-        encoded = encode(example, task, tok, labels)
+        encoded = encode(example, task, tok, labels, relation_input)
         if len(encoded.input_ids) > max_len:
             skipped["too_long"] += 1
             continue

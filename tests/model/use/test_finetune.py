@@ -7,14 +7,17 @@ from pathlib import Path
 
 import pytest
 
+from corpus.records import Span
 from corpus.tasks.tokenizer import Tokenizer
 from model.use.finetune import main, parse_args, train
 from model.use.finetune_data import (
     FinetuneDataError,
     FinetuneTask,
+    RelationInput,
     bio_spans,
     encode,
     label_set,
+    mark_entities,
     read_examples,
 )
 
@@ -185,3 +188,17 @@ def test_out_folder_is_never_overwritten_blindly(
         main(argv)
     assert "'notes.txt', which kgtext finetune did not write" in capsys.readouterr().err
     assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_entity_markers_wrap_head_and_tail_in_the_sentence(tiny_run: Path) -> None:
+    tok = Tokenizer.load(tiny_run / "tokenizer" / "spm.model")
+    text, head, tail = mark_entities("Alioth is in Ursa Major .", Span(0, 6), Span(13, 23))
+    assert text == "@ Alioth @ is in # Ursa Major # ."
+    assert (text[slice(*head)], text[slice(*tail)]) == ("Alioth", "Ursa Major")
+    nested = mark_entities("Ursa Major", Span(0, 10), Span(5, 10))
+    assert nested[0] == "@ Ursa # Major # @" and nested[0][slice(*nested[2])] == "Major"
+    example = read_examples(FEWREL["test"], FinetuneTask.RELATION)[0]
+    labels = label_set(read_examples(FEWREL["train"], FinetuneTask.RELATION), FinetuneTask.RELATION)
+    encoded = encode(example, FinetuneTask.RELATION, tok, labels, RelationInput.MARKERS)
+    assert tok.decode(encoded.input_ids[slice(*encoded.head)]) == "Zeta Microscopii"
+    assert set(encoded.segment_ids) == {0} and encoded.input_ids[0] == tok.cls_id
