@@ -1,7 +1,7 @@
 """``kgtext evaluate``: per-task loss and accuracy of a checkpoint on a corpus split, and DLM perplexity of
 whole documents with and without the recurrence memory.
 
-    kgtext evaluate --checkpoint RUN_DIR --corpus DIR [--split valid] [--batches N] [--json]
+    kgtext evaluate --checkpoint RUN_DIR --corpus DIR [--split valid] [--batches N] [--cloze] [--json]
 
 - **Per task** (kmlm, uktp, sr, sd, dlm): exactly the trainer's evaluation (:class:`model.train.eval.Evaluator`)
   with the run's ``data`` and ``eval.batches`` settings (from ``RUN/config.json``; defaults for a bare model
@@ -12,6 +12,8 @@ whole documents with and without the recurrence memory.
   position of the previous segment). *With memory*, the memory is carried from segment to segment
   (Transformer-XL evaluation); *without memory*, every segment starts empty. Documents are batched with
   right padding and the NLG pad mask, so a document's loss does not depend on its batch-mates.
+- **Cloze** (``--cloze``, :mod:`model.use.cloze`): LAMA-style, the tail of each UKTP fact masked in its
+  sentence and ranked among the relation's most frequent tails: accuracy@1, MRR and the random-ranking MRR.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from model.train.config import TrainConfig
 from model.train.dist import DistContext
 from model.train.eval import Evaluator
 from model.train.objective import PretrainObjective
+from model.use.cloze import cloze
 from model.use.load import CheckpointError, load
 
 DOC_BATCH = 8
@@ -112,7 +115,9 @@ def run_config(model_pt: Path) -> tuple[TrainConfig, list[str]]:
     return TrainConfig(data=DataConfig()), [t.value for t in TASKS]
 
 
-def evaluate(checkpoint: str | Path, corpus: str | Path, split: str, batches: int | None) -> dict[str, Any]:
+def evaluate(
+    checkpoint: str | Path, corpus: str | Path, split: str, batches: int | None, with_cloze: bool = False
+) -> dict[str, Any]:
     """Every figure of ``kgtext evaluate`` as one flat dict."""
     loaded = load(checkpoint)
     reader = CorpusReader(corpus)
@@ -144,6 +149,9 @@ def evaluate(checkpoint: str | Path, corpus: str | Path, split: str, batches: in
             "document_perplexity/without_memory": docs.without_memory,
         }
     )
+    if with_cloze:
+        result = cloze(loaded.model, loaded.tokenizer, reader, split)
+        out.update({f"cloze/{k}": v for k, v in result._asdict().items()})
     return out
 
 
@@ -162,6 +170,12 @@ def format_report(result: dict[str, Any], split: str) -> str:
         f"targets): {result['document_perplexity/with_memory']:.1f} with memory, "
         f"{result['document_perplexity/without_memory']:.1f} without"
     )
+    if "cloze/facts" in result:
+        lines.append(
+            f"cloze on {result['cloze/facts']} facts ({result['cloze/skipped']} skipped, ~{result['cloze/candidates']:.0f} "
+            f"candidates each): accuracy@1 {result['cloze/accuracy_at_1']:.3f}, MRR {result['cloze/mrr']:.3f} "
+            f"(random ranking {result['cloze/random_mrr']:.3f})"
+        )
     return "\n".join(lines)
 
 
@@ -187,10 +201,15 @@ def main(argv: list[str] | None = None) -> None:
         metavar="N",
         help="micro-batches per task (default: the run's eval.batches)",
     )
+    p.add_argument(
+        "--cloze",
+        action="store_true",
+        help="also the LAMA-style cloze of the split's UKTP facts (accuracy@1, MRR)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        result = evaluate(args.checkpoint, args.corpus, args.split, args.batches)
+        result = evaluate(args.checkpoint, args.corpus, args.split, args.batches, args.cloze)
     except (CheckpointError, CorpusError, ValueError) as err:
         print(f"kgtext evaluate: {err}", file=sys.stderr)
         raise SystemExit(1) from None
