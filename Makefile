@@ -21,7 +21,7 @@ STEPS ?= 300
 BEAM ?= --runner=DirectRunner
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-all corpus inspect pretrain bench lint fmt clean setup
+.PHONY: demo test test-all corpus inspect pretrain bench ablations lint fmt clean setup
 
 setup: $(STAMP)
 
@@ -58,6 +58,10 @@ pretrain: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.run_all
+
+# ERNIE 3.0 ablations at small scale (~75 min on 2 cores; reads ../shared/data): bench/ABLATIONS.md
+ablations: $(STAMP)
+	$(PY) -m bench.ablations $(ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

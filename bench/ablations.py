@@ -1,0 +1,356 @@
+"""``make ablations``: the ERNIE 3.0 §5 ablations at small scale -> bench/ABLATIONS.md (+ PNG plots).
+
+    python -m bench.ablations            # full: 6 variants x 3 seeds, ~75 minutes on 2 cores
+    python -m bench.ablations --smoke    # 2 variants x 1 seed, a few steps: checks the driver end to end
+
+Reads ../shared/data (REBEL sample, TEKGEN, FewRel val) like the benchmarks. Steps:
+
+1. **Held-out data**: FewRel val, each relation split in file order 420/140/140 into train/valid/test
+   (``scripts/make_finetune_fixtures.py``). No valid/test sentence and no (head, relation, tail) of one may
+   reach pre-training: documents containing a held-out sentence (whitespace and case ignored) and KG lines
+   holding a held-out fact are removed, and the counts are reported.
+2. **Pre-training corpus**: ``kgtext build-corpus`` over Re-DocRED dev (data/sample) + the REBEL sample +
+   TEKGEN (``scripts/convert_tekgen.py``), KG = their statements, one KG for the whole input.
+3. **Runs**: every variant (``VARIANTS``: the baseline and one ``--set`` change each) with every seed, the
+   tiny preset, the same steps (the same token budget), two runs at a time with one thread each.
+4. **Measures**: the last validation losses; progressive learning's time to the no-progressive run's final
+   loss (steps, tokens, CPU seconds); NLG validation perplexity (shared vs separate task module); document
+   perplexity with memory on/off (``kgtext evaluate``); the LAMA-style cloze (knowledge vs token masking);
+   relation classification on the FewRel split after pre-training with and without UKTP, and from scratch.
+   Mean ± std over seeds and the 95% interval of each difference (Welch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+WORK = REPO / "bench" / "_work" / "ablations"
+KGTEXT = [sys.executable, "-m", "kgtext.cli"]
+
+VARIANTS: dict[str, list[str]] = {
+    "baseline": [],
+    "no_uktp": ["data.uktp_weight=0"],
+    "no_progressive": ["progressive.enabled=false"],
+    "shared_module": ["model.shared_task_module=true"],
+    "no_memory": ["model.mem_len=0"],
+    "token_masking": ["data.kmlm_masking=token"],
+}
+COMMON = ["eval.batches=8", "runtime.threads=1"]
+T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 8: 2.306, 10: 2.228}
+
+
+def _run(cmd: list[str], log: Path) -> None:
+    with open(log, "w", encoding="utf-8") as out:
+        subprocess.run(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, check=True)
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", "", text).lower()
+
+
+def held_out(smoke: bool) -> tuple[dict[str, Path], set[str], set[tuple[str, str, str]]]:
+    """The FewRel split files, their held-out sentences (normalised) and facts (Q-head, P, Q-tail)."""
+    prefix = WORK / "fewrel"
+    sizes = (
+        ["--train", "30", "--valid", "10", "--test", "10", "--relations", "P59", "P412", "P641", "P206"]
+        if smoke
+        else []
+    )
+    subprocess.run(
+        [sys.executable, "scripts/make_finetune_fixtures.py", "--out", str(prefix), *sizes],
+        cwd=REPO,
+        check=True,
+    )
+    files = {s: WORK / f"fewrel_{s}.jsonl" for s in ("train", "valid", "test")}
+    sentences = set()
+    for split in ("valid", "test"):
+        for line in files[split].read_text(encoding="utf-8").splitlines():
+            sentences.add(_normalise(json.loads(line)["text"]))
+    raw = json.loads((SHARED / "fewrel_val" / "val_wiki.json").read_text(encoding="utf-8"))
+    facts = set()
+    n_train, n_eval = (30, 20) if smoke else (420, 280)
+    for relation, instances in raw.items():
+        for inst in instances[n_train : n_train + n_eval]:
+            facts.add((inst["h"][1], relation, inst["t"][1]))
+    return files, sentences, facts
+
+
+def pretraining_inputs(
+    sentences: set[str], facts: set[tuple[str, str, str]]
+) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """KG and document files with the held-out sentences and facts removed, and the removal counts."""
+    subprocess.run(
+        [sys.executable, "scripts/convert_tekgen.py", "--out", str(WORK / "tekgen")], cwd=REPO, check=True
+    )
+    fact_lines = {
+        f"<http://www.wikidata.org/entity/{h}> <http://www.wikidata.org/prop/direct/{r}> <http://www.wikidata.org/entity/{t}>"
+        for h, r, t in facts
+    }
+    removed = {"documents": 0, "kg_lines": 0}
+    kg_out, docs_out = [], []
+    for src in [
+        SHARED / "rebel_sample" / "kg_statements.nt",
+        SHARED / "rebel_sample" / "anchor_aliases.nt",
+        WORK / "tekgen" / "kg.nt",
+    ]:
+        dst = WORK / f"kg_{src.parent.name}_{src.name}"
+        kept = []
+        for line in src.read_text(encoding="utf-8").splitlines():
+            if line.rsplit(" .", 1)[0].strip() in fact_lines:
+                removed["kg_lines"] += 1
+            else:
+                kept.append(line)
+        dst.write_text("\n".join(kept) + "\n", encoding="utf-8")
+        kg_out.append(str(dst))
+    kg_out.append(str(REPO / "data" / "sample" / "kg.ttl"))  # Re-DocRED: its own IRIs, no Wikidata facts
+    for src in [
+        REPO / "data" / "sample" / "docs.jsonl",
+        SHARED / "rebel_sample" / "sample.jsonl",
+        WORK / "tekgen" / "docs.jsonl",
+    ]:
+        dst = WORK / f"docs_{src.parent.name}_{src.name}"
+        kept = []
+        for line in src.read_text(encoding="utf-8").splitlines():
+            text = _normalise(json.loads(line).get("text", ""))
+            if any(s in text for s in sentences):
+                removed["documents"] += 1
+            else:
+                kept.append(line)
+        dst.write_text("\n".join(kept) + "\n", encoding="utf-8")
+        docs_out.append(str(dst))
+    return {"kg": kg_out, "docs": docs_out}, removed
+
+
+def pretrain_all(
+    corpus: Path, variants: dict[str, list[str]], seeds: list[int], steps: int
+) -> dict[tuple[str, int], Path]:
+    """Every (variant, seed) run, two at a time; RUN_DIR per run."""
+    jobs = [(v, s) for v in variants for s in seeds]
+    runs: dict[tuple[str, int], Path] = {}
+    pending: list[tuple[subprocess.Popen[bytes], Any]] = []
+    for variant, seed in jobs:
+        out = WORK / "runs" / f"{variant}-s{seed}"
+        every = [f"eval.interval={max(5, steps // 6)}", f"checkpoint.interval={steps}"]
+        sets = [*COMMON, *every, *variants[variant], f"runtime.seed={seed}", f"data.seed={seed}"]
+        cmd = [*KGTEXT, "pretrain", "--corpus", str(corpus), "--preset", "tiny", "--out", str(out), "--overwrite",
+               "--max-steps", str(steps), *sum((["--set", x] for x in sets), [])]  # fmt: skip
+        log = open(WORK / f"pretrain-{variant}-s{seed}.log", "w", encoding="utf-8")  # noqa: SIM115
+        pending.append((subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT), log))
+        runs[(variant, seed)] = out
+        if len(pending) == 2:
+            for proc, handle in pending:
+                if proc.wait() != 0:
+                    raise RuntimeError(f"pretraining failed: see {handle.name}")
+                handle.close()
+            pending = []
+    for proc, handle in pending:
+        if proc.wait() != 0:
+            raise RuntimeError(f"pretraining failed: see {handle.name}")
+        handle.close()
+    return runs
+
+
+def _metrics(run: Path) -> list[dict[str, Any]]:
+    return [
+        json.loads(line)
+        for line in (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+
+
+def _evals(run: Path) -> list[dict[str, Any]]:
+    return [r for r in _metrics(run) if r.get("kind") == "eval"]
+
+
+def _loss_keys(record: dict[str, Any]) -> set[str]:
+    return {k for k in record if k.startswith("eval/") and k.endswith("/loss")}
+
+
+def _total_valid_loss(record: dict[str, Any], keys: set[str] | None = None) -> float:
+    """Sum of the validation losses of ``keys`` (default: every task the run evaluated)."""
+    return sum(v for k, v in record.items() if k in (keys if keys is not None else _loss_keys(record)))
+
+
+def mean_std(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+
+
+def diff_interval(a: list[float], b: list[float]) -> str:
+    """Mean of a - b and its 95% Welch interval."""
+    d = statistics.mean(a) - statistics.mean(b)
+    if len(a) < 2 or len(b) < 2:
+        return f"{d:+.3f} (one seed: no interval)"
+    va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
+    se = math.sqrt(va + vb)
+    df = (va + vb) ** 2 / ((va**2) / (len(a) - 1) + (vb**2) / (len(b) - 1)) if se else 1.0
+    t = T95[min(T95, key=lambda k: abs(k - df))]
+    return f"{d:+.3f} [{d - t * se:+.3f}, {d + t * se:+.3f}]"
+
+
+def finetune(
+    run: Path | str, files: dict[str, Path], out: Path, seed: int, epochs: int, extra: list[str]
+) -> dict[str, Any]:
+    cmd = [*KGTEXT, "finetune", "--checkpoint", str(run), "--task", "relation", "--out", str(out), "--overwrite",
+           "--epochs", str(epochs), "--threads", "2", "--seed", str(seed), *extra,
+           *sum((["--" + k, str(v)] for k, v in files.items()), [])]  # fmt: skip
+    _run(cmd, out.with_suffix(".log"))
+    result: dict[str, Any] = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    return result
+
+
+def evaluate(run: Path, corpus: Path) -> dict[str, Any]:
+    proc = subprocess.run([*KGTEXT, "evaluate", "--checkpoint", str(run), "--corpus", str(corpus), "--cloze", "--json"],
+                          cwd=REPO, capture_output=True, text=True, check=True)  # fmt: skip
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
+
+
+def plot_curves(
+    runs: dict[tuple[str, int], Path], key: str, variants: list[str], path: Path, ylabel: str
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for variant in variants:
+        for (v, seed), run in sorted(runs.items()):
+            if v != variant:
+                continue
+            evals = _evals(run)
+            values = [_total_valid_loss(r) if key == "total" else r.get(key, float("nan")) for r in evals]
+            ax.plot([r["step"] for r in evals], values, label=f"{variant} s{seed}", alpha=0.8)
+    ax.set(xlabel="step", ylabel=ylabel)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--smoke", action="store_true", help="2 variants x 1 seed, 30 steps: check the driver only"
+    )
+    p.add_argument(
+        "--out", type=Path, default=None, help="default bench/ABLATIONS.md (smoke: under bench/_work)"
+    )
+    args = p.parse_args()
+    if args.out is None:
+        args.out = WORK / "ABLATIONS-smoke.md" if args.smoke else REPO / "bench" / "ABLATIONS.md"
+    started = time.perf_counter()
+    WORK.mkdir(parents=True, exist_ok=True)
+    variants = {k: VARIANTS[k] for k in ("baseline", "no_uktp")} if args.smoke else VARIANTS
+    seeds, steps, epochs = ([0], 30, 1) if args.smoke else ([0, 1, 2], 300, 8)
+    files, sentences, facts = held_out(args.smoke)
+    inputs, removed = pretraining_inputs(sentences, facts)
+    corpus = WORK / "corpus"
+    _run([*KGTEXT, "build-corpus", "--kg", *inputs["kg"], "--docs", *inputs["docs"], "--out", str(corpus),
+          "--overwrite", "--runner=DirectRunner"], WORK / "build.log")  # fmt: skip
+    manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
+    stats = manifest["statistics"]
+    runs = pretrain_all(corpus, variants, seeds, steps)
+    final = {(v, s): _evals(r)[-1] for (v, s), r in runs.items()}
+    lines = [
+        "# Ablations (ERNIE 3.0 §5 at small scale)",
+        "",
+        f"Rewritten by `make ablations`{' --smoke (driver check only: not results)' if args.smoke else ''}; "
+        f"{len(variants)} variants x {len(seeds)} seed(s), tiny preset, {steps} steps each, on 2 CPU cores (no GPU). "
+        f"Corpus: {stats.get('documents.kept', 0)} documents, {stats.get('aligned.sentences', 0)} aligned sentences, "
+        f"{stats.get('kg.triples', 0)} KG triples; held out for fine-tuning: {len(sentences)} FewRel sentences and "
+        f"{len(facts)} facts (removed from pre-training: {removed['documents']} documents, {removed['kg_lines']} KG lines).",
+        "",
+        "## Final validation loss per variant",
+        "",
+        "Summed over the tasks the variant and the baseline both train (a variant without UKTP is compared on",
+        "the other four), so the difference is like for like.",
+        "",
+        "| variant | --set | tasks | valid loss | baseline, same tasks | difference (95% interval) |",
+        "|---|---|---|---:|---:|---|",
+    ]
+    for variant, sets in variants.items():
+        keys = _loss_keys(final[(variant, seeds[0])]) & _loss_keys(final[("baseline", seeds[0])])
+        vals = [_total_valid_loss(final[(variant, s)], keys) for s in seeds]
+        base = [_total_valid_loss(final[("baseline", s)], keys) for s in seeds]
+        diff = "-" if variant == "baseline" else diff_interval(vals, base)
+        tasks = ",".join(sorted(k.split("/")[1] for k in keys))
+        lines.append(
+            f"| {variant} | {' '.join(sets) or '-'} | {tasks} | {mean_std(vals)} | {mean_std(base)} | {diff} |"
+        )
+    plot_curves(
+        runs, "total", list(variants), WORK.parent.parent / "ablations_valid_loss.png", "total valid loss"
+    )
+    lines += ["", "![valid loss](ablations_valid_loss.png)", ""]
+    # Relation classification: with and without UKTP, and from scratch.
+    lines += [
+        "## Relation classification on FewRel (held out)",
+        "",
+        "| pre-training | test accuracy | test macro-F1 |",
+        "|---|---:|---:|",
+    ]
+    fine: dict[str, list[dict[str, Any]]] = {}
+    for variant in ("baseline", "no_uktp"):
+        fine[variant] = [
+            finetune(runs[(variant, s)], files, WORK / f"ft-{variant}-s{s}", s, epochs, []) for s in seeds
+        ]
+    spm = runs[("baseline", seeds[0])] / "tokenizer" / "spm.model"
+    fine["none"] = [
+        finetune("none", files, WORK / f"ft-none-s{s}", s, epochs, ["--tokenizer", str(spm)]) for s in seeds
+    ]
+    for name, results in fine.items():
+        lines.append(
+            f"| {name} | {mean_std([r['test']['accuracy'] for r in results])} | {mean_std([r['test']['macro_f1'] for r in results])} |"
+        )
+    acc = {k: [r["test"]["accuracy"] for r in v] for k, v in fine.items()}
+    lines += ["", f"UKTP - no UKTP, test accuracy: {diff_interval(acc['baseline'], acc['no_uktp'])}; "
+              f"majority baseline {fine['baseline'][0]['majority_baseline']['accuracy']:.3f}.", ""]  # fmt: skip
+    # Evaluate every run (document perplexity memory on/off, cloze).
+    evals = {key: evaluate(run, corpus) for key, run in runs.items()}
+    lines += ["## Evaluation of every run (`kgtext evaluate --cloze`)", "",
+              "| variant | doc ppl, memory | doc ppl, no memory | dlm stream ppl | cloze acc@1 | cloze MRR (random) |",
+              "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for variant in variants:
+        rs = [evals[(variant, s)] for s in seeds]
+        lines.append(
+            f"| {variant} | {mean_std([r['document_perplexity/with_memory'] for r in rs])} | "
+            f"{mean_std([r['document_perplexity/without_memory'] for r in rs])} | {mean_std([r['dlm/perplexity'] for r in rs])} | "
+            f"{mean_std([r['cloze/accuracy_at_1'] for r in rs])} | {mean_std([r['cloze/mrr'] for r in rs])} "
+            f"({rs[0]['cloze/random_mrr']:.3f}) |"
+        )
+    if "no_progressive" in variants:
+        lines += ["", "## Progressive learning: time to the no-progressive runs' final loss", "",
+                  "| seed | target | first eval at or below: step | tokens | elapsed s |", "|---|---:|---:|---:|---:|"]  # fmt: skip
+        for s in seeds:
+            target = statistics.mean(_total_valid_loss(r) for r in _evals(runs[("no_progressive", s)])[-3:])
+            train = {
+                r["step"]: r for r in _metrics(runs[("baseline", s)]) if r.get("kind", "train") == "train"
+            }
+            hit = next((r for r in _evals(runs[("baseline", s)]) if _total_valid_loss(r) <= target), None)
+            if hit is None:
+                lines.append(f"| {s} | {target:.3f} | not reached in {steps} steps | - | - |")
+            else:
+                t = train.get(hit["step"], {})
+                lines.append(
+                    f"| {s} | {target:.3f} | {hit['step']} | {t.get('tokens_seen', '-')} | {t.get('elapsed_s', '-')} |"
+                )
+    lines += ["", f"_`make ablations` took {time.perf_counter() - started:.0f} s._", ""]
+    args.out.write_text("\n".join(lines), encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
