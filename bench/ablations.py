@@ -292,7 +292,7 @@ def main() -> None:
             f"| {variant} | {' '.join(sets) or '-'} | {tasks} | {mean_std(vals)} | {mean_std(base)} | {diff} |"
         )
     plot_curves(
-        runs, "total", list(variants), WORK.parent.parent / "ablations_valid_loss.png", "total valid loss"
+        runs, "total", list(variants), args.out.parent / "ablations_valid_loss.png", "total valid loss"
     )
     lines += ["", "![valid loss](ablations_valid_loss.png)", ""]
     # Relation classification: with and without UKTP, and from scratch.
