@@ -294,7 +294,18 @@ def main() -> None:
     plot_curves(
         runs, "total", list(variants), args.out.parent / "ablations_valid_loss.png", "total valid loss"
     )
-    lines += ["", "![valid loss](ablations_valid_loss.png)", ""]
+    plot_curves(
+        runs,
+        "eval/dlm/perplexity",
+        list(variants),
+        args.out.parent / "ablations_nlg_perplexity.png",
+        "NLG valid perplexity",
+    )
+    lines += [
+        "",
+        "![valid loss](ablations_valid_loss.png) ![NLG perplexity](ablations_nlg_perplexity.png)",
+        "",
+    ]
     # Relation classification: with and without UKTP, and from scratch.
     lines += [
         "## Relation classification on FewRel (held out)",
