@@ -27,14 +27,7 @@ FORBIDDEN: dict[str, set[str]] = {
 
 def imported_roots(path: Path) -> set[str]:
     """Top-level module names imported anywhere in a file (absolute imports only)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    roots: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            roots.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            roots.add(node.module.split(".")[0])
-    return roots
+    return {name.split(".")[0] for name in imported_modules(path)}
 
 
 def _modules(package: str) -> list[Path]:

@@ -115,7 +115,7 @@ def loss_of(model: FinetuneModel, batch: dict[str, Tensor]) -> Tensor:
     return F.cross_entropy(logits, batch["labels"])
 
 
-def classification_metrics(gold: Sequence[int], pred: Sequence[int], num_labels: int) -> dict[str, float]:
+def classification_metrics(gold: Sequence[int], pred: Sequence[int]) -> dict[str, float]:
     """Accuracy and macro-F1 (over the labels that occur in gold or predictions)."""
     accuracy = sum(g == p for g, p in zip(gold, pred, strict=True)) / max(len(gold), 1)
     f1s = []
@@ -168,7 +168,7 @@ def evaluate_split(
             pred_cls += logits.argmax(-1).tolist()
     if model.task is FinetuneTask.TOKENS:
         return {**span_metrics(gold_spans, pred_spans), "accuracy": tag_hits / max(tag_total, 1)}
-    return classification_metrics(gold_cls, pred_cls, len(labels))
+    return classification_metrics(gold_cls, pred_cls)
 
 
 def majority_baseline(
@@ -179,7 +179,7 @@ def majority_baseline(
         tags = [t for e in test for t in (e.tags or []) if t != -100]
         return {"accuracy": sum(t == 0 for t in tags) / max(len(tags), 1), "f1": 0.0}
     top = Counter(e.label for e in train).most_common(1)[0][0]
-    return classification_metrics([e.label for e in test], [top] * len(test), 0)
+    return classification_metrics([e.label for e in test], [top] * len(test))
 
 
 def _selection_score(metrics: dict[str, float], task: FinetuneTask) -> float:

@@ -71,14 +71,10 @@ def feed(model: Ernie3Model, ids: list[int], mems: Memory | None) -> tuple[Tenso
     if not ids:
         raise ValueError("nothing to feed: the prompt encodes to no token")
     seg = model.config.tgt_len
-    logits = None
     for start in range(0, len(ids), seg):
-        chunk = torch.tensor([ids[start : start + seg]], dtype=torch.long)
-        out = model.forward_nlg(chunk, mems)
+        out = model.forward_nlg(torch.tensor([ids[start : start + seg]], dtype=torch.long), mems)
         mems = out.mems
-        logits = model.lm_logits(out.hidden[0, -1])
-    assert logits is not None and mems is not None
-    return logits, mems
+    return model.lm_logits(out.hidden[0, -1]), out.mems  # only the last segment's last position is needed
 
 
 @torch.no_grad()
