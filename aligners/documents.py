@@ -10,6 +10,10 @@ Formats (see ``docs/FORMATS.md``):
 - Plain text (``.txt``): one document per file, id = file stem, no links.
 - Parquet (``.parquet``): the JSONL columns (``links`` a list of structs).
 
+Field names are a :class:`FieldMap` (``--text-field``, ``--id-field``, ... of ``build-corpus``): a TEKGEN
+record ``{"sent": ...}`` reads with ``FieldMap(text="sent")``. A JSONL/JSON/Parquet record without an id
+gets ``<file>:<line>``; ``entity_prefix`` turns bare entity ids (``Q42``) into IRIs.
+
 T-REx/REBEL conversion: hyperlink entities (annotator ``Me`` with a Q-id) become links to
 ``http://www.wikidata.org/entity/Q…``; the page entity (``uri``) becomes ``subject``; date and number
 entities are not links (the aligner finds literals itself). Boundaries that do not slice to
@@ -25,6 +29,7 @@ import logging
 import os
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from aligners.records import Document, DropReason, Link
@@ -66,6 +71,38 @@ def document_format_of(path: str) -> DocFormat:
     raise ValueError(f"{path}: unknown document file extension (known: {known})")
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FieldMap:
+    """Which fields of a JSONL/JSON/Parquet record hold the document's parts (datatrove-style mapping)."""
+
+    text: str = "text"
+    id: str = "id"
+    """A record without it (absent, null or empty) gets the id ``<file>:<line>``."""
+    title: str = "title"
+    subject: str = "subject"
+    links: str = "links"
+    """A list of ``{"start", "end", "entity"[, "surface"]}`` objects (the inner names are fixed)."""
+    entity_prefix: str = ""
+    """Prepended to a subject or link entity that is a bare id (no ``://``, not a blank node), e.g.
+    ``http://www.wikidata.org/entity/`` for ``Q42``; ``""`` keeps values as given."""
+
+    def __post_init__(self) -> None:
+        names = [self.text, self.id, self.title, self.subject, self.links]
+        if any(not name for name in names):
+            raise ValueError("field names must not be empty")
+        if len(set(names)) != len(names):
+            raise ValueError(f"field names must differ, got text/id/title/subject/links = {names}")
+
+    def entity(self, value: str) -> str:
+        """``value`` as an IRI: the prefix is added to bare ids only."""
+        if not self.entity_prefix or not value or "://" in value or value.startswith("_:"):
+            return value
+        return self.entity_prefix + value
+
+
+DEFAULT_FIELDS = FieldMap()
+
+
 class _BadRecordError(Exception):
     """Internal: a record is rejected with ``reason``."""
 
@@ -74,17 +111,28 @@ class _BadRecordError(Exception):
         self.reason = reason
 
 
-def _string(obj: dict[str, Any], key: str, *, required: bool) -> str:
+def _string(obj: dict[str, Any], key: str, *, required: bool, numeric: bool = False) -> str:
     value = obj.get(key)
     if value is None:
         if required:
-            raise _BadRecordError(Reason.MISSING_FIELD, key)
+            raise _BadRecordError(Reason.MISSING_FIELD, _missing(obj, key))
         return ""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and key in ("id", "docid"):
+    if numeric and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str):
         raise _BadRecordError(Reason.BAD_FIELD_TYPE, key)
     return value
+
+
+def _missing(obj: dict[str, Any], key: str) -> str:
+    """``'text'`` plus the record's own fields and the one with the longest string (what a field mapping
+    needs to know: ``--text-field sent``)."""
+    if not obj:
+        return repr(key)
+    names = ", ".join(repr(name) for name in list(obj)[:8]) + (", ..." if len(obj) > 8 else "")
+    strings = [(len(v), k) for k, v in obj.items() if isinstance(v, str) and isinstance(k, str)]
+    longest = f"; longest text in {max(strings)[1]!r}" if strings else ""
+    return f"{key!r} (the record has {names}{longest})"
 
 
 def _int(value: Any) -> int:
@@ -119,7 +167,7 @@ def _repair(text: str, start: int, end: int, surface: str) -> tuple[int, int] | 
     return pos, pos + len(surface)
 
 
-def _jsonl_links(text: str, raw: Any) -> tuple[list[Link], list[DropReason]]:
+def _jsonl_links(text: str, raw: Any, fields: FieldMap) -> tuple[list[Link], list[DropReason]]:
     if raw is None:
         return [], []
     if not isinstance(raw, list):
@@ -139,7 +187,7 @@ def _jsonl_links(text: str, raw: Any) -> tuple[list[Link], list[DropReason]]:
                 drops.append(placed)
                 continue
             placed = (_int(item.get("start")), _int(item.get("end")))
-        links.append(Link(placed[0], placed[1], item["entity"]))
+        links.append(Link(placed[0], placed[1], fields.entity(item["entity"])))
     return links, drops
 
 
@@ -152,7 +200,7 @@ def _qid_iri(uri: Any) -> str:
 
 def _trex_document(obj: dict[str, Any], file: str, line: int) -> Document:
     text = _string(obj, "text", required=True)
-    doc_id = _string(obj, "docid", required=True)
+    doc_id = _string(obj, "docid", required=True, numeric=True)
     entities = obj.get("entities") or []
     if not isinstance(entities, list):
         raise _BadRecordError(Reason.BAD_FIELD_TYPE, "entities")
@@ -178,21 +226,28 @@ def _trex_document(obj: dict[str, Any], file: str, line: int) -> Document:
     return Document(doc_id, text, title, _qid_iri(obj.get("uri")), tuple(links), file, line, tuple(drops))
 
 
-def document_from_object(obj: Any, *, file: str, line: int) -> Document | DeadLetter:
+def record_id(file: str, line: int) -> str:
+    """The id of a record that has none: ``<file>:<line>`` (``<file>`` alone for a one-record file)."""
+    return file if line < 0 else f"{file}:{line}"
+
+
+def document_from_object(
+    obj: Any, *, file: str, line: int, fields: FieldMap = DEFAULT_FIELDS
+) -> Document | DeadLetter:
     """Convert one parsed JSON object (JSONL schema or T-REx record) to a Document or a dead letter."""
     try:
         if not isinstance(obj, dict):
             raise _BadRecordError(Reason.BAD_FIELD_TYPE, "record is not an object")
-        if "id" not in obj and "docid" in obj:
+        if fields.id == "id" and "id" not in obj and "docid" in obj:  # a T-REx/REBEL record
             doc = _trex_document(obj, file, line)
         else:
-            text = _string(obj, "text", required=True)
-            links, drops = _jsonl_links(text, obj.get("links"))
+            text = _string(obj, fields.text, required=True)
+            links, drops = _jsonl_links(text, obj.get(fields.links), fields)
             doc = Document(
-                _string(obj, "id", required=True),
+                _string(obj, fields.id, required=False, numeric=True) or record_id(file, line),
                 text,
-                _string(obj, "title", required=False),
-                _string(obj, "subject", required=False),
+                _string(obj, fields.title, required=False),
+                fields.entity(_string(obj, fields.subject, required=False)),
                 tuple(links),
                 file,
                 line,
@@ -200,8 +255,6 @@ def document_from_object(obj: Any, *, file: str, line: int) -> Document | DeadLe
             )
     except _BadRecordError as err:
         return make_dead_letter(STAGE, file, err.reason, f"{err}: {_excerpt(obj)}", line=line)
-    if not doc.id:
-        return make_dead_letter(STAGE, file, Reason.MISSING_FIELD, f"id: {_excerpt(obj)}", line=line)
     if not doc.text.strip():
         return make_dead_letter(STAGE, file, Reason.EMPTY_TEXT, _excerpt(obj), line=line)
     return doc
@@ -213,7 +266,9 @@ def _excerpt(obj: Any) -> str:
     return text.encode("utf-8", errors="backslashreplace").decode("utf-8")
 
 
-def parse_document_line(line: bytes, *, file: str, line_no: int, fmt: DocFormat) -> Document | DeadLetter:
+def parse_document_line(
+    line: bytes, *, file: str, line_no: int, fmt: DocFormat, fields: FieldMap = DEFAULT_FIELDS
+) -> Document | DeadLetter:
     """Parse one line of a line-oriented file (JSONL, or decompressed ``.jsonl.gz``)."""
     if fmt not in (DocFormat.JSONL, DocFormat.JSONL_GZ):
         raise ValueError(f"{file}: {fmt.value} is not a line-oriented format")
@@ -227,11 +282,16 @@ def parse_document_line(line: bytes, *, file: str, line_no: int, fmt: DocFormat)
         obj = json.loads(decoded)
     except json.JSONDecodeError:
         return make_dead_letter(STAGE, file, Reason.INVALID_JSON, decoded, line=line_no)
-    return document_from_object(obj, file=file, line=line_no)
+    return document_from_object(obj, file=file, line=line_no, fields=fields)
 
 
 def parse_jsonl_stream(
-    raw: BinaryIO, *, file: str, fmt: DocFormat, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    raw: BinaryIO,
+    *,
+    file: str,
+    fmt: DocFormat,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    fields: FieldMap = DEFAULT_FIELDS,
 ) -> Iterator[Document | DeadLetter]:
     """Every record of a JSONL stream (raw bytes; ``.jsonl.gz`` is decompressed here), in bounded memory.
 
@@ -246,12 +306,12 @@ def parse_jsonl_stream(
                 excerpt = f"line of {line.length} bytes exceeds max_line_bytes={max_line_bytes}; starts {line.head!r}"
                 yield make_dead_letter(STAGE, file, Reason.TOO_LARGE, excerpt, line=line_no)
             elif line.strip():
-                yield parse_document_line(line, file=file, line_no=line_no, fmt=fmt)
+                yield parse_document_line(line, file=file, line_no=line_no, fmt=fmt, fields=fields)
     except (EOFError, gzip.BadGzipFile, zlib.error) as err:
         yield make_dead_letter(STAGE, file, Reason.TRUNCATED_COMPRESSED, str(err), line=line_no + 1)
 
 
-def _read_json(path: str) -> Iterator[Document | DeadLetter]:
+def _read_json(path: str, fields: FieldMap) -> Iterator[Document | DeadLetter]:
     with open(path, "rb") as handle:
         raw = handle.read()
     try:
@@ -264,13 +324,17 @@ def _read_json(path: str) -> Iterator[Document | DeadLetter]:
             # One record per line, under a .json name (how T-REx-style dumps are often shipped).
             for line_no, line in enumerate(raw.splitlines(), start=1):
                 if line.strip():
-                    yield parse_document_line(line, file=path, line_no=line_no, fmt=DocFormat.JSONL)
+                    yield parse_document_line(
+                        line, file=path, line_no=line_no, fmt=DocFormat.JSONL, fields=fields
+                    )
             return
         yield make_dead_letter(STAGE, path, Reason.INVALID_JSON, f"{err}: {raw[:512]!r}")
         return
     records = data if isinstance(data, list) else [data]
     for index, obj in enumerate(records):
-        yield document_from_object(obj, file=path, line=-1 if len(records) == 1 else index + 1)
+        yield document_from_object(
+            obj, file=path, line=-1 if len(records) == 1 else index + 1, fields=fields
+        )
 
 
 def _read_txt(path: str) -> Iterator[Document | DeadLetter]:
@@ -288,7 +352,7 @@ def _read_txt(path: str) -> Iterator[Document | DeadLetter]:
     yield Document(stem, text, "", "", (), path, -1)
 
 
-def _read_parquet(path: str) -> Iterator[Document | DeadLetter]:
+def _read_parquet(path: str, fields: FieldMap) -> Iterator[Document | DeadLetter]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -298,20 +362,22 @@ def _read_parquet(path: str) -> Iterator[Document | DeadLetter]:
         yield make_dead_letter(STAGE, path, Reason.READ_ERROR, str(err))
         return
     for row_no, row in enumerate(table.to_pylist(), start=1):
-        yield document_from_object(row, file=path, line=row_no)
+        yield document_from_object(row, file=path, line=row_no, fields=fields)
 
 
 def read_documents(
-    path: str, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    path: str, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, fields: FieldMap = DEFAULT_FIELDS
 ) -> Iterator[Document | DeadLetter]:
     """Read every document of ``path`` (any supported format), in file order."""
     fmt = document_format_of(path)
     if fmt in (DocFormat.JSONL, DocFormat.JSONL_GZ):
         with open(path, "rb") as raw:
-            yield from parse_jsonl_stream(raw, file=path, fmt=fmt, max_line_bytes=max_line_bytes)
+            yield from parse_jsonl_stream(
+                raw, file=path, fmt=fmt, max_line_bytes=max_line_bytes, fields=fields
+            )
     elif fmt is DocFormat.JSON:
-        yield from _read_json(path)
+        yield from _read_json(path, fields)
     elif fmt is DocFormat.TXT:
         yield from _read_txt(path)
     else:
-        yield from _read_parquet(path)
+        yield from _read_parquet(path, fields)

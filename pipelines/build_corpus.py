@@ -69,7 +69,13 @@ from pipelines.phases import (
     build_phase_two,
     build_phase_zero,
 )
-from pipelines.rejections import report_alignment, report_rejections
+from pipelines.rejections import (
+    Rejections,
+    check_rejections,
+    keep_dead_letters,
+    report_alignment,
+    report_summary,
+)
 from pipelines.report import (
     assemble_manifest,
     first_aligned_rows,
@@ -93,6 +99,7 @@ class BuildResult(NamedTuple):
 
     manifest: Manifest
     timings: dict[str, float]
+    rejections: Rejections
 
 
 def split_known(files: list[str], role: str) -> tuple[list[str], list[DeadLetter]]:
@@ -133,15 +140,29 @@ def read_sample(path: str) -> Iterator[str]:
         yield json.loads(line)
 
 
-def train_corpus_tokenizer(sample_path: str, root: str, config: TokenizerConfig) -> str:
+NOTHING_SURVIVED = "no sentence survived reading, cleaning and alignment"
+
+
+def nothing_survived(rejections: Rejections, what: str) -> InputError:
+    """The error of a build left with no sentence, naming the top rejection reason when there is one."""
+    top = rejections.top()
+    return InputError(f"{NOTHING_SURVIVED}: {what}" + (f"; top reason: {top}" if top else ""))
+
+
+def train_corpus_tokenizer(
+    sample_path: str, root: str, config: TokenizerConfig, rejections: Rejections
+) -> str:
     """Train SentencePiece on the sample (locally, pinned threads) and store it under ``tokenizer/``."""
     sentences = list(read_sample(sample_path))
     if not sentences:
-        raise InputError(
-            "no sentence survived reading, cleaning and alignment: nothing to train a tokenizer on"
-        )
+        raise nothing_survived(rejections, "nothing to train a tokenizer on")
     with tempfile.TemporaryDirectory(prefix="kgtext-spm-") as tmp:
-        model = train_tokenizer(sentences, os.path.join(tmp, "spm"), config)
+        try:
+            model = train_tokenizer(sentences, os.path.join(tmp, "spm"), config)
+        except RuntimeError as err:  # SentencePiece reports unusable settings as RuntimeError
+            raise InputError(
+                f"tokenizer training on {len(sentences):,} sentences failed: {str(err).splitlines()[0]}"
+            ) from None
         with open(model, "rb") as handle:
             data = handle.read()
     path = join_path(root, TOKENIZER_REL_PATH)
@@ -323,6 +344,7 @@ def run_phase_one(plan: Plan, timings: dict[str, float]) -> dict[str, int]:
         valid_fraction=config.valid_fraction,
         sample_sentences=0 if plan.tokenizer_model is not None else config.tokenizer_sample_sentences,
         lexicon=config.lexicon_linking,
+        fields=config.fields,
     )
     log_examples(first_aligned_rows(paths.root, read_shard_records(paths.shard_info), config.log_examples))
     stats: dict[str, int] = read_json(paths.stats(1), {})
@@ -351,23 +373,23 @@ def run_phase_two(
     return stats
 
 
-def build_in_temporary(plan: Plan, timings: dict[str, float]) -> Manifest:
+def build_in_temporary(plan: Plan, timings: dict[str, float]) -> tuple[Manifest, Rejections]:
     """Run both phases and the tokenizer into the temporary directory and write its manifest."""
     paths = plan.paths
     stats = run_phase_zero(plan, timings)
     for name, value in run_phase_one(plan, timings).items():
         stats[name] = stats.get(name, 0) + value
-    report_rejections(paths.root, stats, plan.config.out, strict=plan.config.strict)
+    rejections = check_rejections(paths.root, stats, plan.config.out, limit=plan.config.rejected_limit)
     report_alignment(stats)
     if plan.tokenizer_model is not None:
         if not stats.get("aligned.sentences", 0):
-            raise InputError("no sentence survived reading, cleaning and alignment: nothing to build")
+            raise nothing_survived(rejections, "nothing to build")
         tok_path = join_path(paths.root, TOKENIZER_REL_PATH)
         write_atomic(tok_path, plan.tokenizer_model)
         logger.info("tokenizer: reusing %s", plan.config.tokenizer)
     else:
         started = time.monotonic()
-        tok_path = train_corpus_tokenizer(paths.sample, paths.root, plan.tokenizer_config)
+        tok_path = train_corpus_tokenizer(paths.sample, paths.root, plan.tokenizer_config, rejections)
         timings["tokenizer training"] = time.monotonic() - started
     for name, value in run_phase_two(plan, tok_path, stats.get("documents.kept", 0), timings).items():
         stats[name] = stats.get(name, 0) + value
@@ -383,14 +405,15 @@ def build_in_temporary(plan: Plan, timings: dict[str, float]) -> Manifest:
     remove_tree(paths.work)
     # Under a hidden name until the directory is in place: a build folder is never a readable corpus.
     write_atomic(join_path(paths.root, PENDING_MANIFEST), manifest.to_json().encode("utf-8"))
-    return manifest
+    return manifest, rejections
 
 
 def build_corpus(config: BuildConfig, beam_args: tuple[str, ...]) -> BuildResult:
     """Build the corpus directory ``config.out``; raises InputError for unusable inputs or outputs.
 
     Everything is written to a temporary sibling that replaces ``config.out`` only when complete; on any
-    failure the temporary directory is removed and an existing corpus at ``config.out`` is untouched.
+    failure the temporary directory is removed (its dead letters kept in ``<out>.failed-<UTC time>/``) and an
+    existing corpus at ``config.out`` is untouched.
     """
     started = time.monotonic()
     plan = plan_build(config, beam_args)
@@ -403,18 +426,25 @@ def build_corpus(config: BuildConfig, beam_args: tuple[str, ...]) -> BuildResult
     )
     timings: dict[str, float] = {}
     try:
-        manifest = build_in_temporary(plan, timings)
+        manifest, rejections = build_in_temporary(plan, timings)
         move_output(plan)
-    except BaseException:
+    except BaseException as err:
+        kept = keep_dead_letters(plan.paths.root, config.out)
         logger.error("build failed; removing the temporary directory %s", plan.paths.root)
         remove_tree(plan.paths.root)
+        if kept is None:
+            raise
+        logger.error("the failed build's dead letters are kept in %s", kept)
+        if isinstance(err, InputError):
+            raise InputError(f"{err}\n  the rejected records are in {kept}") from None
         raise
     finally:
         if plan.lock is not None:
             plan.lock.release()
     _verify(config.out)
+    report_summary(rejections, manifest.statistics, config.out)
     timings["total"] = time.monotonic() - started
-    return BuildResult(manifest, timings)
+    return BuildResult(manifest, timings, rejections)
 
 
 def move_output(plan: Plan) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from aligners.documents import FieldMap
 from corpus.lines import DEFAULT_MAX_LINE_BYTES
+from corpus.tasks.tokenizer import MIN_VOCAB_SIZE
 
 
 class LexiconLinking(str, enum.Enum):
@@ -60,7 +62,38 @@ class BuildConfig:
     lexicon_linking: LexiconLinking = LexiconLinking.UNLINKED
     """Which documents get candidate entities from an index of every KG name (plain text needs no links)."""
     strict: bool = False
-    """Fail the build (exit 1) when any input record or KG statement was rejected, instead of warning."""
+    """Fail the build when any input record or KG statement was rejected (``max_rejected_fraction`` 0)."""
+    max_rejected_fraction: float = 0.5
+    """Fail the build when a larger share of the KG lines, or of the document records, was rejected (KG
+    lines a whole-file syntax lost included); checked separately for the two, after phase 1."""
+    text_field: str = "text"
+    """Field of a JSONL/JSON/Parquet document record holding its text (e.g. ``sent`` for TEKGEN)."""
+    id_field: str = "id"
+    """Field holding the document id; a record without one gets ``<file>:<line>``."""
+    title_field: str = "title"
+    subject_field: str = "subject"
+    """Field holding the IRI (or, with ``entity_prefix``, the bare id) of the entity the document is about."""
+    links_field: str = "links"
+    """Field holding the hyperlinks, ``[{"start", "end", "entity"}]``."""
+    entity_prefix: str = ""
+    """Prefix that turns bare subject and link ids (``Q42``) into the KG's IRIs."""
+
+    @property
+    def fields(self) -> FieldMap:
+        """The document field mapping of ``--text-field`` & co."""
+        return FieldMap(
+            text=self.text_field,
+            id=self.id_field,
+            title=self.title_field,
+            subject=self.subject_field,
+            links=self.links_field,
+            entity_prefix=self.entity_prefix,
+        )
+
+    @property
+    def rejected_limit(self) -> float:
+        """The share of rejected KG lines or document records above which the build fails."""
+        return 0.0 if self.strict else self.max_rejected_fraction
 
     def __post_init__(self) -> None:
         if not self.kg:
@@ -73,8 +106,8 @@ class BuildConfig:
             raise ValueError(f"num_shards must be positive, got {self.num_shards}")
         if not 0.0 <= self.valid_fraction < 1.0:
             raise ValueError(f"valid_fraction must be in [0, 1), got {self.valid_fraction}")
-        if self.vocab_size < 16:
-            raise ValueError(f"vocab_size must be >= 16, got {self.vocab_size}")
+        if self.vocab_size < MIN_VOCAB_SIZE:
+            raise ValueError(f"vocab_size must be >= {MIN_VOCAB_SIZE} (specials + byte pieces), got {self.vocab_size}")
         if self.tokenizer_sample_sentences <= 0:
             raise ValueError(
                 f"tokenizer_sample_sentences must be positive, got {self.tokenizer_sample_sentences}"
@@ -89,3 +122,6 @@ class BuildConfig:
             raise ValueError(f"max_line_bytes must be > 0, got {self.max_line_bytes}")
         if self.log_examples < 0:
             raise ValueError(f"log_examples must be >= 0, got {self.log_examples}")
+        if not 0.0 <= self.max_rejected_fraction <= 1.0:
+            raise ValueError(f"max_rejected_fraction must be in [0, 1], got {self.max_rejected_fraction}")
+        self.fields  # noqa: B018 (validates the field names: non-empty and distinct)

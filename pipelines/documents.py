@@ -21,7 +21,15 @@ from apache_beam.io.filesystems import FileSystems
 from aligners.clean import clean_document, cleaning_stats, dedup_key
 from aligners.config import AlignerConfig
 from aligners.dedup import IdResolution, resolve_duplicate_ids
-from aligners.documents import STAGE, DocFormat, document_format_of, parse_jsonl_stream, read_documents
+from aligners.documents import (
+    DEFAULT_FIELDS,
+    STAGE,
+    DocFormat,
+    FieldMap,
+    document_format_of,
+    parse_jsonl_stream,
+    read_documents,
+)
 from aligners.language import language_for
 from aligners.records import CleanedDocument, Document, DropReason
 from corpus.lines import DEFAULT_MAX_LINE_BYTES
@@ -32,27 +40,31 @@ from pipelines.records import Stat
 logger = logging.getLogger(__name__)
 
 
-def _read_jsonl(path: str, fmt: DocFormat, max_line_bytes: int) -> Iterator[Document | DeadLetter]:
+def _read_jsonl(
+    path: str, fmt: DocFormat, max_line_bytes: int, fields: FieldMap
+) -> Iterator[Document | DeadLetter]:
     """Lines of a JSONL file, streamed through FileSystems (bounded memory, see ``parse_jsonl_stream``)."""
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
-        yield from parse_jsonl_stream(raw, file=path, fmt=fmt, max_line_bytes=max_line_bytes)
+        yield from parse_jsonl_stream(
+            raw, file=path, fmt=fmt, max_line_bytes=max_line_bytes, fields=fields
+        )
 
 
-def _read_via_local_copy(path: str) -> Iterator[Document | DeadLetter]:
+def _read_via_local_copy(path: str, fields: FieldMap) -> Iterator[Document | DeadLetter]:
     """Whole-file formats: aligners' reader needs a local file, so remote files are copied first."""
     if "://" not in path:
-        yield from read_documents(path)
+        yield from read_documents(path, fields=fields)
         return
     with tempfile.TemporaryDirectory(prefix="kgtext-doc-") as tmp:
         local = os.path.join(tmp, os.path.basename(path))
         with open(local, "wb") as handle:
             handle.write(read_bytes(path))
-        for item in read_documents(local):
+        for item in read_documents(local, fields=fields):
             yield item._replace(file=path)
 
 
 def read_document_file(
-    path: str, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    path: str, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, fields: FieldMap = DEFAULT_FIELDS
 ) -> Iterator[Document | DeadLetter]:
     """Every document (or dead letter) of one file; an unknown extension is one dead letter."""
     try:
@@ -62,9 +74,9 @@ def read_document_file(
         return
     try:
         if fmt in (DocFormat.JSONL, DocFormat.JSONL_GZ):
-            yield from _read_jsonl(path, fmt, max_line_bytes)
+            yield from _read_jsonl(path, fmt, max_line_bytes, fields)
         else:
-            yield from _read_via_local_copy(path)
+            yield from _read_via_local_copy(path, fields)
     except OSError as err:
         yield make_dead_letter(STAGE, path, Reason.READ_ERROR, str(err))
 
@@ -157,17 +169,23 @@ class ResolveDuplicateIds(beam.PTransform[Any, Any]):
 class ReadDocuments(beam.PTransform[Any, Any]):
     """Pipeline root: document files -> ``Document | DeadLetter`` (one file per element, spread across workers)."""
 
-    def __init__(self, files: Sequence[str], max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+    def __init__(
+        self,
+        files: Sequence[str],
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        fields: FieldMap = DEFAULT_FIELDS,
+    ) -> None:
         super().__init__()
         self.files = list(files)
         self.max_line_bytes = max_line_bytes
+        self.fields = fields
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> Any:
         return (
             pbegin
             | "CreateFiles" >> beam.Create(self.files)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ParseFiles" >> beam.FlatMap(read_document_file, self.max_line_bytes)
+            | "ParseFiles" >> beam.FlatMap(read_document_file, self.max_line_bytes, self.fields)
         )
 
 

@@ -96,7 +96,33 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--strict",
         action="store_true",
-        help="fail (exit 1) when any input record or KG statement is rejected, instead of warning",
+        help="fail when any input record or KG statement is rejected (--max-rejected-fraction 0)",
+    )
+    _flag(
+        p,
+        "max-rejected-fraction",
+        float,
+        "fail when a larger share of the KG lines, or of the document records, is rejected",
+    )
+    fields = p.add_argument_group(
+        "document fields",
+        "which fields of a JSONL, JSON or Parquet record hold the document "
+        "(e.g. TEKGEN: --text-field sent --subject-field sub --entity-prefix http://www.wikidata.org/entity/)",
+    )
+    for name, text in (
+        ("text-field", "field holding the text"),
+        ("id-field", "field holding the document id; records without one get <file>:<line>"),
+        ("title-field", "field holding the title"),
+        ("subject-field", "field holding the entity the document is about (an IRI or, with --entity-prefix, an id)"),
+        ("links-field", "field holding the links [{start, end, entity}]"),
+    ):
+        default = DEFAULTS[name.replace("-", "_")]
+        fields.add_argument(f"--{name}", default=default, metavar="NAME", help=f"{text} (default {default})")
+    fields.add_argument(
+        "--entity-prefix",
+        default=DEFAULTS["entity_prefix"],
+        metavar="IRI",
+        help="prefix turning bare subject and link ids such as Q42 into IRIs (default: none)",
     )
     return p
 

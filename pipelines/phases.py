@@ -18,6 +18,7 @@ from typing import NamedTuple
 import apache_beam as beam
 
 from aligners.config import AlignerConfig
+from aligners.documents import DEFAULT_FIELDS, FieldMap
 from corpus.records import DeadLetter
 from corpus.schemas import ALIGNED
 from corpus.tasks.config import TasksConfig
@@ -148,9 +149,10 @@ def build_phase_one(
     valid_fraction: float,
     sample_sentences: int,
     lexicon: LexiconLinking = LexiconLinking.OFF,
+    fields: FieldMap = DEFAULT_FIELDS,
 ) -> None:
     """Wire phase 1 onto pipeline ``p`` (with ``lexicon``, plain-text candidates from phase 0's index)."""
-    items = p | "ReadDocuments" >> ReadDocuments(inputs.doc_files, kg_config.max_line_bytes)
+    items = p | "ReadDocuments" >> ReadDocuments(inputs.doc_files, kg_config.max_line_bytes, fields)
     docs, id_letters, id_stats = (
         items
         | "KeepDocuments" >> beam.Filter(is_document)

@@ -41,6 +41,10 @@ class ModelType(str, enum.Enum):
     BPE = "bpe"
 
 
+MIN_VOCAB_SIZE = 300
+"""Smallest SentencePiece vocabulary: kgtext's special pieces plus the 256 byte-fallback pieces."""
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class TokenizerConfig:
     """How the corpus SentencePiece model is trained. Identical input + config -> byte-identical model."""
@@ -77,8 +81,10 @@ class TokenizerConfig:
             if self.model_type not in {m.value for m in ModelType}:
                 raise ValueError(f"model_type must be one of unigram, bpe, got {self.model_type!r}")
             object.__setattr__(self, "model_type", ModelType(self.model_type))
-        if self.vocab_size < 300:
-            raise ValueError(f"vocab_size must be >= 300 (specials + byte pieces), got {self.vocab_size}")
+        if self.vocab_size < MIN_VOCAB_SIZE:
+            raise ValueError(
+                f"vocab_size must be >= {MIN_VOCAB_SIZE} (specials + byte pieces), got {self.vocab_size}"
+            )
         if self.num_threads < 1:
             raise ValueError(f"num_threads must be >= 1, got {self.num_threads}")
         if not 0.0 < self.character_coverage <= 1.0:

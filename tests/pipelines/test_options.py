@@ -59,7 +59,7 @@ def test_invalid_config_value_is_an_error_naming_the_field(capsys: pytest.Captur
     ("field", "value", "message"),
     [
         ("valid_fraction", 1.0, "valid_fraction must be in [0, 1)"),
-        ("vocab_size", 3, "vocab_size must be >= 16"),
+        ("vocab_size", 3, "vocab_size must be >= 300"),
         ("sd_docs_per_bucket", 1, "sd_docs_per_bucket must be > 1"),
         ("kg", (), "kg must name at least one input path"),
     ],
