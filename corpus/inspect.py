@@ -25,10 +25,14 @@ PERCENTILES = (0.5, 0.9, 0.99)
 Renderer = Callable[[str, Mapping[str, Any]], str]
 
 
-def _lengths(table: pa.Table) -> pa.Array:
+LENGTH_COLUMN = {"aligned": "text", "names": "label"}
+"""Datasets without ``num_tokens``: the string column whose length in characters ``inspect`` reports."""
+
+
+def _lengths(table: pa.Table, dataset: str) -> pa.Array:
     if "num_tokens" in table.column_names:
         return table.column("num_tokens").combine_chunks()
-    return pc.utf8_length(table.column("text")).combine_chunks()
+    return pc.utf8_length(table.column(LENGTH_COLUMN[dataset])).combine_chunks()
 
 
 def dataset_rows(reader: CorpusReader) -> list[dict[str, Any]]:
@@ -39,7 +43,7 @@ def dataset_rows(reader: CorpusReader) -> list[dict[str, Any]]:
             shards = reader.shards(dataset, split)
             if not shards:
                 continue
-            arrays = [_lengths(reader.open_shard(dataset, s)) for s in shards if s.rows]
+            arrays = [_lengths(reader.open_shard(dataset, s), dataset) for s in shards if s.rows]
             lengths = (
                 pa.chunked_array(arrays, type=pa.int32()) if arrays else pa.chunked_array([], pa.int32())
             )
@@ -59,7 +63,7 @@ def dataset_rows(reader: CorpusReader) -> list[dict[str, Any]]:
                     "shards": len(shards),
                     "bytes": sum(s.bytes for s in shards),
                     "tokens": sum(s.tokens for s in shards),
-                    "length_unit": "tokens" if dataset != "aligned" else "chars",
+                    "length_unit": "chars" if dataset in LENGTH_COLUMN else "tokens",
                     "length_p50_p90_p99_max": quantiles
                     + [int(pc.max(lengths).as_py() or 0) if len(lengths) else 0],
                 }
@@ -144,6 +148,8 @@ def examples(reader: CorpusReader, split: str, count: int) -> dict[str, list[str
                 rows += reader.open_shard(dataset, shard).slice(0, count - len(rows)).to_pylist()
         if dataset == "aligned":
             rendered[dataset] = [render_aligned(r) for r in rows]
+        elif dataset == "names":
+            rendered[dataset] = [f"{r['kind']:<8} {r['iri']} = {r['label']!r}" for r in rows]
         elif task_render is not None:
             rendered[dataset] = [task_render(dataset, r) for r in rows]
         else:

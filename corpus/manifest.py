@@ -75,6 +75,9 @@ class Manifest:
     """dataset -> split -> shards."""
     statistics: dict[str, int] = field(default_factory=dict)
     """Dotted counter names -> counts (documents read/dropped by reason, mentions by source, ...)."""
+    files: dict[str, str] = field(default_factory=dict)
+    """The corpus's other files, relative path -> sha256: the dataset card ``README.md`` and
+    ``tokenizer/spm.vocab`` (checked by ``inspect --verify``, known to the ``--overwrite`` check)."""
 
     def to_json(self) -> str:
         """Stable, human-readable JSON (sorted statistics)."""
@@ -138,6 +141,10 @@ def manifest_from_json(text: str, source: str) -> Manifest:
         ".." in PurePosixPath(tokenizer.path).parts or PurePosixPath(tokenizer.path).is_absolute()
     ):
         raise CorpusError(source, f"tokenizer path {tokenizer.path!r} points outside the corpus directory")
+    for rel in manifest.files:
+        pure = PurePosixPath(rel)
+        if ".." in pure.parts or pure.is_absolute() or "\\" in rel or rel == MANIFEST_NAME:
+            raise CorpusError(source, f"files: {rel!r} points outside the corpus directory")
     return manifest
 
 

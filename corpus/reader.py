@@ -131,6 +131,12 @@ class CorpusReader:
                     rel = path.relative_to(self.root).as_posix()
                     if rel not in listed:
                         problems.append(Problem(str(path), "extra shard not listed in the manifest"))
+        for rel, digest in sorted(self.manifest.files.items()):
+            path = self.root / rel
+            if not path.is_file():
+                problems.append(Problem(str(path), "listed in the manifest's files but missing"))
+            elif sha256_file(path) != digest:
+                problems.append(Problem(str(path), "sha256 differs from the manifest"))
         tok = self.manifest.tokenizer
         if tok is not None:
             path = self.root / tok.path

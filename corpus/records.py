@@ -139,3 +139,12 @@ class AlignedDocument(NamedTuple):
     sentences: tuple[AlignedSentence, ...]
     below_threshold: int = 0
     """Mentions dropped because their confidence was below ``AlignerConfig.min_mention_confidence``."""
+
+
+class NameRow(NamedTuple):
+    """One row of the ``names`` dataset: an IRI of the aligned rows and its display label."""
+
+    iri: str
+    label: str
+    kind: str
+    """``entity`` or ``relation`` (``relation`` when an IRI is used as both)."""

@@ -71,6 +71,9 @@ def _corpus_files(out: Path, manifest: Any) -> set[str]:
     tokenizer = manifest.get("tokenizer") if isinstance(manifest, dict) else None
     if isinstance(tokenizer, dict):
         expected.add(str(tokenizer.get("path")))
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if isinstance(files, dict):
+        expected.update(str(path) for path in files)
     return expected
 
 

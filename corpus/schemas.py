@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from corpus.tasks.schemas import TASK_SCHEMAS
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 """Version of the corpus directory layout and of every schema. Readers refuse newer versions."""
 
 
@@ -76,10 +76,23 @@ ALIGNED_SCHEMA = pa.schema(
 )
 """One row per sentence that passed the sentence-level filters."""
 
+NAMES_SCHEMA = pa.schema(
+    [
+        pa.field("iri", pa.string(), nullable=False),
+        pa.field("label", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+    ]
+)
+"""One row per entity or relation IRI that occurs in the split's ``aligned/`` rows (mentions and triples,
+hence every IRI of ``uktp/``) and has a display label in the KG: ``kind`` is ``entity`` or ``relation``."""
+
 ALIGNED = "aligned"
-DATASETS: dict[str, pa.Schema] = {ALIGNED: ALIGNED_SCHEMA, **TASK_SCHEMAS}
+NAMES = "names"
+DATASETS: dict[str, pa.Schema] = {ALIGNED: ALIGNED_SCHEMA, **TASK_SCHEMAS, NAMES: NAMES_SCHEMA}
 """Every dataset a corpus directory holds, in the order ``kgtext inspect`` lists them."""
 
 SORT_KEYS: dict[str, tuple[str, str]] = {ALIGNED: ("doc_id", "sentence_index")}
 SORT_KEYS.update({name: ("doc_id", "position") for name in TASK_SCHEMAS})
-"""Rows are sorted within a shard by these two columns: (document id, position in the document)."""
+SORT_KEYS[NAMES] = ("iri", "kind")
+"""Rows are sorted within a shard by these two columns: (document id, position in the document); names
+by IRI."""

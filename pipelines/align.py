@@ -35,9 +35,11 @@ def aligner_for(config: AlignerConfig) -> Aligner:
 
 
 def used_labels(record: AlignInput, sentences: tuple[AlignedSentence, ...]) -> tuple[tuple[str, str], ...]:
-    """The display labels of the heads, relations and IRI tails of the aligned triples."""
+    """The display labels of the heads, relations and IRI tails of the aligned triples (for UKTP) and of
+    the mentioned entities (for the ``names`` dataset)."""
     wanted: set[str] = set()
     for sentence in sentences:
+        wanted.update(m.entity for m in sentence.mentions)
         for triple in sentence.triples:
             wanted.update((triple.head, triple.relation))
             if not triple.tail_is_literal:

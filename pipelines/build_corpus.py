@@ -14,6 +14,7 @@ like a complete corpus. Example::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -34,6 +35,7 @@ from aligners.config import AlignerConfig
 from aligners.documents import STAGE as DOCS_STAGE
 from aligners.documents import document_format_of
 from aligners.kg_index import MIN_SHARDS, shard_count
+from corpus.card import CARD_NAME, dataset_card
 from corpus.manifest import Manifest
 from corpus.reader import CorpusReader
 from corpus.records import DeadLetter, Reason, make_dead_letter
@@ -91,6 +93,7 @@ from pipelines.writers import PART_LIST, join_path
 logger = logging.getLogger(__name__)
 
 TOKENIZER_REL_PATH = "tokenizer/spm.model"
+VOCAB_REL_PATH = "tokenizer/spm.vocab"
 KG_STAGE = "read_kg"
 
 
@@ -393,15 +396,20 @@ def build_in_temporary(plan: Plan, timings: dict[str, float]) -> tuple[Manifest,
         timings["tokenizer training"] = time.monotonic() - started
     for name, value in run_phase_two(plan, tok_path, stats.get("documents.kept", 0), timings).items():
         stats[name] = stats.get(name, 0) + value
+    tokenizer = Tokenizer.from_bytes(read_bytes(tok_path))
     manifest = assemble_manifest(
         build_config=_build_config(plan.config, plan.beam_args, plan.tasks_config),
         inputs=input_files(plan.kg_files, plan.doc_files),
-        tokenizer=tokenizer_info(Tokenizer.from_bytes(read_bytes(tok_path)), TOKENIZER_REL_PATH),
+        tokenizer=tokenizer_info(tokenizer, TOKENIZER_REL_PATH),
         valid_fraction=plan.config.valid_fraction,
         num_shards=plan.config.num_shards,
         shards=read_shard_records(paths.shard_info),
         statistics=stats,
     )
+    for rel, data in ((VOCAB_REL_PATH, tokenizer.vocab_text()), (CARD_NAME, dataset_card(manifest))):
+        encoded = data.encode("utf-8")
+        write_atomic(join_path(paths.root, rel), encoded)
+        manifest.files[rel] = hashlib.sha256(encoded).hexdigest()
     remove_tree(paths.work)
     # Under a hidden name until the directory is in place: a build folder is never a readable corpus.
     write_atomic(join_path(paths.root, PENDING_MANIFEST), manifest.to_json().encode("utf-8"))

@@ -107,7 +107,9 @@ class BuildConfig:
         if not 0.0 <= self.valid_fraction < 1.0:
             raise ValueError(f"valid_fraction must be in [0, 1), got {self.valid_fraction}")
         if self.vocab_size < MIN_VOCAB_SIZE:
-            raise ValueError(f"vocab_size must be >= {MIN_VOCAB_SIZE} (specials + byte pieces), got {self.vocab_size}")
+            raise ValueError(
+                f"vocab_size must be >= {MIN_VOCAB_SIZE} (specials + byte pieces), got {self.vocab_size}"
+            )
         if self.tokenizer_sample_sentences <= 0:
             raise ValueError(
                 f"tokenizer_sample_sentences must be positive, got {self.tokenizer_sample_sentences}"

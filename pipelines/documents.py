@@ -45,9 +45,7 @@ def _read_jsonl(
 ) -> Iterator[Document | DeadLetter]:
     """Lines of a JSONL file, streamed through FileSystems (bounded memory, see ``parse_jsonl_stream``)."""
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
-        yield from parse_jsonl_stream(
-            raw, file=path, fmt=fmt, max_line_bytes=max_line_bytes, fields=fields
-        )
+        yield from parse_jsonl_stream(raw, file=path, fmt=fmt, max_line_bytes=max_line_bytes, fields=fields)
 
 
 def _read_via_local_copy(path: str, fields: FieldMap) -> Iterator[Document | DeadLetter]:

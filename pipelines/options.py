@@ -113,7 +113,10 @@ def _parser() -> argparse.ArgumentParser:
         ("text-field", "field holding the text"),
         ("id-field", "field holding the document id; records without one get <file>:<line>"),
         ("title-field", "field holding the title"),
-        ("subject-field", "field holding the entity the document is about (an IRI or, with --entity-prefix, an id)"),
+        (
+            "subject-field",
+            "field holding the entity the document is about (an IRI or, with --entity-prefix, an id)",
+        ),
         ("links-field", "field holding the links [{start, end, entity}]"),
     ):
         default = DEFAULTS[name.replace("-", "_")]

@@ -20,7 +20,7 @@ import apache_beam as beam
 from aligners.config import AlignerConfig
 from aligners.documents import DEFAULT_FIELDS, FieldMap
 from corpus.records import DeadLetter
-from corpus.schemas import ALIGNED
+from corpus.schemas import ALIGNED, NAMES
 from corpus.tasks.config import TasksConfig
 from kg.config import KgConfig
 from pipelines.align import Align
@@ -35,6 +35,7 @@ from pipelines.documents import (
 )
 from pipelines.kg_index import BuildKgIndex, GatherFn, IndexFiles, Lexicon
 from pipelines.lexicon import INDEX_SHARDS, MAX_UNSPACED_CHARS, MAX_WORDS, BuildLexiconIndex, index_file
+from pipelines.names import NameRows
 from pipelines.read_kg import ReadKnowledgeGraph, ResolveNames
 from pipelines.tasks import TASKS, BuildTasks, read_part
 from pipelines.writers import (
@@ -183,10 +184,14 @@ def build_phase_one(
         align_stats,
         letters | "DeadLetterStats" >> beam.FlatMap(dead_letter_stats),
     ) | "AllStats" >> beam.Flatten()
+    rows = (
+        records | "AlignedRows" >> beam.FlatMap(aligned_rows, num_shards, valid_fraction),
+        records | "NameRows" >> NameRows(num_shards, valid_fraction),
+    ) | "AllPhaseOneRows" >> beam.Flatten()
     outputs = [
-        records
-        | "AlignedRows" >> beam.FlatMap(aligned_rows, num_shards, valid_fraction)
-        | "WriteAligned" >> WriteShards([ALIGNED], num_shards, paths.root, paths.shard_info, paths.runs),
+        rows
+        | "WriteAligned"
+        >> WriteShards([ALIGNED, NAMES], num_shards, paths.root, paths.shard_info, paths.runs),
         records | "WriteParts" >> WriteParts(paths.parts),
         letters | "WriteDeadLetters" >> WriteDeadLetters(paths.root),
         stats | "WriteStats" >> WriteStats(paths.stats(1)),

@@ -143,7 +143,9 @@ def shares(letters: Sequence[DeadLetter], stats: Mapping[str, int]) -> tuple[Sha
     kg = sum(1 for d in letters if d.stage == KG_STAGE) + stats.get("kg.lines_lost", 0)
     docs = sum(1 for d in letters if d.stage == DOCS_STAGE and d.reason != Reason.DUPLICATE_ID)
     kg_total = max(stats.get("kg.lines_read", 0), kg)
-    return Share("KG lines", kg, kg_total), Share("document records", docs, stats.get("documents.read", 0) + docs)
+    return Share("KG lines", kg, kg_total), Share(
+        "document records", docs, stats.get("documents.read", 0) + docs
+    )
 
 
 def top_reason(letters: Sequence[DeadLetter], stage: str | None = None) -> str:
@@ -179,17 +181,23 @@ def check_rejections(root: str, stats: Mapping[str, int], out: str, *, limit: fl
     for share, stage in ((docs, DOCS_STAGE), (kg, KG_STAGE)):
         if share.rejected and share.fraction > limit:
             reason = top_reason(letters, stage) or f"{stats.get('kg.lines_lost', 0):,} KG lines lost"
-            raise InputError(f"{share.describe()} were rejected, more than {flag} allows; top reason: {reason}")
+            raise InputError(
+                f"{share.describe()} were rejected, more than {flag} allows; top reason: {reason}"
+            )
     if letters or stats.get("kg.lines_lost", 0):
         logger.info(
-            "phase 1: %s and %s rejected (the summary at the end gives reasons)", kg.describe(), docs.describe()
+            "phase 1: %s and %s rejected (the summary at the end gives reasons)",
+            kg.describe(),
+            docs.describe(),
         )
     return found
 
 
 def dropped_lines(stats: Mapping[str, int]) -> list[str]:
     """``documents.dropped.duplicate_document: 3`` lines: what cleaning and de-duplication dropped."""
-    return [f"{name}: {value:,}" for name, value in sorted(stats.items()) if ".dropped." in f".{name}" and value]
+    return [
+        f"{name}: {value:,}" for name, value in sorted(stats.items()) if ".dropped." in f".{name}" and value
+    ]
 
 
 def report_summary(rejections: Rejections, stats: Mapping[str, int], out: str) -> None:

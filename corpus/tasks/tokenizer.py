@@ -231,6 +231,12 @@ class Tokenizer:
         piece: str = self._sp.id_to_piece(int(i))
         return piece
 
+    def vocab_text(self) -> str:
+        """The vocabulary in SentencePiece's ``.vocab`` format: ``piece<TAB>score`` per id, in id order (what
+        ``spm_train`` writes beside the model; tools such as fairseq read it)."""
+        sp = self._sp
+        return "".join(f"{sp.id_to_piece(i)}\t{sp.get_score(i):g}\n" for i in range(sp.get_piece_size()))
+
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` as one word-initial run (a space is prepended, like a dummy prefix)."""
         ids: list[int] = self._encode_raw(_SPACE + text)

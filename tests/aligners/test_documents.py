@@ -10,7 +10,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from aligners.documents import DocFormat, document_format_of, parse_document_line, read_documents
+from aligners.documents import (
+    DocFormat,
+    FieldMap,
+    document_format_of,
+    document_from_object,
+    parse_document_line,
+    read_documents,
+)
 from aligners.records import Document, DropReason, Link
 from corpus.records import DeadLetter
 
@@ -63,7 +70,6 @@ def test_numeric_id_is_a_string() -> None:
     [
         (b'{"id": "x", "text": ', "invalid_json"),
         (b'{"id": "x", "text": "caf\xe9"}', "invalid_utf8"),
-        ({"text": "no id"}, "missing_field"),
         ({"id": "x"}, "missing_field"),
         ({"id": "x", "text": 5}, "bad_field_type"),
         ({"id": "x", "text": "t", "title": ["no"]}, "bad_field_type"),
@@ -85,6 +91,65 @@ def test_bad_lines_become_dead_letters(line: object, reason: str) -> None:
         7,
         reason,
     )
+
+
+def test_a_record_without_an_id_gets_file_and_line() -> None:
+    assert _parse({"text": "no id"}) == Document("in.jsonl:7", "no id", "", "", (), "in.jsonl", 7)
+    assert _parse({"id": None, "text": "null id"}).id == "in.jsonl:7"  # type: ignore[union-attr]
+    single = document_from_object({"text": "t"}, file="one.json", line=-1)
+    assert isinstance(single, Document) and single.id == "one.json"
+
+
+def test_a_missing_text_names_the_record_fields_and_the_longest_text(fixtures: Path) -> None:
+    line = (fixtures / "tekgen" / "mojibake.jsonl").read_bytes().splitlines()[0]
+    letter = parse_document_line(line, file="train.jsonl", line_no=1, fmt=DocFormat.JSONL)
+    assert isinstance(letter, DeadLetter) and letter.reason == "missing_field"
+    assert letter.excerpt.startswith(
+        "'text' (the record has 'id', 'sub_label', 'rel_label', 'obj_label', 'sent', 'sub', 'rel', 'obj'; "
+        "longest text in 'sent'): {"
+    )
+
+
+def test_a_field_map_reads_tekgen_records(fixtures: Path) -> None:
+    """TEKGEN (Text2KGBench): the text is ``sent``, the subject a bare Wikidata id in ``sub``."""
+    fields = FieldMap(text="sent", subject="sub", title="sub_label", entity_prefix=WD)
+    docs = list(read_documents(str(fixtures / "tekgen" / "mojibake.jsonl"), fields=fields))
+    assert [(d.id, d.title, d.subject, d.line) for d in docs] == [  # type: ignore[union-attr]
+        ("ont_1_movie_train_1", "Urusei Yatsura 2: Beautiful Dreamer", WD + "Q1582185", 1),
+        ("ont_1_movie_train_4", "Evangelion: 3.0 You Can (Not) Redo", WD + "Q182206", 2),
+        ("ont_1_movie_train_7", "A Letter to Momo", WD + "Q559417", 3),
+    ]
+    assert docs[0].text.endswith("directed by Mamoru Oshii.")  # type: ignore[union-attr]
+
+
+def test_a_field_map_applies_to_parquet_and_prefixes_bare_link_ids(tmp_path: Path) -> None:
+    table = pa.table(
+        {
+            "body": ["Douglas Adams wrote it.", "Plain text."],
+            "links_": [[{"start": 0, "end": 13, "entity": "Q42"}], []],
+            "about": ["Q42", "http://example.org/full"],
+        }
+    )
+    pq.write_table(table, tmp_path / "news.parquet")
+    fields = FieldMap(text="body", links="links_", subject="about", entity_prefix=WD)
+    docs = list(read_documents(str(tmp_path / "news.parquet"), fields=fields))
+    path = str(tmp_path / "news.parquet")
+    assert docs == [
+        Document(f"{path}:1", "Douglas Adams wrote it.", "", WD + "Q42", (Link(0, 13, WD + "Q42"),), path, 1),
+        Document(f"{path}:2", "Plain text.", "", "http://example.org/full", (), path, 2),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"text": ""}, "field names must not be empty"),
+        ({"text": "id"}, "field names must differ"),
+    ],
+)
+def test_a_bad_field_map_is_refused(fields: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        FieldMap(**fields)
 
 
 def test_link_surface_drift_is_repaired_or_dropped() -> None:
