@@ -1,5 +1,9 @@
 # kgtext: every target only calls the project's CLIs (kgtext <command> / python -m ...).
 # Fresh machine: `make demo` then `make test`. Both create .venv and install the project first.
+# ARGS="..." is appended to the command line of corpus, inspect, pretrain, bench and ablations, e.g.
+#   make pretrain ARGS="--resume"      make pretrain ARGS="--set optim.lr=5e-4 --set log.interval=50"
+#   make inspect ARGS="--verify"       make corpus ARGS="--num-shards 8 --vocab-size 8000"
+# (demo runs fixed steps and ignores it; test/test-all take PYTEST_ARGS).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -20,6 +24,9 @@ PRESET ?= tiny
 STEPS ?= 300
 BEAM ?= --runner=DirectRunner
 PYTEST_ARGS ?=
+# Extra options for the command a target runs (see the top). Set on the make command line only: `:=` keeps
+# an ARGS variable in the shell's environment from leaking into a training run.
+ARGS :=
 
 .PHONY: demo test test-all corpus inspect pretrain bench ablations lint fmt clean setup
 
@@ -47,17 +54,17 @@ test-all: $(STAMP)
 	$(PY) -m pytest -q -m "not gpu" $(PYTEST_ARGS)
 
 corpus: $(STAMP)
-	$(KGTEXT) build-corpus --kg $(KG) --docs $(DOCS) --out $(OUT) --overwrite $(BEAM)
+	$(KGTEXT) build-corpus --kg $(KG) --docs $(DOCS) --out $(OUT) --overwrite $(BEAM) $(ARGS)
 
 inspect: $(STAMP)
-	$(KGTEXT) inspect $(CORPUS)
+	$(KGTEXT) inspect $(CORPUS) $(ARGS)
 
 pretrain: OUT = out/run
 pretrain: $(STAMP)
-	$(KGTEXT) pretrain --corpus $(CORPUS) --preset $(PRESET) --out $(OUT) --max-steps $(STEPS)
+	$(KGTEXT) pretrain --corpus $(CORPUS) --preset $(PRESET) --out $(OUT) --max-steps $(STEPS) $(ARGS)
 
 bench: $(STAMP)
-	$(PY) -m bench.run_all
+	$(PY) -m bench.run_all $(ARGS)
 
 # ERNIE 3.0 ablations at small scale (~75 min on 2 cores; reads ../shared/data): bench/ABLATIONS.md
 ablations: $(STAMP)

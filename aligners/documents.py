@@ -332,9 +332,7 @@ def _read_json(path: str, fields: FieldMap) -> Iterator[Document | DeadLetter]:
         return
     records = data if isinstance(data, list) else [data]
     for index, obj in enumerate(records):
-        yield document_from_object(
-            obj, file=path, line=-1 if len(records) == 1 else index + 1, fields=fields
-        )
+        yield document_from_object(obj, file=path, line=-1 if len(records) == 1 else index + 1, fields=fields)
 
 
 def _read_txt(path: str) -> Iterator[Document | DeadLetter]:

@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpus.cli_parser import HelpfulParser
 from corpus.errors import CorpusError
 from corpus.reader import CorpusReader
 from corpus.replace import OutputError, OutputLock, has_leftovers, recover_output
@@ -165,7 +166,7 @@ def statistics_table(stats: Mapping[str, int]) -> str:
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="kgtext inspect", description=__doc__.split("\n\n")[0])
+    parser = HelpfulParser(prog="kgtext inspect", description=__doc__.split("\n\n")[0])
     parser.add_argument("corpus", help="corpus directory (holds manifest.json)")
     parser.add_argument("--verify", action="store_true", help="re-hash every shard; exit 1 on any problem")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")

@@ -7,12 +7,12 @@ one row per property, ``Pn <TAB> label <TAB> alias <TAB> alias ...`` (the Wikida
 
 from __future__ import annotations
 
-import argparse
 import functools
 import logging
 from importlib import resources
 from pathlib import Path
 
+from corpus.cli_parser import HelpfulParser
 from kg.config import WIKIDATA_PROP_DIRECT, KgConfig
 from kg.lexicon import resolve_names
 from kg.ntriples import parse_ntriples_line
@@ -64,7 +64,7 @@ def derive_property_table(source_csv: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Regenerate the shipped table: ``python -m kg.relations SOURCE_CSV OUT_TSV``."""
-    parser = argparse.ArgumentParser(prog="python -m kg.relations", description=main.__doc__)
+    parser = HelpfulParser(prog="python -m kg.relations", description=main.__doc__)
     parser.add_argument("source_csv", type=Path, help="T-REx wikidata-properties.csv")
     parser.add_argument("out_tsv", type=Path, help="output table (kg/data/wikidata_properties.tsv)")
     args = parser.parse_args(argv)

@@ -7,7 +7,6 @@ read of files above ``--progress-min-mb``.
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import logging
@@ -20,6 +19,7 @@ from typing import Any, BinaryIO
 
 from tqdm import tqdm
 
+from corpus.cli_parser import HelpfulParser
 from corpus.lines import DEFAULT_MAX_LINE_BYTES
 from corpus.records import DeadLetter
 from kg.config import KgConfig
@@ -116,7 +116,8 @@ def collect_stats(paths: Iterable[str], config: KgConfig, *, progress_min_bytes:
     for path in paths:
         kg_format_of(path)  # fail on an unknown extension before reading anything
     stats = KgStats()
-    for path in paths:
+    for number, path in enumerate(paths, start=1):
+        before = stats.lines_read
         size = os.path.getsize(path)
         if size >= progress_min_bytes:
             with tqdm(
@@ -127,7 +128,9 @@ def collect_stats(paths: Iterable[str], config: KgConfig, *, progress_min_bytes:
         else:
             for item in read_kg_items(path, config):
                 stats.add(item)
-        logger.info("%s: %d lines read so far", path, stats.lines_read)
+        logger.info(
+            "read %s (file %d of %d): %s lines", path, number, len(paths), f"{stats.lines_read - before:,}"
+        )
     return stats
 
 
@@ -143,7 +146,7 @@ def format_stats(summary: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """``kgtext kg-stats PATH... [--json] [--top N] [--lang en]``."""
-    parser = argparse.ArgumentParser(prog="kgtext kg-stats", description="Count what KG files hold.")
+    parser = HelpfulParser(prog="kgtext kg-stats", description="Count what KG files hold.")
     parser.add_argument(
         "paths", nargs="+", help="KG files (.nt .nq .ttl .n3 .trig .rdf .owl .xml .jsonld .tsv, .gz/.bz2)"
     )

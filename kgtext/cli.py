@@ -23,6 +23,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "pipelines.build_corpus", "build a corpus directory from a KG and documents (Beam)"
     ),
     "inspect": Subcommand("corpus.inspect", "show (and --verify) a corpus directory"),
+    "export": Subcommand(
+        "corpus.export", "write a corpus as Parquet or JSONL (for pyarrow.dataset, polars, DuckDB, pandas)"
+    ),
     "pretrain": Subcommand("model.train.cli", "pre-train the ERNIE 3.0 model on a corpus directory"),
     "kg-stats": Subcommand("kg.stats", "count triples, entities, literals and relations of KG files"),
     "align-eval": Subcommand(
@@ -36,6 +39,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     ),
     "evaluate": Subcommand(
         "model.use.evaluate", "per-task loss/accuracy and document perplexity of a checkpoint"
+    ),
+    "export-model": Subcommand(
+        "model.use.export", "write a checkpoint as safetensors, config.json and its tokenizer"
     ),
 }
 

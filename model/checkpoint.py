@@ -1,12 +1,28 @@
-"""Model checkpoints: an Ernie3Model <-> one ``.pt`` file holding the config beside the state dict.
+"""Model checkpoints: an Ernie3Model <-> a ``.pt`` file, a sharded (DCP) checkpoint or an export folder.
 
-The file is a dict of plain values and tensors (never a pickled module), read with
+The ``.pt`` file is a dict of plain values and tensors (never a pickled module), read with
 ``torch.load(weights_only=True)``::
 
     {"format": "kgtext-ernie3", "format_version": 1, "config": ModelConfig.to_dict(), "state_dict": {...}}
 
 ``model_payload`` / ``model_from_payload`` expose the same dict so a trainer checkpoint can nest it next to
-optimizer state. For fine-tuning::
+optimizer state. A **sharded** checkpoint (the trainer under FSDP) has the same file without ``state_dict``
+and with ``"sharded_state_dict": {"path": "sharded", "prefix": "model.model."}`` instead: the weights are the
+keys ``prefix + name`` of the DCP folder ``path`` beside the file (:mod:`model.sharded`).
+
+An **export folder** (``kgtext export-model``) needs neither torch's pickle format nor kgtext to read::
+
+    config.json          {"format": "kgtext-ernie3-export", "format_version": 1, "kgtext_version": ...,
+                          "model": ModelConfig.to_dict(), "aliases": {name: stored name}, ...}
+    model.safetensors    the state dict, each tensor once (safetensors refuses shared storage)
+
+Shared tensors: names whose tensors are the same view of one storage (``shared_task_module=true`` registers
+the NLU stack as ``nlg`` too) are written once, under the first of those names in state-dict order; the
+others are listed in ``aliases`` and point at it again on load. Tensors that only overlap a storage
+(different views; the model has none) are written as separate contiguous copies.
+
+:func:`load_model` reads any of the three: a ``.pt`` file, an export folder, or its ``config.json`` or
+``model.safetensors``. For fine-tuning::
 
     from model.checkpoint import load_for_finetuning
     encoder = load_for_finetuning("run/model.pt", "nlu")   # Ernie3ForNlu: embeddings + universal + NLU
@@ -15,11 +31,16 @@ optimizer state. For fine-tuning::
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
 import logging
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+import safetensors
+import safetensors.torch
 import torch
 from torch import nn
 
@@ -27,11 +48,18 @@ from model.config import ModelConfig
 from model.ernie import Ernie3Model
 from model.finetune import Paradigm, split_for_finetuning
 from model.layers import SinusoidalEncoding
+from model.sharded import load_tensors
 
 logger = logging.getLogger(__name__)
 
 FORMAT = "kgtext-ernie3"
 FORMAT_VERSION = 1
+SHARDED = "sharded_state_dict"
+"""Key of a model payload whose weights are in a DCP folder beside it (instead of ``state_dict``)."""
+EXPORT_FORMAT = "kgtext-ernie3-export"
+EXPORT_FORMAT_VERSION = 1
+EXPORT_CONFIG = "config.json"
+EXPORT_WEIGHTS = "model.safetensors"
 
 
 def checkpoint_payload(config: ModelConfig, state_dict: Mapping[str, Any]) -> dict[str, Any]:
@@ -48,9 +76,56 @@ def checkpoint_payload(config: ModelConfig, state_dict: Mapping[str, Any]) -> di
     }
 
 
+def sharded_payload(config: ModelConfig, folder: str, prefix: str) -> dict[str, Any]:
+    """The model file of a sharded checkpoint: the weights are keys ``prefix + name`` of DCP folder ``folder``
+    (relative to the file's folder); :func:`load_model` reads them without a process group."""
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "config": config.to_dict(),
+        SHARDED: {"path": folder, "prefix": prefix},
+    }
+
+
 def model_payload(model: Ernie3Model) -> dict[str, Any]:
     """The checkpoint dict of ``model`` (state dict on its current device)."""
     return checkpoint_payload(model.config, model.state_dict())
+
+
+def _check_format(payload: Any, source: str) -> None:
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{source}: not a kgtext ERNIE 3.0 model checkpoint (no format={FORMAT!r})")
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"{source}: checkpoint format_version {payload.get('format_version')!r}, this code reads {FORMAT_VERSION}"
+        )
+
+
+def _config_of(data: Any, source: str) -> ModelConfig:
+    try:
+        return ModelConfig.from_dict(data)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{source}: bad model config: {err}") from err
+
+
+def _reset_buffers(model: Ernie3Model, device: torch.device) -> Ernie3Model:
+    """Recompute the non-persistent buffers (sinusoid frequencies) of a model built on the meta device."""
+    for sub in model.modules():
+        if isinstance(sub, SinusoidalEncoding):
+            sub.reset_buffers(device)
+    return model
+
+
+def _assemble(config: ModelConfig, state: Mapping[str, torch.Tensor], source: str) -> Ernie3Model:
+    """The model of ``config`` holding the tensors of ``state`` (assigned, not copied: nothing is initialised)."""
+    with torch.device("meta"):
+        model = Ernie3Model(config)
+    try:
+        model.load_state_dict(state, strict=True, assign=True)
+    except RuntimeError as err:
+        raise ValueError(f"{source}: state dict does not match the stored config: {err}") from err
+    device = next(iter(state.values())).device if state else torch.device("cpu")
+    return _reset_buffers(model, device)
 
 
 def model_from_payload(payload: dict[str, Any], *, source: str = "<payload>") -> Ernie3Model:
@@ -59,31 +134,13 @@ def model_from_payload(payload: dict[str, Any], *, source: str = "<payload>") ->
     The model is built on the meta device and the stored tensors are assigned, so nothing is
     initialised twice (a 10B model loads in the time it takes to read it).
     """
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ValueError(f"{source}: not a kgtext ERNIE 3.0 model checkpoint (no format={FORMAT!r})")
-    if payload.get("format_version") != FORMAT_VERSION:
-        raise ValueError(
-            f"{source}: checkpoint format_version {payload.get('format_version')!r}, this code reads {FORMAT_VERSION}"
-        )
+    _check_format(payload, source)
+    if SHARDED in payload:
+        raise ValueError(f"{source}: a sharded checkpoint's model file; read it with load_model(path)")
     missing = [key for key in ("config", "state_dict") if key not in payload]
     if missing:
         raise ValueError(f"{source}: checkpoint lacks {missing}")
-    try:
-        config = ModelConfig.from_dict(payload["config"])
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{source}: bad model config: {err}") from err
-    with torch.device("meta"):
-        model = Ernie3Model(config)
-    state = payload["state_dict"]
-    try:
-        model.load_state_dict(state, strict=True, assign=True)
-    except RuntimeError as err:
-        raise ValueError(f"{source}: state dict does not match the stored config: {err}") from err
-    device = next(iter(state.values())).device if state else torch.device("cpu")
-    for sub in model.modules():
-        if isinstance(sub, SinusoidalEncoding):
-            sub.reset_buffers(device)
-    return model
+    return _assemble(_config_of(payload["config"], source), payload["state_dict"], source)
 
 
 def save_model(path: str | os.PathLike[str], model: Ernie3Model) -> None:
@@ -95,9 +152,126 @@ def save_model(path: str | os.PathLike[str], model: Ernie3Model) -> None:
 
 
 def load_model(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Ernie3Model:
-    """Read a ``save_model`` file (``torch.load(weights_only=True)``) into an Ernie3Model on ``map_location``."""
-    payload = torch.load(path, map_location=map_location, weights_only=True)
+    """An Ernie3Model on ``map_location`` from a ``save_model`` file, a trainer checkpoint's ``model.pt``
+    (full or sharded), or an export folder (the folder, its ``config.json`` or its ``model.safetensors``).
+
+    ``.pt`` files are read with ``torch.load(weights_only=True)``; a sharded one's DCP folder through
+    :class:`model.sharded.SafeFileSystemReader`, in this process alone (no process group needed).
+    """
+    root = Path(path)
+    if root.is_dir() or root.name == EXPORT_CONFIG or root.suffix == ".safetensors":
+        return load_export(root if root.is_dir() else root.parent, map_location)
+    payload = torch.load(root, map_location=map_location, weights_only=True)
+    if isinstance(payload, dict) and SHARDED in payload:
+        return _load_sharded(root, payload, torch.device(map_location))
     return model_from_payload(payload, source=os.fspath(path))
+
+
+def _load_sharded(path: Path, payload: dict[str, Any], device: torch.device) -> Ernie3Model:
+    """The model of a sharded checkpoint's model file: allocate it, then fill it from the DCP folder."""
+    _check_format(payload, str(path))
+    info = payload[SHARDED]
+    config = _config_of(payload.get("config"), str(path))
+    with torch.device("meta"):
+        model = Ernie3Model(config)
+    model.to_empty(device=device)
+    state = {f"{info['prefix']}{name}": tensor for name, tensor in model.state_dict().items()}
+    try:
+        load_tensors(state, path.parent / info["path"])
+    except (RuntimeError, ValueError, OSError) as err:
+        raise ValueError(f"{path}: cannot read its sharded weights ({type(err).__name__}: {err})") from err
+    return _reset_buffers(model, device)
+
+
+def split_shared(state: Mapping[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The state dict as safetensors takes it: each shared tensor once, plus ``{alias: stored name}``.
+
+    Rule (module docstring): a name whose tensor is the same view (storage, offset, shape, strides, dtype)
+    as an earlier name's is an alias of the first such name in state-dict order; a tensor that shares a
+    storage in any other way is stored as a contiguous copy. Every stored tensor is contiguous.
+    """
+    stored: dict[str, torch.Tensor] = {}
+    aliases: dict[str, str] = {}
+    first_view: dict[tuple[Any, ...], str] = {}
+    storages: set[tuple[str, int]] = set()
+    for name, tensor in state.items():
+        storage = tensor.untyped_storage()
+        view = (str(tensor.device), storage.data_ptr(), tensor.storage_offset(), tuple(tensor.shape),
+                tensor.stride(), tensor.dtype)  # fmt: skip
+        if storage.nbytes() and view in first_view:
+            aliases[name] = first_view[view]
+            continue
+        key = (str(tensor.device), storage.data_ptr())
+        overlaps = storage.nbytes() > 0 and key in storages
+        first_view[view] = name
+        storages.add(key)
+        stored[name] = tensor.clone() if overlaps else tensor.contiguous()
+    return stored, aliases
+
+
+def kgtext_version() -> str:
+    """The installed kgtext distribution's version (``unknown`` when run from an uninstalled tree)."""
+    try:
+        return importlib.metadata.version("kgtext")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def save_export(folder: str | os.PathLike[str], model: Ernie3Model, extra: Mapping[str, Any]) -> list[Path]:
+    """Write ``config.json`` + ``model.safetensors`` of ``model`` into existing folder ``folder``.
+
+    ``extra`` adds JSON fields to ``config.json`` (where the model came from, its training config); the
+    format fields, ``model`` and ``aliases`` are always this function's. Returns the files written.
+    """
+    root = Path(folder)
+    tensors, aliases = split_shared(model.state_dict())
+    safetensors.torch.save_file(tensors, root / EXPORT_WEIGHTS, metadata={"format": "pt"})
+    own = ("format", "format_version", "kgtext_version", "model", "aliases")
+    config = {
+        "format": EXPORT_FORMAT,
+        "format_version": EXPORT_FORMAT_VERSION,
+        "kgtext_version": kgtext_version(),
+        **{key: value for key, value in extra.items() if key not in own},
+        "model": model.config.to_dict(),
+        "aliases": aliases,
+    }
+    (root / EXPORT_CONFIG).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    return [root / EXPORT_CONFIG, root / EXPORT_WEIGHTS]
+
+
+def read_export_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``config.json`` of an export folder, format checked (ValueError naming the file otherwise)."""
+    path = Path(folder) / EXPORT_CONFIG
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path}: cannot read it ({err})") from err
+    if not isinstance(config, dict) or config.get("format") != EXPORT_FORMAT:
+        raise ValueError(f"{path}: not a kgtext model export (no format={EXPORT_FORMAT!r})")
+    if config.get("format_version") != EXPORT_FORMAT_VERSION:
+        raise ValueError(
+            f"{path}: export format_version {config.get('format_version')!r}, this code reads {EXPORT_FORMAT_VERSION}"
+        )
+    return config
+
+
+def load_export(folder: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Ernie3Model:
+    """The Ernie3Model of an export folder (:func:`save_export`) on ``map_location``."""
+    root = Path(folder)
+    config = read_export_config(root)
+    weights = root / EXPORT_WEIGHTS
+    try:
+        state = safetensors.torch.load_file(weights, device=str(torch.device(map_location)))
+    except (OSError, RuntimeError, ValueError, safetensors.SafetensorError) as err:
+        raise ValueError(f"{weights}: cannot read it ({type(err).__name__}: {err})") from err
+    aliases = config.get("aliases", {})
+    unknown = sorted(target for target in aliases.values() if target not in state)
+    if unknown:
+        raise ValueError(
+            f"{root / EXPORT_CONFIG}: aliases point at tensors {weights.name} lacks: {unknown[:3]}"
+        )
+    state.update({alias: state[target] for alias, target in aliases.items()})
+    return _assemble(_config_of(config.get("model"), str(root / EXPORT_CONFIG)), state, str(weights))
 
 
 def load_for_finetuning(

@@ -1,15 +1,26 @@
 """``kgtext model-info --preset NAME``: a model preset -> its shape and parameter count per module (stdout).
 
+    kgtext model-info --preset NAME [--corpus DIR | --vocab-size N]
+
+The vocabulary size is the preset's, ``--vocab-size N``, or with ``--corpus DIR`` the corpus tokenizer's
+as recorded in its manifest: the source ``kgtext pretrain --corpus DIR`` sizes the model from
+(``model.train.setup.model_config_for``), so the count is that of the model pretrain builds.
 The model is built on the meta device, so even ``ernie3-10b`` costs no memory and no initialisation time.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
+import sys
+from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
+from corpus.cli_parser import HelpfulParser
+from corpus.errors import CorpusError
+from corpus.manifest import MANIFEST_NAME
+from corpus.reader import CorpusReader
 from model.config import ModelConfig
 from model.ernie import Ernie3Model
 from model.presets import PRESETS, get_preset
@@ -32,9 +43,40 @@ def _stack_line(name: str, config: ModelConfig) -> str:
     return f"{name}: {stack.n_layer} layers x d_model {stack.d_model}, {stack.n_head} heads, d_inner {stack.d_inner}"
 
 
-def describe(name: str, vocab_size: int | None = None) -> str:
-    """The text ``model-info`` prints for preset ``name`` (optionally with another vocabulary size)."""
-    config = get_preset(name) if vocab_size is None else get_preset(name, vocab_size=vocab_size)
+class Vocab(NamedTuple):
+    """A vocabulary size for the model, and where it came from (one line of ``model-info``'s output)."""
+
+    size: int
+    pad_id: int
+    source: str
+
+
+def corpus_vocab(corpus_dir: Path) -> Vocab:
+    """The corpus tokenizer's vocabulary size and [PAD] id, from the manifest (as ``kgtext pretrain``)."""
+    reader = CorpusReader(corpus_dir)
+    tok = reader.manifest.tokenizer
+    if tok is None:
+        raise CorpusError(
+            str(reader.root / MANIFEST_NAME), "has no tokenizer entry: cannot size the vocabulary"
+        )
+    source = (
+        f"from the tokenizer in {reader.root / MANIFEST_NAME} ({tok.path}), "
+        f"as kgtext pretrain --corpus {corpus_dir} sizes it"
+    )
+    return Vocab(tok.vocab_size, tok.special_ids.get("[PAD]", 0), source)
+
+
+def describe(name: str, vocab_size: int | None = None, vocab: Vocab | None = None) -> str:
+    """The text ``model-info`` prints for preset ``name`` (optionally with another vocabulary size, or the
+    vocabulary of a corpus: ``vocab``)."""
+    if vocab is None:
+        preset = get_preset(name)
+        source = "the preset's (kgtext pretrain uses the corpus's: --corpus DIR)"
+        if vocab_size is not None:
+            vocab = Vocab(vocab_size, preset.pad_id, "from --vocab-size")
+        else:
+            vocab = Vocab(preset.vocab_size, preset.pad_id, source)
+    config = get_preset(name, vocab_size=vocab.size, pad_id=vocab.pad_id)
     with torch.device("meta"):
         model = Ernie3Model(config)
     counts = model.num_parameters(by_module=True)
@@ -42,6 +84,7 @@ def describe(name: str, vocab_size: int | None = None) -> str:
         f"preset {name}: vocab {config.vocab_size}, tgt_len {config.tgt_len}, mem_len {config.mem_len}, "
         f"recurrence {config.recurrence.value}, {'pre' if config.pre_lnorm else 'post'}-LN, "
         f"token heads {'tied' if config.tie_token_heads else 'untied'}",
+        f"vocab size {vocab.size}: {vocab.source}",
         *(_stack_line(stack, config) for stack in ("universal", "nlu", "nlg")),
         "",
         f"{'module':<10} {'parameters':>16}  {'share':>6}  what",
@@ -56,13 +99,25 @@ def describe(name: str, vocab_size: int | None = None) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Print the parameter breakdown of a model preset."""
-    parser = argparse.ArgumentParser(prog="kgtext model-info", description=__doc__.splitlines()[0])
+    parser = HelpfulParser(prog="kgtext model-info", description=__doc__.splitlines()[0])
     parser.add_argument("--preset", required=True, choices=sorted(PRESETS), help="model preset name")
-    parser.add_argument(
+    vocab = parser.add_mutually_exclusive_group()
+    vocab.add_argument(
         "--vocab-size", type=int, default=None, help="vocabulary size (default: the preset's, e.g. 40000)"
     )
-    args = parser.parse_args(argv)
-    print(describe(args.preset, args.vocab_size))
+    vocab.add_argument(
+        "--corpus",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="size the vocabulary from this corpus's tokenizer, as kgtext pretrain --corpus DIR does",
+    )
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        print(describe(args.preset, args.vocab_size, corpus_vocab(args.corpus) if args.corpus else None))
+    except (CorpusError, ValueError) as err:
+        print(f"kgtext model-info: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

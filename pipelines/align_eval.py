@@ -22,7 +22,6 @@ against only its own triples) as a labelled diagnostic, never a headline.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -49,6 +48,7 @@ from aligners.evaluate import (
     score_mentions,
 )
 from aligners.records import CleanedDocument
+from corpus.cli_parser import HelpfulParser
 from corpus.reader import CorpusReader
 from corpus.sharding import SPLITS
 from kg.config import KgConfig
@@ -603,7 +603,7 @@ def _threshold(value: float) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     """``kgtext align-eval [--data-dir DIR] [--settings a,b] [--work DIR] [--out FILE] [--json] [--limit N]``."""
-    parser = argparse.ArgumentParser(prog="kgtext align-eval", description=__doc__.splitlines()[0])
+    parser = HelpfulParser(prog="kgtext align-eval", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--data-dir",
         default=os.path.join("..", "shared", "data"),

@@ -195,13 +195,24 @@ def _run(
     logger.info("%s: done in %.1f s", label, timings[label])
 
 
+WORKER_LOG_LEVEL = "--default_sdk_harness_log_level=WARNING"
+WORKER_LOG_OVERRIDES = '--sdk_harness_log_level_overrides={"pipelines": "INFO"}'
+"""Beam's SDK worker processes (multi-processing DirectRunner, PortableRunner, Flink, Spark) log a dozen
+INFO lines each about channels and their options; they keep WARNING, and kgtext's own progress lines."""
+
+
 def pipeline_options(beam_args: tuple[str, ...]) -> PipelineOptions:
     """Beam's options for one phase. Beam 2.77's DirectRunner first tries to download and run the Prism
     runner (and falls back when it cannot): kgtext never downloads anything at run time and keeps the
     runner the user named, so for the DirectRunner the switch is turned off through the one documented
     condition that disables it, ``allow_unsafe_triggers`` (kgtext uses no triggers, so it changes nothing
-    else)."""
-    options = PipelineOptions(list(beam_args))
+    else). Worker processes log at WARNING (kgtext's progress at INFO) unless the user sets the levels."""
+    args = list(beam_args)
+    if not any(a.startswith("--default_sdk_harness_log_level") for a in args):
+        args.append(WORKER_LOG_LEVEL)
+    if not any(a.startswith("--sdk_harness_log_level_overrides") for a in args):
+        args.append(WORKER_LOG_OVERRIDES)
+    options = PipelineOptions(args)
     if runner_name(beam_args).rsplit(".", 1)[-1] == "DirectRunner":
         options.view_as(TypeOptions).allow_unsafe_triggers = True
     return options
@@ -371,6 +382,7 @@ def run_phase_two(
         num_buckets=max(1, math.ceil(documents / config.sd_docs_per_bucket)),
         num_shards=config.num_shards,
         valid_fraction=config.valid_fraction,
+        total_documents=documents,
     )
     stats: dict[str, int] = read_json(plan.paths.stats(2), {})
     return stats
@@ -497,10 +509,29 @@ def _verify(out: str) -> None:
     logger.info("verified %s", out)
 
 
+BEAM_NOISE = (
+    "No semi_persistent_directory found",
+    "Discarding unparseable args",
+    "apitools not found",
+)
+"""Warnings every Beam SDK worker repeats at start-up that say nothing about the build (the job service
+forwards them once more as ``Worker: severity: WARN ... message: ...``)."""
+
+
+def _not_beam_noise(record: logging.LogRecord) -> bool:
+    message = record.getMessage()
+    return not any(text in message for text in BEAM_NOISE)
+
+
 def quiet_beam_logs() -> None:
-    """Beam logs every string type hint (``from __future__ import annotations``) at INFO: keep WARNING."""
+    """Beam logs every string type hint (``from __future__ import annotations``) at INFO: keep WARNING,
+    and drop the start-up warnings its workers repeat (:data:`BEAM_NOISE`)."""
     for name in ("apache_beam.typehints", "apache_beam.runners", "apache_beam.io"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in ("apache_beam.runners.portability.local_job_service", "apache_beam.options.pipeline_options"):
+        logger_ = logging.getLogger(name)
+        if _not_beam_noise not in logger_.filters:
+            logger_.addFilter(_not_beam_noise)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import logging
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, _BeamArgumentParser
 
+from corpus.cli_parser import HelpfulParser, suggest
 from pipelines.config import BuildConfig, LexiconLinking
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_RUNNER = "DirectRunner"
+DASK_RUNNER = "apache_beam.runners.dask.dask_runner.DaskRunner"
 
 
 class ParsedArgs(NamedTuple):
@@ -42,13 +45,14 @@ def _flag(p: argparse.ArgumentParser, name: str, kind: type, text: str) -> None:
     p.add_argument(f"--{name}", type=kind, default=default, help=f"{text} (default {default})")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> HelpfulParser:
     D = DEFAULTS
-    p = argparse.ArgumentParser(
+    p = HelpfulParser(
         prog="kgtext build-corpus",
         description="Build a verified corpus directory (Arrow shards + manifest) from a KG and documents. "
         "Options kgtext does not know are passed to Beam (snake_case, e.g. --runner, --direct_num_workers).",
-        allow_abbrev=False,
+        epilog="Example: kgtext build-corpus --kg data/sample/kg.ttl --docs data/sample/docs.jsonl "
+        "--out out/corpus --runner=DirectRunner",
     )
     p.add_argument("--kg", nargs="+", required=True, metavar="PATH", help="KG files, globs or directories")
     p.add_argument(
@@ -130,13 +134,22 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+class BeamOptionError(ValueError):
+    """A Beam option with a bad value (Beam's own parser would print its whole usage and exit)."""
+
+
+class _OneLineBeamParser(_BeamArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise BeamOptionError(message)
+
+
 def _beam_parser() -> argparse.ArgumentParser:
-    """An argparse parser that knows every registered Beam pipeline option."""
+    """An argparse parser that knows every registered Beam pipeline option (errors raise BeamOptionError)."""
     try:  # registers DaskOptions (--dask_client_address, ...) when the dask extra is installed
         import apache_beam.runners.dask.dask_runner  # noqa: F401
     except ImportError:
         logger.debug("Beam's DaskRunner is not installed; its options are unknown")
-    parser = _BeamArgumentParser(allow_abbrev=False)
+    parser = _OneLineBeamParser(allow_abbrev=False)
     seen: dict[str, type[PipelineOptions]] = {}
     for cls in PipelineOptions.__subclasses__():
         seen.setdefault(str(cls), cls)
@@ -146,18 +159,48 @@ def _beam_parser() -> argparse.ArgumentParser:
 
 
 def unknown_beam_args(args: list[str]) -> list[str]:
-    """The flags in ``args`` that no Beam pipeline option class knows."""
+    """The flags in ``args`` that no Beam pipeline option class knows (BeamOptionError for a bad value)."""
     _, unknown = _beam_parser().parse_known_args(args)
     return list(unknown)
+
+
+def beam_option_strings() -> list[str]:
+    """Every option string of every registered Beam pipeline option (``--runner``, ``--direct_num_workers``...)."""
+    return [s for action in _beam_parser()._actions for s in action.option_strings]
+
+
+def runner_problem(name: str) -> str | None:
+    """Why ``--runner name`` cannot run (unknown short name, dotted path that does not import), or None."""
+    known = [path.rsplit(".", 1)[-1] for path in StandardOptions.ALL_KNOWN_RUNNERS]
+    lower = {k.lower(): k for k in known}
+    if "." not in name:
+        if name.lower() in lower or f"{name.lower()}runner" in lower:
+            return None
+        if name.lower().removesuffix("runner") == "dask":
+            return f"--runner {name}: Beam knows the DaskRunner only by its path: --runner={DASK_RUNNER}"
+        listed = ", ".join([*sorted(set(known)), DASK_RUNNER])
+        return f"--runner {name}: unknown runner{suggest(name, known)}; known: {listed}"
+    module, _, cls = name.rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module), cls, None)
+    except ImportError as err:
+        return f"--runner {name}: cannot import {module} ({err})"
+    return None if found is not None else f"--runner {name}: {module} has no {cls}"
 
 
 def parse_args(argv: list[str]) -> ParsedArgs:
     """Split ``argv`` into our :class:`BuildConfig` and Beam's flags; unknown flags exit with status 2."""
     parser = _parser()
     ns, rest = parser.parse_known_args(argv)
-    unknown = unknown_beam_args(rest)
+    try:
+        unknown = unknown_beam_args(rest)
+    except BeamOptionError as err:
+        parser.error(f"Beam option: {err}")
+    flags = [arg.split("=", 1)[0] for arg in unknown if arg.startswith("-")]
     if unknown:
-        parser.error(f"unrecognized arguments (neither kgtext nor Beam knows them): {' '.join(unknown)}")
+        known = parser.option_strings() + beam_option_strings()
+        named = ", ".join(f"{flag}{suggest(flag, known)}" for flag in flags) or " ".join(unknown)
+        parser.error(f"unknown option {named}: neither kgtext nor Beam knows it")
     try:
         values = {name: getattr(ns, name) for name in DEFAULTS}
         values.update(
@@ -170,8 +213,11 @@ def parse_args(argv: list[str]) -> ParsedArgs:
     except ValueError as err:
         parser.error(str(err))
     beam_args = list(rest)
-    if PipelineOptions(beam_args).view_as(StandardOptions).runner is None:
+    runner = PipelineOptions(beam_args).view_as(StandardOptions).runner
+    if runner is None:
         beam_args.insert(0, f"--runner={DEFAULT_RUNNER}")
+    elif (problem := runner_problem(str(runner))) is not None:
+        parser.error(problem)
     return ParsedArgs(config, tuple(beam_args))
 
 

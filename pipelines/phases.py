@@ -211,8 +211,9 @@ def build_phase_two(
     num_buckets: int,
     num_shards: int,
     valid_fraction: float,
+    total_documents: int = 0,
 ) -> None:
-    """Wire phase 2 onto pipeline ``p``."""
+    """Wire phase 2 onto pipeline ``p`` (``total_documents``, phase 1's kept count, for the progress ETA)."""
     records = (
         p
         | "CreateParts" >> beam.Create(list(part_files))
@@ -225,6 +226,7 @@ def build_phase_two(
         num_buckets=num_buckets,
         num_shards=num_shards,
         valid_fraction=valid_fraction,
+        total_documents=total_documents,
     )
     outputs = [
         rows | "WriteTasks" >> WriteShards(TASKS, num_shards, paths.root, paths.shard_info, paths.runs),

@@ -26,6 +26,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from aligners.documents import STAGE as DOCS_STAGE
 from corpus.records import DeadLetter, Reason
+from kg.readers import LINE_FORMATS, kg_format_of
 from pipelines.files import InputError, read_bytes
 from pipelines.writers import join_path
 
@@ -85,7 +86,7 @@ class Group(NamedTuple):
     stage: str
     file: str
     reason: str
-    count: int
+    size: int
     first: DeadLetter
 
 
@@ -103,7 +104,7 @@ def group_line(group: Group, out: str) -> str:
     """``5,335 x missing_field in train.jsonl (first at train.jsonl:1): 'text' (...) [OUT/dead_letters/...]``."""
     extra = hint(group.first)
     return (
-        f"{group.count:,} x {group.reason} in {group.file} (first at {_where(group.first)}): "
+        f"{group.size:,} x {group.reason} in {group.file} (first at {_where(group.first)}): "
         f"{group.first.excerpt[:200]}{f' -> {extra}' if extra else ''}"
         f" [{out.rstrip('/')}/dead_letters/{group.stage}.jsonl]"
     )
@@ -138,14 +139,26 @@ class Share(NamedTuple):
 def shares(letters: Sequence[DeadLetter], stats: Mapping[str, int]) -> tuple[Share, Share]:
     """The rejected shares of KG lines (dead letters + lines lost) and of document records.
 
-    Conflicting duplicate ids are not rejections of bad input (the first copy is kept) and do not count.
+    Conflicting duplicate ids are not rejections of bad input (the first copy is kept) and do not count. A
+    whole-file syntax (Turtle, RDF/XML) counts the lines it lost (``kg.lines_lost``), not its dead letters,
+    which name the same statements.
     """
-    kg = sum(1 for d in letters if d.stage == KG_STAGE) + stats.get("kg.lines_lost", 0)
+    kg = sum(1 for d in letters if d.stage == KG_STAGE and _line_oriented(d.file)) + stats.get(
+        "kg.lines_lost", 0
+    )
     docs = sum(1 for d in letters if d.stage == DOCS_STAGE and d.reason != Reason.DUPLICATE_ID)
     kg_total = max(stats.get("kg.lines_read", 0), kg)
     return Share("KG lines", kg, kg_total), Share(
         "document records", docs, stats.get("documents.read", 0) + docs
     )
+
+
+def _line_oriented(path: str) -> bool:
+    """Whether a KG file is read line by line (one dead letter per rejected line); unknown files count too."""
+    try:
+        return kg_format_of(path) in LINE_FORMATS
+    except ValueError:
+        return True
 
 
 def top_reason(letters: Sequence[DeadLetter], stage: str | None = None) -> str:
@@ -158,7 +171,7 @@ def top_reason(letters: Sequence[DeadLetter], stage: str | None = None) -> str:
     field = re.match(r"'[^']*'", group.first.excerpt) if group.reason == Reason.MISSING_FIELD else None
     what = f"{group.reason} {field.group(0)}" if field else group.reason
     extra = hint(group.first)
-    return f"{group.count:,} x {what} in {group.file}{f': {extra}' if extra else ''}"
+    return f"{group.size:,} x {what} in {group.file}{f': {extra}' if extra else ''}"
 
 
 class Rejections(NamedTuple):

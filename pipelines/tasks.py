@@ -127,8 +127,10 @@ class BuildTasks(beam.PTransform[Any, Any]):
         num_buckets: int,
         num_shards: int,
         valid_fraction: float,
+        total_documents: int = 0,
     ) -> None:
         super().__init__()
+        self.total_documents = total_documents
         self.tokenizer_path = tokenizer_path
         self.config = config
         self.num_buckets = num_buckets
@@ -144,7 +146,7 @@ class BuildTasks(beam.PTransform[Any, Any]):
             | "JoinBuckets" >> beam.CoGroupByKey()
             | "DrawNegatives" >> beam.FlatMap(draw_bucket_negatives, self.config.seed)
             | "BuildRows" >> beam.ParDo(BuildTaskRows(self.tokenizer_path, self.config))
-            | "Progress" >> beam.Map(log_progress, "tasks")
+            | "Progress" >> beam.Map(log_progress, "tasks", self.total_documents)
         )
         rows = built | "RouteRows" >> beam.FlatMap(task_rows, self.num_shards, self.valid_fraction)
         return rows, built | "TaskStats" >> beam.FlatMap(task_stats)

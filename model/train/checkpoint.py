@@ -7,6 +7,13 @@ A checkpoint directory holds ``model.pt`` (:func:`model.checkpoint.model_payload
 place, so a crash never leaves a half checkpoint under a real name; :func:`find_resumable` re-hashes
 the files and falls back to the previous checkpoint when one is corrupt. Everything is loaded with
 ``torch.load(weights_only=True)``.
+
+A **sharded** checkpoint (FSDP with ``checkpoint.sharded``; ``"layout": "sharded"`` in ``meta.json``) holds
+the model and optimizer tensors in ``sharded/`` instead, a DCP folder every rank writes its shards into
+(:mod:`model.sharded`); ``model.pt`` then holds only the model config and where its weights are
+(:func:`model.checkpoint.sharded_payload`), ``trainer.pt`` the optimizer's param groups but not its state.
+``meta.json`` lists the DCP files too (``sharded/.metadata``, ``sharded/__R_0.distcp``), and a sharded
+checkpoint is only sound when every file DCP's index refers to is listed and intact.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from typing import Any
 import torch
 
 from corpus.shards import sha256_file
+from model.checkpoint import SHARDED as SHARDED_STATE
+from model.sharded import METADATA, SafeFileSystemReader
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +37,8 @@ CHECKPOINTS = "checkpoints"
 META = "meta.json"
 MODEL = "model.pt"
 TRAINER = "trainer.pt"
+SHARDED = "sharded"
+"""The DCP folder of a sharded checkpoint (model and optimizer tensors, every rank's shards)."""
 
 
 def rank_file(rank: int) -> str:
@@ -58,10 +69,12 @@ def finalize(
     target.mkdir(parents=True, exist_ok=True)
     torch.save(model_payload, target / MODEL)
     torch.save(trainer, target / TRAINER)
-    files = {p.name: sha256_file(p) for p in sorted(target.iterdir()) if p.name != META}
-    (target / META).write_text(json.dumps({"step": step, "files": files}, indent=2) + "\n", encoding="utf-8")
-    for path in target.iterdir():
-        with open(path, "rb") as handle:
+    layout = "sharded" if SHARDED_STATE in model_payload else "full"
+    files = {name: sha256_file(target / name) for name in _file_names(target) if name != META}
+    meta = {"step": step, "layout": layout, "files": files}
+    (target / META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    for name in _file_names(target):
+        with open(target / name, "rb") as handle:
             os.fsync(handle.fileno())
     final = run_dir / CHECKPOINTS / step_dir_name(step)
     if final.exists():
@@ -99,7 +112,30 @@ def problem_of(path: Path, world_size: int) -> str | None:
             return f"{name} is missing"
         if sha256_file(file) != digest:
             return f"{name} is corrupt (sha256 differs from {META})"
+    if meta.get("layout") == "sharded":
+        return _sharded_problem(path, files)
     return None
+
+
+def _sharded_problem(path: Path, files: dict[str, str]) -> str | None:
+    """Why the DCP folder of a sharded checkpoint is incomplete (its files are already hash-checked)."""
+    index = f"{SHARDED}/{METADATA}"
+    if index not in files:
+        return f"has no {index}"
+    try:
+        metadata = SafeFileSystemReader(path / SHARDED).read_metadata()
+    except (OSError, ValueError) as err:
+        return f"{index} is unreadable ({type(err).__name__}: {err})"
+    referred = sorted({f"{SHARDED}/{info.relative_path}" for info in (metadata.storage_data or {}).values()})
+    unlisted = [name for name in referred if name not in files]
+    if unlisted:
+        return f"{index} refers to {unlisted[0]}, which {META} does not list"
+    return None
+
+
+def _file_names(folder: Path) -> list[str]:
+    """Every file under ``folder``, as a ``/``-separated path relative to it, sorted."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
 def find_resumable(run_dir: Path, world_size: int) -> Path | None:

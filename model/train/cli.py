@@ -2,26 +2,34 @@
 
     kgtext pretrain --corpus DIR --preset NAME --out RUN_DIR [--max-steps N] [--resume] [--overwrite]
                     [--set section.key=value ...] [--verify-corpus]
+    kgtext pretrain --list-keys [--preset NAME]
 
 The training configuration is the preset's defaults (:func:`model.train.presets.train_preset`) plus the
 ``--set`` overrides; on ``--resume`` it is the checkpoint's configuration plus this invocation's overrides.
-Corpus problems, bad overrides and diverged runs print one line and exit 1 (no traceback).
+``--list-keys`` prints every ``--set`` key with its type, default and the first sentence of its field
+docstring. Corpus problems, bad overrides and diverged runs print one line and exit 1 (no traceback); a
+mistyped option or preset prints one line with a suggestion and the usage, and exits 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import enum
 import logging
 import sys
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import torch.distributed as dist
 
+from corpus.cli_parser import HelpfulParser, field_help
 from corpus.errors import CorpusError
 from corpus.reader import CorpusReader
-from model.presets import PRESETS
+from model.config import ModelConfig
+from model.presets import PRESETS, get_preset
 from model.train import checkpoint as ckpt
-from model.train.config import TrainConfig, apply_overrides, valid_keys
+from model.train.config import TrainConfig, apply_overrides, key_type, valid_keys
 from model.train.dist import init_distributed
 from model.train.loop import TrainingDivergedError
 from model.train.presets import train_preset
@@ -30,8 +38,8 @@ from model.train.setup import build_trainer
 logger = logging.getLogger(__name__)
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="kgtext pretrain", description=__doc__.split("\n")[0])
+def _parser() -> HelpfulParser:
+    parser = HelpfulParser(prog="kgtext pretrain", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--corpus", required=True, type=Path, help="corpus directory (manifest.json + shards)"
     )
@@ -54,14 +62,93 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="SECTION.KEY=VALUE",
         help="override a training setting (repeatable); --list-keys shows them all",
     )
-    parser.add_argument("--list-keys", action="store_true", help="print every --set key and exit")
+    parser.add_argument(
+        "--list-keys",
+        action="store_true",
+        help="print every --set key with its type, default (of --preset, if given) and help, and exit",
+    )
     parser.add_argument(
         "--verify-corpus", action="store_true", help="re-hash every shard before training (slow)"
     )
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = _parser()
     if argv is not None and "--list-keys" in argv:
-        print("\n".join(valid_keys()))
+        # --corpus/--out are required for training only: read just --preset here.
+        early = HelpfulParser(prog="kgtext pretrain", add_help=False)
+        early.add_argument("--preset", choices=sorted(PRESETS), default=None)
+        early.add_argument("--list-keys", action="store_true")
+        print(format_keys(early.parse_known_args(argv)[0].preset))
         raise SystemExit(0)
     return parser.parse_args(argv)
+
+
+class KeyInfo(NamedTuple):
+    """One row of ``--list-keys``."""
+
+    key: str
+    kind: str
+    """int, float, bool, str, or an enum's values joined by ``|``."""
+    default: str
+    help: str
+    """The first sentence of the field's docstring."""
+
+
+CORPUS_SIZED = ("pad_id", "vocab_size")
+"""``model.*`` keys taken from the corpus tokenizer, not the preset (:func:`model.train.setup.model_config_for`)."""
+
+
+def describe_keys(preset: str | None) -> list[KeyInfo]:
+    """Every ``--set`` key with its type, its default (``preset``'s, else the dataclasses') and help."""
+    config = TrainConfig() if preset is None else train_preset(preset)
+    model = None if preset is None else get_preset(preset)
+    model_defaults = {f.name: f.default for f in dataclasses.fields(ModelConfig)}
+    helps: dict[type, dict[str, str]] = {}
+    rows = []
+    for key in valid_keys():
+        section, name = key.split(".", 1)
+        if section == "model":
+            owner: type = ModelConfig
+            value = model_defaults[name] if model is None else getattr(model, name)
+            value = config.model_overrides.get(name, value)
+        else:
+            owner, value = type(getattr(config, section)), getattr(getattr(config, section), name)
+        if owner not in helps:
+            helps[owner] = field_help(owner)
+        if section == "model" and name in CORPUS_SIZED:
+            default = "from corpus"
+        else:
+            default = "-" if value is dataclasses.MISSING else _value_text(value)
+        rows.append(KeyInfo(key, _type_text(key_type(key)), default, helps[owner].get(name, "")))
+    return rows
+
+
+def _type_text(kind: Any) -> str:
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return "|".join(str(member.value) for member in kind)
+    return kind.__name__ if isinstance(kind, type) else str(kind)
+
+
+def _value_text(value: Any) -> str:
+    """A default as ``--set`` spells it: enum values, lowercase booleans."""
+    if isinstance(value, enum.Enum):
+        value = value.value
+    return str(value).lower() if isinstance(value, bool) or value is None else str(value)
+
+
+def format_keys(preset: str | None) -> str:
+    """The ``--list-keys`` table."""
+    rows = [KeyInfo("key", "type", "default", "help"), *describe_keys(preset)]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    source = f"preset {preset}" if preset else "the dataclass defaults; add --preset NAME for a preset's"
+    lines = [f"--set SECTION.KEY=VALUE keys (defaults: {source})"]
+    lines += [
+        f"{row.key:<{widths[0]}}  {row.kind:<{widths[1]}}  {row.default:<{widths[2]}}  {row.help}".rstrip()
+        for row in rows
+    ]
+    return "\n".join(lines)
 
 
 def resolve_config(args: argparse.Namespace, resume_from: Path | None) -> TrainConfig:

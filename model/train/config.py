@@ -3,19 +3,22 @@
 Every section is a frozen ``@dataclass(kw_only=True, slots=True)`` validated in ``__post_init__``.
 The training defaults that go with a model preset are in :mod:`model.train.presets`. ``apply_overrides(config, ["section.key=value", ...])``
 applies ``kgtext pretrain --set`` overrides, parsing each value by the field's type; an unknown key is a
-ValueError that lists every valid key. The ``model`` section is special: its keys are the scalar fields of
+one-line ValueError that suggests the closest valid keys (``kgtext pretrain --list-keys`` shows them all,
+with types, defaults and help). The ``model`` section is special: its keys are the scalar fields of
 :class:`model.config.ModelConfig`, collected in ``TrainConfig.model_overrides`` and applied to the preset.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import enum
 import types
 import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+from corpus.cli_parser import did_you_mean, suggest
 from model.config import ModelConfig
 from model.data.config import DataConfig
 from model.validate import fraction, non_negative, positive
@@ -109,6 +112,9 @@ class CheckpointConfig:
     """Save every this many steps (and at the last step)."""
     keep: int = 3
     """Keep the last this many checkpoints."""
+    sharded: bool = True
+    """Under FSDP, every process writes its own shards of model and optimizer (torch.distributed.checkpoint)
+    instead of rank 0 gathering full state dicts (which does not fit at 10B); ignored without FSDP."""
 
     def __post_init__(self) -> None:
         positive("interval", self.interval)
@@ -275,28 +281,95 @@ def valid_keys() -> list[str]:
     return keys
 
 
+LIST_KEYS_HINT = "kgtext pretrain --list-keys shows them all"
+
+
+def key_type(key: str) -> Any:
+    """The field type of a valid ``section.key`` (``int``, ``float``, ``bool``, ``str``, an enum ...)."""
+    section, name = key.split(".", 1)
+    if section == "model":
+        return _model_scalar_fields()[name]
+    return typing.get_type_hints(typing.get_type_hints(TrainConfig)[section])[name]
+
+
+def _initials(name: str) -> str:
+    """``learning_rate`` -> ``lr`` (empty for a one-word name)."""
+    words = [word for word in name.split("_") if word]
+    return "".join(word[0] for word in words) if len(words) > 1 else ""
+
+
+def close_keys(key: str, keys: list[str]) -> list[str]:
+    """Up to 3 valid keys a mistyped ``key`` probably meant, surest first.
+
+    Sure: the same name in another section (``model.batch_size`` -> ``data.batch_size``), a name whose
+    initials match (``optim.learning_rate`` -> ``optim.lr``, ``optim.wd`` -> ``optim.weight_decay``) or a
+    near-identical spelling. Otherwise the close names of the same section (plain ``difflib``: the shared
+    ``section.`` prefix would make every key of a section look close).
+    """
+    section, name = key.split(".", 1) if "." in key else ("", key)
+    names = {k: k.split(".", 1)[1] for k in keys}
+    sure = [
+        k for k, n in names.items() if n == name or n == _initials(name) or name == (_initials(n) or None)
+    ]
+    sure += difflib.get_close_matches(key, keys, n=3, cutoff=0.85)
+    if sure:
+        return list(dict.fromkeys(sure))[:3]
+    in_section = [n for k, n in names.items() if k.startswith(f"{section}.")]
+    if in_section:
+        return [f"{section}.{n}" for n in difflib.get_close_matches(name, in_section, n=3)]
+    return difflib.get_close_matches(key, keys, n=3)
+
+
+def _expected(kind: Any) -> str:
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return "one of " + ", ".join(str(member.value) for member in kind)
+    return {bool: "true or false", int: "an int", float: "a float"}.get(
+        kind, getattr(kind, "__name__", str(kind))
+    )
+
+
+def _parse_value(key: str, kind: Any, raw: str) -> Any:
+    """``raw`` as the field type ``kind``; a ValueError names the key, the expected type and the value."""
+    try:
+        return _coerce(kind, raw)
+    except ValueError:
+        choices = (
+            [str(m.value) for m in kind] if isinstance(kind, type) and issubclass(kind, enum.Enum) else []
+        )
+        raise ValueError(
+            f"--set {key}: expected {_expected(kind)}, got {raw!r}{suggest(raw, choices)}"
+        ) from None
+
+
 def apply_overrides(config: TrainConfig, overrides: list[str]) -> TrainConfig:
-    """Apply ``section.key=value`` strings; unknown keys and unparsable values raise ValueError."""
+    """Apply ``section.key=value`` strings (``--set``), each value parsed by its field's type.
+
+    Errors are one-line ValueErrors: an unknown key names the closest valid keys (:func:`close_keys`),
+    a bad value the key, the expected type and the value, a refused value the section's validation error.
+    """
+    keys = valid_keys()
     for item in overrides:
         key, sep, raw = item.partition("=")
-        section, dot, name = key.strip().partition(".")
+        key = key.strip()
+        section, dot, name = key.partition(".")
         if not sep or not dot:
-            raise ValueError(f"override {item!r} is not section.key=value")
-        if f"{section}.{name}" not in valid_keys():
-            raise ValueError(f"unknown override key {key!r}; valid keys: {', '.join(valid_keys())}")
+            close = [key] if key in keys else close_keys(key, keys)
+            shown = raw if sep else "VALUE"
+            raise ValueError(
+                f"--set {item!r} is not section.key=value{did_you_mean([f'{k}={shown}' for k in close])}"
+            )
+        if key not in keys:
+            raise ValueError(
+                f"unknown --set key {key!r}{did_you_mean(close_keys(key, keys)) or '; ' + LIST_KEYS_HINT}"
+            )
+        value = _parse_value(key, key_type(key), raw)
         if section == "model":
-            kind = _model_scalar_fields()[name]
-            try:
-                value = _coerce(kind, raw)
-            except ValueError as err:
-                raise ValueError(f"override {key}: {err}") from None
             config = config.replace(model_overrides={**config.model_overrides, name: value})
             continue
         part = getattr(config, section)
-        kind = typing.get_type_hints(type(part))[name]
         try:
-            value = _coerce(kind, raw)
-        except ValueError as err:
-            raise ValueError(f"override {key}: {err}") from None
-        config = config.replace(**{section: dataclasses.replace(part, **{name: value})})
+            part = dataclasses.replace(part, **{name: value})
+        except ValueError as err:  # the section's __post_init__ refused the value
+            raise ValueError(f"--set {key}={raw}: {err}") from None
+        config = config.replace(**{section: part})
     return config

@@ -4,19 +4,23 @@ One process (no ``torchrun``) is world size 1 and every helper is a no-op. Under
 uses gloo on CPU and NCCL on CUDA. DDP runs with ``find_unused_parameters=True`` by default so that a
 micro-batch which leaves a module unused (an NLU-only step never touches the NLG stack) still reduces
 (docs/TRAINING.md weighs the cost). FSDP uses FSDP2 ``fully_shard`` on every Transformer-XL layer and
-then on the whole model; full (unsharded) state dicts are gathered for checkpoints.
+then on the whole model; checkpoints are either full (unsharded) state dicts gathered on the CPU
+(:func:`full_state`) or, with ``checkpoint.sharded``, every rank's own shards written and read with
+``torch.distributed.checkpoint`` (:func:`save_sharded`, :func:`load_sharded`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from typing import Any, NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple, cast
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
+from model.sharded import load_tensors, save_tensors, stored_keys
 from model.train.config import Parallel, RuntimeConfig
 
 logger = logging.getLogger(__name__)
@@ -112,6 +116,58 @@ def load_full_state(
     options = StateDictOptions(full_state_dict=True, broadcast_from_rank0=False)
     set_state_dict(
         model, optimizer, model_state_dict=model_state, optim_state_dict=optim_state, options=options
+    )
+
+
+SHARDED_MODEL_PREFIX = "model.model."
+"""Where the Ernie3Model's weights are in a :func:`save_sharded` folder: under ``model`` (the objective's
+state), then the objective's ``model`` attribute."""
+
+
+def save_sharded(folder: Path, model: nn.Module, optimizer: torch.optim.Optimizer) -> list[dict[str, Any]]:
+    """Write this rank's shards of ``model`` and ``optimizer`` into DCP folder ``folder`` (collective).
+
+    The folder holds tensors only: ``{"model": model state, "optimizer": optimizer state per parameter}``
+    (names are FQNs, so any world size can read it back). The optimizer's param groups (lr, betas, the FQNs
+    of each group) are plain values: they are returned, for the caller to store beside the folder.
+    """
+    from torch.distributed.checkpoint.state_dict import get_state_dict
+
+    model_state, optim_state = get_state_dict(model, optimizer)
+    save_tensors({"model": model_state, "optimizer": optim_state["state"]}, folder)
+    return cast(list[dict[str, Any]], optim_state["param_groups"])
+
+
+def load_sharded(
+    folder: Path, model: nn.Module, optimizer: torch.optim.Optimizer, param_groups: list[dict[str, Any]]
+) -> None:
+    """Inverse of :func:`save_sharded`: every rank reads its shards (collective under a process group)."""
+    from torch.distributed.checkpoint.state_dict import (
+        StateDictOptions,
+        get_state_dict,
+        set_model_state_dict,
+        set_optimizer_state_dict,
+    )
+
+    # get_state_dict allocates the optimizer state of every parameter (a zero-lr step on zero gradients)
+    # so DCP can fill it. A parameter that never had a gradient when the checkpoint was saved (NLU-only
+    # runs never touch the NLG stack) has no state there, and gets none here either, as in the saving run
+    # (so the optimizer is loaded with strict=False; the model stays strict).
+    model_state, optim_state = get_state_dict(model, optimizer)
+    stored = stored_keys(folder)
+    saved = {
+        fqn: values
+        for fqn, values in cast(dict[str, Any], optim_state["state"]).items()
+        if isinstance(values, dict) and all(f"optimizer.{fqn}.{name}" in stored for name in values)
+    }
+    state: dict[str, Any] = {"model": model_state, "optimizer": saved}
+    load_tensors(state, folder, distributed=is_distributed())
+    set_model_state_dict(model, state["model"])
+    set_optimizer_state_dict(
+        model,
+        optimizer,
+        {"state": state["optimizer"], "param_groups": param_groups},
+        options=StateDictOptions(strict=False),
     )
 
 

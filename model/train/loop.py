@@ -80,7 +80,8 @@ class TrainerParts:
     full_dropout: tuple[float, float]
     """(dropout, dropatt) of the model config: the values the progressive ramp ends at."""
     sharded: bool = False
-    """FSDP: state dicts are gathered from (and scattered to) the shards of ``wrapped``."""
+    """FSDP: checkpoints come from the shards of ``wrapped`` (written per rank, or gathered with
+    ``checkpoint.sharded=false``)."""
 
 
 def count_targets(batch: MicroBatch) -> dict[str, int]:

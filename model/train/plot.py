@@ -8,11 +8,11 @@ which tasks beat chance at the last evaluation. Uses matplotlib's Agg backend (n
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
 
+from corpus.cli_parser import HelpfulParser
 from model.train.log import METRICS_NAME, read_metrics
 
 logger = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def chance_summary(run_dir: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Run ``kgtext plot RUN_DIR [--out PNG]``."""
-    parser = argparse.ArgumentParser(prog="kgtext plot", description=__doc__.split("\n")[0])
+    parser = HelpfulParser(prog="kgtext plot", description=__doc__.split("\n")[0])
     parser.add_argument("run_dir", type=Path, help="a kgtext pretrain run directory")
     parser.add_argument("--out", type=Path, default=None, help="PNG path (default: RUN_DIR/loss.png)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)

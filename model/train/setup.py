@@ -23,14 +23,24 @@ from torch.nn.parallel import DistributedDataParallel
 from corpus.errors import CorpusError
 from corpus.manifest import Manifest
 from corpus.reader import CorpusReader
-from model.checkpoint import checkpoint_payload
+from model.checkpoint import SHARDED, checkpoint_payload, sharded_payload
 from model.config import ModelConfig
 from model.data.mixture import PretrainData, available_tasks
 from model.ernie import Memory
 from model.presets import get_preset
 from model.train import checkpoint as ckpt
 from model.train.config import Parallel, TrainConfig
-from model.train.dist import DistContext, barrier, full_state, init_distributed, load_full_state, wrap
+from model.train.dist import (
+    SHARDED_MODEL_PREFIX,
+    DistContext,
+    barrier,
+    full_state,
+    init_distributed,
+    load_full_state,
+    load_sharded,
+    save_sharded,
+    wrap,
+)
 from model.train.eval import Evaluator
 from model.train.log import MetricsWriter
 from model.train.loop import Trainer, TrainerParts
@@ -153,8 +163,13 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
 def save_checkpoint(trainer: Trainer, reader_identity: dict[str, Any], preset: str) -> None:
     """Every rank: write its rank file; rank 0: model + trainer state, then the atomic rename."""
     parts = trainer.parts
-    objective_state, optim_state = full_state(parts.objective, parts.optimizer, parts.sharded)
-    model_state = {k.removeprefix("model."): v for k, v in objective_state.items()}
+    sharded = parts.sharded and parts.config.checkpoint.sharded  # FSDP: every rank writes its own shards
+    if sharded:
+        target = ckpt.tmp_dir(parts.run_dir, trainer.step) / ckpt.SHARDED
+        optim_state: dict[str, Any] = {"param_groups": save_sharded(target, parts.objective, parts.optimizer)}
+    else:
+        objective_state, optim_state = full_state(parts.objective, parts.optimizer, parts.sharded)
+        model_state = {k.removeprefix("model."): v for k, v in objective_state.items()}
     mems = trainer.mems.to_plain() if trainer.mems is not None else None
     rank_payload = {"rng": torch.get_rng_state(), "mems": mems}
     if torch.cuda.is_available():
@@ -164,7 +179,11 @@ def save_checkpoint(trainer: Trainer, reader_identity: dict[str, Any], preset: s
     if parts.ctx.rank == 0:
         dropout, dropatt = parts.full_dropout
         model_config = parts.model.config.replace(dropout=dropout, dropatt=dropatt)
-        payload = checkpoint_payload(model_config, model_state)
+        payload = (
+            sharded_payload(model_config, ckpt.SHARDED, SHARDED_MODEL_PREFIX)
+            if sharded
+            else checkpoint_payload(model_config, model_state)
+        )
         state = {
             "step": trainer.step,
             "optimizer": optim_state,
@@ -186,8 +205,12 @@ def restore(trainer: Trainer, path: Path) -> None:
     state = ckpt.load_part(path, ckpt.TRAINER)
     model_payload = ckpt.load_part(path, ckpt.MODEL)
     rank_payload = ckpt.load_part(path, ckpt.rank_file(parts.ctx.rank))
-    objective_state = {f"model.{k}": v for k, v in model_payload["state_dict"].items()}
-    load_full_state(parts.objective, parts.optimizer, objective_state, state["optimizer"], parts.sharded)
+    if SHARDED in model_payload:  # a sharded checkpoint, whatever this run's checkpoint.sharded says
+        groups = state["optimizer"]["param_groups"]
+        load_sharded(path / model_payload[SHARDED]["path"], parts.objective, parts.optimizer, groups)
+    else:
+        objective_state = {f"model.{k}": v for k, v in model_payload["state_dict"].items()}
+        load_full_state(parts.objective, parts.optimizer, objective_state, state["optimizer"], parts.sharded)
     parts.data.load_state_dict(state["data"])
     trainer.step = int(state["step"])
     trainer.tokens_seen = int(state["tokens_seen"])

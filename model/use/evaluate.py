@@ -18,7 +18,6 @@ whole documents with and without the recurrence memory.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -28,6 +27,7 @@ from typing import Any, NamedTuple
 import torch
 import torch.nn.functional as F
 
+from corpus.cli_parser import HelpfulParser
 from corpus.errors import CorpusError
 from corpus.reader import CorpusReader
 from corpus.tasks.task import TASKS
@@ -181,11 +181,10 @@ def format_report(result: dict[str, Any], split: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Run ``kgtext evaluate``."""
-    p = argparse.ArgumentParser(
+    p = HelpfulParser(
         prog="kgtext evaluate",
         description="Per-task loss/accuracy (as the trainer's eval) and whole-document DLM perplexity with "
         "and without memory, for a checkpoint on a corpus split.",
-        allow_abbrev=False,
     )
     p.add_argument(
         "--checkpoint", required=True, metavar="PATH", help="run folder, checkpoint folder or model folder"

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from corpus.cli_parser import HelpfulParser
 from corpus.tasks.tokenizer import Tokenizer
 from model.ernie import Ernie3Model
 from model.finetune import Ernie3ForNlu
@@ -308,10 +309,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
+    p = HelpfulParser(
         prog="kgtext finetune",
         description="Fine-tune the pre-trained universal + NLU modules with a small head on labelled JSONL.",
-        allow_abbrev=False,
     )
     p.add_argument(
         "--checkpoint",

@@ -20,6 +20,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from corpus.cli_parser import HelpfulParser
 from model.ernie import Ernie3Model, Memory
 from model.use.load import CheckpointError, load
 
@@ -103,10 +104,9 @@ def generate_ids(
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
+    p = HelpfulParser(
         prog="kgtext generate",
         description="Continue a prompt with the pre-trained NLG module (recurrence memory across segments).",
-        allow_abbrev=False,
     )
     p.add_argument(
         "--checkpoint", required=True, metavar="PATH", help="run folder, checkpoint folder or model folder"

@@ -1,12 +1,14 @@
-"""``--checkpoint PATH`` for the commands that use a model: a run folder, a checkpoint folder or a model folder.
+"""``--checkpoint PATH`` for the commands that use a model: a run, checkpoint, model or export folder.
 
 - a **run folder** (``kgtext pretrain --out``): its newest complete checkpoint (``checkpoints/step-N``);
-- a **checkpoint folder** (``RUN/checkpoints/step-N``) or a **model folder** (any folder with ``model.pt``
-  written by :func:`model.checkpoint.save_model`, e.g. an export): that ``model.pt``.
+- a **checkpoint folder** (``RUN/checkpoints/step-N``, full or sharded) or a **model folder** (any folder
+  with ``model.pt`` written by :func:`model.checkpoint.save_model`): that ``model.pt``;
+- an **export folder** (``kgtext export-model``: ``config.json`` + ``model.safetensors`` + ``tokenizer/``),
+  or its ``config.json`` or ``model.safetensors``: that ``model.safetensors``.
 
 The tokenizer is the run folder's copy (``RUN/tokenizer/*.model``, written by pre-training so a run is
-self-contained), else a ``tokenizer/*.model`` beside ``model.pt``, else the corpus the run's ``config.json``
-names. Every problem is a :class:`CheckpointError` whose message names the path.
+self-contained), else a ``tokenizer/*.model`` beside the model file, else the corpus the run's
+``config.json`` names. Every problem is a :class:`CheckpointError` whose message names the path.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import torch
 from corpus.errors import CorpusError
 from corpus.reader import CorpusReader
 from corpus.tasks.tokenizer import Tokenizer
-from model.checkpoint import load_model
+from model.checkpoint import EXPORT_CONFIG, EXPORT_WEIGHTS, load_model
 from model.ernie import Ernie3Model
 from model.train import checkpoint as ckpt
 
@@ -38,16 +40,18 @@ class LoadedModel(NamedTuple):
     model: Ernie3Model
     tokenizer: Tokenizer
     model_file: Path
-    """The ``model.pt`` it was read from."""
+    """The ``model.pt`` (or an export's ``model.safetensors``) it was read from."""
 
 
 def model_file(path: str | Path) -> Path:
-    """The ``model.pt`` a ``--checkpoint`` argument stands for (see the module docstring)."""
+    """The model file a ``--checkpoint`` argument stands for (see the module docstring)."""
     root = Path(path)
     if not root.exists():
         raise CheckpointError(f"{root}: no such file or folder")
     if root.is_file():
-        return root
+        return root.with_name(EXPORT_WEIGHTS) if root.name == EXPORT_CONFIG else root
+    if (root / EXPORT_WEIGHTS).is_file():
+        return root / EXPORT_WEIGHTS
     if (root / ckpt.MODEL).is_file():
         return root / ckpt.MODEL
     if (root / ckpt.CHECKPOINTS).is_dir():
@@ -55,7 +59,9 @@ def model_file(path: str | Path) -> Path:
         if found is None:
             raise CheckpointError(f"{root}: the run folder has no complete checkpoint yet")
         return found / ckpt.MODEL
-    raise CheckpointError(f"{root}: neither a run folder (checkpoints/) nor a folder with {ckpt.MODEL}")
+    raise CheckpointError(
+        f"{root}: neither a run folder (checkpoints/) nor a folder with {ckpt.MODEL} or {EXPORT_WEIGHTS}"
+    )
 
 
 def _world_size(run_dir: Path) -> int:
@@ -69,7 +75,7 @@ def _world_size(run_dir: Path) -> int:
     return 1
 
 
-def _run_dir_of(model_pt: Path) -> Path | None:
+def run_dir_of(model_pt: Path) -> Path | None:
     """``RUN`` for ``RUN/checkpoints/step-N/model.pt``, else None."""
     parent = model_pt.parent
     if parent.parent.name == ckpt.CHECKPOINTS:
@@ -78,8 +84,8 @@ def _run_dir_of(model_pt: Path) -> Path | None:
 
 
 def tokenizer_file(model_pt: Path) -> Path:
-    """The SentencePiece model of a checkpoint (see the module docstring)."""
-    run_dir = _run_dir_of(model_pt)
+    """The SentencePiece model of a checkpoint or export (see the module docstring)."""
+    run_dir = run_dir_of(model_pt)
     for folder in ([run_dir / TOKENIZER_DIR] if run_dir else []) + [model_pt.parent / TOKENIZER_DIR]:
         candidates = sorted(folder.glob("*.model")) if folder.is_dir() else []
         if candidates:

@@ -38,11 +38,62 @@ def test_dask_runner_options_are_known() -> None:
     assert runner_name(parsed.beam_args) == "apache_beam.runners.dask.dask_runner.DaskRunner"
 
 
-def test_a_flag_neither_knows_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("flags", "first_line"),
+    [
+        (
+            ["--num_shards=3"],
+            "kgtext build-corpus: unknown option --num_shards (did you mean --num-shards?): "
+            "neither kgtext nor Beam knows it",
+        ),
+        (
+            ["--direct_num_worker=2"],
+            "kgtext build-corpus: unknown option --direct_num_worker (did you mean --direct_num_workers?): "
+            "neither kgtext nor Beam knows it",
+        ),
+        (
+            ["--direct_num_workers=many"],
+            "kgtext build-corpus: Beam option: argument --direct_num_workers: invalid int value: 'many'",
+        ),
+        (
+            ["--runner=DaskRunner"],
+            "kgtext build-corpus: --runner DaskRunner: Beam knows the DaskRunner only by its path: "
+            "--runner=apache_beam.runners.dask.dask_runner.DaskRunner",
+        ),
+        (
+            ["--runner=apache_beam.runners.direct.NoRunner"],
+            "kgtext build-corpus: --runner apache_beam.runners.direct.NoRunner: apache_beam.runners.direct has no NoRunner",
+        ),
+        (
+            ["--text-field", "text", "--id-field", "text"],
+            "kgtext build-corpus: field names must differ, got text/id/title/subject/links = ['text', 'text', 'title', 'subject', 'links']",
+        ),
+    ],
+)
+def test_a_mistake_is_one_line_with_a_suggestion(
+    flags: list[str], first_line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as exc:
-        parse_args(BASE + ["--num_shards=3"])
+        parse_args(BASE + flags)
     assert exc.value.code == 2
-    assert "(neither kgtext nor Beam knows them): --num_shards=3" in capsys.readouterr().err
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == first_line
+    assert err[1].startswith("usage: kgtext build-corpus")
+
+
+def test_a_misspelled_runner_gets_a_suggestion(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(BASE + ["--runner=SparkRunnr"])
+    assert capsys.readouterr().err.startswith(
+        "kgtext build-corpus: --runner SparkRunnr: unknown runner (did you mean SparkRunner?); known: "
+    )
+
+
+def test_the_field_flags_become_a_field_map() -> None:
+    config = parse_args(BASE + ["--text-field", "sent", "--entity-prefix", "http://x/"]).config
+    assert (config.fields.text, config.fields.id, config.fields.entity_prefix) == ("sent", "id", "http://x/")
+    assert parse_args(BASE + ["--strict"]).config.rejected_limit == 0.0
+    assert parse_args(BASE).config.rejected_limit == 0.5
 
 
 def test_unknown_beam_args_lists_only_the_unknown() -> None:

@@ -244,7 +244,8 @@ def test_cli_run_dir_rules_and_errors(
     assert [r["step"] for r in read_metrics(out)] == [1, 2, 3]
     with pytest.raises(SystemExit):
         pretrain_main([*args, "--overwrite", "--set", "optim.nosuch=1"])
-    assert "unknown override key 'optim.nosuch'; valid keys: data.batch_size" in capsys.readouterr().err
+    hint = "kgtext pretrain --list-keys shows them all"
+    assert f"kgtext pretrain: unknown --set key 'optim.nosuch'; {hint}\n" in capsys.readouterr().err
     keep = tmp_path / "precious"
     keep.mkdir()
     (keep / "notes.txt").write_text("mine")

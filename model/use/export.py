@@ -1,0 +1,169 @@
+"""``kgtext export-model``: a checkpoint -> a self-contained folder that loads without the run or kgtext.
+
+    kgtext export-model RUN_DIR --out DIR [--overwrite]
+
+``RUN_DIR`` is anything ``--checkpoint`` accepts (:mod:`model.use.load`): a run folder (its newest complete
+checkpoint), a checkpoint folder (full or sharded), a model file or another export. ``DIR`` gets::
+
+    config.json           format, kgtext_version, the model config, aliases of shared tensors, and where
+                          the weights came from (source, step; preset, tasks and train config of the run)
+    model.safetensors     the state dict, each tensor once (model.checkpoint.split_shared)
+    tokenizer/spm.model   the SentencePiece model, byte for byte the checkpoint's
+    tokenizer/spm.vocab   its pieces and scores, "piece<TAB>score" per line (SentencePiece's .vocab format)
+
+``--checkpoint DIR`` of ``kgtext generate``, ``evaluate`` and ``finetune`` and
+:func:`model.checkpoint.load_model` read it. The folder is written under a temporary sibling name and renamed
+into place. A non-empty ``DIR`` is refused unless it is a previous export (its ``config.json`` says
+``format: kgtext-ernie3-export`` and it holds only the four files above) and ``--overwrite`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import sentencepiece as spm
+
+from corpus.cli_parser import HelpfulParser
+from model.checkpoint import (
+    EXPORT_CONFIG,
+    EXPORT_WEIGHTS,
+    read_export_config,
+    save_export,
+)
+from model.train import checkpoint as ckpt
+from model.use.load import TOKENIZER_DIR, CheckpointError, load, run_dir_of
+
+logger = logging.getLogger(__name__)
+
+TOKENIZER_MODEL = f"{TOKENIZER_DIR}/spm.model"
+TOKENIZER_VOCAB = f"{TOKENIZER_DIR}/spm.vocab"
+EXPORT_FILES = (EXPORT_CONFIG, EXPORT_WEIGHTS, TOKENIZER_MODEL, TOKENIZER_VOCAB)
+"""Everything an export folder holds (``--overwrite`` replaces a folder holding nothing else)."""
+_PROVENANCE = ("source", "step", "preset", "tasks", "train")
+"""The ``config.json`` fields that say where an export's weights came from."""
+
+
+def vocab_text(model_bytes: bytes) -> str:
+    """SentencePiece's ``.vocab`` file of a model: ``piece<TAB>score`` per id, in id order.
+
+    Scores are printed as ``spm_train`` prints them (C++ ``ostream`` default: 6 significant digits, the
+    same as Python's ``%g``), so the text equals the ``.vocab`` that training with a file prefix writes.
+    """
+    sp = spm.SentencePieceProcessor(model_proto=model_bytes)
+    return "".join(f"{sp.id_to_piece(i)}\t{sp.get_score(i):g}\n" for i in range(sp.get_piece_size()))
+
+
+def foreign_entry(out: Path) -> str | None:
+    """Why ``out`` may not be replaced by an export (None when it is missing, empty or a previous export)."""
+    if not out.exists():
+        return None
+    if not out.is_dir():
+        return "is not a folder"
+    entries = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+    if not entries:
+        return None
+    try:
+        read_export_config(out)
+    except ValueError:
+        return f"is not empty and not a kgtext export (holds {entries[0]!r})"
+    folders = {TOKENIZER_DIR}
+    foreign = [e for e in entries if e not in EXPORT_FILES and e not in folders]
+    if foreign:
+        return f"holds {foreign[0]!r}, which kgtext export-model did not write"
+    return None
+
+
+def provenance(model_file: Path) -> dict[str, Any]:
+    """Where the weights of ``model_file`` came from: the file, the checkpoint's step, the run's settings.
+
+    For an export, its own provenance is carried over (``source`` stays the original checkpoint).
+    """
+    if model_file.name == EXPORT_WEIGHTS:
+        config = read_export_config(model_file.parent)
+        return {key: config[key] for key in _PROVENANCE if key in config}
+    out: dict[str, Any] = {"source": str(model_file.resolve())}
+    meta = model_file.parent / ckpt.META
+    if meta.is_file():
+        out["step"] = int(json.loads(meta.read_text(encoding="utf-8"))["step"])
+    run_dir = run_dir_of(model_file)
+    summary_path = run_dir / "config.json" if run_dir else None
+    if summary_path is not None and summary_path.is_file():
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        out.update({key: summary[key] for key in ("preset", "tasks", "train") if key in summary})
+    return out
+
+
+def export_model(checkpoint: str | Path, out: str | Path, *, overwrite: bool = False) -> list[Path]:
+    """Write the export folder ``out`` of ``checkpoint``; returns the files written (see the module docstring)."""
+    out = Path(out)
+    problem = foreign_entry(out)
+    if problem is not None:
+        raise FileExistsError(f"{out}: {problem}; choose another --out")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out}: already holds a model export; pass --overwrite to replace it")
+    loaded = load(checkpoint)
+    final = out.resolve()  # so that "." or "exports/" have a name to derive the temporary names from
+    tmp = final.with_name(f".{final.name}.tmp-export")
+    if tmp.exists():  # left by an interrupted export: the name is ours
+        shutil.rmtree(tmp)
+    (tmp / TOKENIZER_DIR).mkdir(parents=True)
+    save_export(tmp, loaded.model, provenance(loaded.model_file))
+    model_bytes = loaded.tokenizer.model_bytes()
+    (tmp / TOKENIZER_MODEL).write_bytes(model_bytes)
+    (tmp / TOKENIZER_VOCAB).write_text(vocab_text(model_bytes), encoding="utf-8")
+    old = final.with_name(f".{final.name}.old-export")
+    if final.exists():
+        final.rename(old)  # an empty folder or the previous export (checked above)
+    tmp.rename(final)
+    if old.exists():
+        shutil.rmtree(old)
+    logger.debug("exported %s to %s", loaded.model_file, out)  # main() prints what was written
+    return [out / name for name in EXPORT_FILES]
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = HelpfulParser(
+        prog="kgtext export-model",
+        description=(
+            "Write a checkpoint as a folder that loads without the run folder: config.json (model config and "
+            "provenance), model.safetensors (the weights), tokenizer/spm.model and tokenizer/spm.vocab. "
+            "Pass that folder to --checkpoint of kgtext generate, evaluate or finetune."
+        ),
+        epilog="Example: kgtext export-model out/run --out out/export",
+    )
+    p.add_argument(
+        "checkpoint",
+        metavar="RUN_DIR",
+        help="run folder (its newest complete checkpoint), a checkpoints/step-N folder, a model file or an "
+        "export folder",
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="the export folder to write (new or empty)")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace DIR when it holds a previous export (nothing else)"
+    )
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run ``kgtext export-model``."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        written = export_model(args.checkpoint, args.out, overwrite=args.overwrite)
+    except (CheckpointError, FileExistsError, ValueError, OSError) as err:
+        print(f"kgtext export-model: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
+    config = json.loads(written[0].read_text(encoding="utf-8"))
+    print(f"exported {config.get('source', args.checkpoint)} (step {config.get('step', '?')}) to {args.out}:")
+    for path in written:
+        print(f"  {path}  ({path.stat().st_size:,} bytes)")
+    print(f"use it with: kgtext generate --checkpoint {args.out} --prompt TEXT")
+
+
+if __name__ == "__main__":
+    main()
