@@ -6,6 +6,7 @@ the only code allowed to import both ``pipelines`` and ``model`` (tests/test_lay
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import logging
 import sys
@@ -75,7 +76,9 @@ def main(argv: list[str] | None = None) -> None:
     name, rest = args[0], args[1:]
     sub = SUBCOMMANDS.get(name)
     if sub is None:
-        print(f"kgtext: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        close = difflib.get_close_matches(name, list(SUBCOMMANDS), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        print(f"kgtext: unknown command {name!r}{hint}\n\n{_usage()}", file=sys.stderr)
         raise SystemExit(2)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -232,10 +232,8 @@ class Tokenizer:
         return piece
 
     def vocab_text(self) -> str:
-        """The vocabulary in SentencePiece's ``.vocab`` format: ``piece<TAB>score`` per id, in id order (what
-        ``spm_train`` writes beside the model; tools such as fairseq read it)."""
-        sp = self._sp
-        return "".join(f"{sp.id_to_piece(i)}\t{sp.get_score(i):g}\n" for i in range(sp.get_piece_size()))
+        """The vocabulary in SentencePiece's ``.vocab`` format (:func:`vocab_text`)."""
+        return vocab_text(self._bytes)
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` as one word-initial run (a space is prepended, like a dummy prefix)."""
@@ -318,3 +316,14 @@ class Tokenizer:
             a = b
         token_at[end] = len(ids)
         return ids, token_at
+
+
+def vocab_text(model_bytes: bytes) -> str:
+    """SentencePiece's ``.vocab`` file of a model: ``piece<TAB>score`` per id, in id order (what
+    ``spm_train`` writes beside the model; tools such as fairseq read it).
+
+    Scores are printed as ``spm_train`` prints them (C++ ``ostream`` default: 6 significant digits, the
+    same as Python's ``%g``), so the text equals the ``.vocab`` that training with a file prefix writes.
+    """
+    sp = spm.SentencePieceProcessor(model_proto=model_bytes)
+    return "".join(f"{sp.id_to_piece(i)}\t{sp.get_score(i):g}\n" for i in range(sp.get_piece_size()))

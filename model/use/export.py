@@ -27,9 +27,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import sentencepiece as spm
-
 from corpus.cli_parser import HelpfulParser
+from corpus.tasks.tokenizer import vocab_text
 from model.checkpoint import (
     EXPORT_CONFIG,
     EXPORT_WEIGHTS,
@@ -47,16 +46,6 @@ EXPORT_FILES = (EXPORT_CONFIG, EXPORT_WEIGHTS, TOKENIZER_MODEL, TOKENIZER_VOCAB)
 """Everything an export folder holds (``--overwrite`` replaces a folder holding nothing else)."""
 _PROVENANCE = ("source", "step", "preset", "tasks", "train")
 """The ``config.json`` fields that say where an export's weights came from."""
-
-
-def vocab_text(model_bytes: bytes) -> str:
-    """SentencePiece's ``.vocab`` file of a model: ``piece<TAB>score`` per id, in id order.
-
-    Scores are printed as ``spm_train`` prints them (C++ ``ostream`` default: 6 significant digits, the
-    same as Python's ``%g``), so the text equals the ``.vocab`` that training with a file prefix writes.
-    """
-    sp = spm.SentencePieceProcessor(model_proto=model_bytes)
-    return "".join(f"{sp.id_to_piece(i)}\t{sp.get_score(i):g}\n" for i in range(sp.get_piece_size()))
 
 
 def foreign_entry(out: Path) -> str | None:

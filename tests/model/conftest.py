@@ -30,6 +30,11 @@ def small_config(**changes: object) -> ModelConfig:
     return config.replace(**changes) if changes else config
 
 
+def tree(folder: Path) -> list[str]:
+    """Every file and folder under ``folder``, relative, sorted (exact file-list assertions)."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
 def build(seed: int = 0, **changes: object) -> Ernie3Model:
     torch.manual_seed(seed)
     return Ernie3Model(small_config(**changes)).eval()

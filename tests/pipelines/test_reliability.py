@@ -112,7 +112,7 @@ def test_strict_makes_a_rejected_statement_fatal(tmp_path: Path, capsys: pytest.
     assert err.value.code == 2
     message = capsys.readouterr().err
     assert message.startswith(
-        f"kgtext build-corpus: error: 1 of {sum(1 for _ in kg.open())} KG lines (0.0%) were rejected, more than "
+        f"kgtext build-corpus: error: 1 of {sum(1 for _ in kg.open()):,} KG lines (0.0%) were rejected, more than "
         f"--strict allows; top reason: 1 x syntax_error in {kg}\n"
     )
     assert not out.exists()

@@ -22,7 +22,7 @@ from model.train.objective import PretrainObjective
 from model.train.setup import make_optimizer
 from model.use.export import main as export_main
 from model.use.load import load
-from tests.model.conftest import build
+from tests.model.conftest import build, tree
 from tests.model.train.test_dist import _pretrain
 
 SHARDED_STEP = [
@@ -36,10 +36,6 @@ SHARDED_STEP = [
     "sharded/__1_0.distcp",
     "trainer.pt",
 ]
-
-
-def tree(folder: Path) -> list[str]:
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
 
 
 def _stepped(

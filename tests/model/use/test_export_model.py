@@ -12,14 +12,15 @@ import safetensors.torch
 import sentencepiece as spm
 import torch
 
+from corpus.tasks.tokenizer import vocab_text
 from model.checkpoint import load_export, load_model, save_export, split_shared
 from model.ernie import Ernie3Model
 from model.use.evaluate import main as evaluate_main
-from model.use.export import export_model, main, vocab_text
+from model.use.export import export_model, main
 from model.use.finetune import main as finetune_main
 from model.use.generate import main as generate_main
 from model.use.load import load
-from tests.model.conftest import build, random_ids
+from tests.model.conftest import build, random_ids, tree
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 FEWREL = {split: FIXTURES / "finetune" / f"fewrel_{split}.jsonl" for split in ("train", "valid", "test")}
@@ -30,10 +31,6 @@ EXPORT_FILES = [
     "tokenizer/spm.model",
     "tokenizer/spm.vocab",
 ]
-
-
-def tree(folder: Path) -> list[str]:
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
 
 
 def outputs(model: Ernie3Model, seed: int = 1) -> list[torch.Tensor]:
