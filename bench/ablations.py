@@ -133,14 +133,18 @@ def pretraining_inputs(
 
 
 def pretrain_all(
-    corpus: Path, variants: dict[str, list[str]], seeds: list[int], steps: int
+    corpus: Path, variants: dict[str, list[str]], seeds: list[int], steps: int, reuse: bool = False
 ) -> dict[tuple[str, int], Path]:
-    """Every (variant, seed) run, two at a time; RUN_DIR per run."""
+    """Every (variant, seed) run, two at a time; RUN_DIR per run (with ``reuse``, a run folder that already
+    holds its final checkpoint is kept, not trained again)."""
     jobs = [(v, s) for v in variants for s in seeds]
     runs: dict[tuple[str, int], Path] = {}
     pending: list[tuple[subprocess.Popen[bytes], Any]] = []
     for variant, seed in jobs:
         out = WORK / "runs" / f"{variant}-s{seed}"
+        if reuse and (out / "checkpoints" / f"step-{steps:08d}" / "meta.json").is_file():
+            runs[(variant, seed)] = out
+            continue
         every = [f"eval.interval={max(5, steps // 6)}", f"checkpoint.interval={steps}"]
         sets = [*COMMON, *every, *variants[variant], f"runtime.seed={seed}", f"data.seed={seed}"]
         cmd = [*KGTEXT, "pretrain", "--corpus", str(corpus), "--preset", "tiny", "--out", str(out), "--overwrite",
@@ -201,14 +205,29 @@ def diff_interval(a: list[float], b: list[float]) -> str:
 
 
 def finetune(
-    run: Path | str, files: dict[str, Path], out: Path, seed: int, epochs: int, extra: list[str]
+    run: Path | str,
+    files: dict[str, Path],
+    out: Path,
+    seed: int,
+    epochs: int,
+    extra: list[str],
+    reuse: bool = False,
 ) -> dict[str, Any]:
+    if reuse and (out / "metrics.json").is_file():
+        kept: dict[str, Any] = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+        return kept
     cmd = [*KGTEXT, "finetune", "--checkpoint", str(run), "--task", "relation", "--out", str(out), "--overwrite",
            "--epochs", str(epochs), "--threads", "2", "--seed", str(seed), *extra,
            *sum((["--" + k, str(v)] for k, v in files.items()), [])]  # fmt: skip
     _run(cmd, out.with_suffix(".log"))
     result: dict[str, Any] = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     return result
+
+
+def _readable(corpus: Path) -> bool:
+    """Whether ``corpus`` holds a manifest this kgtext reads (a corpus of an older format is rebuilt)."""
+    proc = subprocess.run([*KGTEXT, "inspect", str(corpus), "--json"], cwd=REPO, capture_output=True)
+    return proc.returncode == 0
 
 
 def evaluate(run: Path, corpus: Path) -> dict[str, Any]:
@@ -249,6 +268,12 @@ def main() -> None:
     p.add_argument(
         "--out", type=Path, default=None, help="default bench/ABLATIONS.md (smoke: under bench/_work)"
     )
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep finished work under bench/_work/ablations (a readable corpus, runs with their final "
+        "checkpoint, fine-tunes with metrics.json) and do only the rest",
+    )
     args = p.parse_args()
     if args.out is None:
         args.out = WORK / "ABLATIONS-smoke.md" if args.smoke else REPO / "bench" / "ABLATIONS.md"
@@ -259,11 +284,12 @@ def main() -> None:
     files, sentences, facts = held_out(args.smoke)
     inputs, removed = pretraining_inputs(sentences, facts)
     corpus = WORK / "corpus"
-    _run([*KGTEXT, "build-corpus", "--kg", *inputs["kg"], "--docs", *inputs["docs"], "--out", str(corpus),
-          "--overwrite", "--runner=DirectRunner"], WORK / "build.log")  # fmt: skip
+    if not (args.reuse and _readable(corpus)):
+        _run([*KGTEXT, "build-corpus", "--kg", *inputs["kg"], "--docs", *inputs["docs"], "--out", str(corpus),
+              "--overwrite", "--runner=DirectRunner"], WORK / "build.log")  # fmt: skip
     manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
     stats = manifest["statistics"]
-    runs = pretrain_all(corpus, variants, seeds, steps)
+    runs = pretrain_all(corpus, variants, seeds, steps, args.reuse)
     final = {(v, s): _evals(r)[-1] for (v, s), r in runs.items()}
     lines = [
         "# Ablations (ERNIE 3.0 §5 at small scale)",
@@ -310,24 +336,38 @@ def main() -> None:
     lines += [
         "## Relation classification on FewRel (held out)",
         "",
-        "| pre-training | test accuracy | test macro-F1 |",
-        "|---|---:|---:|",
+        "| pre-training | test accuracy | test macro-F1 | test examples (too long for tgt_len: skipped) |",
+        "|---|---:|---:|---:|",
     ]
     fine: dict[str, list[dict[str, Any]]] = {}
     for variant in ("baseline", "no_uktp"):
         fine[variant] = [
-            finetune(runs[(variant, s)], files, WORK / f"ft-{variant}-s{s}", s, epochs, []) for s in seeds
+            finetune(runs[(variant, s)], files, WORK / f"ft-{variant}-s{s}", s, epochs, [], args.reuse)
+            for s in seeds
         ]
-    spm = runs[("baseline", seeds[0])] / "tokenizer" / "spm.model"
+    # The control: the pre-trained runs' own architecture (tgt_len, vocabulary) with random weights, so the
+    # same examples fit (a longer tgt_len would keep sentences the pre-trained models skip).
     fine["none"] = [
-        finetune("none", files, WORK / f"ft-none-s{s}", s, epochs, ["--tokenizer", str(spm)]) for s in seeds
+        finetune(
+            "none",
+            files,
+            WORK / f"ft-scratch-s{s}",
+            s,
+            epochs,
+            ["--architecture-of", str(runs[("baseline", s)])],
+            args.reuse,
+        )  # fmt: skip
+        for s in seeds
     ]
     for name, results in fine.items():
+        used, skipped = results[0]["examples"]["test"], results[0]["skipped"]["test"].get("too_long", 0)
         lines.append(
-            f"| {name} | {mean_std([r['test']['accuracy'] for r in results])} | {mean_std([r['test']['macro_f1'] for r in results])} |"
+            f"| {name} | {mean_std([r['test']['accuracy'] for r in results])} | "
+            f"{mean_std([r['test']['macro_f1'] for r in results])} | {used} ({skipped}) |"
         )
     acc = {k: [r["test"]["accuracy"] for r in v] for k, v in fine.items()}
     lines += ["", f"UKTP - no UKTP, test accuracy: {diff_interval(acc['baseline'], acc['no_uktp'])}; "
+              f"pre-trained (baseline) - from scratch: {diff_interval(acc['baseline'], acc['none'])}; "
               f"majority baseline {fine['baseline'][0]['majority_baseline']['accuracy']:.3f}.", ""]  # fmt: skip
     # Evaluate every run (document perplexity memory on/off, cloze).
     evals = {key: evaluate(run, corpus) for key, run in runs.items()}

@@ -3,6 +3,7 @@
     kgtext finetune --checkpoint RUN_DIR --task relation --train F --valid F --test F --out DIR
                     [--epochs N] [--batch-size B] [--lr LR] [--patience P] [--freeze-universal] [--seed S]
     kgtext finetune --checkpoint none --tokenizer PATH.model [--preset tiny] ...   (the from-scratch control)
+    kgtext finetune --checkpoint none --architecture-of RUN ...   (the same architecture as RUN, random weights)
 
 Heads (as ``*ForSequenceClassification`` / ``*ForTokenClassification`` elsewhere): ``classification`` = a
 linear layer on the pre-trained [CLS] pooler; ``relation`` = a linear layer on [pooled CLS; mean state of the
@@ -205,14 +206,22 @@ def prepare_out(out: Path, overwrite: bool) -> None:
 def base_model(args: argparse.Namespace) -> tuple[Ernie3Model, Tokenizer, str, Path]:
     """The pre-trained model and tokenizer (or a fresh model of ``--preset`` for ``--checkpoint none``)."""
     if args.checkpoint == "none":
-        if not args.tokenizer:
+        if args.architecture_of:
+            like = load(args.architecture_of)
+            tokenizer_path = Path(args.tokenizer) if args.tokenizer else tokenizer_file(like.model_file)
+            config = like.model.config
+        elif not args.tokenizer:
             raise CheckpointError(
-                "--checkpoint none needs --tokenizer PATH.model (the vocabulary to train with)"
+                "--checkpoint none needs --tokenizer PATH.model (the vocabulary to train with) "
+                "or --architecture-of RUN"
             )
-        tok = Tokenizer.load(args.tokenizer)
+        else:
+            tokenizer_path = Path(args.tokenizer)
+        tok = Tokenizer.load(tokenizer_path)
+        if not args.architecture_of:
+            config = get_preset(args.preset, vocab_size=tok.vocab_size)
         torch.manual_seed(args.seed)
-        model = Ernie3Model(get_preset(args.preset, vocab_size=tok.vocab_size))
-        return model, tok, "none", Path(args.tokenizer)
+        return Ernie3Model(config), tok, "none", tokenizer_path
     loaded = load(args.checkpoint)
     return loaded.model, loaded.tokenizer, str(loaded.model_file), tokenizer_file(loaded.model_file)
 
@@ -355,6 +364,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument(
         "--preset", default="tiny", choices=sorted(PRESETS), help="with --checkpoint none: the architecture"
+    )
+    p.add_argument(
+        "--architecture-of",
+        default="",
+        metavar="RUN",
+        help="with --checkpoint none: the architecture (and, without --tokenizer, the vocabulary) of this "
+        "checkpoint, randomly initialised: the like-for-like control of a fine-tune from it",
     )
     return p.parse_args(argv)
 

@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from corpus.records import Span
 from corpus.tasks.tokenizer import Tokenizer
-from model.use.finetune import main, parse_args, train
+from model.use.finetune import base_model, main, parse_args, train
 from model.use.finetune_data import (
     FinetuneDataError,
     FinetuneTask,
@@ -20,6 +21,7 @@ from model.use.finetune_data import (
     mark_entities,
     read_examples,
 )
+from model.use.load import load
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 FEWREL = {split: FIXTURES / "finetune" / f"fewrel_{split}.jsonl" for split in ("train", "valid", "test")}
@@ -102,6 +104,23 @@ def test_classification_with_text_pairs_from_scratch(tiny_run: Path, tmp_path: P
         _args("none", tmp_path / "ft", "classification", files, "--epochs", "1", "--tokenizer", str(spm))
     )
     assert metrics["checkpoint"] == "none" and 0.0 <= metrics["test"]["macro_f1"] <= 1.0
+
+
+def test_architecture_of_builds_the_checkpoints_model_with_fresh_weights(
+    tiny_run: Path, tmp_path: Path
+) -> None:
+    """--checkpoint none --architecture-of RUN: RUN's config and vocabulary, not its weights (like for like)."""
+    args = _args("none", tmp_path / "ft", "relation", FEWREL, "--architecture-of", str(tiny_run))
+    model, tok, source, tokenizer_path = base_model(args)
+    loaded = load(tiny_run)
+    assert source == "none" and model.config == loaded.model.config
+    assert (
+        tokenizer_path == tiny_run / "tokenizer" / "spm.model"
+        and tok.vocab_size == loaded.tokenizer.vocab_size
+    )
+    trained, fresh = loaded.model.state_dict(), model.state_dict()
+    assert trained.keys() == fresh.keys()
+    assert not torch.equal(trained["embed.word.weight"], fresh["embed.word.weight"])
 
 
 @pytest.mark.parametrize(
