@@ -23,8 +23,10 @@ Reads ../shared/data (REBEL sample, TEKGEN, FewRel val) like the benchmarks. Ste
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import math
+import os
 import re
 import statistics
 import subprocess
@@ -230,9 +232,17 @@ def _readable(corpus: Path) -> bool:
     return proc.returncode == 0
 
 
-def evaluate(run: Path, corpus: Path) -> dict[str, Any]:
-    proc = subprocess.run([*KGTEXT, "evaluate", "--checkpoint", str(run), "--corpus", str(corpus), "--cloze", "--json"],
-                          cwd=REPO, capture_output=True, text=True, check=True)  # fmt: skip
+EVALUATED = {"baseline": True, "no_memory": False, "token_masking": True}
+"""Variants ``kgtext evaluate`` runs on (value: with ``--cloze``): the memory comparison needs document
+perplexity of baseline and no_memory, the masking comparison the cloze of baseline and token_masking; the
+other comparisons come from the runs' own validation curves and the fine-tunes."""
+
+
+def evaluate(run: Path, corpus: Path, with_cloze: bool) -> dict[str, Any]:
+    flags = ["--cloze"] if with_cloze else []
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # two evaluations at a time, one thread each
+    proc = subprocess.run([*KGTEXT, "evaluate", "--checkpoint", str(run), "--corpus", str(corpus), *flags, "--json"],
+                          cwd=REPO, capture_output=True, text=True, check=True, env=env)  # fmt: skip
     result: dict[str, Any] = json.loads(proc.stdout)
     return result
 
@@ -369,19 +379,50 @@ def main() -> None:
     lines += ["", f"UKTP - no UKTP, test accuracy: {diff_interval(acc['baseline'], acc['no_uktp'])}; "
               f"pre-trained (baseline) - from scratch: {diff_interval(acc['baseline'], acc['none'])}; "
               f"majority baseline {fine['baseline'][0]['majority_baseline']['accuracy']:.3f}.", ""]  # fmt: skip
-    # Evaluate every run (document perplexity memory on/off, cloze).
-    evals = {key: evaluate(run, corpus) for key, run in runs.items()}
-    lines += ["## Evaluation of every run (`kgtext evaluate --cloze`)", "",
+    # kgtext evaluate of the runs the memory and masking comparisons need (document perplexity, cloze).
+    chosen = {v: c for v, c in EVALUATED.items() if v in variants}
+    keys = [(v, s) for v in chosen for s in seeds]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        found = pool.map(lambda key: evaluate(runs[key], corpus, chosen[key[0]]), keys)
+        evals = dict(zip(keys, found, strict=True))
+    lines += ["## Memory and masking (`kgtext evaluate`, valid split)", "",
               "| variant | doc ppl, memory | doc ppl, no memory | dlm stream ppl | cloze acc@1 | cloze MRR (random) |",
               "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
-    for variant in variants:
+    for variant, with_cloze in chosen.items():
         rs = [evals[(variant, s)] for s in seeds]
+        cloze_cells = (
+            f"{mean_std([r['cloze/accuracy_at_1'] for r in rs])} | {mean_std([r['cloze/mrr'] for r in rs])} "
+            f"({rs[0]['cloze/random_mrr']:.3f}, {rs[0]['cloze/facts']} facts)"
+            if with_cloze
+            else "- | -"
+        )
         lines.append(
             f"| {variant} | {mean_std([r['document_perplexity/with_memory'] for r in rs])} | "
-            f"{mean_std([r['document_perplexity/without_memory'] for r in rs])} | {mean_std([r['dlm/perplexity'] for r in rs])} | "
-            f"{mean_std([r['cloze/accuracy_at_1'] for r in rs])} | {mean_std([r['cloze/mrr'] for r in rs])} "
-            f"({rs[0]['cloze/random_mrr']:.3f}) |"
+            f"{mean_std([r['document_perplexity/without_memory'] for r in rs])} | "
+            f"{mean_std([r['dlm/perplexity'] for r in rs])} | {cloze_cells} |"
         )
+    if {"baseline", "no_memory"} <= set(chosen):
+        with_mem = [evals[("baseline", s)]["document_perplexity/with_memory"] for s in seeds]
+        without = [evals[("no_memory", s)]["document_perplexity/with_memory"] for s in seeds]
+        lines += [
+            "",
+            f"Document perplexity, memory (baseline) - no memory (mem_len 0 run): {diff_interval(with_mem, without)}.",
+        ]
+    if {"baseline", "token_masking"} <= set(chosen):
+        mrr = {v: [evals[(v, s)]["cloze/mrr"] for s in seeds] for v in ("baseline", "token_masking")}
+        lines += [
+            "",
+            f"Cloze MRR, knowledge masking (baseline) - token masking: {diff_interval(mrr['baseline'], mrr['token_masking'])}.",
+        ]
+    shared = (
+        [_evals(runs[("shared_module", s)])[-1].get("eval/dlm/perplexity") for s in seeds]
+        if "shared_module" in variants
+        else []
+    )
+    if shared and all(x is not None for x in shared):
+        separate = [_evals(runs[("baseline", s)])[-1]["eval/dlm/perplexity"] for s in seeds]
+        lines += ["", f"Final NLG validation perplexity, shared task module - separate (baseline): "
+                  f"{diff_interval([float(x) for x in shared], separate)} (curves in the plot above)."]  # fmt: skip
     if "no_progressive" in variants:
         lines += ["", "## Progressive learning: time to the no-progressive runs' final loss", "",
                   "| seed | target | first eval at or below: step | tokens | elapsed s |", "|---|---:|---:|---:|---:|"]  # fmt: skip

@@ -88,7 +88,9 @@ def _nll(model: Ernie3Model, docs: list[list[int]], memory: bool) -> tuple[float
 
 def document_perplexity(model: Ernie3Model, docs: list[list[int]], batch: int = DOC_BATCH) -> DocPerplexity:
     """Perplexity of ``docs`` with memory carried across segments and without (see the module docstring)."""
-    usable = [d for d in docs if len(d) >= 2]
+    # Batched by length, so a batch pads to a similar length (half the work on mixed corpora; the sums do
+    # not depend on the order, and a row's result does not depend on its batch mates: tested).
+    usable = sorted((d for d in docs if len(d) >= 2), key=len)
     model.eval()
     sums = {True: 0.0, False: 0.0}
     targets = 0
