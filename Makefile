@@ -27,6 +27,8 @@ PYTEST_ARGS ?=
 # Extra options for the command a target runs (see the top). Set on the make command line only: `:=` keeps
 # an ARGS variable in the shell's environment from leaking into a training run.
 ARGS :=
+SCALE ?= 1
+ABLATION_PRESET ?= tiny
 
 .PHONY: demo test test-all corpus inspect pretrain bench ablations lint fmt clean setup
 
@@ -66,9 +68,10 @@ pretrain: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.run_all $(ARGS)
 
-# ERNIE 3.0 ablations at small scale (~75 min on 2 cores; reads ../shared/data): bench/ABLATIONS.md
+# ERNIE 3.0 ablations at small scale (~85 min on 2 cores; reads ../shared/data): bench/ABLATIONS.md
+# SCALE=10 multiplies the steps; ABLATION_PRESET=base-ablation runs the same script on a GPU
 ablations: $(STAMP)
-	$(PY) -m bench.ablations $(ARGS)
+	SCALE=$(SCALE) ABLATION_PRESET=$(ABLATION_PRESET) $(PY) -m bench.ablations $(ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

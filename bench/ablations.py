@@ -135,7 +135,12 @@ def pretraining_inputs(
 
 
 def pretrain_all(
-    corpus: Path, variants: dict[str, list[str]], seeds: list[int], steps: int, reuse: bool = False
+    corpus: Path,
+    variants: dict[str, list[str]],
+    seeds: list[int],
+    steps: int,
+    reuse: bool = False,
+    preset: str = "tiny",
 ) -> dict[tuple[str, int], Path]:
     """Every (variant, seed) run, two at a time; RUN_DIR per run (with ``reuse``, a run folder that already
     holds its final checkpoint is kept, not trained again)."""
@@ -149,7 +154,7 @@ def pretrain_all(
             continue
         every = [f"eval.interval={max(5, steps // 6)}", f"checkpoint.interval={steps}"]
         sets = [*COMMON, *every, *variants[variant], f"runtime.seed={seed}", f"data.seed={seed}"]
-        cmd = [*KGTEXT, "pretrain", "--corpus", str(corpus), "--preset", "tiny", "--out", str(out), "--overwrite",
+        cmd = [*KGTEXT, "pretrain", "--corpus", str(corpus), "--preset", preset, "--out", str(out), "--overwrite",
                "--max-steps", str(steps), *sum((["--set", x] for x in sets), [])]  # fmt: skip
         log = open(WORK / f"pretrain-{variant}-s{seed}.log", "w", encoding="utf-8")  # noqa: SIM115
         pending.append((subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT), log))
@@ -226,6 +231,18 @@ def finetune(
     return result
 
 
+def _machine() -> str:
+    """Where the figures come from: the GPU's name, else the CPU count."""
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return f"one {torch.cuda.get_device_name(0)} GPU"
+    except ImportError:
+        pass
+    return f"{os.cpu_count()} CPU cores (no GPU)"
+
+
 def _readable(corpus: Path) -> bool:
     """Whether ``corpus`` holds a manifest this kgtext reads (a corpus of an older format is rebuilt)."""
     proc = subprocess.run([*KGTEXT, "inspect", str(corpus), "--json"], cwd=REPO, capture_output=True)
@@ -279,6 +296,17 @@ def main() -> None:
         "--out", type=Path, default=None, help="default bench/ABLATIONS.md (smoke: under bench/_work)"
     )
     p.add_argument(
+        "--scale",
+        type=float,
+        default=float(os.environ.get("SCALE", "1")),
+        help="multiply the 300 pre-training steps (default: $SCALE or 1)",
+    )
+    p.add_argument(
+        "--preset",
+        default=os.environ.get("ABLATION_PRESET", "tiny"),
+        help="model preset of every run (default: $ABLATION_PRESET or tiny; base-ablation on a GPU)",
+    )
+    p.add_argument(
         "--reuse",
         action="store_true",
         help="keep finished work under bench/_work/ablations (a readable corpus, runs with their final "
@@ -290,7 +318,7 @@ def main() -> None:
     started = time.perf_counter()
     WORK.mkdir(parents=True, exist_ok=True)
     variants = {k: VARIANTS[k] for k in ("baseline", "no_uktp")} if args.smoke else VARIANTS
-    seeds, steps, epochs = ([0], 30, 1) if args.smoke else ([0, 1, 2], 300, 8)
+    seeds, steps, epochs = ([0], 30, 1) if args.smoke else ([0, 1, 2], round(300 * args.scale), 8)
     files, sentences, facts = held_out(args.smoke)
     inputs, removed = pretraining_inputs(sentences, facts)
     corpus = WORK / "corpus"
@@ -299,13 +327,13 @@ def main() -> None:
               "--overwrite", "--runner=DirectRunner"], WORK / "build.log")  # fmt: skip
     manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
     stats = manifest["statistics"]
-    runs = pretrain_all(corpus, variants, seeds, steps, args.reuse)
+    runs = pretrain_all(corpus, variants, seeds, steps, args.reuse, args.preset)
     final = {(v, s): _evals(r)[-1] for (v, s), r in runs.items()}
     lines = [
         "# Ablations (ERNIE 3.0 §5 at small scale)",
         "",
         f"Rewritten by `make ablations`{' --smoke (driver check only: not results)' if args.smoke else ''}; "
-        f"{len(variants)} variants x {len(seeds)} seed(s), tiny preset, {steps} steps each, on 2 CPU cores (no GPU). "
+        f"{len(variants)} variants x {len(seeds)} seed(s), preset {args.preset}, {steps} steps each, on {_machine()}. "
         f"Corpus: {stats.get('documents.kept', 0)} documents, {stats.get('aligned.sentences', 0)} aligned sentences, "
         f"{stats.get('kg.triples', 0)} KG triples; held out for fine-tuning: {len(sentences)} FewRel sentences and "
         f"{len(facts)} facts (removed from pre-training: {removed['documents']} documents, {removed['kg_lines']} KG lines).",

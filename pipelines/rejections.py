@@ -221,11 +221,11 @@ def report_summary(rejections: Rejections, stats: Mapping[str, int], out: str) -
     kg, docs = shares(rejections.letters, stats)
     if rejections.lines:
         logger.warning("summary: rejected %s and %s:", kg.describe(), docs.describe())
-    else:
-        logger.warning("summary: no input record or KG statement was rejected; dropped while cleaning:")
         for line in rejections.lines:
             logger.warning("  rejected: %s", line)
         logger.warning("  dead letters: %s/dead_letters/ (kgtext inspect shows the counts)", out.rstrip("/"))
+    else:
+        logger.warning("summary: no input record or KG statement was rejected; dropped while cleaning:")
     for line in dropped_lines(stats):
         logger.warning("  dropped: %s", line)
 

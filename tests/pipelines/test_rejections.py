@@ -13,6 +13,7 @@ import pytest
 from corpus.reader import CorpusReader
 from corpus.replace import recover_output
 from pipelines.build_corpus import main
+from pipelines.rejections import Rejections, report_summary
 from tests.pipelines.conftest import REDOCRED, build
 
 TEKGEN = Path(__file__).resolve().parents[1] / "fixtures" / "aligners" / "tekgen" / "mojibake.jsonl"
@@ -152,3 +153,14 @@ def test_turtle_saved_as_nt_fails_with_a_rename_hint(
         f"--max-rejected-fraction 0.3 allows; top reason: 1,635 x syntax_error in {kg}: "
         "kg.nt holds Turtle (@prefix lines), not N-Triples: rename it to .ttl\n"
     )
+
+
+def test_the_summary_of_a_build_without_rejections_lists_the_drops(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="pipelines.rejections"):
+        report_summary(Rejections([], []), {"links.dropped.link_overlap": 3, "documents.read": 30}, "out")
+        report_summary(Rejections([], []), {"documents.read": 30}, "out")
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", "summary: no input record or KG statement was rejected; dropped while cleaning:"),
+        ("WARNING", "  dropped: links.dropped.link_overlap: 3"),
+        ("INFO", "summary: no input record or KG statement was rejected or dropped"),
+    ]
