@@ -267,19 +267,35 @@ def evaluate(run: Path, corpus: Path, with_cloze: bool) -> dict[str, Any]:
 def plot_curves(
     runs: dict[tuple[str, int], Path], key: str, variants: list[str], path: Path, ylabel: str
 ) -> None:
+    """One line per variant (the mean over seeds) with its seeds' min-max band. ``key`` "total" sums the
+    validation losses of the tasks every variant trains (no_uktp has no UKTP loss), named in the label."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    common = set.intersection(*(_loss_keys(_evals(run)[-1]) for run in runs.values()))
+    if key == "total":
+        ylabel = f"{ylabel} ({'+'.join(sorted(k.split('/')[1] for k in common))})"
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for variant in variants:
-        for (v, seed), run in sorted(runs.items()):
-            if v != variant:
-                continue
-            evals = _evals(run)
-            values = [_total_valid_loss(r) if key == "total" else r.get(key, float("nan")) for r in evals]
-            ax.plot([r["step"] for r in evals], values, label=f"{variant} s{seed}", alpha=0.8)
+        curves = [_evals(run) for (v, _), run in sorted(runs.items()) if v == variant]
+        steps = [r["step"] for r in curves[0]]
+        values = [
+            [_total_valid_loss(r, common) if key == "total" else r.get(key, float("nan")) for r in evals]
+            for evals in curves
+        ]
+        by_step = list(zip(*values, strict=False))
+        mean = [statistics.mean(v) for v in by_step]
+        (line,) = ax.plot(steps[: len(mean)], mean, label=f"{variant} ({len(curves)} seeds)", linewidth=1.6)
+        if len(curves) > 1:
+            ax.fill_between(
+                steps[: len(mean)],
+                [min(v) for v in by_step],
+                [max(v) for v in by_step],
+                color=line.get_color(),
+                alpha=0.15,
+            )
     ax.set(xlabel="step", ylabel=ylabel)
     ax.legend(fontsize="small")
     fig.tight_layout()
