@@ -215,7 +215,8 @@ def dropped_lines(stats: Mapping[str, int]) -> list[str]:
 
 def report_summary(rejections: Rejections, stats: Mapping[str, int], out: str) -> None:
     """The closing WARNING summary of a build: rejections by reason, drops by reason, the dead letters."""
-    if not rejections.lines and not dropped_lines(stats):
+    dropped = dropped_lines(stats)
+    if not rejections.lines and not dropped:
         logger.info("summary: no input record or KG statement was rejected or dropped")
         return
     kg, docs = shares(rejections.letters, stats)
@@ -226,7 +227,7 @@ def report_summary(rejections: Rejections, stats: Mapping[str, int], out: str) -
         logger.warning("  dead letters: %s/dead_letters/ (kgtext inspect shows the counts)", out.rstrip("/"))
     else:
         logger.warning("summary: no input record or KG statement was rejected; dropped while cleaning:")
-    for line in dropped_lines(stats):
+    for line in dropped:
         logger.warning("  dropped: %s", line)
 
 
@@ -237,11 +238,11 @@ def keep_dead_letters(root: str, out: str) -> str | None:
     if "://" in out or not os.path.isdir(source) or not os.listdir(source):
         return None
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    target = f"{os.path.abspath(out).rstrip(os.sep)}.failed-{stamp}"
+    base = target = f"{os.path.abspath(out).rstrip(os.sep)}.failed-{stamp}"
     suffix = 1
-    while os.path.exists(target + ("" if suffix == 1 else f"-{suffix}")):
+    while os.path.exists(target):  # two failures in one second
         suffix += 1
-    target += "" if suffix == 1 else f"-{suffix}"
+        target = f"{base}-{suffix}"
     os.makedirs(target)
     shutil.move(source, os.path.join(target, "dead_letters"))
     return os.path.join(target, "dead_letters")
