@@ -7,12 +7,19 @@
 
 PYTHON ?= python3
 VENV ?= .venv
-# torch is installed first from this spec so the project's open range (torch>=2.3) never pulls a
-# multi-GB CUDA build by accident. Override for a GPU box: make demo TORCH_SPEC='torch==2.13.0 --index-url ...'
+# Every dependency comes from the lock file (exact versions, what CI tested; docs/INSTALL.md). torch is installed
+# first from TORCH_SPEC so that it never pulls a multi-GB CUDA build by accident; the lock's torch, nvidia-* and
+# triton lines are skipped (with the default spec they name the same torch). For a GPU box:
+#   make demo TORCH_SPEC='torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128'
 TORCH_SPEC ?= torch==2.13.0
+LOCK := requirements/lock.txt
 PY := $(VENV)/bin/python
 KGTEXT := $(VENV)/bin/kgtext
 STAMP := $(VENV)/.kgtext-installed
+# `make lock` compiles the lock in this throw-away venv with this pip-tools; `make test-latest` tests in the other.
+LOCK_VENV ?= .venv-lock
+PIP_TOOLS ?= pip-tools==7.7.0
+LATEST_VENV ?= .venv-latest
 
 # Inputs/outputs of the corpus, inspect and pretrain targets (defaults: the bundled sample).
 # OUT is the corpus directory for `make corpus` and the run directory for `make pretrain`.
@@ -30,16 +37,39 @@ ARGS :=
 SCALE ?= 1
 ABLATION_PRESET ?= tiny
 
-.PHONY: demo test test-all corpus inspect pretrain bench ablations lint fmt clean setup
+.PHONY: demo test test-all test-latest lock corpus inspect pretrain bench ablations lint fmt clean clean-venv setup
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# A changed lock (or pyproject.toml) re-syncs the venv: pip moves every package to its locked version, and
+# tests/test_lock.py names any package the venv holds that the lock does not (then `make clean-venv setup`).
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(TORCH_SPEC)
-	$(PY) -m pip install --quiet -e '.[dev]'
+	grep -Ev '^(torch|triton|nvidia-[a-z0-9-]+)==' $(LOCK) > $(VENV)/lock-without-torch.txt
+	$(PY) -m pip install --quiet "$$(grep '^pip==' $(LOCK))"
+	$(PY) -m pip install --quiet $(TORCH_SPEC) -c $(VENV)/lock-without-torch.txt
+	$(PY) -m pip install --quiet -r $(VENV)/lock-without-torch.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Regenerate requirements/lock.txt after a change of pyproject.toml's dependencies or requirements/pins.in, or to
+# move to newer releases (then `make test-latest` first, and commit the lock with the change that needs it).
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install --quiet $(PIP_TOOLS); }
+	$(LOCK_VENV)/bin/pip-compile --quiet --upgrade --allow-unsafe --extra dev --strip-extras --no-emit-index-url \
+		--no-emit-find-links --no-emit-trusted-host --output-file $(LOCK) pyproject.toml requirements/pins.in
+	sed -i -E 's/^(torch==[^+ ]+)\+[A-Za-z0-9.]+/\1/' $(LOCK)
+
+# The newest releases pyproject.toml's ranges admit (torch still from TORCH_SPEC), in a throw-away venv.
+test-latest:
+	rm -rf $(LATEST_VENV)
+	$(PYTHON) -m venv $(LATEST_VENV)
+	$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LATEST_VENV)/bin/python -m pip install --quiet $(TORCH_SPEC)
+	$(LATEST_VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	$(LATEST_VENV)/bin/python -m pip freeze --exclude-editable > $(LATEST_VENV)/tested.txt
+	grep -E '^(apache-beam|pyarrow|numpy|spacy|rdflib|sentencepiece|torch)==' $(LATEST_VENV)/tested.txt
+	KGTEXT_UNLOCKED=1 $(LATEST_VENV)/bin/python -m pytest -q -m "not slow and not gpu" $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	$(KGTEXT) build-corpus --kg data/sample/kg.ttl --docs data/sample/docs.jsonl --out out/demo/corpus --overwrite $(BEAM)
@@ -81,6 +111,9 @@ lint: $(STAMP)
 fmt: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
+
+clean-venv:
+	rm -rf $(VENV) $(LOCK_VENV) $(LATEST_VENV)
 
 clean:
 	rm -rf out bench/_work .pytest_cache .mypy_cache .ruff_cache build *.egg-info

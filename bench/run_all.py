@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
         "",
         "Rewritten by every `make bench` run. Figures are ratios against a baseline measured in the same run.",
         "",
-        f"- date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- machine: {machine_description()}",
         f"- command: `python -m bench.run_all {' '.join(argv or sys.argv[1:])}`".rstrip() + "",
         f"- commit: {git_commit()}",

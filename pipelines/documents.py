@@ -201,7 +201,7 @@ class CleanAndDeduplicate(beam.PTransform[Any, Any]):
         cleaned = docs | "Clean" >> beam.Map(clean, self.config)
         kept = (
             cleaned
-            | "KeepCleaned" >> beam.Filter(isinstance, CleanedDocument)
+            | "KeepCleaned" >> beam.Filter(isinstance, CleanedDocument).with_output_types(CleanedDocument)
             | "KeyByDedupKey" >> beam.Map(key_for_dedup, self.config)
             | "GroupByDedupKey" >> beam.GroupByKey()
             | "KeepSmallestId" >> beam.Map(keep_smallest_id)

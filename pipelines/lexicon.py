@@ -40,7 +40,10 @@ logger = logging.getLogger(__name__)
 
 INDEX_SHARDS = 8
 
-EntityForms = tuple[list[tuple[int, str, int, int]], int]
+FormRow = tuple[Any, str, int, int]
+"""A :class:`FormEntry` as a plain tuple. Its hash is an unsigned 64-bit int, beyond the signed range of the
+VarIntCoder that Beam (2.78+) picks for an ``int`` hint, so it is typed ``Any`` (a coder that holds any int)."""
+EntityForms = tuple[list[FormRow], int]
 """One named entity's form entries (plain tuples) and how many of its forms were left out."""
 MAX_WORDS = 8
 """Longest surface form, in words, that is indexed and looked up."""
@@ -75,7 +78,9 @@ def _encode_run(values: list[Any]) -> bytes:
     return pickle.dumps(values, protocol=PICKLE_PROTOCOL)
 
 
-def _by_iri_shard(item: tuple[tuple[str, int], str | None]) -> tuple[int, tuple[str, str] | None]:
+def _by_iri_shard(item: tuple[Any, str | None]) -> tuple[int, tuple[str, str] | None]:
+    """``((kind, shard), run path or None)``: the key is typed ``Any`` because Beam (2.78+) infers the flattened
+    spill runs' key as ``Tuple[Any, ...]`` and the markers' as ``Tuple[str, int]``."""
     (kind, shard), path = item
     return shard, (None if path is None else (kind, path))
 
@@ -101,7 +106,7 @@ def shard_forms(
         yield [(e.hash, e.iri, e.source, e.prior) for e in entries], skipped
 
 
-def _keyed_entries(forms: EntityForms, shards: int) -> Iterator[tuple[int, tuple[int, str, int, int]]]:
+def _keyed_entries(forms: EntityForms, shards: int) -> Iterator[tuple[int, FormRow]]:
     for row in forms[0]:
         yield shard_of_hash(row[0], shards), row
 
@@ -113,7 +118,7 @@ def _entity_stats(forms: EntityForms) -> Iterator[Stat]:
 
 
 def _write_shard(
-    group: tuple[int, Iterable[tuple[int, str, int, int]]], index_dir: str, shards: int
+    group: tuple[int, Iterable[FormRow]], index_dir: str, shards: int
 ) -> Iterator[Stat]:
     shard, rows = group
     entries = [FormEntry(*r) for r in rows]

@@ -19,6 +19,7 @@ import apache_beam as beam
 
 from aligners.config import AlignerConfig
 from aligners.documents import DEFAULT_FIELDS, FieldMap
+from aligners.records import Document
 from corpus.records import DeadLetter
 from corpus.schemas import ALIGNED, NAMES
 from corpus.tasks.config import TasksConfig
@@ -156,7 +157,7 @@ def build_phase_one(
     items = p | "ReadDocuments" >> ReadDocuments(inputs.doc_files, kg_config.max_line_bytes, fields)
     docs, id_letters, id_stats = (
         items
-        | "KeepDocuments" >> beam.Filter(is_document)
+        | "KeepDocuments" >> beam.Filter(is_document).with_output_types(Document)
         | "ResolveDuplicateIds" >> ResolveDuplicateIds(inputs.doc_files)
     )
     cleaned, doc_stats = docs | "CleanAndDeduplicate" >> CleanAndDeduplicate(aligner_config)
@@ -173,7 +174,7 @@ def build_phase_one(
     joined = cleaned | "LookUpKg" >> beam.ParDo(GatherFn(paths.kg_index(inputs.index_shards), linking))
     records, align_stats = joined | "Align" >> Align(aligner_config)
     letters = (
-        items | "KeepDocDeadLetters" >> beam.Filter(is_dead_letter),
+        items | "KeepDocDeadLetters" >> beam.Filter(is_dead_letter).with_output_types(DeadLetter),
         id_letters,
         p | "EarlyDeadLetters" >> beam.Create(list(inputs.rejected)),
     ) | "AllDeadLetters" >> beam.Flatten()

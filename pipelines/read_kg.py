@@ -11,7 +11,7 @@ output type and ``beam.Filter`` splits the union (no tagged outputs, side inputs
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import BinaryIO, NamedTuple
 
 import apache_beam as beam
@@ -146,7 +146,7 @@ def key_by_iri(entry: LexiconEntry) -> tuple[str, LexiconEntry]:
     return entry.iri, entry
 
 
-def _resolve_group(group: tuple[str, Sequence[LexiconEntry]], languages: tuple[str, ...]) -> Names:
+def _resolve_group(group: tuple[str, Iterable[LexiconEntry]], languages: tuple[str, ...]) -> Names:
     iri, entries = group
     return resolve_names(iri, entries, languages)
 
