@@ -18,29 +18,66 @@ T-REx/REBEL conversion: hyperlink entities (annotator ``Me`` with a Q-id) become
 ``http://www.wikidata.org/entity/Q…``; the page entity (``uri``) becomes ``subject``; date and number
 entities are not links (the aligner finds literals itself). Boundaries that do not slice to
 ``surfaceform`` are moved to the nearest occurrence of ``surfaceform`` (REBEL's +2/+4/+6 drift).
+
+Bounds (hostile or careless inputs): every format is streamed, and one record may take at most
+``max_doc_bytes`` (a JSONL line, one element of a ``.json`` array, a whole ``.txt`` file, a Parquet row's
+text); a larger one is a ``too_large`` dead letter that is skipped without being held. Only regular files
+are read (a FIFO, ``/dev/zero`` or a directory is one ``read_error`` dead letter). A string field holding a
+lone surrogate (a ``"\\ud800"`` escape, which no UTF-8 writer accepts) rejects its record
+(:data:`aligners.document_objects.LONE_SURROGATE`).
 """
 
 from __future__ import annotations
 
 import enum
 import gzip
-import json
 import logging
 import os
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from aligners.records import Document, DropReason, Link
-from corpus.lines import DEFAULT_MAX_LINE_BYTES, LongLine, bounded_lines
+from aligners.document_objects import (
+    DEFAULT_FIELDS,
+    STAGE,
+    WIKIDATA_ENTITY,
+    FieldMap,
+    document_from_object,
+    record_id,
+)
+from aligners.records import Document
+from corpus.json_stream import JsonStreamError, TooLarge, TrailingDataError, iter_json_items
+from corpus.jsonl import LineError, LineProblem, loads_line
+from corpus.lines import DEFAULT_MAX_LINE_BYTES, LongLine, bounded_lines, open_regular
 from corpus.records import DeadLetter, Reason, make_dead_letter
+
+__all__ = [
+    "DEFAULT_FIELDS",
+    "DEFAULT_MAX_DOC_BYTES",
+    "STAGE",
+    "WIKIDATA_ENTITY",
+    "DocFormat",
+    "FieldMap",
+    "document_format_of",
+    "document_from_object",
+    "parse_document_line",
+    "parse_jsonl_stream",
+    "read_documents",
+    "record_id",
+]
 
 logger = logging.getLogger(__name__)
 
-STAGE = "read_documents"
-WIKIDATA_ENTITY = "http://www.wikidata.org/entity/"
 UTF8_BOM = b"\xef\xbb\xbf"
+DEFAULT_MAX_DOC_BYTES = 16 * 1024 * 1024
+"""Most bytes one document record may take (``--max-doc-bytes``): far above any document the aligner
+keeps (``AlignerConfig.max_document_chars``, 1M characters, is at most 4 MiB of UTF-8)."""
+_LINE_REASONS = {
+    LineProblem.NOT_UTF8: Reason.INVALID_UTF8,
+    LineProblem.NOT_JSON: Reason.INVALID_JSON,
+    LineProblem.TOO_DEEP: Reason.INVALID_JSON,
+    LineProblem.TOO_LONG: Reason.TOO_LARGE,
+}
 
 
 class DocFormat(str, enum.Enum):
@@ -71,201 +108,6 @@ def document_format_of(path: str) -> DocFormat:
     raise ValueError(f"{path}: unknown document file extension (known: {known})")
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class FieldMap:
-    """Which fields of a JSONL/JSON/Parquet record hold the document's parts (datatrove-style mapping)."""
-
-    text: str = "text"
-    id: str = "id"
-    """A record without it (absent, null or empty) gets the id ``<file>:<line>``."""
-    title: str = "title"
-    subject: str = "subject"
-    links: str = "links"
-    """A list of ``{"start", "end", "entity"[, "surface"]}`` objects (the inner names are fixed)."""
-    entity_prefix: str = ""
-    """Prepended to a subject or link entity that is a bare id (no ``://``, not a blank node), e.g.
-    ``http://www.wikidata.org/entity/`` for ``Q42``; ``""`` keeps values as given."""
-
-    def __post_init__(self) -> None:
-        names = [self.text, self.id, self.title, self.subject, self.links]
-        if any(not name for name in names):
-            raise ValueError("field names must not be empty")
-        if len(set(names)) != len(names):
-            raise ValueError(f"field names must differ, got text/id/title/subject/links = {names}")
-
-    def entity(self, value: str) -> str:
-        """``value`` as an IRI: the prefix is added to bare ids only."""
-        if not self.entity_prefix or not value or "://" in value or value.startswith("_:"):
-            return value
-        return self.entity_prefix + value
-
-
-DEFAULT_FIELDS = FieldMap()
-
-
-class _BadRecordError(Exception):
-    """Internal: a record is rejected with ``reason``."""
-
-    def __init__(self, reason: Reason, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-
-
-def _string(obj: dict[str, Any], key: str, *, required: bool, numeric: bool = False) -> str:
-    value = obj.get(key)
-    if value is None:
-        if required:
-            raise _BadRecordError(Reason.MISSING_FIELD, _missing(obj, key))
-        return ""
-    if numeric and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    if not isinstance(value, str):
-        raise _BadRecordError(Reason.BAD_FIELD_TYPE, key)
-    return value
-
-
-def _missing(obj: dict[str, Any], key: str) -> str:
-    """``'text'`` plus the record's own fields and the one with the longest string (what a field mapping
-    needs to know: ``--text-field sent``)."""
-    if not obj:
-        return repr(key)
-    names = ", ".join(repr(name) for name in list(obj)[:8]) + (", ..." if len(obj) > 8 else "")
-    strings = [(len(v), k) for k, v in obj.items() if isinstance(v, str) and isinstance(k, str)]
-    longest = f"; longest text in {max(strings)[1]!r}" if strings else ""
-    return f"{key!r} (the record has {names}{longest})"
-
-
-def _int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _BadRecordError(Reason.BAD_LINK, f"offset {value!r}")
-    return value
-
-
-def _nearest(text: str, surface: str, start: int) -> int:
-    """Start of the occurrence of ``surface`` in ``text`` nearest to ``start``, or -1."""
-    best = -1
-    pos = text.find(surface)
-    while pos >= 0:
-        if best < 0 or abs(pos - start) < abs(best - start):
-            best = pos
-        if pos > start:
-            break
-        pos = text.find(surface, pos + 1)
-    return best
-
-
-def _repair(text: str, start: int, end: int, surface: str) -> tuple[int, int] | DropReason:
-    """Check ``text[start:end] == surface``; move to the nearest occurrence when it does not."""
-    if not 0 <= start < end <= len(text):
-        if not surface:
-            return DropReason.LINK_OUT_OF_RANGE
-    elif not surface or text[start:end] == surface:
-        return start, end
-    pos = _nearest(text, surface, start)
-    if pos < 0:
-        return DropReason.LINK_MISMATCH
-    return pos, pos + len(surface)
-
-
-def _jsonl_links(text: str, raw: Any, fields: FieldMap) -> tuple[list[Link], list[DropReason]]:
-    if raw is None:
-        return [], []
-    if not isinstance(raw, list):
-        raise _BadRecordError(Reason.BAD_LINK, "links is not a list")
-    links: list[Link] = []
-    drops: list[DropReason] = []
-    for item in raw:
-        if not isinstance(item, dict) or not isinstance(item.get("entity"), str) or not item["entity"]:
-            raise _BadRecordError(Reason.BAD_LINK, f"link {item!r}")
-        surface = item.get("surface") or ""
-        if not isinstance(surface, str):
-            raise _BadRecordError(Reason.BAD_LINK, f"link surface {surface!r}")
-        # Out-of-range offsets are kept for clean_document to drop and count.
-        placed = _repair(text, _int(item.get("start")), _int(item.get("end")), surface)
-        if isinstance(placed, DropReason):
-            if surface:
-                drops.append(placed)
-                continue
-            placed = (_int(item.get("start")), _int(item.get("end")))
-        links.append(Link(placed[0], placed[1], fields.entity(item["entity"])))
-    return links, drops
-
-
-def _qid_iri(uri: Any) -> str:
-    """Wikidata item IRI for a T-REx ``uri`` (``Q42`` or a full IRI), ``""`` for ``None``/literals."""
-    if not isinstance(uri, str) or uri in ("", "None") or "^^" in uri:
-        return ""
-    return uri if "://" in uri else WIKIDATA_ENTITY + uri
-
-
-def _trex_document(obj: dict[str, Any], file: str, line: int) -> Document:
-    text = _string(obj, "text", required=True)
-    doc_id = _string(obj, "docid", required=True, numeric=True)
-    entities = obj.get("entities") or []
-    if not isinstance(entities, list):
-        raise _BadRecordError(Reason.BAD_FIELD_TYPE, "entities")
-    links: list[Link] = []
-    drops: list[DropReason] = []
-    for ent in entities:
-        if not isinstance(ent, dict):
-            raise _BadRecordError(Reason.BAD_LINK, f"entity {ent!r}")
-        iri = _qid_iri(ent.get("uri"))
-        if not iri or ent.get("annotator") not in ("Me", None):
-            continue
-        bounds = ent.get("boundaries")
-        if not (isinstance(bounds, list) and len(bounds) == 2):
-            raise _BadRecordError(Reason.BAD_LINK, f"boundaries {bounds!r}")
-        surface_value = ent.get("surfaceform")
-        surface = surface_value if isinstance(surface_value, str) else ""
-        placed = _repair(text, _int(bounds[0]), _int(bounds[1]), surface)
-        if isinstance(placed, DropReason):
-            drops.append(placed)
-        else:
-            links.append(Link(placed[0], placed[1], iri))
-    title = _string(obj, "title", required=False)
-    return Document(doc_id, text, title, _qid_iri(obj.get("uri")), tuple(links), file, line, tuple(drops))
-
-
-def record_id(file: str, line: int) -> str:
-    """The id of a record that has none: ``<file>:<line>`` (``<file>`` alone for a one-record file)."""
-    return file if line < 0 else f"{file}:{line}"
-
-
-def document_from_object(
-    obj: Any, *, file: str, line: int, fields: FieldMap = DEFAULT_FIELDS
-) -> Document | DeadLetter:
-    """Convert one parsed JSON object (JSONL schema or T-REx record) to a Document or a dead letter."""
-    try:
-        if not isinstance(obj, dict):
-            raise _BadRecordError(Reason.BAD_FIELD_TYPE, "record is not an object")
-        if fields.id == "id" and "id" not in obj and "docid" in obj:  # a T-REx/REBEL record
-            doc = _trex_document(obj, file, line)
-        else:
-            text = _string(obj, fields.text, required=True)
-            links, drops = _jsonl_links(text, obj.get(fields.links), fields)
-            doc = Document(
-                _string(obj, fields.id, required=False, numeric=True) or record_id(file, line),
-                text,
-                _string(obj, fields.title, required=False),
-                fields.entity(_string(obj, fields.subject, required=False)),
-                tuple(links),
-                file,
-                line,
-                tuple(drops),
-            )
-    except _BadRecordError as err:
-        return make_dead_letter(STAGE, file, err.reason, f"{err}: {_excerpt(obj)}", line=line)
-    if not doc.text.strip():
-        return make_dead_letter(STAGE, file, Reason.EMPTY_TEXT, _excerpt(obj), line=line)
-    return doc
-
-
-def _excerpt(obj: Any) -> str:
-    text = json.dumps(obj, ensure_ascii=False, default=str)[:2048]
-    # Lone surrogates (from "\ud800" escapes) cannot be written as UTF-8: keep them as escapes.
-    return text.encode("utf-8", errors="backslashreplace").decode("utf-8")
-
-
 def parse_document_line(
     line: bytes, *, file: str, line_no: int, fmt: DocFormat, fields: FieldMap = DEFAULT_FIELDS
 ) -> Document | DeadLetter:
@@ -275,14 +117,28 @@ def parse_document_line(
     if line_no == 1 and line.startswith(UTF8_BOM):
         line = line[len(UTF8_BOM) :]  # a byte-order mark (Windows editors) opens the file, not the record
     try:
-        decoded = line.decode("utf-8")
-    except UnicodeDecodeError:
-        return make_dead_letter(STAGE, file, Reason.INVALID_UTF8, line, line=line_no)
-    try:
-        obj = json.loads(decoded)
-    except json.JSONDecodeError:
-        return make_dead_letter(STAGE, file, Reason.INVALID_JSON, decoded, line=line_no)
+        obj = loads_line(line)
+    except LineError as err:
+        excerpt: str | bytes = line  # the line itself shows what is wrong with it
+        if err.problem is LineProblem.NOT_JSON:
+            excerpt = line.decode("utf-8")
+        elif err.problem is LineProblem.TOO_DEEP:
+            excerpt = f"{err}: {line[:EXCERPT_HEAD]!r}"
+        return make_dead_letter(STAGE, file, _LINE_REASONS[err.problem], excerpt, line=line_no)
     return document_from_object(obj, file=file, line=line_no, fields=fields)
+
+
+EXCERPT_HEAD = 256
+"""Bytes of an over-long or over-deep record quoted in its dead letter."""
+
+
+def _too_large(
+    file: str, what: str, length: int, limit: int, head: bytes | str, line: int, unit: str = "bytes"
+) -> DeadLetter:
+    excerpt = (
+        f"{what} of {length:,} {unit} exceeds max_doc_bytes={limit:,}; it starts {head[:EXCERPT_HEAD]!r}"
+    )
+    return make_dead_letter(STAGE, file, Reason.TOO_LARGE, excerpt, line=line)
 
 
 def parse_jsonl_stream(
@@ -292,18 +148,22 @@ def parse_jsonl_stream(
     fmt: DocFormat,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     fields: FieldMap = DEFAULT_FIELDS,
+    max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES,
 ) -> Iterator[Document | DeadLetter]:
-    """Every record of a JSONL stream (raw bytes; ``.jsonl.gz`` is decompressed here), in bounded memory.
+    """Every record of a JSONL stream (raw bytes; ``.jsonl.gz`` is decompressed here, as it is read), in
+    bounded memory.
 
-    A line above ``max_line_bytes`` is a ``too_large`` dead letter and reading resumes at the next line;
-    a truncated or corrupt ``.jsonl.gz`` keeps the records before the damage, then one dead letter.
+    A line above ``max_line_bytes`` or ``max_doc_bytes`` is a ``too_large`` dead letter and reading resumes
+    at the next line; a truncated or corrupt ``.jsonl.gz`` keeps the records before the damage, then one
+    dead letter.
     """
     handle: BinaryIO = gzip.GzipFile(fileobj=raw) if fmt is DocFormat.JSONL_GZ else raw  # type: ignore[assignment]
+    limit, name = min((max_line_bytes, "max_line_bytes"), (max_doc_bytes, "max_doc_bytes"))
     line_no = 0
     try:
-        for line_no, line in enumerate(bounded_lines(handle, max_line_bytes), start=1):
+        for line_no, line in enumerate(bounded_lines(handle, limit), start=1):
             if isinstance(line, LongLine):
-                excerpt = f"line of {line.length} bytes exceeds max_line_bytes={max_line_bytes}; starts {line.head!r}"
+                excerpt = f"line of {line.length} bytes exceeds {name}={limit}; starts {line.head!r}"
                 yield make_dead_letter(STAGE, file, Reason.TOO_LARGE, excerpt, line=line_no)
             elif line.strip():
                 yield parse_document_line(line, file=file, line_no=line_no, fmt=fmt, fields=fields)
@@ -311,33 +171,57 @@ def parse_jsonl_stream(
         yield make_dead_letter(STAGE, file, Reason.TRUNCATED_COMPRESSED, str(err), line=line_no + 1)
 
 
-def _read_json(path: str, fields: FieldMap) -> Iterator[Document | DeadLetter]:
-    with open(path, "rb") as handle:
-        raw = handle.read()
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        yield make_dead_letter(STAGE, path, Reason.INVALID_UTF8, raw)
-        return
-    except json.JSONDecodeError as err:
-        if err.msg == "Extra data":
-            # One record per line, under a .json name (how T-REx-style dumps are often shipped).
-            for line_no, line in enumerate(raw.splitlines(), start=1):
-                if line.strip():
-                    yield parse_document_line(
-                        line, file=path, line_no=line_no, fmt=DocFormat.JSONL, fields=fields
-                    )
+def _read_json(path: str, fields: FieldMap, max_doc_bytes: int) -> Iterator[Document | DeadLetter]:
+    """A JSON array of records (streamed, one element at a time), one record, or one record per line.
+
+    A file of one record (a lone object, or an array of one) reports it with line -1 (its id, when it has
+    none, is the file name); otherwise ``line`` is the record's 1-based position in the array.
+    """
+    held: Any = None  # the first record waits until a second one shows the file holds several
+    count = 0
+    with open_regular(path) as handle:
+        try:
+            for count, item in enumerate(iter_json_items(handle, max_item_chars=max_doc_bytes), start=1):
+                if count == 2:
+                    yield _json_record(path, held, 1, fields, max_doc_bytes)
+                if count >= 2:
+                    yield _json_record(path, item.value, count, fields, max_doc_bytes)
+                else:
+                    held = item.value
+        except TrailingDataError:
+            count = -1  # several top-level values: one record per line (T-REx-style dumps under .json)
+        except JsonStreamError as err:
+            if count == 1:
+                yield _json_record(path, held, 1, fields, max_doc_bytes)
+            reason = _LINE_REASONS[err.problem]
+            line = err.index + 1 if count else -1
+            yield make_dead_letter(STAGE, path, reason, f"record {err.index + 1}: {err}", line=line)
             return
-        yield make_dead_letter(STAGE, path, Reason.INVALID_JSON, f"{err}: {raw[:512]!r}")
-        return
-    records = data if isinstance(data, list) else [data]
-    for index, obj in enumerate(records):
-        yield document_from_object(obj, file=path, line=-1 if len(records) == 1 else index + 1, fields=fields)
+    if count == 1:
+        yield _json_record(path, held, -1, fields, max_doc_bytes)
+    elif count < 0:
+        with open_regular(path) as handle:
+            yield from parse_jsonl_stream(
+                handle, file=path, fmt=DocFormat.JSONL, fields=fields, max_doc_bytes=max_doc_bytes
+            )
 
 
-def _read_txt(path: str) -> Iterator[Document | DeadLetter]:
-    with open(path, "rb") as handle:
-        raw = handle.read()
+def _json_record(
+    path: str, value: Any, line: int, fields: FieldMap, max_doc_bytes: int
+) -> Document | DeadLetter:
+    if isinstance(value, TooLarge):
+        return _too_large(path, "record", value.length, max_doc_bytes, value.head, line, unit="characters")
+    return document_from_object(value, file=path, line=line, fields=fields)
+
+
+def _read_txt(path: str, max_doc_bytes: int) -> Iterator[Document | DeadLetter]:
+    """One document per file, read up to ``max_doc_bytes`` (a larger file is a ``too_large`` dead letter)."""
+    with open_regular(path) as handle:
+        raw = handle.read(max_doc_bytes + 1)
+        if len(raw) > max_doc_bytes:
+            size = len(raw) + _drain(handle)
+            yield _too_large(path, "text file", size, max_doc_bytes, raw, -1)
+            return
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -350,32 +234,75 @@ def _read_txt(path: str) -> Iterator[Document | DeadLetter]:
     yield Document(stem, text, "", "", (), path, -1)
 
 
-def _read_parquet(path: str, fields: FieldMap) -> Iterator[Document | DeadLetter]:
+def _drain(handle: BinaryIO, chunk: int = 1 << 20) -> int:
+    """Bytes left in ``handle`` (counted from its size when it can say, else read in bounded chunks)."""
+    try:
+        return max(0, os.fstat(handle.fileno()).st_size - handle.tell())
+    except (OSError, ValueError):
+        total = 0
+        while data := handle.read(chunk):
+            total += len(data)
+        return total
+
+
+PARQUET_BATCH_ROWS = 64
+"""Rows decoded at a time from a Parquet file (memory: one batch, not the table)."""
+
+
+def _utf8_size(value: Any, limit: int) -> int:
+    """UTF-8 bytes of a string field (0 for anything else); computed only when it may exceed ``limit``."""
+    if not isinstance(value, str) or 4 * len(value) <= limit:
+        return 0
+    return len(value.encode("utf-8", "surrogatepass"))
+
+
+def _read_parquet(path: str, fields: FieldMap, max_doc_bytes: int) -> Iterator[Document | DeadLetter]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    row_no = 0
     try:
-        table = pq.read_table(path)
+        with open_regular(path) as handle:
+            for batch in pq.ParquetFile(handle).iter_batches(batch_size=PARQUET_BATCH_ROWS):
+                for row in batch.to_pylist():
+                    row_no += 1
+                    size = _utf8_size(row.get(fields.text), max_doc_bytes)
+                    if size > max_doc_bytes:
+                        yield _too_large(path, "text", size, max_doc_bytes, row[fields.text], row_no)
+                    else:
+                        yield document_from_object(row, file=path, line=row_no, fields=fields)
     except (pa.ArrowException, OSError) as err:
-        yield make_dead_letter(STAGE, path, Reason.READ_ERROR, str(err))
-        return
-    for row_no, row in enumerate(table.to_pylist(), start=1):
-        yield document_from_object(row, file=path, line=row_no, fields=fields)
+        yield make_dead_letter(STAGE, path, Reason.READ_ERROR, str(err), line=row_no + 1 if row_no else -1)
 
 
 def read_documents(
-    path: str, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, fields: FieldMap = DEFAULT_FIELDS
+    path: str,
+    *,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    fields: FieldMap = DEFAULT_FIELDS,
+    max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES,
 ) -> Iterator[Document | DeadLetter]:
-    """Read every document of ``path`` (any supported format), in file order."""
+    """Read every document of ``path`` (any supported format), in file order, in bounded memory; a path that
+    is not a regular file (FIFO, device, directory) or cannot be opened is one ``read_error`` dead letter."""
+    if max_doc_bytes <= 0:
+        raise ValueError(f"max_doc_bytes must be > 0, got {max_doc_bytes}")
     fmt = document_format_of(path)
-    if fmt in (DocFormat.JSONL, DocFormat.JSONL_GZ):
-        with open(path, "rb") as raw:
-            yield from parse_jsonl_stream(
-                raw, file=path, fmt=fmt, max_line_bytes=max_line_bytes, fields=fields
-            )
-    elif fmt is DocFormat.JSON:
-        yield from _read_json(path, fields)
-    elif fmt is DocFormat.TXT:
-        yield from _read_txt(path)
-    else:
-        yield from _read_parquet(path, fields)
+    try:
+        if fmt in (DocFormat.JSONL, DocFormat.JSONL_GZ):
+            with open_regular(path) as raw:
+                yield from parse_jsonl_stream(
+                    raw,
+                    file=path,
+                    fmt=fmt,
+                    max_line_bytes=max_line_bytes,
+                    fields=fields,
+                    max_doc_bytes=max_doc_bytes,
+                )
+        elif fmt is DocFormat.JSON:
+            yield from _read_json(path, fields, max_doc_bytes)
+        elif fmt is DocFormat.TXT:
+            yield from _read_txt(path, max_doc_bytes)
+        else:
+            yield from _read_parquet(path, fields, max_doc_bytes)
+    except OSError as err:
+        yield make_dead_letter(STAGE, path, Reason.READ_ERROR, str(err))

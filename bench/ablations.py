@@ -35,6 +35,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from corpus.jsonl import loads_line, read_json_lines, split_lines
+from model.train.log import read_metrics
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 WORK = REPO / "bench" / "_work" / "ablations"
@@ -77,8 +80,8 @@ def held_out(smoke: bool) -> tuple[dict[str, Path], set[str], set[tuple[str, str
     files = {s: WORK / f"fewrel_{s}.jsonl" for s in ("train", "valid", "test")}
     sentences = set()
     for split in ("valid", "test"):
-        for line in files[split].read_text(encoding="utf-8").splitlines():
-            sentences.add(_normalise(json.loads(line)["text"]))
+        for line in read_json_lines(files[split]):
+            sentences.add(_normalise(line.value["text"]))
     raw = json.loads((SHARED / "fewrel_val" / "val_wiki.json").read_text(encoding="utf-8"))
     facts = set()
     n_train, n_eval = (30, 20) if smoke else (420, 280)
@@ -108,7 +111,7 @@ def pretraining_inputs(
     ]:
         dst = WORK / f"kg_{src.parent.name}_{src.name}"
         kept = []
-        for line in src.read_text(encoding="utf-8").splitlines():
+        for line in split_lines(src.read_text(encoding="utf-8")):  # N-Triples: lines end at "\n" only
             if line.rsplit(" .", 1)[0].strip() in fact_lines:
                 removed["kg_lines"] += 1
             else:
@@ -123,8 +126,10 @@ def pretraining_inputs(
     ]:
         dst = WORK / f"docs_{src.parent.name}_{src.name}"
         kept = []
-        for line in src.read_text(encoding="utf-8").splitlines():
-            text = _normalise(json.loads(line).get("text", ""))
+        for line in split_lines(src.read_text(encoding="utf-8")):
+            if not line.strip():
+                continue
+            text = _normalise(loads_line(line).get("text", ""))
             if any(s in text for s in sentences):
                 removed["documents"] += 1
             else:
@@ -173,11 +178,7 @@ def pretrain_all(
 
 
 def _metrics(run: Path) -> list[dict[str, Any]]:
-    return [
-        json.loads(line)
-        for line in (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    return read_metrics(run)
 
 
 def _evals(run: Path) -> list[dict[str, Any]]:

@@ -44,7 +44,11 @@ def _input_sets() -> dict[str, list[tuple[bytes | None, Any]]]:
     """Per input set: (raw JSONL line or None, EvalDoc with the joined candidates) per document."""
     from aligners.evalsets import load_rebel, load_redocred
 
-    lines = (SHARED / "rebel_sample" / "sample.jsonl").read_bytes().splitlines()
+    lines = [
+        x.removesuffix(b"\r")
+        for x in (SHARED / "rebel_sample" / "sample.jsonl").read_bytes().split(b"\n")
+        if x.strip()
+    ]
     by_id = {json.loads(line)["docid"]: line for line in lines}
     return {
         "REBEL sample (JSONL line -> aligned)": [(by_id[i.doc.id], i) for i in load_rebel(str(SHARED))],

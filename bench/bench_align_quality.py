@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from corpus.jsonl import split_lines
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 REPORT = REPO / "bench" / "ALIGNMENT.md"
@@ -37,5 +39,5 @@ def run() -> str:
         ]
     )
     text = REPORT.read_text(encoding="utf-8")
-    table = [line for line in text.splitlines() if line.startswith("|")][: 2 + 6]
+    table = [line for line in split_lines(text) if line.startswith("|")][: 2 + 6]
     return "## align quality (bench/ALIGNMENT.md)\n\n" + "\n".join(table) + "\n"

@@ -21,6 +21,7 @@ import json
 import time
 
 from bench.bench_pipeline import REPO, SHARED, _mib, _replicate_rebel, make_inputs, run_build
+from corpus.jsonl import split_lines
 
 WORK = REPO / "bench" / "_work" / "bad_scale"
 HOT = "Q30"
@@ -28,7 +29,7 @@ HOT = "Q30"
 
 
 def _rebel_lines() -> list[str]:
-    return (SHARED / "rebel_sample" / "sample.jsonl").read_text(encoding="utf-8").splitlines()
+    return split_lines((SHARED / "rebel_sample" / "sample.jsonl").read_text(encoding="utf-8"))
 
 
 def _kg() -> list[str]:

@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from corpus.jsonl import split_lines
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 WORK = REPO / "bench" / "_work" / "lexicon"
@@ -172,7 +174,7 @@ def _spacy_split_seconds(docs: Path) -> float:
 
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
-    texts = [json.loads(line)["text"] for line in docs.read_text(encoding="utf-8").splitlines()]
+    texts = [json.loads(line)["text"] for line in split_lines(docs.read_text(encoding="utf-8"))]
     started = time.perf_counter()
     for text in texts:
         list(nlp(text).sents)

@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from corpus.jsonl import split_lines
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 WORK = REPO / "bench" / "_work" / "pipeline"
@@ -170,17 +172,17 @@ def make_inputs(factor: int) -> dict[str, list[str]]:
     docs = [folder / "redocred.jsonl", folder / "rebel.jsonl"]
     if not all(p.exists() for p in kg + docs):
         folder.mkdir(parents=True, exist_ok=True)
-        ttl = (REPO / "data" / "sample" / "kg.ttl").read_text(encoding="utf-8").splitlines()
+        ttl = split_lines((REPO / "data" / "sample" / "kg.ttl").read_text(encoding="utf-8"))
         head = [x for x in ttl if x.startswith("@prefix")]
         body = [x for x in ttl if x.strip() and not x.startswith(("@prefix", "#"))]
         nt = [
             x
             for f in ("kg_statements.nt", "anchor_aliases.nt")
-            for x in (SHARED / "rebel_sample" / f).read_text(encoding="utf-8").splitlines()
+            for x in split_lines((SHARED / "rebel_sample" / f).read_text(encoding="utf-8"))
             if x.strip()
         ]
-        red = (REPO / "data" / "sample" / "docs.jsonl").read_text(encoding="utf-8").splitlines()
-        reb = (SHARED / "rebel_sample" / "sample.jsonl").read_text(encoding="utf-8").splitlines()
+        red = split_lines((REPO / "data" / "sample" / "docs.jsonl").read_text(encoding="utf-8"))
+        reb = split_lines((SHARED / "rebel_sample" / "sample.jsonl").read_text(encoding="utf-8"))
         with (
             open(kg[0], "w", encoding="utf-8") as t,
             open(kg[1], "w", encoding="utf-8") as n,
@@ -209,7 +211,7 @@ def make_padded_kg(copies: int) -> dict[str, list[str]]:
         path.parent.mkdir(parents=True, exist_ok=True)
         lines = [
             x
-            for x in (SHARED / "rebel_sample" / "kg_statements.nt").read_text(encoding="utf-8").splitlines()
+            for x in split_lines((SHARED / "rebel_sample" / "kg_statements.nt").read_text(encoding="utf-8"))
             if x
         ]
         with open(path, "w", encoding="utf-8") as out:

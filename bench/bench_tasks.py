@@ -19,6 +19,7 @@ from pathlib import Path
 
 import sentencepiece as spm
 
+from corpus.jsonl import split_lines
 from corpus.records import AlignedDocument
 from corpus.tasks import dlm, kmlm, masking, sd, sr, uktp
 from corpus.tasks.config import TasksConfig
@@ -37,10 +38,8 @@ def load_documents() -> tuple[list[AlignedDocument], dict[str, str]]:
     from tests.tasks.fixture_data import redocred_document  # the same conversion the tests use
 
     labels: dict[str, str] = {}
-    for line in (
-        (SHARED / "wikidata_property_labels" / "wikidata-properties.csv")
-        .read_text(encoding="utf-8")
-        .splitlines()
+    for line in split_lines(
+        (SHARED / "wikidata_property_labels" / "wikidata-properties.csv").read_text(encoding="utf-8")
     ):
         iri, kind, value = line.split("\t")
         if kind.endswith("rdf-schema#label"):

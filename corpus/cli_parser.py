@@ -10,15 +10,25 @@ would hide a typo: ``--max-step`` silently meaning ``--max-steps``), one-line er
 option or an invalid ``choices=`` value. :func:`suggest` is the same suggestion for any other list of
 names (``--set`` keys, Beam option names). It lives in ``corpus/`` because every package may import
 ``corpus`` and none of this needs torch or Beam.
+
+Numeric options are checked when they are parsed (:class:`Number`): ``type=int`` or ``type=float`` on a
+HelpfulParser (or one of its groups) takes the bounds ``minimum=`` / ``maximum=`` (inclusive) and
+``exclusive_minimum=`` / ``exclusive_maximum=``. By default a number must be ``>= 0`` (``minimum=None``
+allows negative values), an int must fit in 64 bits and a float must be finite (``allow_nonfinite=True``
+allows nan and inf); every refusal is the usual one-line error naming the option, exit status 2::
+
+    kgtext finetune: argument --batch-size: must be >= 1, got 0
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import difflib
 import inspect
 import io
+import math
 import re
 import textwrap
 import tokenize
@@ -102,6 +112,137 @@ def _looks_like_option(arg: str) -> bool:
     return False  # a negative number is a value, not an option
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+"""The range of an int option: what torch, NumPy and Arrow take (a seed of 10**23 overflows them all)."""
+
+
+def _number_text(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Number:
+    """The ``type=`` of a numeric option: parses ``kind`` and refuses what the bounds exclude, with one
+    message per problem (argparse prefixes ``argument --name:``). Bounds of None are open."""
+
+    kind: type[int] | type[float]
+    minimum: float | None = 0
+    """Smallest value allowed (inclusive); the default refuses negative values."""
+    maximum: float | None = None
+    """Largest value allowed (inclusive)."""
+    exclusive_minimum: float | None = None
+    """Values must be greater than this."""
+    exclusive_maximum: float | None = None
+    """Values must be smaller than this."""
+    allow_nonfinite: bool = False
+    """Accept nan, inf and -inf (floats only)."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in (int, float):
+            raise TypeError(f"Number: kind must be int or float, got {self.kind!r}")
+
+    @property
+    def __name__(self) -> str:  # argparse names a type by its __name__
+        return self.kind.__name__
+
+    def describe(self) -> str:
+        """The allowed range as text: ``>= 1``, ``> 0``, ``in (0, 1]``, or ``""`` when unbounded."""
+        low = [(b, "[") for b in (self.minimum,) if b is not None]
+        low += [(b, "(") for b in (self.exclusive_minimum,) if b is not None]
+        high = [(b, "]") for b in (self.maximum,) if b is not None]
+        high += [(b, ")") for b in (self.exclusive_maximum,) if b is not None]
+        # The strictest of each side (an exclusive bound wins a tie).
+        lower = max(low, key=lambda bound: (bound[0], bound[1] == "(")) if low else None
+        upper = min(high, key=lambda bound: (bound[0], bound[1] == "]")) if high else None
+        if lower and upper:
+            return f"in {lower[1]}{_number_text(lower[0])}, {_number_text(upper[0])}{upper[1]}"
+        if lower:
+            return f"{'>=' if lower[1] == '[' else '>'} {_number_text(lower[0])}"
+        if upper:
+            return f"{'<=' if upper[1] == ']' else '<'} {_number_text(upper[0])}"
+        return ""
+
+    def _in_bounds(self, value: float) -> bool:
+        return not (
+            (self.minimum is not None and value < self.minimum)
+            or (self.maximum is not None and value > self.maximum)
+            or (self.exclusive_minimum is not None and value <= self.exclusive_minimum)
+            or (self.exclusive_maximum is not None and value >= self.exclusive_maximum)
+        )
+
+    def __call__(self, raw: str) -> int | float:
+        text = raw.strip()
+        try:
+            value: int | float = self.kind(text)
+        except ValueError:  # also int() of a string with more than sys.get_int_max_str_digits() digits
+            raise argparse.ArgumentTypeError(f"invalid {self.kind.__name__} value: {raw!r}") from None
+        if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+            raise argparse.ArgumentTypeError(f"must fit in a 64-bit integer (±9.2e18), got {text}")
+        if isinstance(value, float) and not math.isfinite(value):
+            if not self.allow_nonfinite:
+                raise argparse.ArgumentTypeError(f"must be a finite number, got {raw!r}")
+            return value
+        if not self._in_bounds(value):
+            raise argparse.ArgumentTypeError(f"must be {self.describe()}, got {text}")
+        return value
+
+
+def _numeric_kwargs(kwargs: dict[str, Any], bounds: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` of ``add_argument`` with ``type=int``/``float`` replaced by a :class:`Number` of ``bounds``."""
+    kind = kwargs.get("type")
+    if kind in (int, float):
+        return {**kwargs, "type": Number(kind, **bounds)}
+    asked = {k: v for k, v in bounds.items() if v != _NO_BOUNDS[k]}
+    if asked:
+        raise TypeError(f"{', '.join(asked)} apply to type=int or type=float options only, not type={kind!r}")
+    return kwargs
+
+
+_NO_BOUNDS: dict[str, Any] = {
+    "minimum": 0,
+    "maximum": None,
+    "exclusive_minimum": None,
+    "exclusive_maximum": None,
+    "allow_nonfinite": False,
+}
+
+
+class _BoundedGroup(argparse._ArgumentGroup):
+    """An argument group of a :class:`HelpfulParser`: its ``add_argument`` takes the same bounds."""
+
+    def add_argument(
+        self,
+        *name_or_flags: str,
+        minimum: float | None = 0,
+        maximum: float | None = None,
+        exclusive_minimum: float | None = None,
+        exclusive_maximum: float | None = None,
+        allow_nonfinite: bool = False,
+        **kwargs: Any,
+    ) -> argparse.Action:
+        bounds = dict(minimum=minimum, maximum=maximum, exclusive_minimum=exclusive_minimum,
+                      exclusive_maximum=exclusive_maximum, allow_nonfinite=allow_nonfinite)  # fmt: skip
+        return super().add_argument(*name_or_flags, **_numeric_kwargs(kwargs, bounds))
+
+
+class _BoundedExclusiveGroup(argparse._MutuallyExclusiveGroup):
+    """A mutually exclusive group of a :class:`HelpfulParser`: its ``add_argument`` takes the same bounds."""
+
+    def add_argument(
+        self,
+        *name_or_flags: str,
+        minimum: float | None = 0,
+        maximum: float | None = None,
+        exclusive_minimum: float | None = None,
+        exclusive_maximum: float | None = None,
+        allow_nonfinite: bool = False,
+        **kwargs: Any,
+    ) -> argparse.Action:
+        bounds = dict(minimum=minimum, maximum=maximum, exclusive_minimum=exclusive_minimum,
+                      exclusive_maximum=exclusive_maximum, allow_nonfinite=allow_nonfinite)  # fmt: skip
+        return super().add_argument(*name_or_flags, **_numeric_kwargs(kwargs, bounds))
+
+
 class HelpfulParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose errors are one line ``PROG: message`` + the usage (exit 2), with a
     did-you-mean for unknown options and invalid choices; ``allow_abbrev=False`` unless asked; the
@@ -123,6 +264,36 @@ class HelpfulParser(argparse.ArgumentParser):
             allow_abbrev=allow_abbrev,
             **kwargs,
         )
+        # type=int / type=float reaching argparse some other way (a group of a group) get the defaults too.
+        self.register("type", int, Number(int))
+        self.register("type", float, Number(float))
+
+    def add_argument(
+        self,
+        *name_or_flags: str,
+        minimum: float | None = 0,
+        maximum: float | None = None,
+        exclusive_minimum: float | None = None,
+        exclusive_maximum: float | None = None,
+        allow_nonfinite: bool = False,
+        **kwargs: Any,
+    ) -> argparse.Action:
+        """``ArgumentParser.add_argument``; a ``type=int``/``float`` option also takes bounds (:class:`Number`)."""
+        bounds = dict(minimum=minimum, maximum=maximum, exclusive_minimum=exclusive_minimum,
+                      exclusive_maximum=exclusive_maximum, allow_nonfinite=allow_nonfinite)  # fmt: skip
+        return super().add_argument(*name_or_flags, **_numeric_kwargs(kwargs, bounds))
+
+    def add_argument_group(self, *args: Any, **kwargs: Any) -> argparse._ArgumentGroup:
+        """As ``ArgumentParser.add_argument_group``; the group's options take bounds too."""
+        group = _BoundedGroup(self, *args, **kwargs)
+        self._action_groups.append(group)
+        return group
+
+    def add_mutually_exclusive_group(self, *, required: bool = False) -> argparse._MutuallyExclusiveGroup:
+        """As ``ArgumentParser.add_mutually_exclusive_group``; the group's options take bounds too."""
+        group = _BoundedExclusiveGroup(self, required=required)
+        self._mutually_exclusive_groups.append(group)
+        return group
 
     def error(self, message: str) -> NoReturn:
         """Print ``PROG: message`` and the usage to stderr, exit 2 (argparse prints the usage first)."""

@@ -4,8 +4,11 @@ Shards are Arrow IPC *stream* files, which ``pyarrow.dataset``, ``feather.read_t
 ``read_ipc``/``scan_ipc`` and DuckDB do not open. This writes ``DIR/<dataset>/<split>/part-XXXXX.parquet``
 (or ``.jsonl``), one file per shard with its rows in order (Parquet keeps the Arrow schema), plus
 ``DIR/export.json`` (:class:`ExportRecord`). The corpus is read only through
-:class:`corpus.reader.CorpusReader`; the export is written into a hidden sibling of ``DIR`` and renamed
-into place, and a non-empty ``DIR`` is only replaced when it is a previous export holding nothing else.
+:class:`corpus.reader.CorpusReader`; the export is written into a hidden build folder beside ``DIR`` and
+moved into place by the journalled replace step of :mod:`corpus.replace` (which also finishes or removes
+what a killed export left), and a non-empty ``DIR`` is only replaced when it is a previous export holding
+nothing else. On a full disk the export stops with one line naming the file and the free space, its build
+folder removed and ``DIR`` unchanged.
 """
 
 from __future__ import annotations
@@ -15,9 +18,7 @@ import enum
 import json
 import logging
 import os
-import shutil
 import sys
-import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -32,7 +33,17 @@ from corpus.errors import CorpusError
 from corpus.inspect import format_table
 from corpus.manifest import MANIFEST_NAME
 from corpus.reader import CorpusReader
-from corpus.replace import OutputError, OutputLock, sibling
+from corpus.replace import (
+    MARKERS,
+    OutputError,
+    OutputLock,
+    disk_full,
+    disk_full_message,
+    make_build_folder,
+    recover_output,
+    remove_folder,
+    replace_directory,
+)
 from corpus.schemas import DATASETS
 from corpus.shape import ShapeError, parse_record
 from corpus.shards import ROWS_PER_BATCH, sha256_file, write_local_atomic
@@ -43,6 +54,7 @@ logger = logging.getLogger(__name__)
 EXPORT_RECORD = "export.json"
 """Written last into the export folder; its presence marks a folder kgtext export may replace."""
 CREATED_BY = "kgtext export"
+COMMAND = "export"
 
 TOKEN_ID_COLUMNS = ("input_ids",)
 """Columns holding SentencePiece ids of the corpus tokenizer, decoded by ``--decode``. In
@@ -157,7 +169,7 @@ def load_decoder(reader: CorpusReader) -> Tokenizer:
     try:
         tok = Tokenizer.load(path)
     except (ValueError, RuntimeError, OSError) as err:
-        raise CorpusError(str(path), f"not a usable SentencePiece model ({err})") from None
+        raise CorpusError(str(path), str(err).removeprefix(f"{path}: ")) from None
     assert reader.manifest.tokenizer is not None  # tokenizer_path() raised otherwise
     if tok.sha256 != reader.manifest.tokenizer.sha256:
         raise CorpusError(str(path), "tokenizer sha256 differs from the manifest")
@@ -218,7 +230,7 @@ def read_record(folder: Path) -> ExportRecord | None:
 
 def _foreign_entry(folder: Path, record: ExportRecord) -> str | None:
     """The first file or folder under a previous export that its ``export.json`` does not list."""
-    expected = {EXPORT_RECORD} | {f.path for f in record.files}
+    expected = {EXPORT_RECORD, *MARKERS} | {f.path for f in record.files}
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder).as_posix()
         if path.is_dir() and not path.is_symlink():
@@ -257,29 +269,6 @@ def output_problem(out: str, corpus: Path, *, overwrite: bool) -> str | None:
     if foreign is not None:
         return f"--out {out}: holds {foreign}, which kgtext export did not write; move it away first"
     return None
-
-
-def _remove_leftovers(out: Path) -> None:
-    """Remove the hidden folders a killed export left beside ``out`` (the caller holds its lock)."""
-    prefix = f".{out.name}.export-"
-    for path in sorted(p for p in out.parent.iterdir() if p.name.startswith(prefix)):
-        if path.is_dir() and not path.is_symlink():
-            if path.name.startswith(prefix + "old-") and not out.exists():
-                os.replace(path, out)  # killed between the two renames: the previous export comes back
-                logger.warning("%s: restored the previous export from %s", out, path.name)
-            else:
-                shutil.rmtree(path)
-                logger.warning("%s: removed %s, left by an export that did not finish", out, path.name)
-
-
-def _move_into_place(new: Path, out: Path) -> None:
-    """Rename the finished export onto ``out``; a previous export is renamed aside, then removed."""
-    old = sibling(out, f"export-old-{uuid.uuid4().hex[:12]}")
-    if out.is_dir() and any(out.iterdir()):
-        os.replace(out, old)
-    os.replace(new, out)  # onto an absent or empty folder
-    if old.exists():
-        shutil.rmtree(old)
 
 
 def write_files(
@@ -343,7 +332,7 @@ def export_corpus(config: ExportConfig) -> ExportRecord:
         _verify(reader)
     tok = load_decoder(reader) if config.decode else None
     out = Path(os.path.abspath(config.out))
-    lock = OutputLock(out)
+    lock = OutputLock(out, COMMAND)
     try:
         lock.acquire()
     except OutputError as err:  # another kgtext process holds --out
@@ -351,21 +340,48 @@ def export_corpus(config: ExportConfig) -> ExportRecord:
     except OSError as err:  # e.g. a read-only parent folder
         raise ExportError(f"--out {config.out}: cannot lock it ({err})") from None
     try:
-        _remove_leftovers(out)
+        try:
+            for line in recover_output(out):
+                logger.warning("%s", line)
+        except OSError as err:  # e.g. a folder it may not remove: say so, export nothing
+            raise ExportError(
+                f"--out {config.out}: cannot finish what a killed command left ({err})"
+            ) from None
         problem = output_problem(config.out, reader.root, overwrite=config.overwrite)
         if problem is not None:
             raise ExportError(problem)
-        new = sibling(out, f"export-tmp-{uuid.uuid4().hex[:12]}")
-        try:
-            files = write_files(reader, datasets, config, new, tok)
-            record = export_record(reader, datasets, config, files)
-            write_local_atomic(new / EXPORT_RECORD, record.to_json().encode("utf-8"))
-            _move_into_place(new, out)
-        finally:
-            if new.exists():
-                shutil.rmtree(new)
+        return _write_export(reader, datasets, config, out, tok)
+    except OutputError as err:  # a replace journal recovery refuses
+        raise ExportError(str(err)) from None
     finally:
         lock.release()
+
+
+def _write_export(
+    reader: CorpusReader, datasets: Sequence[str], config: ExportConfig, out: Path, tok: Tokenizer | None
+) -> ExportRecord:
+    """Write the export into a marked build folder and move it onto ``out`` (the caller holds the lock)."""
+    new: Path | None = None
+    try:
+        new = make_build_folder(out, COMMAND)
+        files = write_files(reader, datasets, config, new, tok)
+        record = export_record(reader, datasets, config, files)
+        write_local_atomic(new / EXPORT_RECORD, record.to_json().encode("utf-8"))
+        replace_directory(new, out, COMMAND)
+    except OSError as err:
+        full = disk_full(err)
+        if full is None:
+            raise
+        raise ExportError(
+            f"{disk_full_message(full, out)}; the unfinished export was removed and --out {config.out} "
+            "is unchanged"
+        ) from None
+    finally:
+        if new is not None and new.exists():
+            try:
+                remove_folder(new)
+            except OSError as err:  # its marker is still there: the next export removes the rest
+                logger.warning("%s: could not remove it completely (%s)", new, err)
     return record
 
 

@@ -3,6 +3,8 @@
 Shows the datasets (rows, shards, bytes, tokens, length percentiles per split), the build statistics
 (documents, sentences, mentions by source, triples by level, KG lines, dead letters) and decoded example
 rows of every dataset. ``--verify`` re-hashes every shard against the manifest and exits 1 on any problem.
+``inspect`` only reads: what a killed build left beside DIR (a replace journal, build or old folders) is
+reported in one WARNING line and left for the next ``kgtext build-corpus --out DIR`` to finish.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pyarrow.compute as pc
 from corpus.cli_parser import HelpfulParser
 from corpus.errors import CorpusError
 from corpus.reader import CorpusReader
-from corpus.replace import OutputError, OutputLock, has_leftovers, recover_output
+from corpus.replace import describe_leftovers
 from corpus.sharding import SPLITS
 
 PERCENTILES = (0.5, 0.9, 0.99)
@@ -209,31 +211,24 @@ def _print_text(
         print("\n\n".join(rows) if rows else "(no rows)")
 
 
-def recover_leftovers(corpus: str) -> list[str]:
-    """What a killed build left beside ``corpus``, finished or removed (nothing while a build holds it)."""
-    if not has_leftovers(corpus):
-        return []
-    lock = OutputLock(corpus)
+def leftovers_warning(corpus: str) -> str | None:
+    """One line on what a killed build left beside ``corpus`` (a journal, build or old folders), or None.
+
+    ``inspect`` only reads: the next ``kgtext build-corpus --out`` finishes or removes them (under its lock).
+    """
     try:
-        lock.acquire()
-    except OutputError as err:
-        return [f"not recovering leftovers: {err}"]
-    except OSError as err:  # e.g. a read-only parent folder: report, change nothing
-        return [f"leftovers of a killed build beside {corpus} cannot be recovered here ({err})"]
-    try:
-        return recover_output(corpus)
-    except OutputError as err:
-        return [str(err)]
-    finally:
-        lock.release()
+        return describe_leftovers(corpus)
+    except OSError as err:  # e.g. an unreadable parent folder: say so, change nothing
+        return f"WARNING: cannot look for leftovers of a killed build beside {corpus} ({err})"
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``kgtext inspect``."""
     args = _parse_args(argv)
     try:
-        for line in recover_leftovers(args.corpus):
-            print(f"kgtext inspect: {line}", file=sys.stderr)
+        warning = leftovers_warning(args.corpus)
+        if warning is not None:
+            print(f"kgtext inspect: {warning}", file=sys.stderr)
         reader = CorpusReader(args.corpus)
         problems = [str(p) for p in reader.verify()] if args.verify else []
         if problems:

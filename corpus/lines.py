@@ -4,10 +4,17 @@ Every line-oriented reader (N-Triples, N-Quads, TSV, JSONL, and their ``.gz``/``
 :func:`bounded_lines`, so a file without newlines (``truncate -s 2G x.nt``) or a small archive that expands
 to one enormous line costs at most ``max_line_bytes`` of memory: the reader gets a :class:`LongLine` (the
 first bytes, for a ``too_large`` dead letter, and the full length), and reading resumes at the next newline.
+Lines end at ``b"\n"`` only (``str.splitlines`` would also split at U+2028, U+2029 and U+0085, which JSON
+allows raw inside strings; :mod:`corpus.jsonl` reads JSON Lines on top of this module).
+
+Inputs are opened with :func:`open_regular`: a FIFO, a device (``/dev/zero``) or a directory is refused in
+one line before a byte is read, so no reader waits forever for a writer or reads an endless stream.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
@@ -75,3 +82,50 @@ def skip_to_line_start(stream: BinaryIO, start: int, end: int | None = None) -> 
         if not chunk or chunk.endswith(b"\n"):
             return position
     return position
+
+
+class IrregularFileError(OSError):
+    """An input that is not a regular file (FIFO, device, directory, socket); the message names it."""
+
+
+def _kind(mode: int) -> str:
+    kinds = [
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ]
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def regular_file_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why a local ``path`` cannot be read as an input file (``"... is a FIFO ..."``), or None when it is a
+    regular file (symlinks followed). A path that does not exist is the caller's business: None."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    return f"{os.fspath(path)}: is {_kind(mode)}, not a regular file; kgtext reads inputs from regular files only"
+
+
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+    """Open a local regular file for binary reading; :class:`IrregularFileError` for anything else.
+
+    The file is opened non-blocking and checked with ``fstat`` on the open descriptor, so a FIFO is refused
+    without waiting for a writer, and a path swapped for a FIFO after a check cannot slip through.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise IrregularFileError(
+                f"{os.fspath(path)}: is {_kind(mode)}, not a regular file; kgtext reads inputs from regular files only"
+            )
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise

@@ -1,15 +1,22 @@
-"""A corpus directory on the local disk: what ``--out`` may be, one build at a time, and a final move that
-survives being killed at any point.
+"""A folder that a kgtext command writes on the local disk: what ``--out`` may be, one writer at a time, and a
+final move that survives being killed at any point.
 
-- :func:`output_problem` says why ``--out`` must not be written: the current directory (or one holding it),
-  a pre-training run folder, an existing folder without ``--overwrite``, and with ``--overwrite`` anything
-  but a kgtext corpus that holds only what a build writes and none of the inputs.
-- :class:`OutputLock` is an ``flock`` on ``<parent>/.<name>.lock``: a second build into the same ``--out``
-  is refused at once, and a lock left by a killed build is free again (the kernel drops it).
-- :func:`replace_directory` moves a finished build onto ``--out`` in journalled steps; the manifest is kept
-  under :data:`PENDING_MANIFEST` until the new corpus is in place, so a hidden build folder is never a
-  readable corpus. :func:`recover_output` (run by the next build and by ``kgtext inspect``) finishes an
-  interrupted move from the journal and removes stale build folders, and says what it did.
+- :func:`output_problem` says why a corpus ``--out`` must not be written: the current directory (or one
+  holding it), a pre-training run folder, an existing folder without ``--overwrite``, and with
+  ``--overwrite`` anything but a kgtext corpus that holds only what a build writes and none of the inputs.
+- :class:`OutputLock` is an ``flock`` on ``<parent>/.<name>.lock``: a second writer of the same ``--out`` is
+  refused at once (the message names the command holding it), and a lock left by a killed process is free
+  again (the kernel drops it).
+- :func:`make_build_folder` creates ``<parent>/.<name>.building-<hex>`` with a :data:`BUILD_MARKER` inside;
+  :func:`replace_directory` moves the finished folder onto ``--out`` in journalled steps, the previous
+  output renamed to ``.<name>.old-<hex>`` with a :data:`REPLACED_MARKER` inside. A corpus keeps its manifest
+  under :data:`PENDING_MANIFEST` until it is in place, so a hidden build folder is never a readable corpus.
+- :func:`recover_output` (run by the next writer of the same ``--out``, under its lock) finishes an
+  interrupted move from the journal and removes stale build folders, and says what it did. It trusts no path
+  in the journal: it only touches ``.<name>.building-<hex>`` / ``.<name>.old-<hex>`` beside ``--out`` that
+  are real folders (never symbolic links) holding kgtext's marker, and it refuses (one line, changing
+  nothing) a journal naming anything else. :func:`describe_leftovers` says the same without changing
+  anything (``kgtext inspect`` is read-only).
 
 Only local paths: object stores have no atomic directory rename (``pipelines.files`` handles them).
 """
@@ -20,10 +27,11 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,6 +41,12 @@ PENDING_MANIFEST = ".manifest.pending.json"
 """Where a build keeps its manifest until the directory is in place (readers see no corpus before)."""
 RUN_FOLDER_MARKERS = ("checkpoints", "metrics.jsonl")
 """A folder holding one of these is a ``kgtext pretrain`` run: never a build output."""
+BUILD_MARKER = ".kgtext-building"
+"""Written into a build folder when it is created: recovery moves or removes only folders holding it."""
+REPLACED_MARKER = ".kgtext-replaced"
+"""Written into the previous output before it is renamed aside: recovery removes only old folders holding it."""
+MARKERS = (BUILD_MARKER, REPLACED_MARKER)
+CREATED_BY = "kgtext"
 
 FAULT_HOOK: Callable[[str], None] | None = None
 """Tests set this to kill the process at a named step of :func:`replace_directory` (fault injection)."""
@@ -61,9 +75,124 @@ def _is_within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+def _derived(out: Path, tag: str) -> re.Pattern[str]:
+    """The names recovery may touch beside ``out``: ``.<name>.<tag>-<12 hex digits>``."""
+    return re.compile(rf"\.{re.escape(out.name)}\.{tag}-[0-9a-f]{{12}}")
+
+
+def human_bytes(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"  # pragma: no cover - the loop always returns
+
+
+def disk_full(err: BaseException) -> OSError | None:
+    """The "no space left" (or quota) error behind ``err``, following its causes, or None."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return current
+        text = str(current)
+        if "No space left on device" in text:  # wrapped by a library (Beam, safetensors, torch)
+            named = re.search(r"No space left on device[^\n']*?: '([^'\n]+)'", text)
+            return OSError(errno.ENOSPC, "No space left on device", named.group(1) if named else None)
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def disk_full_message(err: OSError, out: str | Path) -> str:
+    """One line for a full disk: the file that could not be written and the free space beside ``out``."""
+    path = Path(os.path.abspath(err.filename if isinstance(err.filename, str) else out))
+    folder = Path(os.path.abspath(out)).parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        free = f"{human_bytes(shutil.disk_usage(folder).free)} free"
+    except OSError:
+        free = "free space unknown"
+    return f"{path}: no space left on the device ({free} in {folder})"
+
+
+def _write_json(path: Path, entry: dict[str, str]) -> None:
+    """Write ``entry`` to ``path`` through a temporary sibling (fsynced, renamed; removed on failure)."""
+    tmp = path.with_name(path.name + f".tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(entry, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _has_marker(folder: Path, marker: str) -> bool:
+    """Whether ``folder`` is a real folder (no symbolic link) holding kgtext's ``marker`` file."""
+    path = folder / marker
+    if folder.is_symlink() or not folder.is_dir() or path.is_symlink() or not path.is_file():
+        return False
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(entry, dict) and entry.get("created_by") == CREATED_BY
+
+
+def _mark(folder: Path, marker: str, command: str, out: Path) -> None:
+    _write_json(folder / marker, {"created_by": CREATED_BY, "command": command, "out": str(out)})
+
+
+def make_build_folder(out: str | Path, command: str, path: str | Path | None = None) -> Path:
+    """Create the build folder of ``out`` (``path``, or a fresh ``.<name>.building-<hex>``) and mark it.
+
+    Only a folder with this mark is ever moved onto ``out`` or removed by :func:`recover_output`.
+    """
+    out = Path(os.path.abspath(out))
+    folder = (
+        Path(os.path.abspath(path)) if path is not None else sibling(out, f"building-{uuid.uuid4().hex[:12]}")
+    )
+    if folder.parent != out.parent or not _derived(out, "building").fullmatch(folder.name):
+        raise ValueError(f"{folder}: not a build folder name of {out}")
+    folder.mkdir(parents=True)
+    try:
+        _mark(folder, BUILD_MARKER, command, out)
+    except OSError:
+        folder.rmdir()
+        raise
+    return folder
+
+
+def remove_folder(folder: str | Path) -> None:
+    """Remove a build folder or a replaced output, its markers last: a removal cut short is still
+    recognised (and finished) by the next recovery."""
+    folder = Path(folder)
+    for child in sorted(folder.iterdir()):
+        if child.name in MARKERS:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    for marker in MARKERS:
+        (folder / marker).unlink(missing_ok=True)
+    folder.rmdir()
+
+
+def _is_removable(folder: Path, marker: str) -> bool:
+    """A real folder holding ``marker``, or an empty one (a removal cut short after its marker went)."""
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    return _has_marker(folder, marker) or not any(folder.iterdir())
+
+
 def _corpus_files(out: Path, manifest: Any) -> set[str]:
     """The relative paths a build writes into ``out`` according to its manifest (any format version)."""
-    expected = {MANIFEST_NAME}
+    expected = {MANIFEST_NAME, *MARKERS}
     datasets = manifest.get("datasets") if isinstance(manifest, dict) else None
     for splits in (datasets or {}).values():
         for shards in (splits or {}).values() if isinstance(splits, dict) else ():
@@ -83,7 +212,7 @@ def _foreign_file(out: Path) -> str | None:
         manifest = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         manifest = None
-    if not isinstance(manifest, dict) or manifest.get("created_by") != "kgtext":
+    if not isinstance(manifest, dict) or manifest.get("created_by") != CREATED_BY:
         return "manifest.json"
     expected = _corpus_files(out, manifest)
     for path in sorted(out.rglob("*")):
@@ -132,11 +261,24 @@ def output_problem(out: str, *, overwrite: bool, inputs: Sequence[str], cwd: str
     return None
 
 
-class OutputLock:
-    """An exclusive ``flock`` on ``<parent>/.<name>.lock`` for the life of one build (or one recovery)."""
+def _holder_text(content: str) -> tuple[str, str]:
+    """(command, details) from a lock file's line ``kgtext <command> pid <n> since <time>``."""
+    match = re.fullmatch(r"kgtext (\S+) (pid .*)", content)
+    if match:
+        return match.group(1), match.group(2)
+    return "command", content or "another process"
 
-    def __init__(self, out: str | Path) -> None:
+
+class OutputLock:
+    """An exclusive ``flock`` on ``<parent>/.<name>.lock`` for the life of one writer (or one recovery).
+
+    ``command`` (``build-corpus``, ``export``, ...) is written into the lock file, so a second writer is
+    told which command holds ``--out``.
+    """
+
+    def __init__(self, out: str | Path, command: str = "build-corpus") -> None:
         self.path = sibling(out, "lock")
+        self.command = command
         self._handle: IO[str] | None = None
 
     def acquire(self) -> None:
@@ -147,10 +289,10 @@ class OutputLock:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 handle.seek(0)
-                holder = handle.read().strip() or "another process"
+                command, details = _holder_text(handle.read().strip())
                 handle.close()
                 raise OutputError(
-                    f"{self.path}: another kgtext build is writing this --out ({holder}); wait for it to end"
+                    f"{self.path}: another kgtext {command} is writing this --out ({details}); wait for it to end"
                 ) from None
             # The holder before us may have unlinked the file after we opened it: lock the file on disk.
             if os.path.exists(self.path) and os.stat(self.path).st_ino == os.fstat(handle.fileno()).st_ino:
@@ -158,7 +300,8 @@ class OutputLock:
             handle.close()
         handle.seek(0)
         handle.truncate()
-        handle.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n")
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        handle.write(f"kgtext {self.command} pid {os.getpid()} since {since}\n")
         handle.flush()
         self._handle = handle
 
@@ -180,26 +323,51 @@ class OutputLock:
         self.release()
 
 
-def _write_journal(path: Path, entry: dict[str, str]) -> None:
-    tmp = path.with_name(path.name + f".tmp-{uuid.uuid4().hex[:8]}")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(entry, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+def lock_holder(out: str | Path) -> str | None:
+    """Who holds the :class:`OutputLock` of ``out`` (``kgtext <command> pid <n> ...``), or None; creates and
+    changes nothing (for read-only callers)."""
+    try:
+        fd = os.open(sibling(out, "lock"), os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            content = os.read(fd, 4096).decode("utf-8", "replace").strip()
+            command, details = _holder_text(content)
+            return f"kgtext {command} {details}"
+        except OSError:
+            return None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
 
 
-def replace_directory(new: str | Path, out: str | Path) -> None:
-    """Move the finished build ``new`` (manifest at :data:`PENDING_MANIFEST`) onto ``out``.
+def replace_directory(new: str | Path, out: str | Path, command: str = "build-corpus") -> None:
+    """Move the finished build folder ``new`` (from :func:`make_build_folder`) onto ``out``.
 
-    Steps, each recoverable from the journal by :func:`recover_output`: journal written; old ``out``
-    renamed aside; ``new`` renamed onto ``out``; manifest renamed to ``manifest.json``; old removed;
-    journal removed. ``os.replace`` refuses (ENOTEMPTY) if something filled ``out`` in the meantime.
+    Steps, each recoverable from the journal by :func:`recover_output`: journal written and the previous
+    ``out`` marked; old ``out`` renamed aside; ``new`` renamed onto ``out``; manifest renamed to
+    ``manifest.json`` and the markers removed; old removed; journal removed. ``os.replace`` refuses
+    (ENOTEMPTY) if something filled ``out`` in the meantime. The caller holds the lock and has checked
+    that ``out`` may be replaced.
     """
-    new, out = Path(new), Path(os.path.abspath(out))
+    new, out = Path(os.path.abspath(new)), Path(os.path.abspath(out))
+    if new.parent != out.parent or not _derived(out, "building").fullmatch(new.name):
+        raise ValueError(f"{new}: not a build folder of {out} (make_build_folder creates one)")
+    if not _has_marker(new, BUILD_MARKER):
+        raise ValueError(f"{new}: has no {BUILD_MARKER} (make_build_folder creates one)")
     journal = journal_path(out)
     old = sibling(out, f"old-{uuid.uuid4().hex[:12]}")
-    _write_journal(journal, {"out": str(out), "new": str(new), "old": str(old)})
+    _write_json(journal, {"out": str(out), "new": str(new), "old": str(old), "command": command})
+    try:
+        if out.is_dir() and not out.is_symlink():
+            _mark(out, REPLACED_MARKER, command, out)  # recovery removes only what is marked
+    except OSError:
+        journal.unlink(missing_ok=True)
+        raise
     _fault("journal_written")
     if out.exists():
         os.replace(out, old)
@@ -207,83 +375,177 @@ def replace_directory(new: str | Path, out: str | Path) -> None:
     try:
         os.replace(new, out)
     except OSError as err:
-        if err.errno not in (errno.ENOTEMPTY, errno.EEXIST):
-            raise
-        # Another program filled --out during the build: keep the previous corpus where the user sees it.
-        message = f"--out {out}: something else was written there during the build; nothing was replaced"
-        if old.exists():
-            kept = out.with_name(f"{out.name}.previous-{uuid.uuid4().hex[:8]}")
-            os.replace(old, kept)
-            message += f" (the previous corpus is now {kept})"
-        journal.unlink(missing_ok=True)
-        raise OutputError(message) from None
+        _undo_move(journal, out, old, err)
     _fault("new_moved")
     _roll_forward(journal, out, new, old)
 
 
+def _undo_move(journal: Path, out: Path, old: Path, err: OSError) -> None:
+    """``new`` could not be renamed onto ``out``: put the previous output back and raise."""
+    if err.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+        if old.exists() and not out.exists():
+            os.replace(old, out)
+            (out / REPLACED_MARKER).unlink(missing_ok=True)
+        journal.unlink(missing_ok=True)
+        raise err
+    # Another program filled --out during the build: keep the previous output where the user sees it.
+    message = f"--out {out}: something else was written there during the build; nothing was replaced"
+    if old.exists():
+        kept = out.with_name(f"{out.name}.previous-{uuid.uuid4().hex[:8]}")
+        os.replace(old, kept)
+        (kept / REPLACED_MARKER).unlink(missing_ok=True)
+        message += f" (the previous output is now {kept})"
+    journal.unlink(missing_ok=True)
+    raise OutputError(message) from None
+
+
+def _is_replaceable(out: Path) -> bool:
+    """``out`` may be renamed aside by recovery: marked by :func:`replace_directory`, or an empty folder."""
+    return _is_removable(out, REPLACED_MARKER)
+
+
 def _roll_forward(journal: Path, out: Path, new: Path, old: Path) -> list[str]:
-    """The remaining steps of a replace whose new corpus is in place (or still at ``new``)."""
+    """The remaining steps of a replace whose new output is in place (or still at ``new``)."""
     done: list[str] = []
-    if new.is_dir() and (new / PENDING_MANIFEST).exists():
-        if out.exists() and not old.exists():
+    if _has_marker(new, BUILD_MARKER):  # the journal is written only once the build is finished
+        if out.exists() and old.exists():
+            raise OutputError(
+                f"{journal}: both {out} and {old.name} exist; move one of them away, then remove the journal"
+            )
+        if out.is_symlink() or (out.exists() and not _is_replaceable(out)):
+            remove_folder(new)  # the move had not started: --out stays as it is
+            journal.unlink(missing_ok=True)
+            return [f"the move had not started: removed the finished build {new.name}; {out} is unchanged"]
+        if out.exists():
             os.replace(out, old)
         os.replace(new, out)
         done.append(f"moved the finished build {new.name} onto {out}")
-    if (out / PENDING_MANIFEST).exists():
-        os.replace(out / PENDING_MANIFEST, out / MANIFEST_NAME)
-        _fault("manifest_renamed")
-    if old.exists():
-        if (out / MANIFEST_NAME).exists():
-            shutil.rmtree(old)
-            done.append(f"removed the replaced corpus {old.name}")
-        elif not out.exists():
-            os.replace(old, out)
-            done.append(f"restored the previous corpus from {old.name}")
+    if out.is_dir() and not out.is_symlink():
+        if (out / PENDING_MANIFEST).exists():
+            os.replace(out / PENDING_MANIFEST, out / MANIFEST_NAME)
+            _fault("manifest_renamed")
+        for marker in MARKERS:
+            (out / marker).unlink(missing_ok=True)
+    if old.is_symlink() or old.exists():
+        done.append(_settle_old(out, old))
     _fault("old_removed")
     journal.unlink(missing_ok=True)
     return done
 
 
-def _stale_builds(out: Path, keep: Sequence[Path]) -> Iterator[Path]:
+def _settle_old(out: Path, old: Path) -> str:
+    """Remove the previous output once the new one is in place, or put it back when none is."""
+    if old.is_symlink() or not old.is_dir():
+        return f"left {old.name} alone: not a folder (never followed or removed)"
+    if not out.exists():
+        os.replace(old, out)
+        (out / REPLACED_MARKER).unlink(missing_ok=True)
+        return f"restored the previous output from {old.name}"
+    if _is_removable(old, REPLACED_MARKER):
+        remove_folder(old)
+        return f"removed the replaced output {old.name}"
+    return f"left {old.name} alone: it holds no {REPLACED_MARKER} (remove it yourself if it is not needed)"
+
+
+def _read_journal(journal: Path, out: Path) -> tuple[Path, Path]:
+    """The ``new`` and ``old`` folders of a journal, if they are the names recovery derives for ``out``
+    (re-derived here, never the journal's own paths); OutputError naming the journal otherwise."""
+    refused = f"{journal}: refused, nothing was changed"
+    if journal.is_symlink():
+        raise OutputError(f"{refused}: the journal is a symbolic link; remove it if you did not write it")
+    try:
+        entry = json.loads(journal.read_text(encoding="utf-8"))
+        paths = {key: Path(entry[key]) for key in ("out", "new", "old")}
+        if not all(isinstance(entry[key], str) for key in paths):
+            raise TypeError("paths are not strings")
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise OutputError(
+            f"{refused}: unreadable replace journal ({err}); inspect it and remove it"
+        ) from None
+    parent = os.path.realpath(out.parent)
+    for key, tag in (("out", None), ("new", "building"), ("old", "old")):
+        path = paths[key]
+        name_ok = path.name == out.name if tag is None else bool(_derived(out, tag).fullmatch(path.name))
+        if not (path.is_absolute() and name_ok and os.path.realpath(path.parent) == parent):
+            expected = str(out) if tag is None else f"{out.parent}/.{out.name}.{tag}-<hex>"
+            raise OutputError(
+                f"{refused}: its {key} {str(path)!r} is not {expected}; remove the journal if you did not write it"
+            )
+    return out.parent / paths["new"].name, out.parent / paths["old"].name
+
+
+def _leftovers(out: Path) -> list[Path]:
+    """Every ``.<name>.building-*`` and ``.<name>.old-*`` entry beside ``out`` (symbolic links included)."""
     prefix = f".{out.name}."
-    for path in sorted(out.parent.glob(f"{prefix}*")):
-        tag = path.name[len(prefix) :]
-        if path.is_dir() and path not in keep and tag.startswith(("building-", "old-")):
-            yield path
+    if not out.parent.is_dir():
+        return []
+    return sorted(
+        path
+        for path in out.parent.iterdir()
+        if path.name.startswith(prefix) and path.name[len(prefix) :].startswith(("building-", "old-"))
+    )
 
 
-def has_leftovers(out: str | Path) -> bool:
-    """Whether a killed build left a replace journal or build folders beside ``out`` (no lock needed)."""
-    out = Path(os.path.abspath(out))
-    return journal_path(out).exists() or any(True for _ in _stale_builds(out, []))
+def _remove_stale(out: Path, stale: Path) -> str:
+    tag = "building" if stale.name.startswith(f".{out.name}.building-") else "old"
+    if stale.is_symlink():
+        return f"ignored {stale.name}: a symbolic link (never followed or removed)"
+    if not _derived(out, tag).fullmatch(stale.name) or not stale.is_dir():
+        return f"left {stale.name} alone: not a folder name kgtext gives"
+    if _is_removable(stale, BUILD_MARKER if tag == "building" else REPLACED_MARKER):
+        remove_folder(stale)
+        return f"removed {stale.name}, left by a command that did not finish"
+    return f"left {stale.name} alone: it holds no kgtext marker (remove it yourself if it is not needed)"
 
 
 def recover_output(out: str | Path) -> list[str]:
-    """Finish an interrupted replace of ``out`` and remove stale build folders; what was done, one line each.
+    """Finish an interrupted replace of ``out`` and remove stale build folders; what was done (or left
+    alone), one line each. A journal naming other folders than those derived for ``out`` is refused
+    (OutputError naming it) before anything changes.
 
-    The caller holds the :class:`OutputLock` of ``out`` (no build is writing it).
+    The caller holds the :class:`OutputLock` of ``out`` (no command is writing it).
     """
     out = Path(os.path.abspath(out))
     journal = journal_path(out)
     done: list[str] = []
-    keep: list[Path] = []
-    if journal.exists():
-        try:
-            entry = json.loads(journal.read_text(encoding="utf-8"))
-            new, old = Path(entry["new"]), Path(entry["old"])
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise OutputError(
-                f"{journal}: unreadable replace journal ({err}); inspect it and remove it"
-            ) from None
+    if journal.exists() or journal.is_symlink():
+        new, old = _read_journal(journal, out)
         done += [f"{out}: interrupted replace: {line}" for line in _roll_forward(journal, out, new, old)]
         if not done:
             done.append(f"{out}: interrupted replace had finished; removed its journal")
-    elif not out.exists():
-        legacy = [p for p in _stale_builds(out, keep) if p.name.startswith(f".{out.name}.old-")]
+    elif not out.exists() and not out.is_symlink():
+        legacy = [p for p in _leftovers(out) if _derived(out, "old").fullmatch(p.name) and p.is_dir()]
+        legacy = [p for p in legacy if not p.is_symlink()]
         if len(legacy) == 1:  # killed between the two renames by a kgtext without the journal
             os.replace(legacy[0], out)
-            done.append(f"{out}: restored the previous corpus from {legacy[0].name}")
-    for stale in _stale_builds(out, keep):
-        shutil.rmtree(stale)
-        done.append(f"{out}: removed {stale.name}, left by a build that did not finish")
+            (out / REPLACED_MARKER).unlink(missing_ok=True)
+            done.append(f"{out}: restored the previous output from {legacy[0].name}")
+    done += [f"{out}: {_remove_stale(out, stale)}" for stale in _leftovers(out)]
     return done
+
+
+def describe_leftovers(out: str | Path, command: str = "build-corpus") -> str | None:
+    """One line on what a killed command left beside ``out`` and what the next ``kgtext <command>`` will do
+    with it, or None when nothing is there. Reads only: nothing is created, moved or removed."""
+    out = Path(os.path.abspath(out))
+    journal = journal_path(out)
+    entries = [p for p in [journal] if p.exists() or p.is_symlink()] + _leftovers(out)
+    if not entries:
+        return None
+    names = ", ".join(p.name for p in entries)
+    holder = lock_holder(out)
+    if holder is not None:
+        return f"{names} beside {out} belong to the {holder}, which is writing it now; nothing was changed"
+    line = (
+        f"WARNING: {names} beside {out} were left by a kgtext command that did not finish; nothing was "
+        f"changed: the next kgtext {command} --out {out} finishes or removes what kgtext left"
+    )
+    if journal in entries:
+        try:
+            _read_journal(journal, out)
+        except OutputError as err:
+            line += f" (but it will refuse {journal.name}: {str(err).split(': ', 2)[-1]})"
+    links = [p.name for p in entries if p.is_symlink()]
+    if links:
+        line += f"; {', '.join(links)}: symbolic link, ignored (never followed or removed)"
+    return line

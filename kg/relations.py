@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from corpus.cli_parser import HelpfulParser
+from corpus.jsonl import split_lines
 from kg.config import WIKIDATA_PROP_DIRECT, KgConfig
 from kg.lexicon import resolve_names
 from kg.ntriples import parse_ntriples_line
@@ -36,7 +37,7 @@ def wikidata_property_names() -> dict[str, Names]:
     """The shipped Wikidata property names, keyed by ``http://www.wikidata.org/prop/direct/Pn``."""
     text = resources.files("kg").joinpath("data", SHIPPED_FILE).read_text(encoding="utf-8")
     table: dict[str, Names] = {}
-    for row in text.splitlines():
+    for row in split_lines(text):  # rows end at "\n" only: a label may hold U+2028 or U+0085
         parsed = parse_names_row(row)
         if parsed is not None:
             pid, label, aliases = parsed
@@ -48,7 +49,7 @@ def derive_property_table(source_csv: Path) -> list[str]:
     """T-REx ``wikidata-properties.csv`` (IRI, label predicate, quoted literal) -> shipped rows, sorted by id."""
     config = KgConfig()
     entries: dict[str, list[LexiconEntry]] = {}
-    for line_no, row in enumerate(source_csv.read_text(encoding="utf-8").splitlines(), start=1):
+    for line_no, row in enumerate(split_lines(source_csv.read_text(encoding="utf-8")), start=1):
         subject, predicate, literal = row.split("\t")
         statement = f"<{subject}> <{predicate}> {literal} ."
         record = parse_ntriples_line(statement, file=str(source_csv), line_no=line_no, config=config)

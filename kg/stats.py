@@ -163,12 +163,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--max-line-bytes",
         type=int,
+        minimum=1,
         default=DEFAULT_MAX_LINE_BYTES,
         help=f"longest line of a line-oriented file, in bytes; longer ones are rejected (default {DEFAULT_MAX_LINE_BYTES})",
     )
     args = parser.parse_args(argv)
-    if args.top < 0:
-        parser.error(f"--top must be >= 0, got {args.top}")
     try:
         config = KgConfig(max_line_bytes=args.max_line_bytes)
         stats = collect_stats(args.paths, config, progress_min_bytes=int(args.progress_min_mb * (1 << 20)))

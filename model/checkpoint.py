@@ -22,7 +22,12 @@ others are listed in ``aliases`` and point at it again on load. Tensors that onl
 (different views; the model has none) are written as separate contiguous copies.
 
 :func:`load_model` reads any of the three: a ``.pt`` file, an export folder, or its ``config.json`` or
-``model.safetensors``. For fine-tuning::
+``model.safetensors``. Every problem is one ValueError line naming the file: a file torch cannot read or a
+pickle naming a global (:func:`model.files.read_torch_file`), a state dict that is not a mapping of tensors
+of the config's shapes and kinds (the first tensor at fault is named, not torch's list of every mismatch),
+malformed ``aliases``, NaN or infinite weights. :func:`save_model` writes through
+:func:`model.files.save_torch_file`: a failed write is a :class:`model.files.WriteError` naming the file
+and, on a full disk, the free space. For fine-tuning::
 
     from model.checkpoint import load_for_finetuning
     encoder = load_for_finetuning("run/model.pt", "nlu")   # Ernie3ForNlu: embeddings + universal + NLU
@@ -46,6 +51,7 @@ from torch import nn
 
 from model.config import ModelConfig
 from model.ernie import Ernie3Model
+from model.files import WriteError, read_torch_file, remove_temporary, save_torch_file, write_error
 from model.finetune import Paradigm, split_for_finetuning
 from model.layers import SinusoidalEncoding
 from model.sharded import load_tensors
@@ -116,14 +122,56 @@ def _reset_buffers(model: Ernie3Model, device: torch.device) -> Ernie3Model:
     return model
 
 
-def _assemble(config: ModelConfig, state: Mapping[str, torch.Tensor], source: str) -> Ernie3Model:
-    """The model of ``config`` holding the tensors of ``state`` (assigned, not copied: nothing is initialised)."""
+def _kind(tensor: torch.Tensor) -> str:
+    return f"{tensor.dtype} {list(tensor.shape)}".replace("torch.", "")
+
+
+def state_problem(expected: Mapping[str, torch.Tensor], state: Any) -> str | None:
+    """Why ``state`` cannot be loaded into a model whose state dict is ``expected``: the first missing,
+    unexpected, non-tensor, wrongly shaped or wrongly typed (integer for floating point) tensor, or None."""
+    if not isinstance(state, Mapping):
+        return f"the state dict is a {type(state).__name__}, not a mapping of names to tensors"
+    for name, want in expected.items():
+        have = state.get(name)
+        if have is None:
+            missing = sum(1 for key in expected if key not in state)
+            return f"it lacks tensor {name!r} ({missing} missing)"
+        if not isinstance(have, torch.Tensor):
+            return f"{name!r} is a {type(have).__name__}, not a tensor"
+        if have.shape != want.shape or have.is_floating_point() != want.is_floating_point():
+            return f"tensor {name!r} is {_kind(have)}, the model needs {_kind(want)}"
+    extra = [key for key in state if key not in expected]
+    if extra:
+        return f"it holds tensor {str(extra[0])!r}, which the model does not have ({len(extra)} unexpected)"
+    return None
+
+
+def nonfinite_tensor(tensors: Mapping[str, torch.Tensor]) -> str | None:
+    """The name of the first floating-point tensor holding NaN or inf, or None."""
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            return name
+    return None
+
+
+def _assemble(config: ModelConfig, state: Any, source: str) -> Ernie3Model:
+    """The model of ``config`` holding the tensors of ``state`` (assigned, not copied: nothing is initialised).
+
+    Every problem is one line naming ``source`` and the first tensor at fault (a state dict of another shape
+    or dtype, a non-tensor value, NaN or infinite weights)."""
     with torch.device("meta"):
         model = Ernie3Model(config)
+    problem = state_problem(model.state_dict(), state)
+    if problem is not None:
+        raise ValueError(f"{source}: state dict does not match the stored config: {problem}")
+    bad = nonfinite_tensor(state)
+    if bad is not None:
+        raise ValueError(f"{source}: tensor {bad!r} holds NaN or infinite values; the model is broken")
     try:
         model.load_state_dict(state, strict=True, assign=True)
-    except RuntimeError as err:
-        raise ValueError(f"{source}: state dict does not match the stored config: {err}") from err
+    except RuntimeError as err:  # the checks above leave nothing known: keep the message to one line
+        first = str(err).strip().splitlines()[-1].strip()
+        raise ValueError(f"{source}: state dict does not match the stored config: {first}") from None
     device = next(iter(state.values())).device if state else torch.device("cpu")
     return _reset_buffers(model, device)
 
@@ -144,10 +192,15 @@ def model_from_payload(payload: dict[str, Any], *, source: str = "<payload>") ->
 
 
 def save_model(path: str | os.PathLike[str], model: Ernie3Model) -> None:
-    """Write ``model`` (config + state dict) to ``path`` atomically (temp file, then rename)."""
+    """Write ``model`` (config + state dict) to ``path`` atomically (temp file, then rename); a failed
+    write is a :class:`WriteError` and leaves no temporary file."""
     tmp = f"{os.fspath(path)}.tmp"
-    torch.save(model_payload(model), tmp)
-    os.replace(tmp, path)
+    try:
+        save_torch_file(model_payload(model), tmp)
+        os.replace(tmp, path)
+    except OSError as err:
+        remove_temporary(tmp)
+        raise err if isinstance(err, WriteError) else write_error(path, err) from None
     logger.info("saved model (%d parameters) to %s", model.num_parameters(), path)
 
 
@@ -161,7 +214,7 @@ def load_model(path: str | os.PathLike[str], map_location: str | torch.device = 
     root = Path(path)
     if root.is_dir() or root.name == EXPORT_CONFIG or root.suffix == ".safetensors":
         return load_export(root if root.is_dir() else root.parent, map_location)
-    payload = torch.load(root, map_location=map_location, weights_only=True)
+    payload = read_torch_file(root, map_location)
     if isinstance(payload, dict) and SHARDED in payload:
         return _load_sharded(root, payload, torch.device(map_location))
     return model_from_payload(payload, source=os.fspath(path))
@@ -171,6 +224,10 @@ def _load_sharded(path: Path, payload: dict[str, Any], device: torch.device) -> 
     """The model of a sharded checkpoint's model file: allocate it, then fill it from the DCP folder."""
     _check_format(payload, str(path))
     info = payload[SHARDED]
+    if not (
+        isinstance(info, dict) and isinstance(info.get("path"), str) and isinstance(info.get("prefix"), str)
+    ):
+        raise ValueError(f"{path}: {SHARDED} must be {{'path': str, 'prefix': str}}, got {info!r:.100}")
     config = _config_of(payload.get("config"), str(path))
     with torch.device("meta"):
         model = Ernie3Model(config)
@@ -180,6 +237,9 @@ def _load_sharded(path: Path, payload: dict[str, Any], device: torch.device) -> 
         load_tensors(state, path.parent / info["path"])
     except (RuntimeError, ValueError, OSError) as err:
         raise ValueError(f"{path}: cannot read its sharded weights ({type(err).__name__}: {err})") from err
+    bad = nonfinite_tensor(model.state_dict())
+    if bad is not None:
+        raise ValueError(f"{path}: tensor {bad!r} holds NaN or infinite values; the model is broken")
     return _reset_buffers(model, device)
 
 
@@ -265,6 +325,12 @@ def load_export(folder: str | os.PathLike[str], map_location: str | torch.device
     except (OSError, RuntimeError, ValueError, safetensors.SafetensorError) as err:
         raise ValueError(f"{weights}: cannot read it ({type(err).__name__}: {err})") from err
     aliases = config.get("aliases", {})
+    if not isinstance(aliases, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()
+    ):
+        raise ValueError(
+            f"{root / EXPORT_CONFIG}: aliases must map tensor names to stored tensor names, got {aliases!r:.100}"
+        )
     unknown = sorted(target for target in aliases.values() if target not in state)
     if unknown:
         raise ValueError(

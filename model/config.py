@@ -54,9 +54,15 @@ def _check_fraction(name: str, value: float) -> None:
         raise ValueError(f"{name} must be a float in [0, 1), got {value!r}")
 
 
-def _check_int(name: str, value: int, minimum: int) -> None:
+MAX_VOCAB_SIZE = 2**31 - 1
+"""Token ids are int32 in the corpus shards (``list<int32>``)."""
+
+
+def _check_int(name: str, value: int, minimum: int, maximum: int | None = None) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be an int <= {maximum}, got {value!r}")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -108,7 +114,7 @@ class ModelConfig:
         for name in ("universal", "nlu", "nlg"):
             if not isinstance(getattr(self, name), StackConfig):
                 raise ValueError(f"{name} must be a StackConfig, got {getattr(self, name)!r}")
-        _check_int("vocab_size", self.vocab_size, 2)
+        _check_int("vocab_size", self.vocab_size, 2, MAX_VOCAB_SIZE)
         _check_int("tgt_len", self.tgt_len, 1)
         _check_int("mem_len", self.mem_len, 0)
         _check_int("clamp_len", self.clamp_len, 0)

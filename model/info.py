@@ -21,7 +21,7 @@ from corpus.cli_parser import HelpfulParser
 from corpus.errors import CorpusError
 from corpus.manifest import MANIFEST_NAME
 from corpus.reader import CorpusReader
-from model.config import ModelConfig
+from model.config import MAX_VOCAB_SIZE, ModelConfig
 from model.ernie import Ernie3Model
 from model.presets import PRESETS, get_preset
 
@@ -103,7 +103,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--preset", required=True, choices=sorted(PRESETS), help="model preset name")
     vocab = parser.add_mutually_exclusive_group()
     vocab.add_argument(
-        "--vocab-size", type=int, default=None, help="vocabulary size (default: the preset's, e.g. 40000)"
+        "--vocab-size",
+        type=int,
+        minimum=2,
+        maximum=MAX_VOCAB_SIZE,
+        default=None,
+        help="vocabulary size (default: the preset's, e.g. 40000)",
     )
     vocab.add_argument(
         "--corpus",

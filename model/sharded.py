@@ -10,7 +10,9 @@ allow-list of DCP's own index classes (plus ``torch.Size``, dtypes, layouts and 
 cannot run code, and refuses non-tensor entries, which DCP would read with ``torch.load(weights_only=False)``:
 kgtext writes only tensors into a DCP folder. :func:`load_tensors` fills a dict of allocated tensors from
 such a folder, in one process (``no_dist``) or collectively under a process group; DCP reshards, so the
-folder's world size need not be the reader's. Every problem is a ValueError (or OSError) naming the folder.
+folder's world size need not be the reader's. Every problem is a ValueError (or OSError) naming the folder,
+never DCP's ``CheckpointException`` (a BaseException, which would escape every handler: a full disk while
+saving was a traceback).
 """
 
 from __future__ import annotations
@@ -128,7 +130,15 @@ def save_tensors(state: dict[str, Any], folder: str | os.PathLike[str]) -> None:
     with warnings.catch_warnings():
         # Without a process group DCP warns that it saves "in a single process": that is the intent.
         warnings.filterwarnings("ignore", message=".*assuming the intent is to save in a single process")
-        dcp_save(state, storage_writer=FileSystemWriter(folder))
+        try:
+            dcp_save(state, storage_writer=FileSystemWriter(folder))
+        except CheckpointException as err:  # a BaseException: a full disk would escape every handler
+            rank, (first, _) = next(iter(err.failures.items()))
+            if isinstance(first, OSError):  # keep errno (ENOSPC ...) for the caller's one-line message
+                raise OSError(
+                    first.errno, f"rank {rank}: {first.strerror or first}", os.fspath(folder)
+                ) from None
+            raise ValueError(f"{folder}: rank {rank}: {type(first).__name__}: {first}") from None
 
 
 def _leaves(value: Any, prefix: str, out: list[tuple[str, Any]]) -> None:

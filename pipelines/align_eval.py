@@ -49,6 +49,7 @@ from aligners.evaluate import (
 )
 from aligners.records import CleanedDocument
 from corpus.cli_parser import HelpfulParser
+from corpus.jsonl import read_json_lines
 from corpus.reader import CorpusReader
 from corpus.sharding import SPLITS
 from kg.config import KgConfig
@@ -634,6 +635,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--min-mention-confidence",
         type=float,
+        maximum=1,
         default=0.0,
         metavar="C",
         help="passed to every build (default 0: keep every mention)",
@@ -692,8 +694,8 @@ def _limited(setting: Setting, limit: int, work: Path) -> Setting:
     items = setting.items[:limit]
     keep = {i.doc.id for i in items}
     path = Path(setting.docs_file)
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if json.loads(line)["id"] in keep]
-    _write(path, lines)
+    records = [line.value for line in read_json_lines(path) if line.value["id"] in keep]
+    _write(path, [json.dumps(record, ensure_ascii=False) for record in records])
     return setting._replace(items=items)
 
 

@@ -43,6 +43,9 @@ from corpus.replace import (
     PENDING_MANIFEST,
     OutputError,
     OutputLock,
+    disk_full,
+    disk_full_message,
+    make_build_folder,
     output_problem,
     recover_output,
     replace_directory,
@@ -80,6 +83,7 @@ from pipelines.rejections import (
 )
 from pipelines.report import (
     assemble_manifest,
+    check_input_files,
     first_aligned_rows,
     input_files,
     log_examples,
@@ -95,6 +99,7 @@ logger = logging.getLogger(__name__)
 TOKENIZER_REL_PATH = "tokenizer/spm.model"
 VOCAB_REL_PATH = "tokenizer/spm.vocab"
 KG_STAGE = "read_kg"
+COMMAND = "build-corpus"
 
 
 class BuildResult(NamedTuple):
@@ -136,11 +141,16 @@ def component_configs(config: BuildConfig) -> tuple[KgConfig, AlignerConfig, Tas
 
 
 def read_sample(path: str) -> Iterator[str]:
-    """The tokenizer sample written by phase 1 (absent when no sentence survived)."""
+    """The tokenizer sample written by phase 1 (absent when no sentence survived): one JSON string per line.
+
+    Split at ``\n`` only: ``str.splitlines`` also splits at U+2028, U+2029 and U+0085, which JSON allows
+    raw inside a string.
+    """
     if not FileSystems.exists(path):
         return
-    for line in read_bytes(path).decode("utf-8").splitlines():
-        yield json.loads(line)
+    for line in read_bytes(path).decode("utf-8").split("\n"):
+        if line.strip():
+            yield json.loads(line)
 
 
 NOTHING_SURVIVED = "no sentence survived reading, cleaning and alignment"
@@ -253,7 +263,7 @@ def claim_output(config: BuildConfig, inputs: Sequence[str]) -> OutputLock | Non
     if "://" in config.out:
         check_output(config.out, config.overwrite)
         return None
-    lock = OutputLock(config.out)
+    lock = OutputLock(config.out, COMMAND)
     try:
         lock.acquire()
         for line in recover_output(config.out):
@@ -289,6 +299,8 @@ def load_given_tokenizer(path: str) -> bytes | None:
 def plan_build(config: BuildConfig, beam_args: tuple[str, ...]) -> Plan:
     """Claim the output, expand the inputs and derive the component configurations (no file written)."""
     kg_all, docs_all = expand_inputs(config.kg, "kg"), expand_inputs(config.docs, "docs")
+    check_input_files(kg_all, "kg")
+    check_input_files(docs_all, "docs")
     tokenizer_model = load_given_tokenizer(config.tokenizer)
     inputs = (*config.kg, *config.docs, *kg_all, *docs_all, *([config.tokenizer] if config.tokenizer else []))
     lock = claim_output(config, inputs)
@@ -359,6 +371,7 @@ def run_phase_one(plan: Plan, timings: dict[str, float]) -> dict[str, int]:
         sample_sentences=0 if plan.tokenizer_model is not None else config.tokenizer_sample_sentences,
         lexicon=config.lexicon_linking,
         fields=config.fields,
+        max_doc_bytes=config.max_doc_bytes,
     )
     log_examples(first_aligned_rows(paths.root, read_shard_records(paths.shard_info), config.log_examples))
     stats: dict[str, int] = read_json(paths.stats(1), {})
@@ -446,12 +459,18 @@ def build_corpus(config: BuildConfig, beam_args: tuple[str, ...]) -> BuildResult
     )
     timings: dict[str, float] = {}
     try:
+        if plan.lock is not None:  # marked, so that recovery knows it for a build folder of --out
+            make_build_folder(config.out, COMMAND, plan.paths.root)
         manifest, rejections = build_in_temporary(plan, timings)
         move_output(plan)
     except BaseException as err:
-        kept = keep_dead_letters(plan.paths.root, config.out)
-        logger.error("build failed; removing the temporary directory %s", plan.paths.root)
-        remove_tree(plan.paths.root)
+        kept = _clean_up_failed(plan)
+        full = disk_full(err)
+        if full is not None:
+            raise InputError(
+                f"{disk_full_message(full, config.out)}; the build folder was removed and --out "
+                f"{config.out} is unchanged" + (f" (the rejected records are in {kept})" if kept else "")
+            ) from None
         if kept is None:
             raise
         logger.error("the failed build's dead letters are kept in %s", kept)
@@ -467,6 +486,18 @@ def build_corpus(config: BuildConfig, beam_args: tuple[str, ...]) -> BuildResult
     return BuildResult(manifest, timings, rejections)
 
 
+def _clean_up_failed(plan: Plan) -> str | None:
+    """Keep a failed build's dead letters (where they now are, or None) and remove its build folder."""
+    try:
+        kept = keep_dead_letters(plan.paths.root, plan.config.out)
+    except OSError as err:  # e.g. a full disk: the dead letters go with the build folder
+        logger.error("cannot keep the failed build's dead letters (%s)", err)
+        kept = None
+    logger.error("build failed; removing the temporary directory %s", plan.paths.root)
+    remove_tree(plan.paths.root)
+    return kept
+
+
 def move_output(plan: Plan) -> None:
     """Re-check ``--out`` (it may have changed during the build) and move the finished build onto it."""
     config = plan.config
@@ -477,7 +508,7 @@ def move_output(plan: Plan) -> None:
     try:
         if problem is not None:
             raise OutputError(problem)
-        replace_directory(plan.paths.root, config.out)
+        replace_directory(plan.paths.root, config.out, COMMAND)
     except OutputError as err:
         raise InputError(str(err)) from None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from aligners.documents import FieldMap
+from aligners.documents import DEFAULT_MAX_DOC_BYTES, FieldMap
 from corpus.lines import DEFAULT_MAX_LINE_BYTES
 from corpus.tasks.tokenizer import MIN_VOCAB_SIZE
 
@@ -59,6 +59,9 @@ class BuildConfig:
     """Number of aligned sentences logged at INFO after alignment."""
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     """Longest line (bytes) of a line-oriented KG or document file; longer lines are ``too_large`` dead letters."""
+    max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES
+    """Most bytes one document record may take (a JSONL line, one record of a .json file, a .txt file, a Parquet
+    row's text); larger ones are ``too_large`` dead letters, read no further than the limit."""
     lexicon_linking: LexiconLinking = LexiconLinking.UNLINKED
     """Which documents get candidate entities from an index of every KG name (plain text needs no links)."""
     strict: bool = False
@@ -122,6 +125,8 @@ class BuildConfig:
             raise ValueError(f"min_mention_confidence must be in [0, 1], got {self.min_mention_confidence}")
         if self.max_line_bytes <= 0:
             raise ValueError(f"max_line_bytes must be > 0, got {self.max_line_bytes}")
+        if self.max_doc_bytes <= 0:
+            raise ValueError(f"max_doc_bytes must be > 0, got {self.max_doc_bytes}")
         if self.log_examples < 0:
             raise ValueError(f"log_examples must be >= 0, got {self.log_examples}")
         if not 0.0 <= self.max_rejected_fraction <= 1.0:

@@ -4,6 +4,12 @@
 
 Every step emits one record type (a union where a step can reject input) and ``beam.Filter`` splits it;
 counts are computed as data (``Stat`` pairs) and summed later with CombinePerKey.
+
+Memory: files are streamed (local files by :func:`aligners.documents.read_documents`, which refuses what
+is not a regular file; remote ones through FileSystems, copied in chunks where a format needs a local
+file), a record above ``max_doc_bytes`` is a ``too_large`` dead letter, and a document longer than
+``AlignerConfig.max_document_chars`` is dropped (``too_long``) right after reading, in the same fused step,
+before any shuffle would hold it (:func:`screen_length`).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from aligners.config import AlignerConfig
 from aligners.dedup import IdResolution, resolve_duplicate_ids
 from aligners.documents import (
     DEFAULT_FIELDS,
+    DEFAULT_MAX_DOC_BYTES,
     STAGE,
     DocFormat,
     FieldMap,
@@ -34,49 +41,76 @@ from aligners.language import language_for
 from aligners.records import CleanedDocument, Document, DropReason
 from corpus.lines import DEFAULT_MAX_LINE_BYTES
 from corpus.records import DeadLetter, Reason, make_dead_letter
-from pipelines.files import read_bytes
 from pipelines.records import Stat
 
 logger = logging.getLogger(__name__)
 
 
-def _read_jsonl(
-    path: str, fmt: DocFormat, max_line_bytes: int, fields: FieldMap
+COPY_CHUNK_BYTES = 1 << 20
+
+
+def _read_remote(
+    path: str, fmt: DocFormat, max_line_bytes: int, fields: FieldMap, max_doc_bytes: int
 ) -> Iterator[Document | DeadLetter]:
-    """Lines of a JSONL file, streamed through FileSystems (bounded memory, see ``parse_jsonl_stream``)."""
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
-        yield from parse_jsonl_stream(raw, file=path, fmt=fmt, max_line_bytes=max_line_bytes, fields=fields)
-
-
-def _read_via_local_copy(path: str, fields: FieldMap) -> Iterator[Document | DeadLetter]:
-    """Whole-file formats: aligners' reader needs a local file, so remote files are copied first."""
-    if "://" not in path:
-        yield from read_documents(path, fields=fields)
+    """A remote file: JSONL streamed through FileSystems; whole-file formats (aligners' readers need a
+    local file) copied to a temporary file in chunks first."""
+    if fmt in (DocFormat.JSONL, DocFormat.JSONL_GZ):
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+            yield from parse_jsonl_stream(
+                raw,
+                file=path,
+                fmt=fmt,
+                max_line_bytes=max_line_bytes,
+                fields=fields,
+                max_doc_bytes=max_doc_bytes,
+            )
         return
     with tempfile.TemporaryDirectory(prefix="kgtext-doc-") as tmp:
         local = os.path.join(tmp, os.path.basename(path))
-        with open(local, "wb") as handle:
-            handle.write(read_bytes(path))
-        for item in read_documents(local, fields=fields):
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as src:
+            with open(local, "wb") as dst:
+                while chunk := src.read(COPY_CHUNK_BYTES):
+                    dst.write(chunk)
+        local_items = read_documents(
+            local, max_line_bytes=max_line_bytes, fields=fields, max_doc_bytes=max_doc_bytes
+        )
+        for item in local_items:
             yield item._replace(file=path)
 
 
 def read_document_file(
-    path: str, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, fields: FieldMap = DEFAULT_FIELDS
+    path: str,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    fields: FieldMap = DEFAULT_FIELDS,
+    max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES,
 ) -> Iterator[Document | DeadLetter]:
-    """Every document (or dead letter) of one file; an unknown extension is one dead letter."""
+    """Every document (or dead letter) of one file, in bounded memory; an unknown extension, a path that is
+    not a regular file (FIFO, device, directory) or an unreadable file is one dead letter."""
     try:
         fmt = document_format_of(path)
     except ValueError as err:
         yield make_dead_letter(STAGE, path, Reason.UNKNOWN_EXTENSION, str(err))
         return
+    if "://" not in path:
+        yield from read_documents(
+            path, max_line_bytes=max_line_bytes, fields=fields, max_doc_bytes=max_doc_bytes
+        )
+        return
     try:
-        if fmt in (DocFormat.JSONL, DocFormat.JSONL_GZ):
-            yield from _read_jsonl(path, fmt, max_line_bytes, fields)
-        else:
-            yield from _read_via_local_copy(path, fields)
+        yield from _read_remote(path, fmt, max_line_bytes, fields, max_doc_bytes)
     except OSError as err:
         yield make_dead_letter(STAGE, path, Reason.READ_ERROR, str(err))
+
+
+def screen_length(doc: Document, max_chars: int) -> Document | DropReason:
+    """``too_long`` for a document the cleaner would drop anyway (``AlignerConfig.max_document_chars``):
+    dropped as soon as it is read, so no shuffle (the duplicate-id grouping) ever holds it."""
+    return DropReason.TOO_LONG if len(doc.text) > max_chars else doc
+
+
+def length_stats(item: Document | DropReason) -> Iterator[Stat]:
+    if isinstance(item, DropReason):
+        yield f"documents.dropped.{item.value}", 1
 
 
 def read_stats(item: Document | DeadLetter) -> Iterator[Stat]:
@@ -172,18 +206,21 @@ class ReadDocuments(beam.PTransform[Any, Any]):
         files: Sequence[str],
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
         fields: FieldMap = DEFAULT_FIELDS,
+        max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES,
     ) -> None:
         super().__init__()
         self.files = list(files)
         self.max_line_bytes = max_line_bytes
         self.fields = fields
+        self.max_doc_bytes = max_doc_bytes
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> Any:
         return (
             pbegin
             | "CreateFiles" >> beam.Create(self.files)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ParseFiles" >> beam.FlatMap(read_document_file, self.max_line_bytes, self.fields)
+            | "ParseFiles"
+            >> beam.FlatMap(read_document_file, self.max_line_bytes, self.fields, self.max_doc_bytes)
         )
 
 

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 from apache_beam.io.filesystem import BeamIOError
 from apache_beam.io.filesystems import FileSystems
 
+from corpus.replace import BUILD_MARKER, remove_folder
+
 logger = logging.getLogger(__name__)
 
 
@@ -110,8 +112,22 @@ def check_output(out: str, overwrite: bool) -> None:
 
 
 def remove_tree(path: str) -> None:
-    """Delete a directory tree (best effort for local paths; FileSystems for the others)."""
+    """Delete a directory tree (best effort for local paths; FileSystems for the others).
+
+    A local build folder loses its kgtext marker last (:func:`corpus.replace.remove_folder`), so a removal
+    cut short leaves a folder the next build still recognises and removes.
+    """
     if _is_local(path):
+        if (
+            os.path.isdir(path)
+            and not os.path.islink(path)
+            and os.path.isfile(os.path.join(path, BUILD_MARKER))
+        ):
+            try:
+                remove_folder(path)
+            except OSError as err:  # its marker is still there: the next build removes the rest
+                logger.warning("%s: could not remove it completely (%s)", path, err)
+            return
         shutil.rmtree(path, ignore_errors=True)
         return
     if FileSystems.exists(path):

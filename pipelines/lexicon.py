@@ -117,9 +117,7 @@ def _entity_stats(forms: EntityForms) -> Iterator[Stat]:
         yield "lexicon.forms.skipped", forms[1]
 
 
-def _write_shard(
-    group: tuple[int, Iterable[FormRow]], index_dir: str, shards: int
-) -> Iterator[Stat]:
+def _write_shard(group: tuple[int, Iterable[FormRow]], index_dir: str, shards: int) -> Iterator[Stat]:
     shard, rows = group
     entries = [FormEntry(*r) for r in rows]
     data, dropped = encode_index_shard(entries, MAX_ENTITIES_PER_FORM)

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, NoReturn
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, _BeamArgumentParser
 
 from corpus.cli_parser import HelpfulParser, suggest
+from corpus.tasks.tokenizer import MIN_VOCAB_SIZE
 from pipelines.config import BuildConfig, LexiconLinking
 
 logger = logging.getLogger(__name__)
@@ -39,10 +40,11 @@ DEFAULTS: dict[str, Any] = {
 """BuildConfig's defaults: the flags' defaults and help texts come from here, not restated by hand."""
 
 
-def _flag(p: argparse.ArgumentParser, name: str, kind: type, text: str) -> None:
-    """``--name`` for the BuildConfig field of that name: its type, its default, the default in the help."""
+def _flag(p: argparse.ArgumentParser, name: str, kind: type, text: str, **bounds: Any) -> None:
+    """``--name`` for the BuildConfig field of that name: its type, its default, the default in the help;
+    ``bounds`` are :class:`corpus.cli_parser.HelpfulParser`'s (``minimum=``, ``exclusive_maximum=``, ...)."""
     default = DEFAULTS[name.replace("-", "_")]
-    p.add_argument(f"--{name}", type=kind, default=default, help=f"{text} (default {default})")
+    p.add_argument(f"--{name}", type=kind, default=default, help=f"{text} (default {default})", **bounds)
 
 
 def _parser() -> HelpfulParser:
@@ -60,8 +62,8 @@ def _parser() -> HelpfulParser:
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output corpus directory")
     p.add_argument("--overwrite", action="store_true", help="replace an existing corpus at --out")
-    _flag(p, "num-shards", int, "shards per dataset split")
-    _flag(p, "valid-fraction", float, "share of documents in valid")
+    _flag(p, "num-shards", int, "shards per dataset split", minimum=1)
+    _flag(p, "valid-fraction", float, "share of documents in valid", exclusive_maximum=1)
     _flag(p, "seed", int, "seed of every random choice")
     _flag(p, "language", str, "document language code")
     p.add_argument(
@@ -76,8 +78,8 @@ def _parser() -> HelpfulParser:
         help="drop mentions whose linking confidence is below C, in [0, 1] (default 0: keep all; "
         "docs/ALIGNMENT.md shows precision and recall per threshold)",
     )
-    _flag(p, "vocab-size", int, "SentencePiece vocabulary size")
-    _flag(p, "tokenizer-sample-sentences", int, "sentences training the tokenizer")
+    _flag(p, "vocab-size", int, "SentencePiece vocabulary size", minimum=MIN_VOCAB_SIZE)
+    _flag(p, "tokenizer-sample-sentences", int, "sentences training the tokenizer", minimum=1)
     p.add_argument(
         "--tokenizer",
         default=D["tokenizer"],
@@ -85,10 +87,22 @@ def _parser() -> HelpfulParser:
         help="reuse this SentencePiece model (e.g. an earlier corpus's tokenizer/spm.model) instead of "
         "training one; --vocab-size and --tokenizer-sample-sentences are then unused",
     )
-    _flag(p, "sd-docs-per-bucket", int, "documents per SD negative bucket")
+    _flag(p, "sd-docs-per-bucket", int, "documents per SD negative bucket", minimum=2)
     _flag(p, "log-examples", int, "aligned sentences logged at INFO")
     _flag(
-        p, "max-line-bytes", int, "longest line of a KG or JSONL file, in bytes; longer ones are dead letters"
+        p,
+        "max-line-bytes",
+        int,
+        "longest line of a KG or JSONL file, in bytes; longer ones are dead letters",
+        minimum=1,
+    )
+    _flag(
+        p,
+        "max-doc-bytes",
+        int,
+        "most bytes of one document record (a JSONL line, a .json record, a .txt file); larger ones are "
+        "too_large dead letters",
+        minimum=1,
     )
     p.add_argument(
         "--lexicon-linking",
@@ -107,6 +121,7 @@ def _parser() -> HelpfulParser:
         "max-rejected-fraction",
         float,
         "fail when a larger share of the KG lines, or of the document records, is rejected",
+        maximum=1,
     )
     fields = p.add_argument_group(
         "document fields",

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import apache_beam as beam
 
 from aligners.config import AlignerConfig
-from aligners.documents import DEFAULT_FIELDS, FieldMap
+from aligners.documents import DEFAULT_FIELDS, DEFAULT_MAX_DOC_BYTES, FieldMap
 from aligners.records import Document
 from corpus.records import DeadLetter
 from corpus.schemas import ALIGNED, NAMES
@@ -32,12 +32,15 @@ from pipelines.documents import (
     ResolveDuplicateIds,
     is_dead_letter,
     is_document,
+    length_stats,
     read_stats,
+    screen_length,
 )
 from pipelines.kg_index import BuildKgIndex, GatherFn, IndexFiles, Lexicon
 from pipelines.lexicon import INDEX_SHARDS, MAX_UNSPACED_CHARS, MAX_WORDS, BuildLexiconIndex, index_file
 from pipelines.names import NameRows
 from pipelines.read_kg import ReadKnowledgeGraph, ResolveNames
+from pipelines.report import check_input_files
 from pipelines.tasks import TASKS, BuildTasks, read_part
 from pipelines.writers import (
     Finish,
@@ -115,7 +118,11 @@ def build_phase_zero(
     language: str,
     lexicon: LexiconLinking,
 ) -> None:
-    """Wire phase 0 onto pipeline ``p``: the KG -> its index files (+ the surface-form index with ``lexicon``)."""
+    """Wire phase 0 onto pipeline ``p``: the KG -> its index files (+ the surface-form index with ``lexicon``).
+
+    A KG input that is not a regular file (FIFO, device) or has a name that is not UTF-8 is refused
+    here, before anything reads it."""
+    check_input_files(kg_inputs.files, "kg")
     kg = p | "ReadKG" >> ReadKnowledgeGraph(list(kg_inputs.files), kg_config)
     names = kg.lexicon | "ResolveNames" >> ResolveNames(kg_config.languages)
     written = kg.triples | "BuildKgIndex" >> BuildKgIndex(names, paths.kg_index(kg_inputs.index_shards))
@@ -152,12 +159,25 @@ def build_phase_one(
     sample_sentences: int,
     lexicon: LexiconLinking = LexiconLinking.OFF,
     fields: FieldMap = DEFAULT_FIELDS,
+    max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES,
 ) -> None:
-    """Wire phase 1 onto pipeline ``p`` (with ``lexicon``, plain-text candidates from phase 0's index)."""
-    items = p | "ReadDocuments" >> ReadDocuments(inputs.doc_files, kg_config.max_line_bytes, fields)
-    docs, id_letters, id_stats = (
+    """Wire phase 1 onto pipeline ``p`` (with ``lexicon``, plain-text candidates from phase 0's index).
+
+    A document input that is not a regular file (FIFO, device) or has a name that is not UTF-8 is
+    refused here, before anything reads it."""
+    check_input_files(inputs.doc_files, "docs")
+    items = p | "ReadDocuments" >> ReadDocuments(
+        inputs.doc_files, kg_config.max_line_bytes, fields, max_doc_bytes
+    )
+    # Documents the cleaner would drop as too long leave here, before the duplicate-id grouping holds them.
+    screened = (
         items
         | "KeepDocuments" >> beam.Filter(is_document).with_output_types(Document)
+        | "ScreenLength" >> beam.Map(screen_length, aligner_config.max_document_chars)
+    )
+    docs, id_letters, id_stats = (
+        screened
+        | "KeepShortEnough" >> beam.Filter(is_document).with_output_types(Document)
         | "ResolveDuplicateIds" >> ResolveDuplicateIds(inputs.doc_files)
     )
     cleaned, doc_stats = docs | "CleanAndDeduplicate" >> CleanAndDeduplicate(aligner_config)
@@ -180,6 +200,7 @@ def build_phase_one(
     ) | "AllDeadLetters" >> beam.Flatten()
     stats = (
         items | "ReadStats" >> beam.FlatMap(read_stats),
+        screened | "LengthStats" >> beam.FlatMap(length_stats),
         id_stats,
         doc_stats,
         align_stats,

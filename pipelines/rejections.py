@@ -12,7 +12,6 @@ build keeps its dead letters in ``<out>.failed-<UTC time>/dead_letters/``.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -22,12 +21,14 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from aligners.documents import STAGE as DOCS_STAGE
+from corpus.jsonl import iter_json_lines
 from corpus.records import DeadLetter, Reason
 from kg.readers import LINE_FORMATS, kg_format_of
-from pipelines.files import InputError, read_bytes
+from pipelines.files import InputError
 from pipelines.writers import join_path
 
 logger = logging.getLogger(__name__)
@@ -38,13 +39,17 @@ SNIFF_BYTES = 65536
 
 
 def read_dead_letters(root: str) -> list[DeadLetter]:
-    """Every dead letter under ``root/dead_letters/`` (sorted as written: stage, then file and line)."""
+    """Every dead letter under ``root/dead_letters/`` (sorted as written: stage, then file and line).
+
+    Read with the one JSONL reader (:mod:`corpus.jsonl`): an excerpt may hold U+2028, U+2029 or U+0085 raw
+    (JSON allows them inside strings), and only ``\\n`` ends a dead letter.
+    """
     pattern = join_path(root, "dead_letters", "*.jsonl")
     paths = sorted(m.path for r in FileSystems.match([pattern]) for m in r.metadata_list)
     letters = []
     for path in paths:
-        for line in read_bytes(path).decode("utf-8").splitlines():
-            letters.append(DeadLetter(**json.loads(line)))
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            letters += [DeadLetter(**line.value) for line in iter_json_lines(handle, path)]
     return letters
 
 

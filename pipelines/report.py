@@ -14,11 +14,13 @@ from typing import Any
 import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 
+from corpus.jsonl import has_lone_surrogate
+from corpus.lines import IrregularFileError, open_regular, regular_file_problem
 from corpus.manifest import InputFile, Manifest, ShardInfo, TokenizerInfo
 from corpus.schemas import ALIGNED, DATASETS
 from corpus.sharding import SPLITS
 from corpus.tasks.tokenizer import Tokenizer
-from pipelines.files import read_bytes
+from pipelines.files import InputError, read_bytes
 from pipelines.records import ShardWritten
 from pipelines.writers import join_path
 
@@ -41,11 +43,31 @@ def read_shard_records(info_dir: str) -> list[ShardWritten]:
     return sorted(ShardWritten(**json.loads(read_bytes(p).decode("utf-8"))) for p in found)
 
 
+def check_input_files(files: Sequence[str], role: str) -> None:
+    """Refuse, in one line naming it, an input a phase cannot read: a local path that is not a regular file
+    (a FIFO would block the reader, and the hashing below, forever; ``/dev/zero`` never ends) or a file name
+    that is not valid UTF-8 (Beam cannot encode it). Called before a phase reads its inputs; the build's
+    planning step is the better place (before phase 0), see docs/PIPELINE.md."""
+    for path in files:
+        if has_lone_surrogate(path):
+            shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise InputError(f"--{role} {shown}: the file name is not valid UTF-8; rename the file")
+        problem = regular_file_problem(path) if "://" not in path else None
+        if problem is not None:
+            raise InputError(f"--{role} {problem}")
+
+
 def file_sha256(path: str) -> tuple[int, str]:
-    """(bytes, hex sha256) of a file, streamed through FileSystems."""
+    """(bytes, hex sha256) of a file, streamed (a local one opened only if it is a regular file)."""
     digest = hashlib.sha256()
     size = 0
-    with FileSystems.open(path, compression_type="uncompressed") as handle:
+    try:
+        opened = (
+            FileSystems.open(path, compression_type="uncompressed") if "://" in path else open_regular(path)
+        )
+    except IrregularFileError as err:
+        raise InputError(str(err)) from None
+    with opened as handle:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
             size += len(chunk)
@@ -53,6 +75,7 @@ def file_sha256(path: str) -> tuple[int, str]:
 
 
 def input_files(kg_files: Sequence[str], doc_files: Sequence[str]) -> list[InputFile]:
+    """The manifest's record of every input: path, role, size and sha256 (re-read after the build)."""
     files = []
     for path in kg_files:
         size, sha = file_sha256(path)

@@ -56,7 +56,9 @@ def main() -> None:
     skipped = 0
     with open(args.out / "docs.jsonl", "w", encoding="utf-8") as docs:
         for path in files:
-            for line in path.read_text(encoding="utf-8").splitlines():
+            for line in path.read_text(encoding="utf-8").split("\n"):
+                if not line.strip():
+                    continue
                 record = json.loads(line)
                 if not all(record.get(k) for k in ("sent", "id", "sub", "rel", "obj")):
                     skipped += 1

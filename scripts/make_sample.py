@@ -119,7 +119,9 @@ def entity_iri(etype: str, name: str) -> str:
 
 def load_property_names(path: Path) -> dict[str, tuple[list[str], list[str]]]:
     names: dict[str, tuple[list[str], list[str]]] = collections.defaultdict(lambda: ([], []))
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").split("\n"):
+        if not line.strip():
+            continue
         iri, pred, lit = line.split("\t")
         value = json.loads(lit)  # double-quoted with \uXXXX escapes: valid JSON strings
         (names[iri][0] if pred.endswith("#label") else names[iri][1]).append(value)

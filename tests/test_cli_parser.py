@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pytest
 
-from corpus.cli_parser import HelpfulParser, did_you_mean, field_help, plain, suggest
+from corpus.cli_parser import HelpfulParser, Number, did_you_mean, field_help, plain, suggest
 
 USAGE = "usage: kgtext demo [-h] --corpus DIR [--max-steps N] [--preset {tiny,base-ablation}]\n"
 
@@ -104,8 +105,94 @@ def test_other_argparse_errors_use_the_same_format(capsys: pytest.CaptureFixture
 
 
 def test_good_arguments_parse() -> None:
-    args = demo_parser().parse_args(["--corpus", "c", "--max-steps", "-1", "--preset", "tiny"])
-    assert (args.corpus, args.max_steps, args.preset) == ("c", -1, "tiny")
+    args = demo_parser().parse_args(["--corpus", "c", "--max-steps", "7", "--preset", "tiny"])
+    assert (args.corpus, args.max_steps, args.preset) == ("c", 7, "tiny")
+
+
+def bounded_parser() -> HelpfulParser:
+    parser = HelpfulParser(prog="kgtext demo")
+    parser.add_argument("--steps", type=int, minimum=1)
+    parser.add_argument("--offset", type=int, minimum=None)
+    parser.add_argument("--p", type=float, exclusive_minimum=0, maximum=1)
+    parser.add_argument("--drop", type=float, exclusive_maximum=1)
+    parser.add_argument("--scale", type=float, minimum=None, allow_nonfinite=True)
+    group = parser.add_argument_group("more")
+    group.add_argument("--batch", type=int, minimum=1)
+    either = parser.add_mutually_exclusive_group()
+    either.add_argument("--lr", type=float, exclusive_minimum=0)
+    return parser
+
+
+BOUNDED_USAGE = (
+    "usage: kgtext demo [-h] [--steps STEPS] [--offset OFFSET] [--p P] [--drop DROP] [--scale SCALE]\n"
+    "                   [--batch BATCH] [--lr LR]\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--steps", "0"], "argument --steps: must be >= 1, got 0"),
+        (["--steps", "-1"], "argument --steps: must be >= 1, got -1"),
+        (["--steps", str(10**23)], f"argument --steps: must fit in a 64-bit integer (±9.2e18), got {10**23}"),
+        (
+            ["--offset", str(-(10**23))],
+            f"argument --offset: must fit in a 64-bit integer (±9.2e18), got {-(10**23)}",
+        ),
+        (["--steps", "nan"], "argument --steps: invalid int value: 'nan'"),
+        (["--p", "nan"], "argument --p: must be a finite number, got 'nan'"),
+        (["--p", "inf"], "argument --p: must be a finite number, got 'inf'"),
+        (["--p", "0"], "argument --p: must be in (0, 1], got 0"),
+        (["--p", "1.5"], "argument --p: must be in (0, 1], got 1.5"),
+        (["--drop", "1"], "argument --drop: must be in [0, 1), got 1"),
+        (["--drop", "-0.5"], "argument --drop: must be in [0, 1), got -0.5"),
+        (["--batch", "0"], "argument --batch: must be >= 1, got 0"),
+        (["--lr", "0"], "argument --lr: must be > 0, got 0"),
+        (["--lr=-inf"], "argument --lr: must be a finite number, got '-inf'"),
+    ],
+)
+def test_numbers_out_of_bounds_are_one_line_errors(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert fail(bounded_parser(), argv, capsys) == f"kgtext demo: {message}\n" + BOUNDED_USAGE
+
+
+def test_numbers_within_bounds_parse() -> None:
+    args = bounded_parser().parse_args(
+        ["--steps", "1", "--offset", "-5", "--p", "1", "--drop", "0", "--scale=-inf", "--batch", "2"]
+    )
+    assert (args.steps, args.offset, args.p, args.drop, args.scale, args.batch) == (
+        1,
+        -5,
+        1.0,
+        0.0,
+        -math.inf,
+        2,
+    )
+    assert math.isnan(bounded_parser().parse_args(["--scale", "nan"]).scale)
+    assert bounded_parser().parse_args(["--lr", "1e-4"]).lr == 1e-4
+
+
+def test_numbers_default_to_non_negative_finite_64_bit(capsys: pytest.CaptureFixture[str]) -> None:
+    """A plain type=int / type=float option, in the parser or in a group, refuses negative and non-finite."""
+    parser = HelpfulParser(prog="kgtext demo")
+    parser.add_argument("--n", type=int)
+    parser.add_argument_group("g").add_argument("--x", type=float)
+    assert "argument --n: must be >= 0, got -1" in fail(parser, ["--n", "-1"], capsys)
+    assert "argument --x: must be a finite number, got 'inf'" in fail(parser, ["--x", "inf"], capsys)
+    assert parser.parse_args(["--n", "0", "--x", "1e23"]).x == 1e23
+
+
+def test_bounds_on_a_non_numeric_option_are_a_mistake() -> None:
+    with pytest.raises(TypeError, match="maximum apply to type=int or type=float options only"):
+        HelpfulParser(prog="kgtext demo").add_argument("--name", maximum=3)
+
+
+def test_number_describes_its_range() -> None:
+    assert Number(int, minimum=1).describe() == ">= 1"
+    assert Number(float, minimum=None, maximum=2.5).describe() == "<= 2.5"
+    assert Number(float, minimum=0, exclusive_minimum=0).describe() == "> 0"
+    assert Number(int, minimum=None).describe() == ""
 
 
 def test_description_and_epilog_are_plain_text(capsys: pytest.CaptureFixture[str]) -> None:

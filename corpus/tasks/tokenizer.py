@@ -173,16 +173,23 @@ class EncodedSpans(NamedTuple):
     spans: list[Span]
 
 
+class TokenizerError(ValueError):
+    """A SentencePiece model file that cannot be used; the message names the file."""
+
+
 class Tokenizer:
     """A loaded corpus SentencePiece model. Build it with :meth:`load` or :meth:`from_bytes`."""
 
     def __init__(self, model_bytes: bytes) -> None:
-        sp = spm.SentencePieceProcessor(model_proto=model_bytes)
+        try:
+            sp = spm.SentencePieceProcessor(model_proto=model_bytes)
+        except RuntimeError:  # SentencePiece's "INTERNAL: ... ParseFromArray" on anything else
+            raise ValueError("not a SentencePiece model (it does not parse)") from None
         pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
         if tuple(pieces[:5]) != SPECIAL_TOKENS:
             raise ValueError(f"model must reserve {SPECIAL_TOKENS} at ids 0..4, has {tuple(pieces[:5])}")
         probe = sp.encode("a")
-        if sp.id_to_piece(probe[0]).startswith("▁") or sp.decode(sp.encode("a  b")) != "a  b":
+        if not probe or sp.id_to_piece(probe[0]).startswith("▁") or sp.decode(sp.encode("a  b")) != "a  b":
             raise ValueError(
                 "model must be trained with add_dummy_prefix=false, remove_extra_whitespaces=false"
             )
@@ -207,8 +214,17 @@ class Tokenizer:
 
     @classmethod
     def load(cls, path: str | Path) -> Tokenizer:
-        """Load a ``.model`` file written by :func:`train_tokenizer` (or compatible)."""
-        return cls(Path(path).read_bytes())
+        """Load a ``.model`` file written by :func:`train_tokenizer` (or compatible); every problem (no
+        such file, a folder, not a SentencePiece model, not a kgtext one) is a :class:`TokenizerError`
+        naming the path."""
+        try:
+            return cls(Path(path).read_bytes())
+        except OSError as err:
+            raise TokenizerError(
+                f"{path}: cannot read the SentencePiece model ({err.strerror or err})"
+            ) from None
+        except ValueError as err:
+            raise TokenizerError(f"{path}: not a usable kgtext SentencePiece model: {err}") from None
 
     @classmethod
     def from_bytes(cls, model_bytes: bytes) -> Tokenizer:

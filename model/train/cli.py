@@ -5,10 +5,13 @@
     kgtext pretrain --list-keys [--preset NAME]
 
 The training configuration is the preset's defaults (:func:`model.train.presets.train_preset`) plus the
-``--set`` overrides; on ``--resume`` it is the checkpoint's configuration plus this invocation's overrides.
+``--set`` overrides; on ``--resume`` it is the checkpoint's configuration plus this invocation's overrides
+(a ``--set model.*`` that differs from the checkpoint's model is refused: a resumed run keeps its model).
 ``--list-keys`` prints every ``--set`` key with its type, default and the first sentence of its field
-docstring. Corpus problems, bad overrides and diverged runs print one line and exit 1 (no traceback); a
-mistyped option or preset prints one line with a suggestion and the usage, and exits 2.
+docstring. One job writes a run folder at a time (:mod:`model.train.runlock`); a second is refused.
+Corpus problems, bad overrides, a held run folder, a full disk (naming the file and the free space) and
+diverged runs print one line and exit 1 (no traceback); a mistyped option or preset, or a number out of
+its range, prints one line with a suggestion and the usage, and exits 2.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import enum
+import errno
 import logging
 import sys
 from pathlib import Path
@@ -27,12 +31,14 @@ from corpus.cli_parser import HelpfulParser, field_help
 from corpus.errors import CorpusError
 from corpus.reader import CorpusReader
 from model.config import ModelConfig
+from model.files import WriteError, write_error
 from model.presets import PRESETS, get_preset
 from model.train import checkpoint as ckpt
 from model.train.config import TrainConfig, apply_overrides, key_type, valid_keys
 from model.train.dist import init_distributed
 from model.train.loop import TrainingDivergedError
 from model.train.presets import train_preset
+from model.train.runlock import RunLock, RunLockError
 from model.train.setup import build_trainer
 
 logger = logging.getLogger(__name__)
@@ -48,7 +54,11 @@ def _parser() -> HelpfulParser:
         "--out", required=True, type=Path, help="run directory (checkpoints, metrics.jsonl, tensorboard)"
     )
     parser.add_argument(
-        "--max-steps", type=int, default=None, help="optimizer steps (default: the preset's optim.max_steps)"
+        "--max-steps",
+        type=int,
+        minimum=1,
+        default=None,
+        help="optimizer steps (default: the preset's optim.max_steps)",
     )
     parser.add_argument(
         "--resume", action="store_true", help="continue from the newest sound checkpoint in --out"
@@ -154,7 +164,11 @@ def format_keys(preset: str | None) -> str:
 def resolve_config(args: argparse.Namespace, resume_from: Path | None) -> TrainConfig:
     """Preset defaults (or the checkpoint's config on resume) + ``--set`` + ``--max-steps``."""
     if resume_from is not None:
-        base = TrainConfig.from_dict(ckpt.load_part(resume_from, ckpt.TRAINER)["train_config"])
+        saved = ckpt.load_part(resume_from, ckpt.TRAINER, "train_config")["train_config"]
+        try:
+            base = TrainConfig.from_dict(saved)
+        except (TypeError, ValueError, AttributeError, KeyError) as err:
+            raise ValueError(f"{resume_from / ckpt.TRAINER}: bad train_config: {err}") from None
     else:
         base = train_preset(args.preset)
     overrides = list(args.overrides)
@@ -168,33 +182,54 @@ def _fail(message: str) -> None:
     raise SystemExit(1)
 
 
+def _os_error_text(err: OSError, out: Path) -> str:
+    """One line for an OSError escaping the run (a full disk while appending metrics, ...)."""
+    if isinstance(err, WriteError):
+        return str(err)
+    path = err.filename if err.filename is not None else out
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return str(write_error(path, err))
+    return f"{path}: {err.strerror or err}"
+
+
+def _train(args: argparse.Namespace, world_size: int) -> None:
+    """Resume or start, then fit (the caller holds the run folder's lock)."""
+    resume_from = None
+    if args.resume:
+        resume_from = ckpt.find_resumable(args.out, world_size)
+        if resume_from is None:
+            _fail(f"{args.out}: --resume found no sound checkpoint")
+    config = resolve_config(args, resume_from)
+    if args.verify_corpus:
+        problems = CorpusReader(args.corpus).verify()
+        if problems:
+            _fail("corpus verification failed:\n  " + "\n  ".join(map(str, problems)))
+    trainer = build_trainer(
+        args.corpus, args.preset, args.out, config, resume_from=resume_from, overwrite=args.overwrite
+    )
+    try:
+        trainer.fit()
+    finally:
+        trainer.parts.metrics.close()
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run ``kgtext pretrain``."""
+    """Run ``kgtext pretrain``: one job per run folder (:class:`model.train.runlock.RunLock`)."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        resume_from = None
-        if args.resume:
-            probe = resolve_config(args, None)
-            world = init_distributed(probe.runtime).world_size
-            resume_from = ckpt.find_resumable(args.out, world)
-            if resume_from is None:
-                _fail(f"{args.out}: --resume found no sound checkpoint")
-        config = resolve_config(args, resume_from)
-        if args.verify_corpus:
-            problems = CorpusReader(args.corpus).verify()
-            if problems:
-                _fail("corpus verification failed:\n  " + "\n  ".join(map(str, problems)))
-        trainer = build_trainer(
-            args.corpus, args.preset, args.out, config, resume_from=resume_from, overwrite=args.overwrite
-        )
-        try:
-            trainer.fit()
-        finally:
-            trainer.parts.metrics.close()
+        ctx = init_distributed(resolve_config(args, None).runtime)
+        with RunLock(args.out, ctx):
+            _train(args, ctx.world_size)
+    except RunLockError as err:
+        if err.reported_by_rank_0:
+            raise SystemExit(1) from None
+        _fail(str(err))
     except (CorpusError, ValueError, FileExistsError, TrainingDivergedError) as err:
         _fail(str(err))
+    except OSError as err:  # WriteError (checkpoint, config.json, tokenizer) or a failed metrics append
+        _fail(_os_error_text(err, args.out))
     finally:
         if dist.is_available() and dist.is_initialized():
             dist.destroy_process_group()

@@ -13,12 +13,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import enum
+import math
 import types
 import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from corpus.cli_parser import did_you_mean, suggest
+from corpus.cli_parser import INT64_MAX, INT64_MIN, did_you_mean, suggest
 from model.config import ModelConfig
 from model.data.config import DataConfig
 from model.validate import fraction, non_negative, positive
@@ -329,9 +330,12 @@ def _expected(kind: Any) -> str:
 
 
 def _parse_value(key: str, kind: Any, raw: str) -> Any:
-    """``raw`` as the field type ``kind``; a ValueError names the key, the expected type and the value."""
+    """``raw`` as the field type ``kind``; a ValueError names the key, the expected type and the value.
+
+    Like every numeric command-line option (:class:`corpus.cli_parser.Number`), a float must be finite and
+    an int must fit in 64 bits (a seed of 10**23 would overflow torch)."""
     try:
-        return _coerce(kind, raw)
+        value = _coerce(kind, raw)
     except ValueError:
         choices = (
             [str(m.value) for m in kind] if isinstance(kind, type) and issubclass(kind, enum.Enum) else []
@@ -339,6 +343,11 @@ def _parse_value(key: str, kind: Any, raw: str) -> Any:
         raise ValueError(
             f"--set {key}: expected {_expected(kind)}, got {raw!r}{suggest(raw, choices)}"
         ) from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"--set {key}: expected a finite float, got {raw!r}")
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(f"--set {key}: expected an int that fits in 64 bits, got {raw}")
+    return value
 
 
 def apply_overrides(config: TrainConfig, overrides: list[str]) -> TrainConfig:

@@ -179,3 +179,11 @@ def autocast_dtype(precision: Any, device: torch.device) -> torch.dtype | None:
     if value == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.bfloat16
     return None
+
+
+def all_ranks_agree(ok: bool, device: torch.device) -> bool:
+    """True when ``ok`` is True on every rank (collective under a process group: every rank calls it)."""
+    if not is_distributed():
+        return ok
+    failures = all_reduce_sum(torch.tensor([0.0 if ok else 1.0], device=device))
+    return float(failures.item()) == 0.0

@@ -5,6 +5,11 @@
 ``elapsed_s``, ``tokens_seen``, ``mem_len`` (cached NLG memory positions); evaluation
 records add ``kind: "eval"`` and ``eval/<task>/loss``, ``eval/<task>/accuracy``, ``eval/dlm/perplexity``.
 Only rank 0 writes.
+
+Reading it back (:func:`read_metrics`, and a resumed run's :meth:`MetricsWriter.truncate_after`) goes through
+:mod:`corpus.jsonl`: a torn last line (an append cut short by a full disk or a kill) is skipped with a
+WARNING naming the file, and a resumed run rewrites the file without it; a bad line anywhere else is a
+ValueError naming ``file:line``.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ import logging
 import math
 from pathlib import Path
 from typing import Any
+
+from corpus.jsonl import read_json_lines
+from model.files import write_error
 
 logger = logging.getLogger(__name__)
 
@@ -56,12 +64,8 @@ class MetricsWriter:
         """Drop records beyond ``step`` (a resumed run rewrites the steps after its checkpoint)."""
         if not self.enabled or not self.path.exists():
             return
-        kept = [
-            line
-            for line in self.path.read_text(encoding="utf-8").splitlines()
-            if line.strip() and json.loads(line)["step"] <= step
-        ]
-        self.path.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
+        kept = [record for record in read_metrics_file(self.path) if record["step"] <= step]
+        self.path.write_text("".join(json.dumps(record) + "\n" for record in kept), encoding="utf-8")
 
     def write(self, record: dict[str, Any]) -> None:
         if not self.enabled:
@@ -69,8 +73,11 @@ class MetricsWriter:
         clean = {
             k: (v if not isinstance(v, float) or math.isfinite(v) else str(v)) for k, v in record.items()
         }
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(clean) + "\n")
+        try:
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(clean) + "\n")
+        except OSError as err:
+            raise write_error(self.path, err) from None
         if self._tb is not None:
             for key, value in record.items():
                 if key != "step" and isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -84,5 +91,16 @@ class MetricsWriter:
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     """All records of a run's ``metrics.jsonl`` (training and evaluation)."""
-    path = Path(run_dir) / METRICS_NAME
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return read_metrics_file(Path(run_dir) / METRICS_NAME)
+
+
+def read_metrics_file(path: Path) -> list[dict[str, Any]]:
+    """The records of a ``metrics.jsonl``: a torn last line is skipped with a WARNING; any other bad line,
+    or a record that is not an object with an integer ``step``, is a ValueError naming ``file:line``."""
+    records = []
+    for line in read_json_lines(path, torn_tail=True):  # a JsonlError is a ValueError naming file:line
+        value = line.value
+        if not isinstance(value, dict) or type(value.get("step")) is not int:
+            raise ValueError(f"{path}:{line.number}: not a metrics record (an object with an integer 'step')")
+        records.append(value)
+    return records

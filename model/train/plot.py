@@ -4,6 +4,9 @@ Left panel: the training loss of every task and the total against the step; when
 evaluation loss of every task on the ``valid`` split, and the evaluation accuracy of every task with the
 chance levels of SR and SD (dashed: the accuracy of always answering their most frequent class). Prints
 which tasks beat chance at the last evaluation. Uses matplotlib's Agg backend (no display).
+
+A torn last line of ``metrics.jsonl`` (a full disk cut an append short) is skipped with a WARNING; any other
+bad line stops with one line naming ``file:line`` (exit 1).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from corpus.cli_parser import HelpfulParser
 from model.train.log import METRICS_NAME, read_metrics
@@ -18,14 +22,15 @@ from model.train.log import METRICS_NAME, read_metrics
 logger = logging.getLogger(__name__)
 
 
-def plot_run(run_dir: Path, out: Path | None = None) -> Path:
-    """Write the loss curves of ``run_dir`` to ``out`` (default ``RUN_DIR/loss.png``); returns the path."""
+def plot_run(run_dir: Path, out: Path | None = None, records: list[dict[str, Any]] | None = None) -> Path:
+    """Write the loss curves of ``run_dir`` (its ``records``, read when not given) to ``out`` (default
+    ``RUN_DIR/loss.png``); returns the path."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    records = read_metrics(run_dir)
+    records = read_metrics(run_dir) if records is None else records
     train = [r for r in records if r.get("kind", "train") == "train"]
     evals = [r for r in records if r.get("kind") == "eval"]
     if not train:
@@ -69,9 +74,9 @@ def plot_run(run_dir: Path, out: Path | None = None) -> Path:
     return target
 
 
-def chance_summary(run_dir: Path) -> list[str]:
+def chance_summary(run_dir: Path, records: list[dict[str, Any]] | None = None) -> list[str]:
     """One line per task of the last evaluation: its accuracy, and for SR/SD whether it beats chance."""
-    evals = [r for r in read_metrics(run_dir) if r.get("kind") == "eval"]
+    evals = [r for r in (read_metrics(run_dir) if records is None else records) if r.get("kind") == "eval"]
     if not evals:
         return ["no evaluation in this run (eval.interval = 0): nothing to compare with chance"]
     last = evals[-1]
@@ -95,12 +100,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=None, help="PNG path (default: RUN_DIR/loss.png)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        path = plot_run(args.run_dir, args.out)
+        records = read_metrics(args.run_dir)
+        path = plot_run(args.run_dir, args.out, records)
     except (OSError, ValueError) as err:
         print(f"kgtext plot: {err}", file=sys.stderr)
         raise SystemExit(1) from None
     print(f"wrote {path}")
-    print("\n".join(chance_summary(args.run_dir)))
+    print("\n".join(chance_summary(args.run_dir, records)))
 
 
 if __name__ == "__main__":

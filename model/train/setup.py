@@ -27,6 +27,7 @@ from model.checkpoint import SHARDED, checkpoint_payload, sharded_payload
 from model.config import ModelConfig
 from model.data.mixture import PretrainData, available_tasks
 from model.ernie import Memory
+from model.files import write_error, write_text_atomic
 from model.presets import get_preset
 from model.train import checkpoint as ckpt
 from model.train.config import Parallel, TrainConfig
@@ -166,7 +167,12 @@ def save_checkpoint(trainer: Trainer, reader_identity: dict[str, Any], preset: s
     sharded = parts.sharded and parts.config.checkpoint.sharded  # FSDP: every rank writes its own shards
     if sharded:
         target = ckpt.tmp_dir(parts.run_dir, trainer.step) / ckpt.SHARDED
-        optim_state: dict[str, Any] = {"param_groups": save_sharded(target, parts.objective, parts.optimizer)}
+        try:
+            groups = save_sharded(target, parts.objective, parts.optimizer)
+        except OSError as err:  # every rank fails alike (DCP's save is collective): drop the temporary folder
+            shutil.rmtree(target.parent, ignore_errors=True)
+            raise write_error(err.filename or target, err) from None
+        optim_state: dict[str, Any] = {"param_groups": groups}
     else:
         objective_state, optim_state = full_state(parts.objective, parts.optimizer, parts.sharded)
         model_state = {k.removeprefix("model."): v for k, v in objective_state.items()}
@@ -199,12 +205,36 @@ def save_checkpoint(trainer: Trainer, reader_identity: dict[str, Any], preset: s
     barrier()
 
 
+RESTORE_ERRORS = (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError)
+"""What restoring a checkpoint whose files parse but do not fit this trainer raises (torch's load_state_dict,
+the data iterator's state ...): turned into one line naming the checkpoint."""
+
+
 def restore(trainer: Trainer, path: Path) -> None:
-    """Load model, optimizer, data position, counters, RNG state and DLM memory from checkpoint ``path``."""
+    """Load model, optimizer, data position, counters, RNG state and DLM memory from checkpoint ``path``;
+    a checkpoint that does not fit is a one-line ValueError naming it."""
+    state = ckpt.load_part(path, ckpt.TRAINER, *ckpt.TRAINER_FIELDS)
+    model_payload = ckpt.load_part(path, ckpt.MODEL, "config")
+    if SHARDED not in model_payload:  # a full checkpoint: the weights are in the file
+        ckpt.check_part(path, ckpt.MODEL, model_payload, "state_dict")
+    rank_payload = ckpt.load_part(path, ckpt.rank_file(trainer.parts.ctx.rank), *ckpt.RANK_FIELDS)
+    try:
+        _restore(trainer, path, state, model_payload, rank_payload)
+    except RESTORE_ERRORS as err:
+        lines = str(err).strip().splitlines() or [""]
+        raise ValueError(
+            f"{path}: cannot resume from this checkpoint ({type(err).__name__}: {lines[0][:300]})"
+        ) from None
+
+
+def _restore(
+    trainer: Trainer,
+    path: Path,
+    state: dict[str, Any],
+    model_payload: dict[str, Any],
+    rank_payload: dict[str, Any],
+) -> None:
     parts = trainer.parts
-    state = ckpt.load_part(path, ckpt.TRAINER)
-    model_payload = ckpt.load_part(path, ckpt.MODEL)
-    rank_payload = ckpt.load_part(path, ckpt.rank_file(parts.ctx.rank))
     if SHARDED in model_payload:  # a sharded checkpoint, whatever this run's checkpoint.sharded says
         groups = state["optimizer"]["param_groups"]
         load_sharded(path / model_payload[SHARDED]["path"], parts.objective, parts.optimizer, groups)
@@ -238,20 +268,29 @@ def open_corpus(
     identity = corpus_identity(reader)
     if resume_from is None:
         return reader, identity, None
-    problem = identity_problem(ckpt.load_part(resume_from, ckpt.TRAINER)["corpus"], identity)
+    problem = identity_problem(ckpt.load_part(resume_from, ckpt.TRAINER, "corpus")["corpus"], identity)
     if problem:
         raise CorpusError(str(reader.root), f"cannot resume from {resume_from}: {problem}")
-    return reader, identity, ModelConfig.from_dict(ckpt.load_part(resume_from, ckpt.MODEL)["config"])
+    config = ckpt.load_part(resume_from, ckpt.MODEL, "config")["config"]
+    try:
+        saved = ModelConfig.from_dict(config)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{resume_from / ckpt.MODEL}: bad model config: {err}") from None
+    return reader, identity, saved
 
 
 def copy_tokenizer(reader: CorpusReader, run_dir: Path) -> Path:
     """Copy the corpus's SentencePiece model into ``RUN_DIR/tokenizer/`` (atomically; same name)."""
     source = reader.tokenizer_path()
     target = run_dir / RUN_TOKENIZER / source.name
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
-    shutil.copyfile(source, tmp)
-    tmp.replace(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, tmp)
+        tmp.replace(target)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise write_error(target, err) from None
     return target
 
 
@@ -267,7 +306,7 @@ def write_run_summary(
         "train": parts.config.to_dict(),
         "model": model_config.to_dict(),
     }
-    (run_dir / "config.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(run_dir / "config.json", json.dumps(summary, indent=2) + "\n")
     n_params = sum(p.numel() for p in parts.objective.parameters())
     logger.info(
         "model %s: %d parameters; tasks %s; world size %d on %s",
@@ -297,6 +336,10 @@ def build_trainer(
         prepare_run_dir(run_dir, resume=resume_from is not None, overwrite=overwrite)
     barrier()
     reader, identity, saved_model_config = open_corpus(corpus_dir, resume_from)
+    if saved_model_config is not None and resume_from is not None:
+        problem = ckpt.override_problem(saved_model_config, config.model_overrides)
+        if problem is not None:
+            raise ValueError(f"cannot resume from {resume_from}: {problem}")
     model_config = saved_model_config or model_config_for(preset, config, reader)
     if config.runtime.threads:
         torch.set_num_threads(config.runtime.threads)

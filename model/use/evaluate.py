@@ -109,11 +109,19 @@ def run_config(model_pt: Path) -> tuple[TrainConfig, list[str]]:
     defaults and all five tasks for a model folder without one)."""
     for folder in (model_pt.parent.parent.parent, model_pt.parent):
         path = folder / "config.json"
-        if path.is_file():
+        if not path.is_file():
+            continue
+        try:
             summary = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(summary.get("train"), dict):
+            if isinstance(summary, dict) and isinstance(summary.get("train"), dict):
                 tasks = summary.get("tasks") or [t.value for t in TASKS]
+                if not isinstance(tasks, list):
+                    raise TypeError(f"tasks is a {type(tasks).__name__}, not a list")
                 return TrainConfig.from_dict(summary["train"]), [str(t) for t in tasks]
+        except (OSError, ValueError, TypeError, AttributeError, KeyError) as err:
+            raise CheckpointError(
+                f"{path}: not a readable run configuration ({type(err).__name__}: {err})"
+            ) from None
     return TrainConfig(data=DataConfig()), [t.value for t in TASKS]
 
 
@@ -198,6 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--batches",
         type=int,
+        minimum=1,
         default=None,
         metavar="N",
         help="micro-batches per task (default: the run's eval.batches)",

@@ -10,8 +10,13 @@ linear layer on the pre-trained [CLS] pooler; ``relation`` = a linear layer on [
 head's tokens; mean state of the tail's tokens] (the spans inside the sentence, exact-span encoded);
 ``tokens`` = a linear layer per position over BIO tags. AdamW, early stopping on the valid split's macro-F1
 (span F1 for ``tokens``) with ``--patience`` epochs, the best epoch's weights kept. ``--freeze-universal``
-trains only the NLU task module and the head (the paper allows either). Writes ``DIR/metrics.json``,
-``DIR/model.pt`` (the fine-tuned module, its head and labels) and ``DIR/tokenizer/``.
+trains only the NLU task module and the head (the paper allows either). Writes ``DIR/metrics.json`` (its
+``created_by: kgtext finetune`` marks a folder ``--overwrite`` may replace), ``DIR/model.pt`` (the fine-tuned
+module, its head and labels) and ``DIR/tokenizer/``, all into a marked build folder moved onto ``DIR`` at the
+end by the journalled replace step of :mod:`corpus.replace` (one writer per ``DIR``). Every input is checked
+before anything is written: ``DIR`` may not be the current folder, a symbolic link, a file, an input
+(``--checkpoint``, its model or tokenizer file, the data files, ``--tokenizer``, ``--architecture-of``),
+inside one or holding one, nor a folder holding anything but an earlier fine-tuning result.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import argparse
 import copy
 import json
 import logging
+import os
 import shutil
 import sys
 import time
@@ -33,10 +39,22 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from corpus.cli_parser import HelpfulParser
+from corpus.replace import (
+    MARKERS,
+    OutputError,
+    OutputLock,
+    disk_full,
+    disk_full_message,
+    make_build_folder,
+    recover_output,
+    remove_folder,
+    replace_directory,
+)
 from corpus.tasks.tokenizer import Tokenizer
 from model.ernie import Ernie3Model
 from model.finetune import Ernie3ForNlu
 from model.presets import PRESETS, get_preset
+from model.use.export import out_path_problem
 from model.use.finetune_data import (
     Encoded,
     FinetuneDataError,
@@ -53,7 +71,11 @@ from model.use.load import CheckpointError, load, tokenizer_file
 logger = logging.getLogger(__name__)
 
 FORMAT = "kgtext-ernie3-finetuned"
-OUT_FILES = frozenset({"metrics.json", "model.pt", "tokenizer"})
+COMMAND = "finetune"
+CREATED_BY = "kgtext finetune"
+"""``metrics.json``'s ``created_by``: marks a folder that ``--overwrite`` may replace."""
+METRICS = "metrics.json"
+OUT_FILES = frozenset({METRICS, "model.pt", "tokenizer"})
 """What ``kgtext finetune`` writes into ``--out`` (the only entries ``--overwrite`` may replace)."""
 
 
@@ -118,14 +140,18 @@ def loss_of(model: FinetuneModel, batch: dict[str, Tensor]) -> Tensor:
 
 
 def classification_metrics(gold: Sequence[int], pred: Sequence[int]) -> dict[str, float]:
-    """Accuracy and macro-F1 (over the labels that occur in gold or predictions)."""
-    accuracy = sum(g == p for g, p in zip(gold, pred, strict=True)) / max(len(gold), 1)
-    f1s = []
-    for label in sorted(set(gold) | set(pred)):
-        tp = sum(g == p == label for g, p in zip(gold, pred, strict=True))
-        fp = sum(p == label != g for g, p in zip(gold, pred, strict=True))
-        fn = sum(g == label != p for g, p in zip(gold, pred, strict=True))
-        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    """Accuracy and macro-F1 (over the labels that occur in gold or predictions), in one pass over the
+    examples and one over the labels: per label, 2tp + fp + fn = (times predicted) + (times gold)."""
+    hits: Counter[int] = Counter()
+    for g, p in zip(gold, pred, strict=True):
+        if g == p:
+            hits[g] += 1
+    gold_count, pred_count = Counter(gold), Counter(pred)
+    accuracy = hits.total() / max(len(gold), 1)
+    f1s = [
+        2 * hits[label] / (gold_count[label] + pred_count[label]) if hits[label] else 0.0
+        for label in sorted(gold_count.keys() | pred_count.keys())
+    ]
     return {"accuracy": accuracy, "macro_f1": sum(f1s) / max(len(f1s), 1)}
 
 
@@ -188,19 +214,58 @@ def _selection_score(metrics: dict[str, float], task: FinetuneTask) -> float:
     return metrics["f1"] if task is FinetuneTask.TOKENS else metrics["macro_f1"]
 
 
-def prepare_out(out: Path, overwrite: bool) -> None:
-    """Create ``--out``; an existing non-empty one needs ``--overwrite`` and may hold only our files."""
-    if out.exists() and any(out.iterdir()):
-        foreign = sorted(p.name for p in out.iterdir() if p.name not in OUT_FILES)
-        if foreign:
-            raise FileExistsError(
-                f"{out}: holds {foreign[0]!r}, which kgtext finetune did not write; choose another --out"
-            )
-        if not overwrite:
-            raise FileExistsError(
-                f"{out}: already holds a fine-tuning result; pass --overwrite to replace it"
-            )
-    out.mkdir(parents=True, exist_ok=True)
+def is_finetune_result(out: Path) -> bool:
+    """Whether ``out`` holds a ``metrics.json`` that ``kgtext finetune`` wrote (its marker)."""
+    path = out / METRICS
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(metrics, dict) and metrics.get("created_by") == CREATED_BY
+
+
+def out_problem(out: Path, overwrite: bool) -> str | None:
+    """Why an existing ``--out`` may not be replaced: it holds what finetune did not write (a model folder
+    holding a ``model.pt`` included), or ``--overwrite`` is missing; None when it may."""
+    if not out.is_dir() or not any(out.iterdir()):
+        return None
+    allowed = OUT_FILES | set(MARKERS)
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in allowed)
+    tokenizer = out / "tokenizer"
+    if tokenizer.is_dir() and not tokenizer.is_symlink():
+        foreign += sorted(
+            f"tokenizer/{p.name}"
+            for p in tokenizer.iterdir()
+            if p.suffix != ".model" or p.is_symlink() or not p.is_file()
+        )
+    if foreign:
+        return f"{out}: holds {foreign[0]!r}, which kgtext finetune did not write; choose another --out"
+    if not is_finetune_result(out):
+        return (
+            f"{out}: holds {', '.join(sorted(p.name for p in out.iterdir()))} but no {METRICS} written by "
+            "kgtext finetune (a model folder?); --overwrite only replaces a fine-tuning result"
+        )
+    if not overwrite:
+        return f"{out}: already holds a fine-tuning result; pass --overwrite to replace it"
+    return None
+
+
+def input_paths(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """(option, path) of every input given on the command line: --out may not be, hold or lie inside one."""
+    given = [("--train", args.train), ("--valid", args.valid), ("--test", args.test)]
+    if args.checkpoint != "none":
+        given.append(("--checkpoint", args.checkpoint))
+    given += [(f"--{key.replace('_', '-')}", getattr(args, key)) for key in ("tokenizer", "architecture_of")]
+    return [(option, path) for option, path in given if path]
+
+
+def check_out(out: Path, overwrite: bool, inputs: Sequence[tuple[str, str | Path]]) -> None:
+    """Refuse (OutputError, one line naming ``out``) an ``--out`` finetune must not write."""
+    problem = out_path_problem(out, inputs) or out_problem(out, overwrite)
+    if problem is not None:
+        raise OutputError(problem)
 
 
 def base_model(args: argparse.Namespace) -> tuple[Ernie3Model, Tokenizer, str, Path]:
@@ -226,28 +291,15 @@ def base_model(args: argparse.Namespace) -> tuple[Ernie3Model, Tokenizer, str, P
     return loaded.model, loaded.tokenizer, str(loaded.model_file), tokenizer_file(loaded.model_file)
 
 
-def train(args: argparse.Namespace) -> dict[str, Any]:
-    """Fine-tune, select the best epoch on valid, write DIR; return the metrics written."""
-    task = FinetuneTask(args.task)
-    out = Path(args.out)
-    prepare_out(out, args.overwrite)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    train_ex = read_examples(args.train, task)
-    valid_ex, test_ex = read_examples(args.valid, task), read_examples(args.test, task)
-    labels = label_set(train_ex, task)
-    check_labels(valid_ex, labels, args.valid, task)
-    check_labels(test_ex, labels, args.test, task)
-    pretrained, tok, source, tok_path = base_model(args)
-    max_len = pretrained.config.tgt_len
-    (train_data, skip_train), (valid_data, skip_valid), (test_data, skip_test) = (
-        encode_all(ex, task, tok, labels, max_len, RelationInput(args.relation_input))
-        for ex in (train_ex, valid_ex, test_ex)
-    )
-    if not train_data or not valid_data or not test_data:
-        raise FinetuneDataError(f"every example of a split is longer than the model's {max_len} tokens")
-    torch.manual_seed(args.seed)
-    model = FinetuneModel(Ernie3ForNlu(pretrained), task, len(labels), args.dropout)
+def fit(
+    model: FinetuneModel,
+    args: argparse.Namespace,
+    train_data: Sequence[Encoded],
+    valid_data: Sequence[Encoded],
+    labels: Sequence[str],
+    pad_id: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Train ``model`` with early stopping on valid; keeps the best epoch's weights. (best epoch, history)."""
     if args.freeze_universal:
         for module in (model.base.embed, model.base.universal):
             for p in module.parameters():
@@ -257,21 +309,20 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     generator = torch.Generator().manual_seed(args.seed)
     best_score, best_state, best_epoch, stale = -1.0, copy.deepcopy(model.state_dict()), 0, 0
     history = []
-    started = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
         model.train()
         order = torch.randperm(len(train_data), generator=generator).tolist()
         total = 0.0
         for start in range(0, len(order), args.batch_size):
-            batch = collate([train_data[i] for i in order[start : start + args.batch_size]], tok.pad_id)
+            batch = collate([train_data[i] for i in order[start : start + args.batch_size]], pad_id)
             loss = loss_of(model, batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             optimizer.step()
             total += float(loss.detach()) * len(batch["labels"])
-        valid = evaluate_split(model, valid_data, labels, tok.pad_id, args.batch_size)
-        score = _selection_score(valid, task)
+        valid = evaluate_split(model, valid_data, labels, pad_id, args.batch_size)
+        score = _selection_score(valid, model.task)
         history.append(
             {
                 "epoch": epoch,
@@ -291,29 +342,88 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                 )
                 break
     model.load_state_dict(best_state)
-    metrics: dict[str, Any] = {
-        "task": task.value,
-        "checkpoint": source,
-        "labels": labels,
-        "best_epoch": best_epoch,
-        "valid": evaluate_split(model, valid_data, labels, tok.pad_id, args.batch_size),
-        "test": evaluate_split(model, test_data, labels, tok.pad_id, args.batch_size),
-        "majority_baseline": majority_baseline(train_data, test_data, task),
-        "examples": {"train": len(train_data), "valid": len(valid_data), "test": len(test_data)},
-        "skipped": {"train": dict(skip_train), "valid": dict(skip_valid), "test": dict(skip_test)},
-        "freeze_universal": bool(args.freeze_universal),
-        "relation_input": args.relation_input if task is FinetuneTask.RELATION else None,
-        "seconds": round(time.perf_counter() - started, 2),
-        "history": history,
-    }
-    torch.save(
-        {"format": FORMAT, "format_version": 1, "task": task.value, "labels": labels,
-         "model_config": pretrained.config.to_dict(), "state_dict": model.state_dict()},
-        out / "model.pt",
-    )  # fmt: skip
-    (out / "tokenizer").mkdir(exist_ok=True)
-    shutil.copyfile(tok_path, out / "tokenizer" / tok_path.name)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    return best_epoch, history
+
+
+def write_result(out: Path, saved: dict[str, Any], metrics: dict[str, Any], tok_path: Path) -> None:
+    """``model.pt``, ``tokenizer/`` and ``metrics.json`` into a marked build folder, moved onto ``out``
+    (the caller holds the lock); on a full disk one line, the build folder removed, ``out`` unchanged."""
+    final = Path(os.path.abspath(out))
+    new: Path | None = None
+    try:
+        new = make_build_folder(final, COMMAND)
+        torch.save(saved, new / "model.pt")
+        (new / "tokenizer").mkdir()
+        shutil.copyfile(tok_path, new / "tokenizer" / tok_path.name)
+        (new / METRICS).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        replace_directory(new, final, COMMAND)
+    except (OSError, RuntimeError) as err:
+        full = disk_full(err)
+        if full is None:
+            raise
+        raise OutputError(
+            f"{disk_full_message(full, final)}; the unfinished result was removed and --out {out} is unchanged"
+        ) from None
+    finally:
+        if new is not None and new.exists():
+            try:
+                remove_folder(new)
+            except OSError as err:  # its marker is still there: the next finetune removes the rest
+                logger.warning("%s: could not remove it completely (%s)", new, err)
+
+
+def train(args: argparse.Namespace) -> dict[str, Any]:
+    """Fine-tune, select the best epoch on valid, write DIR; return the metrics written.
+
+    Every input is read and checked before ``--out`` (or anything beside it) is written.
+    """
+    task = FinetuneTask(args.task)
+    out = Path(args.out)
+    check_out(out, args.overwrite, input_paths(args))
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    train_ex = read_examples(args.train, task)
+    valid_ex, test_ex = read_examples(args.valid, task), read_examples(args.test, task)
+    labels = label_set(train_ex, task)
+    check_labels(valid_ex, labels, args.valid, task)
+    check_labels(test_ex, labels, args.test, task)
+    pretrained, tok, source, tok_path = base_model(args)
+    loaded_from = [("--checkpoint", source)] if source != "none" else []
+    check_out(out, args.overwrite, [*loaded_from, ("tokenizer", tok_path)])
+    max_len = pretrained.config.tgt_len
+    (train_data, skip_train), (valid_data, skip_valid), (test_data, skip_test) = (
+        encode_all(ex, task, tok, labels, max_len, RelationInput(args.relation_input))
+        for ex in (train_ex, valid_ex, test_ex)
+    )
+    if not train_data or not valid_data or not test_data:
+        raise FinetuneDataError(f"every example of a split is longer than the model's {max_len} tokens")
+    with OutputLock(os.path.abspath(out), COMMAND):
+        for line in recover_output(os.path.abspath(out)):
+            logger.warning("%s", line)
+        check_out(out, args.overwrite, [])
+        torch.manual_seed(args.seed)
+        model = FinetuneModel(Ernie3ForNlu(pretrained), task, len(labels), args.dropout)
+        started = time.perf_counter()
+        best_epoch, history = fit(model, args, train_data, valid_data, labels, tok.pad_id)
+        metrics: dict[str, Any] = {
+            "created_by": CREATED_BY,
+            "task": task.value,
+            "checkpoint": source,
+            "labels": labels,
+            "best_epoch": best_epoch,
+            "valid": evaluate_split(model, valid_data, labels, tok.pad_id, args.batch_size),
+            "test": evaluate_split(model, test_data, labels, tok.pad_id, args.batch_size),
+            "majority_baseline": majority_baseline(train_data, test_data, task),
+            "examples": {"train": len(train_data), "valid": len(valid_data), "test": len(test_data)},
+            "skipped": {"train": dict(skip_train), "valid": dict(skip_valid), "test": dict(skip_test)},
+            "freeze_universal": bool(args.freeze_universal),
+            "relation_input": args.relation_input if task is FinetuneTask.RELATION else None,
+            "seconds": round(time.perf_counter() - started, 2),
+            "history": history,
+        }
+        saved = {"format": FORMAT, "format_version": 1, "task": task.value, "labels": labels,
+                 "model_config": pretrained.config.to_dict(), "state_dict": model.state_dict()}  # fmt: skip
+        write_result(out, saved, metrics, tok_path)
     return metrics
 
 
@@ -338,13 +448,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--out", required=True, metavar="DIR", help="output folder: metrics.json, model.pt, tokenizer/"
     )
     p.add_argument("--overwrite", action="store_true", help="replace an earlier result in --out")
-    p.add_argument("--epochs", type=int, default=10, help="at most this many epochs (default 10)")
-    p.add_argument("--batch-size", type=int, default=16, help="examples per step (default 16)")
-    p.add_argument("--lr", type=float, default=5e-4, help="AdamW learning rate (default 5e-4)")
+    p.add_argument("--epochs", type=int, minimum=1, default=10, help="at most this many epochs (default 10)")
+    p.add_argument("--batch-size", type=int, minimum=1, default=16, help="examples per step (default 16)")
+    p.add_argument(
+        "--lr", type=float, exclusive_minimum=0, default=5e-4, help="AdamW learning rate (default 5e-4)"
+    )
     p.add_argument(
         "--patience", type=int, default=3, help="epochs without valid improvement before stopping (3)"
     )
-    p.add_argument("--dropout", type=float, default=0.1, help="dropout before the head (default 0.1)")
+    p.add_argument(
+        "--dropout",
+        type=float,
+        exclusive_maximum=1,
+        default=0.1,
+        help="dropout before the head (default 0.1)",
+    )
     p.add_argument(
         "--freeze-universal", action="store_true", help="train only the NLU task module and the head"
     )
@@ -384,6 +502,10 @@ def main(argv: list[str] | None = None) -> None:
         metrics = train(args)
     except (CheckpointError, FinetuneDataError, FileExistsError, ValueError) as err:
         print(f"kgtext finetune: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except OSError as err:  # an input or --out the checks above could not foresee (permissions, a full disk)
+        full = disk_full(err)
+        print(f"kgtext finetune: {disk_full_message(full, args.out) if full else err}", file=sys.stderr)
         raise SystemExit(1) from None
     test = metrics["test"]
     shown = " ".join(f"{k} {v:.3f}" for k, v in test.items())

@@ -7,8 +7,11 @@ cleaning applied):
 - ``classification``: ``{"text": str, "text_pair": str (optional), "label": str}``
 - ``tokens``: ``{"text": str, "spans": [{"start": int, "end": int, "label": str}, ...]}``
 
-Every bad record is a :class:`FinetuneDataError` naming ``file:line`` (invalid JSON, a missing or mistyped
-field, empty text, a span out of range, crossing spans, a test/valid label the training file lacks).
+Every bad record is a :class:`FinetuneDataError` naming ``file:line`` (invalid JSON or UTF-8, nesting too
+deep to parse, a line above :data:`MAX_RECORD_BYTES`, a missing or mistyped field, empty text, a lone
+surrogate escape in a string, a span out of range, crossing spans, a test/valid label the training file
+lacks). Files are read line by line through :mod:`corpus.jsonl` (lines end at ``\\n`` only, so U+2028 or
+U+0085 inside a string is text; memory is one line), and only regular files (no FIFO or device).
 
 Input forms (docs/TRAINING.md, "Fine-tuning"):
 
@@ -25,14 +28,19 @@ An example longer than the model's ``tgt_len`` is skipped and counted (``too_lon
 from __future__ import annotations
 
 import enum
-import json
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from corpus.jsonl import JsonlError, has_lone_surrogate, read_json_lines
+from corpus.lines import IrregularFileError
 from corpus.records import Span
 from corpus.tasks.tokenizer import Tokenizer
+
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+"""Longest line (bytes) of a fine-tuning file: far above any sentence or paragraph; a longer line is an
+error naming ``file:line`` (read in bounded chunks, never held)."""
 
 
 class FinetuneTask(enum.StrEnum):
@@ -115,6 +123,15 @@ def _text(raw: dict[str, Any], key: str, where: str, *, required: bool = True) -
         raise FinetuneDataError(f"{where}: field {key!r} must be a string, got {type(value).__name__}")
     if not value.strip():
         raise FinetuneDataError(f"{where}: field {key!r} is empty")
+    return _unicode(value, key, where)
+
+
+def _unicode(value: str, key: str, where: str) -> str:
+    """``value``, unless it holds a lone surrogate (a ``\\ud800`` escape: the tokenizer cannot encode it)."""
+    if has_lone_surrogate(value):
+        raise FinetuneDataError(
+            f"{where}: field {key!r} holds a lone surrogate (a \\ud800-\\udfff escape), which is not text"
+        )
     return value
 
 
@@ -122,7 +139,7 @@ def _label(raw: dict[str, Any], where: str) -> str:
     value = raw.get("label")
     if not isinstance(value, str) or not value:
         raise FinetuneDataError(f"{where}: field 'label' must be a non-empty string, got {value!r}")
-    return value
+    return _unicode(value, "label", where)
 
 
 def parse_record(raw: Any, task: FinetuneTask, where: str) -> Example:
@@ -164,23 +181,19 @@ def parse_record(raw: Any, task: FinetuneTask, where: str) -> Example:
     return Example(text, spans=tuple(spans))
 
 
-def read_examples(path: str | Path, task: FinetuneTask) -> list[Example]:
+def read_examples(
+    path: str | Path, task: FinetuneTask, *, max_line_bytes: int = MAX_RECORD_BYTES
+) -> list[Example]:
     """Every record of a JSONL file (blank lines skipped); the first bad one raises, naming file:line."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise FinetuneDataError(f"{path}: cannot read ({err})") from None
     out = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise FinetuneDataError(f"{where}: not valid JSON ({err.msg})") from None
-        out.append(parse_record(raw, task, where))
+    try:
+        for line in read_json_lines(path, max_line_bytes=max_line_bytes):
+            out.append(parse_record(line.value, task, f"{path}:{line.number}"))
+    except (JsonlError, IrregularFileError) as err:
+        raise FinetuneDataError(str(err)) from None
+    except OSError as err:
+        raise FinetuneDataError(f"{path}: cannot read ({err.strerror or err})") from None
     if not out:
         raise FinetuneDataError(f"{path}: no records")
     return out

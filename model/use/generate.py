@@ -14,6 +14,7 @@ evaluation regime). Sampling: temperature (0 = greedy), then top-k, then nucleus
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import NamedTuple
 
@@ -36,8 +37,8 @@ class SamplingConfig(NamedTuple):
     """Keep the smallest set of most likely tokens whose probability reaches p (1 = all)."""
 
     def validate(self) -> None:
-        if self.temperature < 0:
-            raise ValueError(f"--temperature must be >= 0, got {self.temperature}")
+        if not (math.isfinite(self.temperature) and self.temperature >= 0):
+            raise ValueError(f"--temperature must be a finite number >= 0, got {self.temperature}")
         if self.top_k < 0:
             raise ValueError(f"--top-k must be >= 0, got {self.top_k}")
         if not 0.0 < self.top_p <= 1.0:
@@ -59,8 +60,14 @@ def filtered_logits(logits: Tensor, config: SamplingConfig) -> Tensor:
     return out
 
 
+class NonFiniteLogitsError(ValueError):
+    """The model computed NaN (or +inf) logits: its weights or its inputs are broken."""
+
+
 def next_token(logits: Tensor, config: SamplingConfig, generator: torch.Generator) -> int:
-    """One token id drawn from (V,) ``logits``."""
+    """One token id drawn from (V,) ``logits`` (NonFiniteLogitsError when they hold NaN or +inf)."""
+    if bool(torch.isnan(logits).any()) or bool(torch.isposinf(logits).any()):
+        raise NonFiniteLogitsError("the model computed NaN or infinite logits; it cannot be sampled from")
     if config.temperature == 0:
         return int(torch.argmax(logits))
     probs = torch.softmax(filtered_logits(logits, config), dim=-1)
@@ -113,19 +120,55 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("--prompt", required=True, help="the text to continue")
     p.add_argument(
-        "--max-new-tokens", type=int, default=50, metavar="N", help="at most N new pieces (default 50)"
-    )
-    p.add_argument("--temperature", type=float, default=1.0, metavar="T", help="0 = greedy (default 1.0)")
-    p.add_argument(
-        "--top-k", type=int, default=0, metavar="K", help="keep the K most likely pieces (default 0: all)"
-    )
-    p.add_argument(
-        "--top-p", type=float, default=1.0, metavar="P", help="nucleus sampling mass (default 1.0: off)"
+        "--max-new-tokens",
+        type=int,
+        minimum=0,
+        default=50,
+        metavar="N",
+        help="at most N new pieces (default 50)",
     )
     p.add_argument(
-        "--seed", type=int, default=0, help="sampling seed: the same seed gives the same text (default 0)"
+        "--temperature", type=float, minimum=0, default=1.0, metavar="T", help="0 = greedy (default 1.0)"
     )
-    return p.parse_args(argv)
+    p.add_argument(
+        "--top-k",
+        type=int,
+        minimum=0,
+        default=0,
+        metavar="K",
+        help="keep the K most likely pieces (default 0: all)",
+    )
+    p.add_argument(
+        "--top-p",
+        type=float,
+        exclusive_minimum=0,
+        maximum=1,
+        default=1.0,
+        metavar="P",
+        help="nucleus sampling mass, in (0, 1] (default 1.0: off)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        minimum=0,
+        default=0,
+        help="sampling seed: the same seed gives the same text (default 0)",
+    )
+    args = p.parse_args(argv)
+    problem = utf8_problem(args.prompt)
+    if problem:
+        p.error(f"argument --prompt: {problem}")
+    return args
+
+
+def utf8_problem(text: str) -> str | None:
+    """Why ``text`` (an argv string: undecodable bytes are lone surrogates) is not UTF-8, or None."""
+    for index, char in enumerate(text):
+        if "\udc80" <= char <= "\udcff":  # a byte the file system encoding could not decode
+            return f"not valid UTF-8 (byte 0x{ord(char) - 0xDC00:02x} at character {index})"
+        if "\ud800" <= char <= "\udfff":
+            return f"holds a lone surrogate (U+{ord(char):04X} at character {index})"
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -146,6 +189,9 @@ def main(argv: list[str] | None = None) -> None:
             seed=args.seed,
             stop_id=loaded.tokenizer.sep_id,
         )
+    except NonFiniteLogitsError as err:
+        print(f"kgtext generate: {loaded.model_file}: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
     except (CheckpointError, ValueError) as err:
         print(f"kgtext generate: {err}", file=sys.stderr)
         raise SystemExit(1) from None

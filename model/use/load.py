@@ -109,7 +109,9 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> LoadedMo
     model_pt = model_file(path)
     try:
         model = load_model(model_pt, map_location)
-    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as err:
+    except ValueError as err:  # load_model's errors are one line naming the file
+        raise CheckpointError(str(err)) from None
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as err:
         raise CheckpointError(f"{model_pt}: cannot read the model ({type(err).__name__}: {err})") from None
     tok = Tokenizer.load(tokenizer_file(model_pt))
     if tok.vocab_size != model.config.vocab_size:

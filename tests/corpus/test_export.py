@@ -21,6 +21,7 @@ from corpus.export import EXPORT_RECORD, ExportFormat, main
 from corpus.manifest import MANIFEST_NAME, ShardInfo, load_manifest, write_manifest
 from corpus.reader import CorpusReader
 from corpus.records import NameRow
+from corpus.replace import make_build_folder
 from corpus.schemas import DATASETS
 from corpus.sharding import shard_file_name
 from corpus.shards import encode_shard, sha256_file, write_local_atomic
@@ -206,7 +207,7 @@ def test_overwrite_refuses_an_export_holding_other_files(
 
 
 def test_a_failed_export_leaves_the_previous_one(
-    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
     main([str(corpus), "--format", "parquet", "--datasets", "dlm", "--out", str(out)])
@@ -220,8 +221,15 @@ def test_a_failed_export_leaves_the_previous_one(
         written.append(path)
 
     monkeypatch.setitem(export.WRITERS, ExportFormat.PARQUET, full_disk)
-    with pytest.raises(OSError, match="No space left"):
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
         main([str(corpus), "--format", "parquet", "--out", str(out), "--overwrite"])
+    assert exc.value.code == 2
+    assert (
+        capsys.readouterr()
+        .err.splitlines()[-1]
+        .startswith(f"kgtext export: error: {out}: no space left on the device (")
+    )
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
@@ -301,12 +309,12 @@ def test_verify_refuses_a_modified_shard(
 def test_a_killed_export_leaves_nothing_the_next_one_keeps(
     corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    unfinished = tmp_path / ".out.export-tmp-0123456789ab"
+    unfinished = make_build_folder(tmp_path / "out", "export", tmp_path / ".out.building-0123456789ab")
     (unfinished / "dlm" / "train").mkdir(parents=True)
     (unfinished / "dlm" / "train" / "part-00000.parquet").write_bytes(b"PAR1 half")
     with caplog.at_level("WARNING", logger="corpus.export"):
         main([str(corpus), "--format", "jsonl", "--datasets", "dlm", "--out", str(tmp_path / "out")])
     assert [r.getMessage() for r in caplog.records] == [
-        f"{tmp_path / 'out'}: removed .out.export-tmp-0123456789ab, left by an export that did not finish"
+        f"{tmp_path / 'out'}: removed .out.building-0123456789ab, left by a command that did not finish"
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

@@ -145,7 +145,7 @@ def test_only_unknown_extensions_is_a_clear_error(tmp_path: Path, capsys: pytest
 
 
 def test_a_write_error_mid_run_leaves_the_old_corpus_and_no_partial_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "corpus"
     build(out, [REBEL / "kg.nt"], [REBEL / "docs.jsonl"], "--vocab-size", "600")
@@ -158,8 +158,13 @@ def test_a_write_error_mid_run_leaves_the_old_corpus_and_no_partial_one(
         return real_write(path, fill)
 
     monkeypatch.setattr(pipelines.writers, "write_atomic_with", failing_write)
-    with pytest.raises(Exception, match="No space left on device"):
+    with pytest.raises(SystemExit) as exc:
         build(out, [REBEL / "kg.nt"], [REBEL / "docs.jsonl"], "--vocab-size", "600", "--overwrite")
+    assert exc.value.code == 2
+    last = capsys.readouterr().err.strip().split("\n")[-1]
+    assert last.startswith("kgtext build-corpus: error: ") and "/.corpus.building-" in last, last
+    assert "/sd/train/part-" in last and ": no space left on the device (" in last, last
+    assert last.endswith(f"; the build folder was removed and --out {out} is unchanged"), last
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus"], "no temporary directory may remain"
     assert corpus_digests(out) == before
     assert CorpusReader(out).verify() == []

@@ -103,7 +103,7 @@ def test_unknown_beam_args_lists_only_the_unknown() -> None:
 def test_invalid_config_value_is_an_error_naming_the_field(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         parse_args(BASE + ["--num-shards", "0"])
-    assert "num_shards must be positive, got 0" in capsys.readouterr().err
+    assert "argument --num-shards: must be >= 1, got 0" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

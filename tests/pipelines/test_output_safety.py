@@ -17,7 +17,15 @@ from corpus.errors import CorpusError
 from corpus.inspect import main as inspect_main
 from corpus.manifest import load_manifest
 from corpus.reader import CorpusReader
-from corpus.replace import PENDING_MANIFEST, OutputLock, journal_path, recover_output
+from corpus.replace import (
+    BUILD_MARKER,
+    PENDING_MANIFEST,
+    REPLACED_MARKER,
+    OutputLock,
+    journal_path,
+    make_build_folder,
+    recover_output,
+)
 from pipelines.build_corpus import main
 from tests.pipelines.conftest import REBEL, build, corpus_digests
 
@@ -160,7 +168,7 @@ def test_a_second_build_into_a_locked_out_is_refused(
     with OutputLock(out):  # a running build holds it
         message = _refused(_argv(tmp_path, out), capsys)
     assert (
-        f"{tmp_path / '.corpus.lock'}: another kgtext build is writing this --out (pid {os.getpid()}"
+        f"{tmp_path / '.corpus.lock'}: another kgtext build-corpus is writing this --out (pid {os.getpid()}"
         in message
     )
     assert list(out.iterdir()) == [] if precreate else not out.exists()
@@ -207,8 +215,8 @@ def _killed_at(point: str, call: str, *args: str) -> None:
 
 def _new_build(built: Path, root: Path) -> Path:
     """A finished build folder as build-corpus leaves it before the move (manifest under its pending name)."""
-    new = root / ".corpus.building-test"
-    shutil.copytree(built, new)
+    new = make_build_folder(root / "corpus", "build-corpus", root / ".corpus.building-0123456789ab")
+    shutil.copytree(built, new, dirs_exist_ok=True)
     raw = json.loads((new / "manifest.json").read_text())
     raw["statistics"]["test.marker"] = 1
     (new / "manifest.json").unlink()
@@ -238,7 +246,7 @@ def test_a_replace_killed_at_any_step_is_completed_by_the_next_run(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus"]
 
 
-def test_inspect_completes_an_interrupted_replace_and_says_so(
+def test_inspect_reports_an_interrupted_replace_and_changes_nothing(
     tmp_path: Path, built: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "corpus"
@@ -246,11 +254,22 @@ def test_inspect_completes_an_interrupted_replace_and_says_so(
     new = _new_build(built, tmp_path)
     _killed_at("old_moved", "replace.replace_directory(sys.argv[2], sys.argv[3])", str(new), str(out))
     assert not out.exists()  # the moment the issue describes: DIR is gone
-    inspect_main([str(out)])
-    captured = capsys.readouterr()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(SystemExit) as exc:
+        inspect_main([str(out)])  # inspect only reads: the corpus is still not there
+    assert exc.value.code == 1
+    warning, error = capsys.readouterr().err.splitlines()
+    assert warning.startswith(
+        "kgtext inspect: WARNING: .corpus.replace.json, .corpus.building-0123456789ab, .corpus.old-"
+    )
+    assert warning.endswith(f"the next kgtext build-corpus --out {out} finishes or removes what kgtext left")
+    assert error == f"kgtext inspect: {out}: is not a directory"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    with OutputLock(out):
+        done = recover_output(out)
     assert (
-        f"kgtext inspect: {out}: interrupted replace: moved the finished build .corpus.building-test"
-        in captured.err
+        done[0]
+        == f"{out}: interrupted replace: moved the finished build .corpus.building-0123456789ab onto {out}"
     )
     assert load_manifest(out).statistics["test.marker"] == 1
 
@@ -263,24 +282,26 @@ def test_a_build_killed_before_its_move_leaves_nothing_readable_and_is_cleaned_u
     before = corpus_digests(out)
     call = "from pipelines.build_corpus import main; main(sys.argv[2:])"
     _killed_at("journal_written", call, *_argv(tmp_path, out, "--overwrite", "--vocab-size", "700"))
-    # Killed inside the move: the journal names the finished build; the old corpus is still in place.
-    assert corpus_digests(out) == before
+    # Killed inside the move: the journal names the finished build; the old corpus is still in place,
+    # marked for the replace (only a marked --out is moved aside by recovery).
+    assert (out / REPLACED_MARKER).is_file()
+    assert {k: v for k, v in corpus_digests(out).items() if k != REPLACED_MARKER} == before
     main(_argv(tmp_path, out, "--overwrite", "--vocab-size", "700"))
     assert "interrupted replace: moved the finished build" in caplog.text
     assert CorpusReader(out).verify() == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus", "inputs"]
 
 
-def test_stale_build_folders_are_removed_and_reported(
+def test_stale_build_folders_are_reported_by_inspect_and_removed_by_the_next_build(
     tmp_path: Path, built: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "corpus"
     shutil.copytree(built, out)
-    stale = tmp_path / ".corpus.building-0123456789ab"
+    stale = make_build_folder(out, "build-corpus")
     (stale / "_work").mkdir(parents=True)
     inspect_main([str(out)])
-    assert (
-        "removed .corpus.building-0123456789ab, left by a build that did not finish"
-        in capsys.readouterr().err
-    )
+    assert f"WARNING: {stale.name} beside {out} were left by a kgtext command" in capsys.readouterr().err
+    assert (stale / BUILD_MARKER).is_file()  # inspect changed nothing
+    with OutputLock(out):
+        assert recover_output(out) == [f"{out}: removed {stale.name}, left by a command that did not finish"]
     assert not stale.exists()

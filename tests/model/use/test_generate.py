@@ -75,7 +75,10 @@ def test_cli_prints_the_continuation_and_rejects_bad_options(
     assert capsys.readouterr().out == first and first.strip()
     with pytest.raises(SystemExit) as exit_info:
         main(["--checkpoint", str(tiny_run), "--prompt", PROMPT, "--top-p", "0"])
-    assert exit_info.value.code == 1 and "--top-p must be in (0, 1]" in capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "kgtext generate: argument --top-p: must be in (0, 1], got 0"
+    )
     with pytest.raises(SystemExit):
         main(["--checkpoint", str(tiny_run / "nowhere"), "--prompt", PROMPT])
     assert "no such file or folder" in capsys.readouterr().err
