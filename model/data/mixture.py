@@ -23,7 +23,7 @@ from model.data.batch import DlmBatch, NluBatch
 from model.data.collate import Collator
 from model.data.config import DataConfig
 from model.data.dlm import DlmStreams
-from model.data.source import BucketedBatches, TaskSource
+from model.data.source import FILTERED_TASKS, BucketedBatches, TaskSource
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +118,11 @@ class PretrainData:
         if first_normal is None:  # a manifest from before first_normal_id was recorded
             first_normal = Tokenizer.load(reader.tokenizer_path()).first_normal_id
         self.collator = Collator(config, tok.special_ids, (first_normal, tok.vocab_size))
+
+    def dropped_rows(self) -> dict[str, int]:
+        """Rows skipped so far because their task cannot train on them (SR rows with one segment), per
+        task that skips any: ``{"sr": n}`` (since this object was built; counted on the global order)."""
+        return {t.value: b.source.dropped for t, b in self.batches.items() if t in FILTERED_TASKS}
 
     @property
     def tasks(self) -> list[Task]:

@@ -9,6 +9,11 @@ resumed run continues at once without replaying batches.
 :class:`BucketedBatches` turns a source into global batches with little padding: it reads a window of
 ``bucket_batches`` batches, sorts the window by length, cuts it into batches and visits them in a seeded
 order; its state holds the pending batches of the window.
+
+Rows a task cannot train on are skipped as they are read, and counted (``TaskSource.dropped``): SR rows with
+a single segment (:func:`usable_rows`), which have nothing to reorder; the skip depends on the row only, so
+batches stay full and a resumed run skips the same rows.
+
 DLM streams live in :mod:`model.data.dlm`; collation into tensors in :mod:`model.data.collate`.
 """
 
@@ -21,6 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pyarrow as pa
 
+from corpus.errors import CorpusError
 from corpus.manifest import ShardInfo
 from corpus.reader import CorpusReader
 from corpus.records import Span
@@ -28,6 +34,10 @@ from corpus.tasks.task import Task
 
 _OPEN_SHARDS = 4
 """Memory-mapped shards kept open per source (a bucketing window can straddle a shard boundary)."""
+MIN_SR_SEGMENTS = 2
+"""SR rows need this many segments: one segment has nothing to reorder (its only class is 0)."""
+FILTERED_TASKS: tuple[Task, ...] = (Task.SR,)
+"""Tasks that skip some of their rows (:func:`usable_rows`)."""
 
 
 def stable_seed(*parts: int | str) -> list[int]:
@@ -129,6 +139,18 @@ def nlu_rows(table: pa.Table) -> list[NluRow]:
     ]
 
 
+def usable_rows(task: Task, table: pa.Table) -> np.ndarray | None:
+    """(N,) bool: the rows of ``table`` that ``task`` can train on, or None when every row can.
+
+    SR rows need at least :data:`MIN_SR_SEGMENTS` segments; every other task uses every row.
+    """
+    if task not in FILTERED_TASKS:
+        return None
+    offsets, _ = _lists(table.column("segment_starts"))
+    usable: np.ndarray = np.diff(offsets) >= MIN_SR_SEGMENTS
+    return usable
+
+
 class ShardCache:
     """Open (memory-mapped) shards of one task split, least recently used first out."""
 
@@ -137,6 +159,7 @@ class ShardCache:
         self.task = task
         self.shards = shards
         self._open: OrderedDict[int, tuple[pa.Table, np.ndarray]] = OrderedDict()
+        self._usable: dict[int, np.ndarray | None] = {}
 
     def get(self, shard: int) -> tuple[pa.Table, np.ndarray]:
         """The shard's table and its ``num_tokens`` column as a numpy view."""
@@ -149,6 +172,12 @@ class ShardCache:
         if len(self._open) > _OPEN_SHARDS:
             self._open.popitem(last=False)
         return table, lengths
+
+    def usable(self, shard: int) -> np.ndarray | None:
+        """:func:`usable_rows` of the shard (kept for the run: one bool per row)."""
+        if shard not in self._usable:
+            self._usable[shard] = usable_rows(Task(self.task), self.get(shard)[0])
+        return self._usable[shard]
 
     def rows(self, refs: list[RowRef], task: str) -> list[NluRow]:
         """The given rows of an NLU task as :class:`NluRow` views (grouped per shard, in ``refs`` order)."""
@@ -171,6 +200,8 @@ class TaskSource:
         self, reader: CorpusReader, task: str, split: str, seed: int, *, shuffle: bool = True
     ) -> None:
         self.task = task
+        self.split = split
+        self.root = reader.root
         self.seed = seed
         self.shuffle = shuffle
         self.shard_infos = reader.shards(task, split)
@@ -179,6 +210,8 @@ class TaskSource:
         self.cache = ShardCache(reader, task, self.shard_infos)
         self.offsets = np.concatenate([[0], np.cumsum([s.rows for s in self.shard_infos])]).astype(np.int64)
         self.position = SourcePosition(0, 0, 0)
+        self.dropped = 0
+        """Rows skipped by :meth:`take` since this source was built (the same rows again every epoch)."""
 
     @property
     def num_rows(self) -> int:
@@ -197,9 +230,15 @@ class TaskSource:
         return np.random.default_rng(stable_seed(self.seed, self.task, "rows", epoch, shard)).permutation(n)
 
     def take(self, count: int) -> list[RowRef]:
-        """The next ``count`` rows of the global order (wrapping into new epochs); advances the position."""
+        """The next ``count`` usable rows of the global order (wrapping into new epochs); advances the position.
+
+        Rows that :func:`usable_rows` rejects are skipped and counted in :attr:`dropped`.
+        """
         refs: list[RowRef] = []
         epoch, shard_cursor, row_cursor = self.position
+        # Rows scanned since the last usable one: with a usable row in every epoch there are fewer than two
+        # epochs' worth of them, so more means the split has none.
+        idle = 0
         while len(refs) < count:
             order = self.shard_order(epoch)
             if shard_cursor >= len(order):
@@ -209,9 +248,21 @@ class TaskSource:
             rows = self.row_order(epoch, shard)
             _, lengths = self.cache.get(shard) if len(rows) else (None, np.zeros(0))
             chunk = rows[row_cursor : row_cursor + count - len(refs)]
+            row_cursor += len(chunk)
+            usable = self.cache.usable(shard) if len(rows) else None
+            if usable is not None:
+                kept = chunk[usable[chunk]]
+                self.dropped += len(chunk) - len(kept)
+                idle = 0 if len(kept) else idle + len(chunk)
+                if idle > 2 * self.num_rows:
+                    raise CorpusError(
+                        str(self.root),
+                        f"no {self.task}/{self.split} row can be trained on (an sr row needs >= "
+                        f"{MIN_SR_SEGMENTS} segments; --set data.{self.task}_weight=0 disables the task)",
+                    )
+                chunk = kept
             base = int(self.offsets[shard])
             refs += [RowRef(shard, int(r), epoch, base + int(r), int(lengths[r])) for r in chunk]
-            row_cursor += len(chunk)
             if row_cursor >= len(rows):
                 shard_cursor, row_cursor = shard_cursor + 1, 0
         self.position = SourcePosition(epoch, shard_cursor, row_cursor)

@@ -143,10 +143,13 @@ class EvalConfig:
     """Evaluate every this many steps (and at the last step); 0 disables evaluation."""
     batches: int = 8
     """Micro-batches per task per evaluation (the same rows every time)."""
+    health_rows: int = 256
+    """Valid rows of the representation-health probe (participation ratios, norms; 0 disables it)."""
 
     def __post_init__(self) -> None:
         non_negative("interval", self.interval)
         positive("batches", self.batches)
+        non_negative("health_rows", self.health_rows)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -21,6 +21,7 @@ from corpus.tasks.task import CLASS_TASKS, Task
 from model.data.config import DataConfig
 from model.data.mixture import PretrainData
 from model.train.dist import DistContext, all_reduce_sum
+from model.train.health import HealthProbe
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class Evaluator:
         batches: int,
         seq_len: int,
         split: str = "valid",
+        health: HealthProbe | None = None,
     ) -> None:
         self.reader = reader
         self.config = config
@@ -51,6 +53,8 @@ class Evaluator:
         self.ctx = ctx
         self.batches = batches
         self.seq_len = seq_len
+        self.health = health
+        """Representation health of the wrapped model on fixed probe rows (``eval/health/...``), or None."""
         if not self.tasks:
             logger.warning("corpus has no %s rows for the trained tasks: evaluation is off", split)
 
@@ -104,6 +108,11 @@ class Evaluator:
         for task, counts in class_counts.items():
             counts = all_reduce_sum(counts.to(self.ctx.device)).cpu()
             out[f"eval/{task}/chance"] = float(counts.max() / counts.sum().clamp(min=1))
+        for name, dropped in data.dropped_rows().items():
+            out[f"eval/{name}/dropped"] = dropped
+        if self.health is not None:
+            wrapped = getattr(model, "model", model)
+            out.update({f"eval/{key}": value for key, value in self.health(wrapped).items()})
         if self.ctx.rank == 0:
             shown = " ".join(f"{k[5:]} {v:.3f}" for k, v in out.items())
             logger.info("eval step %d: %s", step, shown)

@@ -218,6 +218,7 @@ class Trainer:
             elapsed_s=round(self.elapsed_s, 3),
             tokens_seen=self.tokens_seen,
             mem_len=self.mems.length if self.mems is not None else 0,
+            **{f"dropped/{t}": n for t, n in self.parts.data.dropped_rows().items()},
         )
         if self.parts.ctx.rank == 0:
             logger.info(format_line(record, self.parts.config.optim.max_steps))

@@ -35,7 +35,9 @@ def plot_run(run_dir: Path, out: Path | None = None, records: list[dict[str, Any
     evals = [r for r in records if r.get("kind") == "eval"]
     if not train:
         raise ValueError(f"{run_dir / METRICS_NAME}: no training records to plot")
-    fig, axes = plt.subplots(1, 3 if evals else 1, figsize=(17 if evals else 7, 4.5), squeeze=False)
+    health = sorted({k for r in evals for k in r if k.startswith("eval/health/") and k.endswith("_pr")})
+    panels = 1 + (2 if evals else 0) + (1 if health else 0)
+    fig, axes = plt.subplots(1, panels, figsize=(5.7 * panels if evals else 7, 4.5), squeeze=False)
     ax = axes[0][0]
     keys = sorted({k for r in train for k in r if k.startswith("loss/")})
     steps = [r["step"] for r in train]
@@ -67,6 +69,14 @@ def plot_run(run_dir: Path, out: Path | None = None, records: list[dict[str, Any
                         color=line.get_color(), label=f"{task} chance")  # fmt: skip
         ax.set(xlabel="step", ylabel="accuracy", title="valid accuracy (dashed: chance)", ylim=(0, 1))
         ax.legend(fontsize="small")
+    if health:
+        ax = axes[0][3]
+        for key in health:
+            ax.plot([r["step"] for r in evals], [r.get(key, float("nan")) for r in evals], marker="o",
+                    label=key.removeprefix("eval/health/"))  # fmt: skip
+        ax.set(xlabel="step", ylabel="participation ratio", title="representation health (1 = collapsed)")
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize="small")
     fig.tight_layout()
     target = out or run_dir / "loss.png"
     fig.savefig(target, dpi=100)
@@ -90,6 +100,13 @@ def chance_summary(run_dir: Path, records: list[dict[str, Any]] | None = None) -
         else:
             verdict = "beats chance" if accuracy > chance else "does not beat chance"
             lines.append(f"  {task}: accuracy {accuracy:.3f} vs chance {chance:.3f}: {verdict}")
+    if "eval/health/nlu_pr" in last:
+        first = next(r for r in evals if "eval/health/nlu_pr" in r)
+        lines.append(
+            f"  representation: participation ratio of the pooled NLU states {last['eval/health/nlu_pr']:.1f}, "
+            f"of [CLS] {last.get('eval/health/cls_pr', float('nan')):.1f} (step {first['step']}: "
+            f"{first['eval/health/nlu_pr']:.1f}; about 1 means every sentence maps to one direction)"
+        )
     return lines
 
 

@@ -43,6 +43,7 @@ from model.train.dist import (
     wrap,
 )
 from model.train.eval import Evaluator
+from model.train.health import HealthProbe, probe_rows
 from model.train.log import MetricsWriter
 from model.train.loop import Trainer, TrainerParts
 from model.train.objective import PretrainModel, PretrainObjective
@@ -318,6 +319,16 @@ def write_run_summary(
     )
 
 
+def health_probe(
+    reader: CorpusReader, model_config: ModelConfig, rows: int, split: str = "valid"
+) -> HealthProbe:
+    """The representation-health probe: the first ``rows`` valid rows of the first NLU task, cut to ``tgt_len``."""
+    assert reader.manifest.tokenizer is not None
+    special = reader.manifest.tokenizer.special_ids
+    found = probe_rows(reader, model_config.tgt_len, int(special["[SEP]"]), rows, split)
+    return HealthProbe(found, int(special.get("[PAD]", 0)))
+
+
 def build_trainer(
     corpus_dir: str | Path,
     preset: str,
@@ -363,6 +374,9 @@ def build_trainer(
             ctx,
             batches=config.eval.batches,
             seq_len=model_config.tgt_len,
+            health=health_probe(reader, model_config, config.eval.health_rows)
+            if config.eval.health_rows
+            else None,
         )
     metrics = MetricsWriter(run_dir, enabled=ctx.rank == 0, tensorboard=config.log.tensorboard)
     parts = TrainerParts(

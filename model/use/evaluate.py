@@ -37,6 +37,7 @@ from model.train.config import TrainConfig
 from model.train.dist import DistContext
 from model.train.eval import Evaluator
 from model.train.objective import PretrainObjective
+from model.train.setup import health_probe
 from model.use.cloze import cloze
 from model.use.load import CheckpointError, load
 
@@ -148,6 +149,9 @@ def evaluate(
         batches=batches or config.eval.batches,
         seq_len=loaded.model.config.tgt_len,
         split=split,
+        health=health_probe(reader, loaded.model.config, config.eval.health_rows, split)
+        if config.eval.health_rows
+        else None,
     )
     out: dict[str, Any] = {k.replace("eval/", ""): v for k, v in evaluator(0).items()}
     docs = document_perplexity(loaded.model, split_documents(reader, split))

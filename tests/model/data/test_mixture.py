@@ -39,7 +39,7 @@ def test_micro_batch_tensors_and_masking(reader: CorpusReader) -> None:
         lengths = nlu.pad_mask.sum(1)
         assert torch.all(nlu.input_ids[~nlu.pad_mask] == tok.pad_id)
         assert torch.all(nlu.input_ids[torch.arange(len(lengths)), lengths - 1] == tok.sep_id)
-        assert (nlu.segment_ids is not None) == (task in ("uktp", "sd"))
+        assert (nlu.segment_ids is not None) == (task in ("uktp", "sr", "sd"))
     kmlm = batch.nlu["kmlm"]
     targets = kmlm.labels != IGNORE
     assert targets.any() and torch.all(kmlm.labels[~kmlm.pad_mask] == IGNORE)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from corpus.errors import CorpusError
 from corpus.reader import CorpusReader
-from model.data.source import COLUMNS, BucketedBatches, TaskSource
+from model.data.config import DataConfig
+from model.data.mixture import PretrainData
+from model.data.source import COLUMNS, BucketedBatches, TaskSource, nlu_rows
 
 
 @pytest.fixture()
@@ -93,3 +97,41 @@ def test_rows_are_typed_views_equal_to_the_arrow_values(reader: CorpusReader) ->
                 assert row.segment_starts is not None
                 assert row.segment_starts.tolist() == stored["segment_starts"]
             assert row.label == stored.get("label", -1)
+
+
+def test_one_segment_sr_rows_are_skipped_and_counted(reader: CorpusReader) -> None:
+    """An SR row with one segment has nothing to reorder: the source skips it, every epoch, and counts it."""
+    segments = [
+        len(row.segment_starts)
+        for table in reader.iter_tables("sr", "train")
+        for row in nlu_rows(table)
+        if row.segment_starts is not None
+    ]
+    usable = [i for i, n in enumerate(segments) if n >= 2]
+    assert 0 < len(usable) < len(segments) == 46
+    source = TaskSource(reader, "sr", "train", seed=4)
+    two_epochs = source.take(2 * len(usable))
+    assert sorted(r.row_index for r in two_epochs if r.epoch == 0) == usable
+    assert sorted(r.row_index for r in two_epochs if r.epoch == 1) == usable
+    assert source.dropped >= len(segments) - len(usable)
+    position, dropped = source.position, source.dropped
+    expected = source.take(30)
+    fresh = TaskSource(reader, "sr", "train", seed=4)
+    fresh.position = position
+    assert fresh.take(30) == expected and fresh.dropped == source.dropped - dropped
+    data = PretrainData(reader, DataConfig(batch_size=8, use_dlm=False), ["kmlm", "sr"])
+    data.next(8, 32)
+    assert set(data.dropped_rows()) == {"sr"} and data.dropped_rows()["sr"] > 0
+
+
+def test_one_usable_row_is_found_every_epoch_and_none_is_an_error(reader: CorpusReader) -> None:
+    source = TaskSource(reader, "sr", "valid", seed=0)
+    rows = source.shard_infos[0].rows
+    one = np.arange(rows) == rows // 2
+    source.cache.usable = lambda shard: one  # type: ignore[method-assign]
+    refs = source.take(5)
+    assert [(r.epoch, r.row_index) for r in refs] == [(e, rows // 2) for e in range(5)]
+    assert source.dropped >= 4 * (rows - 1)
+    source.cache.usable = lambda shard: np.zeros(rows, dtype=bool)  # type: ignore[method-assign]
+    with pytest.raises(CorpusError, match="no sr/valid row can be trained on"):
+        source.take(1)

@@ -125,7 +125,8 @@ def test_metrics_tensorboard_eval_and_plot(corpus_dir: Path, tmp_path: Path) -> 
     png = plot_run(tmp_path / "run")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # Chance = the most frequent class's share among the evaluated SR/SD rows (the same first valid batch).
-    data = PretrainData(CorpusReader(corpus_dir), config.data, ["sr", "sd"], split="valid", shuffle=False)
+    tasks = ["kmlm", "uktp", "sr", "sd", "dlm"]  # the run's tasks: the batch split between them is the same
+    data = PretrainData(CorpusReader(corpus_dir), config.data, tasks, split="valid", shuffle=False)
     first = data.next(config.data.batch_size, 32)
     for task in ("sr", "sd"):
         counts = Counter(first.nlu[Task(task)].labels.tolist())
