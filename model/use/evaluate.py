@@ -1,12 +1,16 @@
 """``kgtext evaluate``: per-task loss and accuracy of a checkpoint on a corpus split, and DLM perplexity of
 whole documents with and without the recurrence memory.
 
-    kgtext evaluate --checkpoint RUN_DIR --corpus DIR [--split valid] [--batches N] [--cloze] [--json]
+    kgtext evaluate --checkpoint RUN_DIR --corpus DIR [--split valid] [--batches all|run|N] [--cloze] [--json]
 
-- **Per task** (kmlm, uktp, sr, sd, dlm): exactly the trainer's evaluation (:class:`model.train.eval.Evaluator`)
-  with the run's ``data`` and ``eval.batches`` settings (from ``RUN/config.json``; defaults for a bare model
-  folder): the same rows, the same masks, so the numbers equal the ``kind: eval`` records of
-  ``metrics.jsonl`` at the checkpoint's step.
+- **Per task** (kmlm, uktp, sr, sd, dlm): the trainer's evaluation (:class:`model.train.eval.Evaluator`) with
+  the run's ``data`` settings (from ``RUN/config.json``; defaults for a bare model folder), over the whole
+  split by default (``--batches all``: every row at most once), or over ``N`` batches per task, or over the run's
+  ``eval.batches`` (``--batches run``: the same rows and masks as the trainer, so the numbers equal the
+  ``kind: eval`` records of ``metrics.jsonl`` at the checkpoint's step). Beside each task its trivial
+  baseline (:mod:`model.train.baselines`: most frequent piece or class, unigram loss), the one-sided 95%
+  lower bound of its accuracy, its rows, and the verdict: beats its baseline, does not, or too few rows to
+  tell (fewer than 200); the representation-health figures and per-task gradient norms come with them.
 - **Document perplexity**: every document of the split's ``dlm`` rows as one token stream, cut into
   ``tgt_len`` segments; each token predicts the next (the first one of a segment predicted from the last
   position of the previous segment). *With memory*, the memory is carried from segment to segment
@@ -18,11 +22,12 @@ whole documents with and without the recurrence memory.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -33,6 +38,7 @@ from corpus.reader import CorpusReader
 from corpus.tasks.task import TASKS
 from model.data.config import DataConfig
 from model.ernie import Ernie3Model, Memory
+from model.train.baselines import task_verdicts, verdict_line
 from model.train.config import TrainConfig
 from model.train.dist import DistContext
 from model.train.eval import Evaluator
@@ -43,6 +49,8 @@ from model.use.load import CheckpointError, load
 
 DOC_BATCH = 8
 """Documents evaluated side by side (right-padded)."""
+Batches = int | Literal["all", "run"]
+"""Rows per task: ``all`` = the whole split, ``run`` = the run's ``eval.batches``, N = N batches."""
 
 
 class DocPerplexity(NamedTuple):
@@ -127,9 +135,9 @@ def run_config(model_pt: Path) -> tuple[TrainConfig, list[str]]:
 
 
 def evaluate(
-    checkpoint: str | Path, corpus: str | Path, split: str, batches: int | None, with_cloze: bool = False
+    checkpoint: str | Path, corpus: str | Path, split: str, batches: Batches = "all", with_cloze: bool = False
 ) -> dict[str, Any]:
-    """Every figure of ``kgtext evaluate`` as one flat dict."""
+    """Every figure of ``kgtext evaluate`` as one flat dict, plus ``verdicts``: task -> verdict string."""
     loaded = load(checkpoint)
     reader = CorpusReader(corpus)
     tok = reader.manifest.tokenizer
@@ -146,14 +154,15 @@ def evaluate(
         tasks,
         objective,
         ctx,
-        batches=batches or config.eval.batches,
+        batches=None if batches == "all" else config.eval.batches if batches == "run" else batches,
         seq_len=loaded.model.config.tgt_len,
         split=split,
         health=health_probe(reader, loaded.model.config, config.eval.health_rows, split)
         if config.eval.health_rows
         else None,
     )
-    out: dict[str, Any] = {k.replace("eval/", ""): v for k, v in evaluator(0).items()}
+    out: dict[str, Any] = {k.replace("eval/", "", 1): v for k, v in evaluator(0).items()}
+    out["verdicts"] = {task: v.verdict.value for task, v in task_verdicts(out).items()}
     docs = document_perplexity(loaded.model, split_documents(reader, split))
     out.update(
         {
@@ -170,20 +179,51 @@ def evaluate(
 
 
 def format_report(result: dict[str, Any], split: str) -> str:
-    """The human-readable table."""
-    lines = [f"{'task':<6} {'loss':>8} {'accuracy':>9}   ({split} split)"]
+    """The human-readable table: per task its figures beside its baseline and the verdict, then one line."""
+    lines = [
+        f"{'task':<6} {'loss':>8} {'unigram':>8} {'accuracy':>9} {'bound':>6} {'baseline':>9} {'rows':>6}"
+        f"   verdict ({split} split; bound: one-sided 95% lower bound of the accuracy)"
+    ]
+    verdicts = task_verdicts(result)
     for task in TASKS:
-        if f"{task.value}/loss" in result:
-            lines.append(
-                f"{task.value:<6} {result[f'{task.value}/loss']:>8.3f} {result[f'{task.value}/accuracy']:>9.3f}"
+        key = task.value
+        if f"{key}/loss" not in result:
+            continue
+        unigram = result.get(f"{key}/unigram_loss")
+        verdict = verdicts.get(key)
+        lines.append(
+            f"{key:<6} {result[f'{key}/loss']:>8.3f} {'-' if unigram is None else f'{unigram:.3f}':>8} "
+            f"{result[f'{key}/accuracy']:>9.3f} "
+            + (
+                "(no baseline figures)"
+                if verdict is None
+                else f"{verdict.lower_bound:>6.3f} {verdict.baseline:>9.3f} {verdict.rows:>6}   {verdict.verdict}"
             )
+        )
+    lines.append(verdict_line(verdicts))
     if "dlm/perplexity" in result:
-        lines.append(f"dlm stream perplexity (the trainer's eval): {result['dlm/perplexity']:.1f}")
+        unigram_ppl = result.get("dlm/unigram_perplexity")
+        lines.append(
+            f"dlm stream perplexity (the trainer's eval): {result['dlm/perplexity']:.1f}"
+            + ("" if unigram_ppl is None else f" (unigram of the same targets: {unigram_ppl:.1f})")
+        )
     lines.append(
         f"document perplexity over {result['documents']} whole documents ({result['document_targets']} "
         f"targets): {result['document_perplexity/with_memory']:.1f} with memory, "
         f"{result['document_perplexity/without_memory']:.1f} without"
     )
+    if "health/nlu_pr" in result:
+        lines.append(
+            f"representation health: participation ratio of the pooled NLU states {result['health/nlu_pr']:.1f}, "
+            f"of [CLS] {result.get('health/cls_pr', float('nan')):.1f} (about 1 = collapsed)"
+        )
+    norms = [
+        f"{t.value} {result[f'grad_norm/{t.value}']:.3g}" for t in TASKS if f"grad_norm/{t.value}" in result
+    ]
+    if norms:
+        lines.append(
+            f"gradient norm of each task's mean loss (a fixed train micro-batch): {', '.join(norms)}"
+        )
     if "cloze/facts" in result:
         lines.append(
             f"cloze on {result['cloze/facts']} facts ({result['cloze/skipped']} skipped, ~{result['cloze/candidates']:.0f} "
@@ -193,12 +233,26 @@ def format_report(result: dict[str, Any], split: str) -> str:
     return "\n".join(lines)
 
 
+def parse_batches(text: str) -> Batches:
+    """``--batches``: ``all``, ``run`` or a positive number of batches."""
+    if text in ("all", "run"):
+        return "all" if text == "all" else "run"
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be all, run or a number >= 1, got {text!r}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run ``kgtext evaluate``."""
     p = HelpfulParser(
         prog="kgtext evaluate",
-        description="Per-task loss/accuracy (as the trainer's eval) and whole-document DLM perplexity with "
-        "and without memory, for a checkpoint on a corpus split.",
+        description="Per-task loss and accuracy (as the trainer's eval) beside each task's trivial baseline, "
+        "with a verdict (beats it by a one-sided 95% bound, does not, or too few rows to tell), and "
+        "whole-document DLM perplexity with and without memory, for a checkpoint on a corpus split.",
     )
     p.add_argument(
         "--checkpoint", required=True, metavar="PATH", help="run folder, checkpoint folder or model folder"
@@ -209,11 +263,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument(
         "--batches",
-        type=int,
-        minimum=1,
-        default=None,
-        metavar="N",
-        help="micro-batches per task (default: the run's eval.batches)",
+        type=parse_batches,
+        default="all",
+        metavar="all|run|N",
+        help="rows per task: all = the whole split (default; a verdict needs >= 200 rows), run = the run's "
+        "eval.batches (the numbers of metrics.jsonl), N = N batches per task (each its share of data.batch_size)",
     )
     p.add_argument(
         "--cloze",

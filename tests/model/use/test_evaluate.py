@@ -1,4 +1,5 @@
-"""kgtext evaluate: the trainer's eval numbers, document perplexity with/without memory, the CLI."""
+"""kgtext evaluate: the trainer's eval numbers, the whole split with baselines and verdicts, document
+perplexity with/without memory, the CLI."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from corpus.reader import CorpusReader
+from model.train.baselines import Verdict
 from model.train.log import read_metrics
-from model.use.evaluate import _nll, document_perplexity, evaluate, main, split_documents
+from model.use.evaluate import _nll, document_perplexity, evaluate, main, parse_batches, split_documents
 from model.use.load import load
 from tests.model.train.test_loop import run, small_config
 
@@ -23,7 +25,7 @@ def evaluated_run(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def test_per_task_figures_equal_the_trainers_eval_at_that_step(evaluated_run: Path, corpus_dir: Path) -> None:
-    result = evaluate(evaluated_run, corpus_dir, "valid", None)
+    result = evaluate(evaluated_run, corpus_dir, "valid", "run")
     [logged] = [r for r in read_metrics(evaluated_run) if r.get("kind") == "eval" and r["step"] == 6]
     trainer = {k.replace("eval/", ""): v for k, v in logged.items() if k.startswith("eval/")}
     assert set(trainer) <= set(result) and len(trainer) >= 10
@@ -57,9 +59,42 @@ def test_cli_table_json_and_errors(
     main(["--checkpoint", str(evaluated_run), "--corpus", str(corpus_dir), "--json"])
     result = json.loads(capsys.readouterr().out)
     assert result["documents"] >= 5 and result["kmlm/accuracy"] >= 0
-    main(["--checkpoint", str(evaluated_run), "--corpus", str(corpus_dir)])
+    tasks = ["kmlm", "uktp", "sr", "sd", "dlm"]
+    for task in tasks:
+        for name in (
+            "loss",
+            "accuracy",
+            "baseline_accuracy",
+            "unigram_loss",
+            "lower_bound",
+            "rows",
+            "targets",
+        ):
+            assert f"{task}/{name}" in result, (task, name)
+        assert f"grad_norm/{task}" in result and f"grad_norm/{task}/embed" in result
+    assert result["sr/chance"] == result["sr/baseline_accuracy"] and "dlm/unigram_perplexity" in result
+    assert result["health/nlu_pr"] > 0
+    # The fixture's valid split has far fewer than 200 rows per task: no verdict either way.
+    assert result["verdicts"] == dict.fromkeys(tasks, Verdict.TOO_FEW.value)
+    # By default the whole split: every sd row, each once.
+    assert result["sd/rows"] == sum(s.rows for s in CorpusReader(corpus_dir).shards("sd", "valid"))
+    main(["--checkpoint", str(evaluated_run), "--corpus", str(corpus_dir), "--batches", "1"])
     table = capsys.readouterr().out
     assert "document perplexity over" in table and table.splitlines()[0].startswith("task")
+    assert (
+        "verdict" in table.splitlines()[0]
+        and "too few to tell (< 200 rows): kmlm, uktp, sr, sd, dlm" in table
+    )
+    [sd_line] = [line for line in table.splitlines() if line.startswith("sd ")]
+    assert sd_line.split()[-4:] == ["too", "few", "to", "tell"]
     with pytest.raises(SystemExit):
         main(["--checkpoint", str(evaluated_run), "--corpus", str(tmp_path)])
     assert "kgtext evaluate:" in capsys.readouterr().err
+
+
+def test_batches_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert [parse_batches(text) for text in ("all", "run", "3")] == ["all", "run", 3]
+    for bad in ("0", "-2", "some"):
+        with pytest.raises(SystemExit):
+            main(["--checkpoint", "x", "--corpus", "y", "--batches", bad])
+        assert "--batches: must be all, run or a number >= 1" in capsys.readouterr().err
