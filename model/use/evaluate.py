@@ -154,7 +154,8 @@ def evaluate(
         tasks,
         objective,
         ctx,
-        batches=None if batches == "all" else config.eval.batches if batches == "run" else batches,
+        # "run": the run's eval.batches, where 0 (if the trainer ever allows it) would mean the whole split.
+        batches=None if batches == "all" else (config.eval.batches or None) if batches == "run" else batches,
         seq_len=loaded.model.config.tgt_len,
         split=split,
         health=health_probe(reader, loaded.model.config, config.eval.health_rows, split)
