@@ -107,6 +107,10 @@ class ModelConfig:
     """Number of segment (token-type) ids the NLU path accepts."""
     init_std: float = 0.02
     """Standard deviation of the normal initialisation of weights."""
+    embed_init_std: float = 0.0
+    """Standard deviation of the token embeddings' initialisation (0 = ``init_std``). The tiny preset uses
+    1.0 so the token's own identity stays larger than the layers' early, input-independent output
+    (docs/TRAINING.md, "The recipe")."""
     layer_norm_eps: float = 1e-5
     """Epsilon of every LayerNorm."""
 
@@ -131,6 +135,8 @@ class ModelConfig:
             )
         if not self.init_std > 0:
             raise ValueError(f"init_std must be > 0, got {self.init_std!r}")
+        if not self.embed_init_std >= 0:
+            raise ValueError(f"embed_init_std must be >= 0 (0 = init_std), got {self.embed_init_std!r}")
         if not self.layer_norm_eps > 0:
             raise ValueError(f"layer_norm_eps must be > 0, got {self.layer_norm_eps!r}")
 

@@ -80,15 +80,17 @@ def _make_stack(config: ModelConfig, stack: StackConfig, d_input: int | None) ->
     )
 
 
-def init_weights(module: nn.Module, std: float) -> None:
-    """Normal(0, std) weights, zero biases, unit LayerNorms, zero padding embedding row."""
+def init_weights(module: nn.Module, std: float, embed_std: float = 0.0) -> None:
+    """Normal(0, std) weights, zero biases, unit LayerNorms, zero padding embedding row; embeddings with a
+    padding row (the token table) Normal(0, ``embed_std``) when ``embed_std`` > 0."""
     for sub in module.modules():
         if isinstance(sub, nn.Linear):
             nn.init.normal_(sub.weight, std=std)
             if sub.bias is not None:
                 nn.init.zeros_(sub.bias)
         elif isinstance(sub, nn.Embedding):
-            nn.init.normal_(sub.weight, std=std)
+            table_std = embed_std if embed_std > 0 and sub.padding_idx is not None else std
+            nn.init.normal_(sub.weight, std=table_std)
             if sub.padding_idx is not None:
                 with torch.no_grad():
                     sub.weight[sub.padding_idx].zero_()
@@ -196,7 +198,7 @@ class Ernie3Model(nn.Module):
         self.mlm_head = TokenHead(config, config.nlu.d_model, self.embed.word, transform=True)
         self.lm_head = TokenHead(config, config.nlg_stack.d_model, self.embed.word, transform=False)
         self.cls_heads = ClassifierHeads(config)
-        init_weights(self, config.init_std)
+        init_weights(self, config.init_std, config.embed_init_std)
 
     # ---- forward paths -------------------------------------------------------------------------------
     def forward_nlu(self, input_ids: Tensor, segment_ids: Tensor | None, pad_mask: Tensor) -> Tensor:
@@ -234,6 +236,15 @@ class Ernie3Model(nn.Module):
         return result
 
     # ---- bookkeeping ---------------------------------------------------------------------------------
+    def init_token_bias(self, log_probs: Tensor) -> None:
+        """Start the MLM and LM heads' output biases at ``log_probs`` (vocab,): the log unigram distribution
+        of the corpus, so the first steps need not build an input-independent vector to predict it (the
+        representation collapse of docs/TRAINING.md)."""
+        assert log_probs.shape == (self.config.vocab_size,), f"log_probs must be ({self.config.vocab_size},)"
+        with torch.no_grad():
+            for head in (self.mlm_head, self.lm_head):
+                head.output_bias.copy_(log_probs.to(head.output_bias))
+
     def set_dropout(self, dropout: float, dropatt: float | None = None) -> None:
         """Change dropout rates in place (progressive learning); ``self.config`` follows."""
         dropatt = self.config.dropatt if dropatt is None else dropatt

@@ -52,6 +52,13 @@ class TokenHead(nn.Module):
         self.bias = nn.Parameter(embedding.weight.new_zeros(config.vocab_size)) if self.tied else None
         self.decoder: nn.Linear | None = None if self.tied else nn.Linear(d_task, config.vocab_size)
 
+    @property
+    def output_bias(self) -> Tensor:
+        """The (vocab,) bias added to the logits (tied: ``bias``; untied: the decoder's)."""
+        bias = self.bias if self.decoder is None else self.decoder.bias
+        assert bias is not None
+        return bias
+
     def forward(self, hidden: Tensor) -> Tensor:
         if self.transform is not None:
             hidden = self.transform(hidden)

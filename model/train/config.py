@@ -67,6 +67,11 @@ class OptimConfig:
     """Clip the global gradient norm to this (0 disables clipping)."""
     grad_accum: int = 1
     """Micro-batches per optimizer step; losses are normalised by the targets of the whole window."""
+    stack_lr_scale: float = 1.0
+    """Learning-rate multiplier of the weight matrices inside the Transformer stacks (universal, NLU, NLG;
+    not embeddings, heads, biases or LayerNorms). Adam moves a weight by about lr per step whatever the
+    size of its gradient, so at small widths a high lr turns the early, coherent updates into a few large
+    directions that swamp the random matrix (docs/TRAINING.md, "The recipe")."""
 
     def __post_init__(self) -> None:
         if not self.lr > 0:
@@ -81,6 +86,22 @@ class OptimConfig:
         fraction("min_lr_ratio", self.min_lr_ratio)
         non_negative("grad_clip", self.grad_clip)
         positive("grad_accum", self.grad_accum)
+        if not self.stack_lr_scale > 0 or math.isinf(self.stack_lr_scale):
+            raise ValueError(f"stack_lr_scale must be a finite number > 0, got {self.stack_lr_scale!r}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InitConfig:
+    """How a new run's weights start beyond the preset's random initialisation (not applied on ``--resume``)."""
+
+    unigram_bias: bool = True
+    """Start the MLM and LM heads' output biases at the log unigram distribution of the corpus's DLM train
+    tokens (add-one smoothed), so the first steps need not build an input-independent vector to predict it."""
+    unigram_tokens: int = 5_000_000
+    """Count at most this many DLM train tokens (shards in order) for the unigram distribution."""
+
+    def __post_init__(self) -> None:
+        positive("unigram_tokens", self.unigram_tokens)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -142,13 +163,13 @@ class EvalConfig:
     interval: int = 1000
     """Evaluate every this many steps (and at the last step); 0 disables evaluation."""
     batches: int = 8
-    """Micro-batches per task per evaluation (the same rows every time)."""
+    """Micro-batches per task per evaluation (the same rows every time); 0 = the whole valid split."""
     health_rows: int = 256
     """Valid rows of the representation-health probe (participation ratios, norms; 0 disables it)."""
 
     def __post_init__(self) -> None:
         non_negative("interval", self.interval)
-        positive("batches", self.batches)
+        non_negative("batches", self.batches)
         non_negative("health_rows", self.health_rows)
 
 
@@ -189,6 +210,8 @@ class TrainConfig:
     """Task mixture and batching."""
     optim: OptimConfig = field(default_factory=OptimConfig)
     """Optimiser and lr schedule."""
+    init: InitConfig = field(default_factory=InitConfig)
+    """Initialisation of a new run beyond the preset's."""
     progressive: ProgressiveConfig = field(default_factory=ProgressiveConfig)
     """Progressive learning."""
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
@@ -235,7 +258,7 @@ class TrainConfig:
         return cls(**kwargs)
 
 
-SECTIONS = ("data", "optim", "progressive", "checkpoint", "log", "eval", "runtime")
+SECTIONS = ("data", "optim", "init", "progressive", "checkpoint", "log", "eval", "runtime")
 """The nested sections of :class:`TrainConfig`, in ``--set`` order."""
 
 

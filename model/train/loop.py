@@ -124,7 +124,7 @@ class Trainer:
         self.parts.model.set_dropout(factors.dropout, self.parts.full_dropout[1] * factors.dropout_fraction)
         lr = lr_at(self.step, self.parts.config.optim)
         for group in self.parts.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
         return lr
 
     def _window_targets(self, window: list[MicroBatch], tasks: list[str]) -> dict[str, float]:

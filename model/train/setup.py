@@ -44,6 +44,7 @@ from model.train.dist import (
 )
 from model.train.eval import Evaluator
 from model.train.health import HealthProbe, probe_rows
+from model.train.init import apply_init
 from model.train.log import MetricsWriter
 from model.train.loop import Trainer, TrainerParts
 from model.train.objective import PretrainModel, PretrainObjective
@@ -151,15 +152,28 @@ def model_config_for(preset: str, config: TrainConfig, reader: CorpusReader) -> 
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW; no weight decay on biases, LayerNorm weights and other 1-D parameters."""
-    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
+    """AdamW; no weight decay on biases, LayerNorm weights and other 1-D parameters; the weight matrices of
+    the Transformer stacks in a group of their own whose lr is ``optim.stack_lr_scale`` times the schedule's
+    (the ``lr_scale`` entry of the group, applied by the trainer at every step)."""
     optim = config.optim
+    stack: list[nn.Parameter] = []
+    other: list[nn.Parameter] = []
+    for name, param in model.named_parameters():
+        if param.requires_grad and param.dim() >= 2:
+            in_stack = any(part in STACK_MODULES for part in name.split(".")[:-1])
+            (stack if in_stack else other).append(param)
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
     groups = [
-        {"params": decay, "weight_decay": optim.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
+        {"params": stack, "weight_decay": optim.weight_decay, "lr_scale": optim.stack_lr_scale},
+        {"params": other, "weight_decay": optim.weight_decay, "lr_scale": 1.0},
+        {"params": no_decay, "weight_decay": 0.0, "lr_scale": 1.0},
     ]
     return torch.optim.AdamW(groups, lr=optim.lr, betas=(optim.beta1, optim.beta2), eps=optim.eps)
+
+
+STACK_MODULES = ("universal", "nlu", "nlg")
+"""Names of the Transformer-XL stacks in :class:`model.ernie.Ernie3Model` (``model.<stack>.layers...`` in
+the objective's parameter names)."""
 
 
 def save_checkpoint(trainer: Trainer, reader_identity: dict[str, Any], preset: str) -> None:
@@ -356,6 +370,8 @@ def build_trainer(
         torch.set_num_threads(config.runtime.threads)
     torch.manual_seed(config.runtime.seed)
     model = (model_factory or _default_factory)(model_config)
+    if resume_from is None:
+        apply_init(model, config.init, reader)
     objective = PretrainObjective(model).to(ctx.device)
     wrapped = wrap(objective, config.runtime, ctx)
     no_sync = wrapped.no_sync if isinstance(wrapped, DistributedDataParallel) else None
@@ -372,7 +388,7 @@ def build_trainer(
             tasks,
             objective,
             ctx,
-            batches=config.eval.batches,
+            batches=config.eval.batches or None,
             seq_len=model_config.tgt_len,
             health=health_probe(reader, model_config, config.eval.health_rows)
             if config.eval.health_rows

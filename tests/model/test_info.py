@@ -19,12 +19,12 @@ def test_model_info_prints_breakdown_of_tiny(capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out.splitlines()
     assert (
         out[0]
-        == "preset tiny: vocab 1000, tgt_len 128, mem_len 64, recurrence same_layer, pre-LN, token heads tied"
+        == "preset tiny: vocab 1000, tgt_len 128, mem_len 64, recurrence same_layer, pre-LN, token heads untied"
     )
     assert out[1] == "vocab size 1000: the preset's (kgtext pretrain uses the corpus's: --corpus DIR)"
     assert out[2] == "universal: 2 layers x d_model 128, 4 heads, d_inner 512"
-    assert "universal           429,056   39.4%  universal Transformer-XL stack (shared)" in out
-    assert out[-1] == "total             1,089,500  100.0%  (1.09 M)"
+    assert "universal           429,056   32.7%  universal Transformer-XL stack (shared)" in out
+    assert out[-1] == "total             1,312,732  100.0%  (1.31 M)"
 
 
 def test_model_info_10b_total_and_vocab_override(capsys: pytest.CaptureFixture[str]) -> None:
@@ -33,8 +33,8 @@ def test_model_info_10b_total_and_vocab_override(capsys: pytest.CaptureFixture[s
     main(["--preset", "tiny", "--vocab-size", "2000"])
     out = capsys.readouterr().out.splitlines()
     assert out[1] == "vocab size 2000: from --vocab-size"
-    # +1000 rows x 128 embedding, +1000 bias in each of the two tied token heads
-    assert out[-1] == "total             1,219,500  100.0%  (1.22 M)"
+    # +1000 rows x 128 embedding, +1000 x (128 + 1) in each of the two untied token heads
+    assert out[-1] == "total             1,698,732  100.0%  (1.70 M)"
 
 
 @pytest.mark.parametrize("preset", ["tiny", "base-ablation"])

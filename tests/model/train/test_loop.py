@@ -78,10 +78,17 @@ def test_exact_resume_matches_uninterrupted_run(corpus_dir: Path, tmp_path: Path
 
 
 def test_losses_fall_with_the_real_model(corpus_dir: Path, tmp_path: Path) -> None:
-    config = small_config("optim.lr=3e-3", "progressive.enabled=false", "checkpoint.interval=100", steps=25)
+    config = small_config(
+        "optim.lr=3e-3",
+        "progressive.enabled=false",
+        "checkpoint.interval=100",
+        "init.unigram_bias=false",
+        steps=25,
+    )
     trainer = run(corpus_dir, tmp_path / "run", config)
     records = read_metrics(tmp_path / "run")
-    # Token-level tasks fall clearly within 25 steps of 2 rows per task; SR/SD need the demo's longer run.
+    # Token-level tasks fall clearly within 25 steps of 2 rows per task from zero output biases (from the
+    # unigram start, the first fall is already made: test_recipe.py); SR/SD need the demo's longer run.
     for task in ("kmlm", "uktp", "dlm"):
         early = sum(r[f"loss/{task}"] for r in records[:3]) / 3
         late = sum(r[f"loss/{task}"] for r in records[-3:]) / 3
