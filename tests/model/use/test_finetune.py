@@ -78,7 +78,9 @@ def test_token_classification_reports_span_metrics(tiny_run: Path, tmp_path: Pat
     records = tmp_path / "mentions.jsonl"
     _redocred_token_records(records)
     files = {"train": records, "valid": records, "test": records}
-    metrics = train(_args(tiny_run, tmp_path / "ft", "tokens", files, "--epochs", "2", "--lr", "2e-3"))
+    # lr 1e-3: from the tiny recipe's N(0, 1) embeddings and N(0, 0.05) weights, 2e-3 overshoots (0.465
+    # against the majority's 0.647; docs/TRAINING.md, "The recipe").
+    metrics = train(_args(tiny_run, tmp_path / "ft", "tokens", files, "--epochs", "2", "--lr", "1e-3"))
     assert set(metrics["test"]) == {"precision", "recall", "f1", "accuracy"}
     assert {"B-PER", "I-PER", "B-LOC", "B-TIME", "B-NUM", "B-ORG", "B-MISC"} <= set(metrics["labels"])
     assert metrics["test"]["accuracy"] >= metrics["majority_baseline"]["accuracy"] - 0.05
