@@ -24,7 +24,7 @@ def train_preset(name: str) -> TrainConfig:
     # tiny: ~2-4 minutes for 300 steps on 2 CPU cores, every task's loss visibly falling (docs/TRAINING.md).
     return TrainConfig(
         data=DataConfig(batch_size=32, dlm_streams=4),
-        optim=OptimConfig(lr=1e-3, warmup_steps=30, max_steps=300, weight_decay=0.01, stack_lr_scale=0.2),
+        optim=OptimConfig(lr=1e-3, warmup_steps=30, max_steps=300, weight_decay=0.01, stack_lr_scale=0.1),
         progressive=ProgressiveConfig(steps=60, start_seq_len=32, start_batch_fraction=0.25),
         checkpoint=CheckpointConfig(interval=100, keep=3),
         log=LogConfig(interval=10),
