@@ -6,23 +6,30 @@
     kgtext finetune --checkpoint none --architecture-of RUN ...   (the same architecture as RUN, random weights)
 
 Heads (as ``*ForSequenceClassification`` / ``*ForTokenClassification`` elsewhere): ``classification`` = a
-linear layer on the pre-trained [CLS] pooler; ``relation`` = a linear layer on [pooled CLS; mean state of the
-head's tokens; mean state of the tail's tokens] (the spans inside the sentence, exact-span encoded);
-``tokens`` = a linear layer per position over BIO tags. AdamW, early stopping on the valid split's macro-F1
-(span F1 for ``tokens``) with ``--patience`` epochs, the best epoch's weights kept. ``--freeze-universal``
-trains only the NLU task module and the head (the paper allows either). Writes ``DIR/metrics.json`` (its
-``created_by: kgtext finetune`` marks a folder ``--overwrite`` may replace), ``DIR/model.pt`` (the fine-tuned
-module, its head and labels) and ``DIR/tokenizer/``, all into a marked build folder moved onto ``DIR`` at the
-end by the journalled replace step of :mod:`corpus.replace` (one writer per ``DIR``). Every input is checked
-before anything is written: ``DIR`` may not be the current folder, a symbolic link, a file, an input
-(``--checkpoint``, its model or tokenizer file, the data files, ``--tokenizer``, ``--architecture-of``),
-inside one or holding one, nor a folder holding anything but an earlier fine-tuning result.
+linear layer on [pooled CLS; each segment's soft alignment to the other] (``--pair-head align``, the
+default: :func:`model.finetune.align_segments`) or on the pooled [CLS] alone (``--pair-head cls``);
+``relation`` = a linear layer on [pooled CLS; mean state of the head's tokens; mean state of the tail's
+tokens] (the spans inside the sentence, exact-span encoded); ``tokens`` = a linear layer per position over
+BIO tags. AdamW with a linear warm-up over ``--warmup-epochs``, early stopping on the valid split's
+macro-F1 (span F1 for ``tokens``) with ``--patience`` epochs, the best epoch's weights kept.
+``--freeze-universal`` trains only the NLU task module and the head (the paper allows either). Every
+example is reported: one longer than ``tgt_len`` is cut to fit (:mod:`model.use.finetune_data`), one that
+cannot fit is counted wrong; ``metrics.json`` gives ``examples``, ``cut``, ``cut_share`` and ``unfittable``
+per split and the accuracy over the examples that fit beside the one over all. Writes ``DIR/metrics.json``
+(its ``created_by: kgtext finetune`` marks a folder ``--overwrite`` may replace), ``DIR/model.pt`` (the
+fine-tuned module, its head and labels) and ``DIR/tokenizer/``, all into a marked build folder moved onto
+``DIR`` at the end by the journalled replace step of :mod:`corpus.replace` (one writer per ``DIR``). Every
+input is checked before anything is written: ``DIR`` may not be the current folder, a symbolic link, a file,
+an input (``--checkpoint``, its model or tokenizer file, the data files, ``--tokenizer``,
+``--architecture-of``), inside one or holding one, nor a folder holding anything but an earlier fine-tuning
+result.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import enum
 import json
 import logging
 import os
@@ -52,11 +59,13 @@ from corpus.replace import (
 )
 from corpus.tasks.tokenizer import Tokenizer
 from model.ernie import Ernie3Model
-from model.finetune import Ernie3ForNlu
+from model.finetune import Ernie3ForNlu, align_segments, segment_mean
 from model.presets import PRESETS, get_preset
 from model.use.export import out_path_problem
 from model.use.finetune_data import (
     Encoded,
+    EncodedSplit,
+    Example,
     FinetuneDataError,
     FinetuneTask,
     RelationInput,
@@ -79,16 +88,37 @@ OUT_FILES = frozenset({METRICS, "model.pt", "tokenizer"})
 """What ``kgtext finetune`` writes into ``--out`` (the only entries ``--overwrite`` may replace)."""
 
 
+class PairHead(enum.StrEnum):
+    """What the ``classification`` head reads (``kgtext finetune --pair-head``)."""
+
+    ALIGN = "align"
+    """[pooled CLS; alignment of the first segment to the second; of the second to the first]
+    (:func:`model.finetune.align_segments`): learns a sentence-pair task from random weights."""
+    CLS = "cls"
+    """The pooled [CLS] alone (BERT's sequence classification head)."""
+
+
 class FinetuneModel(nn.Module):
     """Universal + NLU modules (:class:`model.finetune.Ernie3ForNlu`) and one linear head."""
 
-    def __init__(self, base: Ernie3ForNlu, task: FinetuneTask, num_labels: int, dropout: float) -> None:
+    def __init__(
+        self,
+        base: Ernie3ForNlu,
+        task: FinetuneTask,
+        num_labels: int,
+        dropout: float,
+        pair_head: PairHead = PairHead.ALIGN,
+    ) -> None:
         super().__init__()
         self.base = base
         self.task = task
+        self.pair_head = pair_head
         d = base.config.nlu.d_model
         self.drop = nn.Dropout(dropout)
-        self.head = nn.Linear(3 * d if task is FinetuneTask.RELATION else d, num_labels)
+        wide = task is FinetuneTask.RELATION or (
+            task is FinetuneTask.CLASSIFICATION and pair_head is PairHead.ALIGN
+        )
+        self.head = nn.Linear(3 * d if wide else d, num_labels)
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         """Logits: (B, labels), or (B, T, labels) for ``tokens``."""
@@ -98,15 +128,18 @@ class FinetuneModel(nn.Module):
             return result
         features = self.base.pool(hidden)
         if self.task is FinetuneTask.RELATION:
-            spans = [batch["head_mask"], batch["tail_mask"]]
-            means = [(hidden * m[..., None]).sum(1) / m.sum(1, keepdim=True).clamp(min=1) for m in spans]
+            means = [segment_mean(hidden, batch[key]) for key in ("head_mask", "tail_mask")]
             features = torch.cat([features, *means], dim=-1)
+        elif self.pair_head is PairHead.ALIGN:
+            aligned = align_segments(hidden, batch["first_mask"], batch["second_mask"])
+            features = torch.cat([features, *aligned], dim=-1)
         result = self.head(self.drop(features))
         return result
 
 
 def collate(items: Sequence[Encoded], pad_id: int) -> dict[str, Tensor]:
-    """Right-padded tensors of a batch (targets: ``labels`` (B,) or ``tags`` (B, T) with -100 on pads)."""
+    """Right-padded tensors of a batch (targets: ``labels`` (B,) or ``tags`` (B, T) with -100 on pads;
+    ``first_mask`` / ``second_mask``: the text pieces of segment 0 / 1, [CLS] and [SEP] left out)."""
     width = max(len(e.input_ids) for e in items)
     n = len(items)
     ids = torch.full((n, width), pad_id, dtype=torch.long)
@@ -115,8 +148,13 @@ def collate(items: Sequence[Encoded], pad_id: int) -> dict[str, Tensor]:
     tags = torch.full((n, width), -100, dtype=torch.long)
     head = torch.zeros(n, width)
     tail = torch.zeros(n, width)
+    first = torch.zeros(n, width)
+    second = torch.zeros(n, width)
     for i, e in enumerate(items):
         k = len(e.input_ids)
+        n_first = e.segment_ids.count(0)  # [CLS] text [SEP] | text_pair [SEP]
+        first[i, 1 : n_first - 1] = 1.0
+        second[i, n_first : k - 1] = 1.0
         ids[i, :k] = torch.tensor(e.input_ids)
         segs[i, :k] = torch.tensor(e.segment_ids)
         pad[i, :k] = True
@@ -127,7 +165,7 @@ def collate(items: Sequence[Encoded], pad_id: int) -> dict[str, Tensor]:
             tail[i, e.tail.start : e.tail.end] = 1.0
     labels = torch.tensor([e.label for e in items], dtype=torch.long)
     return {"input_ids": ids, "segment_ids": segs, "pad_mask": pad, "labels": labels, "tags": tags,
-            "head_mask": head, "tail_mask": tail}  # fmt: skip
+            "head_mask": head, "tail_mask": tail, "first_mask": first, "second_mask": second}  # fmt: skip
 
 
 def loss_of(model: FinetuneModel, batch: dict[str, Tensor]) -> Tensor:
@@ -139,9 +177,14 @@ def loss_of(model: FinetuneModel, batch: dict[str, Tensor]) -> Tensor:
     return F.cross_entropy(logits, batch["labels"])
 
 
+NO_PREDICTION = -1
+"""The prediction recorded for an example that cannot fit the model: wrong whatever its gold label."""
+
+
 def classification_metrics(gold: Sequence[int], pred: Sequence[int]) -> dict[str, float]:
-    """Accuracy and macro-F1 (over the labels that occur in gold or predictions), in one pass over the
-    examples and one over the labels: per label, 2tp + fp + fn = (times predicted) + (times gold)."""
+    """Accuracy and macro-F1 (over the labels that occur in gold or predictions, :data:`NO_PREDICTION`
+    aside: it is only a miss of its gold label), in one pass over the examples and one over the labels: per
+    label, 2tp + fp + fn = (times predicted) + (times gold)."""
     hits: Counter[int] = Counter()
     for g, p in zip(gold, pred, strict=True):
         if g == p:
@@ -150,7 +193,7 @@ def classification_metrics(gold: Sequence[int], pred: Sequence[int]) -> dict[str
     accuracy = hits.total() / max(len(gold), 1)
     f1s = [
         2 * hits[label] / (gold_count[label] + pred_count[label]) if hits[label] else 0.0
-        for label in sorted(gold_count.keys() | pred_count.keys())
+        for label in sorted((gold_count.keys() | pred_count.keys()) - {NO_PREDICTION})
     ]
     return {"accuracy": accuracy, "macro_f1": sum(f1s) / max(len(f1s), 1)}
 
@@ -169,10 +212,14 @@ def span_metrics(
 
 @torch.no_grad()
 def evaluate_split(
-    model: FinetuneModel, data: Sequence[Encoded], labels: Sequence[str], pad_id: int, batch_size: int
+    model: FinetuneModel, split: EncodedSplit, labels: Sequence[str], pad_id: int, batch_size: int
 ) -> dict[str, float]:
-    """The split's metrics: accuracy + macro_f1, or span precision/recall/f1 + tag accuracy for tokens."""
+    """The split's metrics over every example: ``accuracy`` + ``macro_f1`` with the unfittable examples
+    counted as wrong, and the same over the examples that fit (``accuracy_fitting``, ``macro_f1_fitting``);
+    for tokens span precision/recall/f1 (gold spans cut away count as missed) + tag accuracy over the
+    positions kept."""
     model.eval()
+    data = split.encoded
     gold_cls: list[int] = []
     pred_cls: list[int] = []
     gold_spans: list[set[tuple[int, int, str]]] = []
@@ -196,18 +243,22 @@ def evaluate_split(
             pred_cls += logits.argmax(-1).tolist()
     if model.task is FinetuneTask.TOKENS:
         return {**span_metrics(gold_spans, pred_spans), "accuracy": tag_hits / max(tag_total, 1)}
-    return classification_metrics(gold_cls, pred_cls)
+    fitting = classification_metrics(gold_cls, pred_cls)
+    every = classification_metrics(
+        [*gold_cls, *split.unfittable], [*pred_cls, *[NO_PREDICTION] * len(split.unfittable)]
+    )
+    return {**every, **{f"{k}_fitting": v for k, v in fitting.items()}}
 
 
-def majority_baseline(
-    train: Sequence[Encoded], test: Sequence[Encoded], task: FinetuneTask
-) -> dict[str, float]:
-    """The most frequent training label (tag ``O`` for tokens) predicted for every test item."""
+def majority_baseline(train: EncodedSplit, test: EncodedSplit, task: FinetuneTask) -> dict[str, float]:
+    """The most frequent training label (tag ``O`` for tokens) predicted for every test example (those
+    that cannot fit the model included: the baseline needs no input)."""
     if task is FinetuneTask.TOKENS:
-        tags = [t for e in test for t in (e.tags or []) if t != -100]
+        tags = [t for e in test.encoded for t in (e.tags or []) if t != -100]
         return {"accuracy": sum(t == 0 for t in tags) / max(len(tags), 1), "f1": 0.0}
-    top = Counter(e.label for e in train).most_common(1)[0][0]
-    return classification_metrics([e.label for e in test], [top] * len(test))
+    top = Counter([*(e.label for e in train.encoded), *train.unfittable]).most_common(1)[0][0]
+    gold = [*(e.label for e in test.encoded), *test.unfittable]
+    return classification_metrics(gold, [top] * len(gold))
 
 
 def _selection_score(metrics: dict[str, float], task: FinetuneTask) -> float:
@@ -291,11 +342,17 @@ def base_model(args: argparse.Namespace) -> tuple[Ernie3Model, Tokenizer, str, P
     return loaded.model, loaded.tokenizer, str(loaded.model_file), tokenizer_file(loaded.model_file)
 
 
+def warmup_steps(examples: int, batch_size: int, epochs: float) -> int:
+    """Optimizer steps of a linear warm-up over ``epochs`` passes (at least 1: step k runs at
+    ``lr * min(1, (k + 1) / steps)``, so 1 means no warm-up)."""
+    return max(1, round(epochs * -(-examples // batch_size)))
+
+
 def fit(
     model: FinetuneModel,
     args: argparse.Namespace,
     train_data: Sequence[Encoded],
-    valid_data: Sequence[Encoded],
+    valid_data: EncodedSplit,
     labels: Sequence[str],
     pad_id: int,
 ) -> tuple[int, list[dict[str, Any]]]:
@@ -306,6 +363,13 @@ def fit(
                 p.requires_grad_(False)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=0.01)
+    # Linear warm-up (BERT's fine-tuning schedule without the decay): Adam moves every parameter by about
+    # the learning rate whatever its gradient's size, so at full rate the first noisy steps (a fresh head's
+    # random gradients) scramble what the encoder's states carry: from N(0, 0.02) weights sentence pairs
+    # fall back to chance without it (the tiny preset's N(0, 1) embeddings learn either way);
+    # docs/TRAINING.md, "Fine-tuning".
+    warmup = warmup_steps(len(train_data), args.batch_size, args.warmup_epochs)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup))
     generator = torch.Generator().manual_seed(args.seed)
     best_score, best_state, best_epoch, stale = -1.0, copy.deepcopy(model.state_dict()), 0, 0
     history = []
@@ -320,6 +384,7 @@ def fit(
             loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             optimizer.step()
+            schedule.step()
             total += float(loss.detach()) * len(batch["labels"])
         valid = evaluate_split(model, valid_data, labels, pad_id, args.batch_size)
         score = _selection_score(valid, model.task)
@@ -330,8 +395,10 @@ def fit(
                 **{f"valid_{k}": v for k, v in valid.items()},
             }
         )
-        logger.info("epoch %d/%d: train loss %.4f, valid %s", epoch, args.epochs, total / len(train_data),
-                    " ".join(f"{k} {v:.3f}" for k, v in valid.items()))  # fmt: skip
+        shown = " ".join(f"{k} {v:.3f}" for k, v in valid.items() if not k.endswith("_fitting"))
+        logger.info(
+            "epoch %d/%d: train loss %.4f, valid %s", epoch, args.epochs, total / len(train_data), shown
+        )
         if score > best_score:
             best_score, best_state, best_epoch, stale = score, copy.deepcopy(model.state_dict()), epoch, 0
         else:
@@ -372,6 +439,38 @@ def write_result(out: Path, saved: dict[str, Any], metrics: dict[str, Any], tok_
                 logger.warning("%s: could not remove it completely (%s)", new, err)
 
 
+def encode_splits(
+    examples: dict[str, list[Example]],
+    task: FinetuneTask,
+    tok: Tokenizer,
+    labels: Sequence[str],
+    max_len: int,
+    relation_input: RelationInput,
+) -> dict[str, EncodedSplit]:
+    """Every split's examples in at most ``max_len`` positions, its counts logged; a split of which no
+    example fits is an error."""
+    splits = {}
+    for name, split_examples in examples.items():
+        split = encode_all(split_examples, task, tok, labels, max_len, relation_input)
+        if not split.encoded:
+            raise FinetuneDataError(f"no {name} example fits the model's {max_len} tokens (tgt_len)")
+        logger.info("%s: %d examples, %d cut to %d tokens, %d unfittable", name, split.total, split.cut,
+                    max_len, len(split.unfittable))  # fmt: skip
+        splits[name] = split
+    return splits
+
+
+def split_counts(splits: dict[str, EncodedSplit]) -> dict[str, dict[str, Any]]:
+    """``metrics.json``'s counts per split: ``examples`` (all of them), ``cut`` (cut to fit), ``cut_share``
+    (cut / examples) and ``unfittable`` (counted wrong)."""
+    return {
+        "examples": {name: split.total for name, split in splits.items()},
+        "cut": {name: split.cut for name, split in splits.items()},
+        "cut_share": {name: split.cut / split.total for name, split in splits.items()},
+        "unfittable": {name: len(split.unfittable) for name, split in splits.items()},
+    }
+
+
 def train(args: argparse.Namespace) -> dict[str, Any]:
     """Fine-tune, select the best epoch on valid, write DIR; return the metrics written.
 
@@ -391,38 +490,40 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     loaded_from = [("--checkpoint", source)] if source != "none" else []
     check_out(out, args.overwrite, [*loaded_from, ("tokenizer", tok_path)])
     max_len = pretrained.config.tgt_len
-    (train_data, skip_train), (valid_data, skip_valid), (test_data, skip_test) = (
-        encode_all(ex, task, tok, labels, max_len, RelationInput(args.relation_input))
-        for ex in (train_ex, valid_ex, test_ex)
-    )
-    if not train_data or not valid_data or not test_data:
-        raise FinetuneDataError(f"every example of a split is longer than the model's {max_len} tokens")
+    examples = {"train": train_ex, "valid": valid_ex, "test": test_ex}
+    splits = encode_splits(examples, task, tok, labels, max_len, RelationInput(args.relation_input))
+    train_split, valid_split, test_split = splits["train"], splits["valid"], splits["test"]
     with OutputLock(os.path.abspath(out), COMMAND):
         for line in recover_output(os.path.abspath(out)):
             logger.warning("%s", line)
         check_out(out, args.overwrite, [])
         torch.manual_seed(args.seed)
-        model = FinetuneModel(Ernie3ForNlu(pretrained), task, len(labels), args.dropout)
+        model = FinetuneModel(
+            Ernie3ForNlu(pretrained), task, len(labels), args.dropout, PairHead(args.pair_head)
+        )
         started = time.perf_counter()
-        best_epoch, history = fit(model, args, train_data, valid_data, labels, tok.pad_id)
+        best_epoch, history = fit(model, args, train_split.encoded, valid_split, labels, tok.pad_id)
         metrics: dict[str, Any] = {
             "created_by": CREATED_BY,
             "task": task.value,
             "checkpoint": source,
             "labels": labels,
             "best_epoch": best_epoch,
-            "valid": evaluate_split(model, valid_data, labels, tok.pad_id, args.batch_size),
-            "test": evaluate_split(model, test_data, labels, tok.pad_id, args.batch_size),
-            "majority_baseline": majority_baseline(train_data, test_data, task),
-            "examples": {"train": len(train_data), "valid": len(valid_data), "test": len(test_data)},
-            "skipped": {"train": dict(skip_train), "valid": dict(skip_valid), "test": dict(skip_test)},
+            "valid": evaluate_split(model, valid_split, labels, tok.pad_id, args.batch_size),
+            "test": evaluate_split(model, test_split, labels, tok.pad_id, args.batch_size),
+            "majority_baseline": majority_baseline(train_split, test_split, task),
+            "max_len": max_len,
+            **split_counts(splits),
             "freeze_universal": bool(args.freeze_universal),
             "relation_input": args.relation_input if task is FinetuneTask.RELATION else None,
+            "pair_head": args.pair_head if task is FinetuneTask.CLASSIFICATION else None,
+            "warmup_epochs": args.warmup_epochs,
             "seconds": round(time.perf_counter() - started, 2),
             "history": history,
         }
         saved = {"format": FORMAT, "format_version": 1, "task": task.value, "labels": labels,
-                 "model_config": pretrained.config.to_dict(), "state_dict": model.state_dict()}  # fmt: skip
+                 "pair_head": args.pair_head, "model_config": pretrained.config.to_dict(),
+                 "state_dict": model.state_dict()}  # fmt: skip
         write_result(out, saved, metrics, tok_path)
     return metrics
 
@@ -454,6 +555,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--lr", type=float, exclusive_minimum=0, default=5e-4, help="AdamW learning rate (default 5e-4)"
     )
     p.add_argument(
+        "--warmup-epochs",
+        type=float,
+        minimum=0,
+        default=1.0,
+        help="linear learning-rate warm-up over this many epochs of steps, then constant "
+        "(default 1; 0 = none)",
+    )
+    p.add_argument(
         "--patience", type=int, default=3, help="epochs without valid improvement before stopping (3)"
     )
     p.add_argument(
@@ -472,6 +581,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=RelationInput.UKTP.value,
         help="relation layout: uktp = [CLS] head tail [SEP] sentence [SEP] (default); markers = @ head @ and "
         "# tail # in the sentence",
+    )
+    p.add_argument(
+        "--pair-head",
+        choices=[h.value for h in PairHead],
+        default=PairHead.ALIGN.value,
+        help="classification head: align = [pooled CLS; each segment's soft alignment to the other] "
+        "(default; learns sentence pairs from random weights); cls = the pooled [CLS] alone",
     )
     p.add_argument(
         "--seed", type=int, default=0, help="seed of the head's init and the data order (default 0)"
@@ -493,6 +609,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def summary(metrics: dict[str, Any]) -> str:
+    """One line: the test figures over every example, the share cut to fit, the unfittable ones (counted
+    wrong) with the accuracy over those that fit, and the majority baseline."""
+    test = metrics["test"]
+    shown = " ".join(f"{k} {v:.3f}" for k, v in test.items() if not k.endswith("_fitting"))
+    total, cut, unfit = (metrics[key]["test"] for key in ("examples", "cut", "unfittable"))
+    line = f"test: {shown} over {total} examples, {cut} cut to {metrics['max_len']} tokens"
+    line += f" ({cut / total:.1%})"
+    if unfit:
+        fit = test["accuracy_fitting"]
+        line += f", {unfit} unfittable counted wrong (accuracy {fit:.3f} over the {total - unfit} that fit)"
+    return f"{line} (majority baseline accuracy {metrics['majority_baseline']['accuracy']:.3f})"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run ``kgtext finetune``."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
@@ -507,10 +637,7 @@ def main(argv: list[str] | None = None) -> None:
         full = disk_full(err)
         print(f"kgtext finetune: {disk_full_message(full, args.out) if full else err}", file=sys.stderr)
         raise SystemExit(1) from None
-    test = metrics["test"]
-    shown = " ".join(f"{k} {v:.3f}" for k, v in test.items())
-    base = metrics["majority_baseline"]["accuracy"]
-    print(f"test: {shown} (majority baseline accuracy {base:.3f}); wrote {args.out}/metrics.json")
+    print(f"{summary(metrics)}; wrote {args.out}/{METRICS}")
 
 
 if __name__ == "__main__":

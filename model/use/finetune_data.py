@@ -22,13 +22,19 @@ Input forms (docs/TRAINING.md, "Fine-tuning"):
 - classification: ``[CLS] text [SEP]`` or ``[CLS] text [SEP] text_pair [SEP]`` (segments 0 | 1);
 - tokens: ``[CLS] text [SEP]`` with BIO tags over the pieces of each span (B- on the first piece).
 
-An example longer than the model's ``tgt_len`` is skipped and counted (``too_long``), never cut silently.
+An example longer than the model's ``tgt_len`` is cut to fit, never skipped (:func:`encode_fitted`), and
+counted: relation keeps a window of the sentence that covers both entity spans (their markers included),
+placed as centrally on them as the sentence allows; a classification pair loses pieces from the end of its
+longer segment first, so both segments stay (BERT's ``truncate_seq_pair``); a single text and a tokens text
+keep their first pieces (gold spans cut away still count as missed). An example that cannot fit at all (a
+relation whose head and tail lie farther apart than the window) is *unfittable*: counted apart, left out of
+training, and counted as wrong by the evaluation (:class:`EncodedSplit`).
 """
 
 from __future__ import annotations
 
 import enum
-from collections import Counter
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -97,7 +103,27 @@ class Encoded(NamedTuple):
     tags: list[int] | None = None
     """tokens: BIO tag id per position (-100 on [CLS] / [SEP])."""
     gold: tuple[tuple[int, int, str], ...] = ()
-    """tokens: gold token spans (start, end, label) in input positions."""
+    """tokens: gold token spans (start, end, label) in input positions; after a cut, those that end past the
+    kept window stay here (they cannot be predicted, so they count as missed)."""
+    cut: bool = False
+    """Whether pieces were cut away to fit the model's ``tgt_len``."""
+
+
+class EncodedSplit(NamedTuple):
+    """The model inputs of one file (every example that fits) and what had to be cut or left out."""
+
+    encoded: list[Encoded]
+    """Every example that fits ``tgt_len``, cut ones included, in file order."""
+    cut: int
+    """How many of ``encoded`` were cut to fit."""
+    unfittable: list[int]
+    """Gold label ids (-1 for tokens) of the examples that cannot fit at all: left out of training, counted
+    as wrong by the evaluation."""
+
+    @property
+    def total(self) -> int:
+        """Every example of the file."""
+        return len(self.encoded) + len(self.unfittable)
 
 
 def _span(value: Any, text: str, where: str, name: str) -> Span:
@@ -251,42 +277,103 @@ def mark_entities(text: str, head: Span, tail: Span) -> tuple[str, Span, Span]:
     return "".join(parts), Span(where["hs"], where["he"]), Span(where["ts"], where["te"])
 
 
-def encode(
-    example: Example,
-    task: FinetuneTask,
-    tok: Tokenizer,
-    labels: Sequence[str],
-    relation_input: RelationInput = RelationInput.UKTP,
-) -> Encoded:
-    """Token ids, segments and targets of one example (see the module docstring for the layouts)."""
-    index = {label: i for i, label in enumerate(labels)}
-    cls, sep = tok.cls_id, tok.sep_id
-    if task is FinetuneTask.RELATION and relation_input is RelationInput.MARKERS:
-        assert example.head is not None and example.tail is not None
-        text, head_span, tail_span = mark_entities(example.text, example.head, example.tail)
-        marked = tok.encode_spans(text, [head_span, tail_span])
-        ids = [cls, *marked.ids, sep]
-        head = Span(marked.spans[0].start + 1, marked.spans[0].end + 1)
-        tail = Span(marked.spans[1].start + 1, marked.spans[1].end + 1)
-        return Encoded(ids, [0] * len(ids), index[example.label], head, tail)
-    if task is FinetuneTask.RELATION:
-        assert example.head is not None and example.tail is not None
-        sentence = tok.encode_spans(example.text, [example.head, example.tail])
-        head_ids = sentence.ids[sentence.spans[0].start : sentence.spans[0].end]
-        tail_ids = sentence.ids[sentence.spans[1].start : sentence.spans[1].end]
-        first = [cls, *head_ids, *tail_ids, sep]
-        offset = len(first)
-        ids = [*first, *sentence.ids, sep]
-        segments = [0] * len(first) + [1] * (len(sentence.ids) + 1)
-        head = Span(sentence.spans[0].start + offset, sentence.spans[0].end + offset)
-        tail = Span(sentence.spans[1].start + offset, sentence.spans[1].end + offset)
-        return Encoded(ids, segments, index[example.label], head, tail)
-    if task is FinetuneTask.CLASSIFICATION:
-        first = [cls, *tok.encode(example.text), sep]
-        second = [*tok.encode(example.text_pair), sep] if example.text_pair is not None else []
-        return Encoded(first + second, [0] * len(first) + [1] * len(second), index[example.label])
+def window(length: int, size: int, keep: tuple[int, int]) -> tuple[int, int] | None:
+    """``[start, end)`` of a window of ``min(size, length)`` positions out of ``length`` that covers ``keep``
+    (``[lo, hi)``), the spare room split evenly before and after it as far as the bounds allow; None when
+    ``keep`` is longer than ``size``."""
+    lo, hi = keep
+    if hi - lo > size:
+        return None
+    if length <= size:
+        return 0, length
+    start = min(max(lo - (size - (hi - lo)) // 2, 0), length - size)
+    return start, start + size
+
+
+def pair_lengths(first: int, second: int, room: int) -> tuple[int, int]:
+    """How many pieces of each segment fit ``room``, cutting the longer one first (BERT's
+    ``truncate_seq_pair``: one piece at a time from the longer, the second on a tie)."""
+    if first + second <= room:
+        return first, second
+    half_second = room // 2
+    half_first = room - half_second
+    if second <= half_second:
+        return room - second, second
+    if first <= half_first:
+        return first, room - first
+    return half_first, half_second
+
+
+def _shift(span: Span, by: int) -> Span:
+    return Span(span.start + by, span.end + by)
+
+
+def _relation_markers(example: Example, tok: Tokenizer, label: int, max_len: int) -> Encoded | None:
+    """``[CLS] ... @ head @ ... # tail # ... [SEP]``, cut to a window covering both marked entities."""
+    assert example.head is not None and example.tail is not None
+    text, head_span, tail_span = mark_entities(example.text, example.head, example.tail)
+    # The marked spans (entity + its markers: 2 characters each side) are cut points too, so the window can
+    # keep the markers whole.
+    outer = [Span(s.start - 2, s.end + 2) for s in (head_span, tail_span)]
+    marked = tok.encode_spans(text, [head_span, tail_span, *outer])
+    spans = marked.spans
+    keep = (min(spans[2].start, spans[3].start), max(spans[2].end, spans[3].end))
+    cut = window(len(marked.ids), max_len - 2, keep)
+    if cut is None:
+        return None
+    a, b = cut
+    ids = [tok.cls_id, *marked.ids[a:b], tok.sep_id]
+    head, tail = _shift(spans[0], 1 - a), _shift(spans[1], 1 - a)
+    return Encoded(ids, [0] * len(ids), label, head, tail, cut=b - a < len(marked.ids))
+
+
+def _relation_uktp(example: Example, tok: Tokenizer, label: int, max_len: int) -> Encoded | None:
+    """``[CLS] head tail [SEP] sentence [SEP]``, the sentence cut to a window covering both entities."""
+    assert example.head is not None and example.tail is not None
+    sentence = tok.encode_spans(example.text, [example.head, example.tail])
+    head_span, tail_span = sentence.spans
+    first = [
+        tok.cls_id,
+        *sentence.ids[head_span.start : head_span.end],
+        *sentence.ids[tail_span.start : tail_span.end],
+        tok.sep_id,
+    ]
+    keep = (min(head_span.start, tail_span.start), max(head_span.end, tail_span.end))
+    cut = window(len(sentence.ids), max_len - len(first) - 1, keep)
+    if cut is None:
+        return None
+    a, b = cut
+    ids = [*first, *sentence.ids[a:b], tok.sep_id]
+    segments = [0] * len(first) + [1] * (b - a + 1)
+    offset = len(first) - a
+    return Encoded(ids, segments, label, _shift(head_span, offset), _shift(tail_span, offset),
+                   cut=b - a < len(sentence.ids))  # fmt: skip
+
+
+def _classification(example: Example, tok: Tokenizer, label: int, max_len: int) -> Encoded | None:
+    """``[CLS] text [SEP]`` or ``[CLS] text [SEP] text_pair [SEP]``, the longer segment cut first."""
+    text = tok.encode(example.text)
+    if example.text_pair is None:
+        if max_len < 3:
+            return None
+        ids = [tok.cls_id, *text[: max_len - 2], tok.sep_id]
+        return Encoded(ids, [0] * len(ids), label, cut=len(text) > max_len - 2)
+    pair = tok.encode(example.text_pair)
+    if max_len < 5:  # one piece of each segment and three specials
+        return None
+    n_first, n_second = pair_lengths(len(text), len(pair), max_len - 3)
+    first = [tok.cls_id, *text[:n_first], tok.sep_id]
+    second = [*pair[:n_second], tok.sep_id]
+    cut = n_first + n_second < len(text) + len(pair)
+    return Encoded(first + second, [0] * len(first) + [1] * len(second), label, cut=cut)
+
+
+def _tokens(example: Example, tok: Tokenizer, index: dict[str, int], max_len: int) -> Encoded | None:
+    """``[CLS] text [SEP]`` with BIO tags, cut after the first ``max_len - 2`` pieces (gold spans kept)."""
+    if max_len < 3:
+        return None
     encoded = tok.encode_spans(example.text, [(s.start, s.end) for s in example.spans])
-    ids = [cls, *encoded.ids, sep]
+    ids = [tok.cls_id, *encoded.ids, tok.sep_id]
     tags = [-100] + [index["O"]] * len(encoded.ids) + [-100]
     gold = []
     for span, token_span in zip(example.spans, encoded.spans, strict=True):
@@ -297,7 +384,45 @@ def encode(
         for i in range(start + 1, end):
             tags[i] = index.get(f"I-{span.label}", index["O"])
         gold.append((start, end, span.label))
-    return Encoded(ids, [0] * len(ids), -1, tags=tags, gold=tuple(gold))
+    if len(ids) <= max_len:
+        return Encoded(ids, [0] * len(ids), -1, tags=tags, gold=tuple(gold))
+    ids = [*ids[: max_len - 1], tok.sep_id]
+    tags = [*tags[: max_len - 1], -100]
+    return Encoded(ids, [0] * len(ids), -1, tags=tags, gold=tuple(gold), cut=True)
+
+
+def encode_fitted(
+    example: Example,
+    task: FinetuneTask,
+    tok: Tokenizer,
+    labels: Sequence[str],
+    max_len: int,
+    relation_input: RelationInput = RelationInput.UKTP,
+) -> Encoded | None:
+    """Token ids, segments and targets of one example in at most ``max_len`` positions (cut as the module
+    docstring says; ``Encoded.cut`` marks a cut), or None when it cannot fit."""
+    index = {label: i for i, label in enumerate(labels)}
+    if task is FinetuneTask.TOKENS:
+        return _tokens(example, tok, index, max_len)
+    label = index[example.label]
+    if task is FinetuneTask.CLASSIFICATION:
+        return _classification(example, tok, label, max_len)
+    if relation_input is RelationInput.MARKERS:
+        return _relation_markers(example, tok, label, max_len)
+    return _relation_uktp(example, tok, label, max_len)
+
+
+def encode(
+    example: Example,
+    task: FinetuneTask,
+    tok: Tokenizer,
+    labels: Sequence[str],
+    relation_input: RelationInput = RelationInput.UKTP,
+) -> Encoded:
+    """Token ids, segments and targets of one example, uncut (see the module docstring for the layouts)."""
+    encoded = encode_fitted(example, task, tok, labels, sys.maxsize, relation_input)
+    assert encoded is not None, "an example without a length limit always fits"
+    return encoded
 
 
 def encode_all(
@@ -307,16 +432,19 @@ def encode_all(
     labels: Sequence[str],
     max_len: int,
     relation_input: RelationInput = RelationInput.UKTP,
-) -> tuple[list[Encoded], Counter[str]]:
-    """The encodable examples and the counts of those skipped (``too_long``: more than ``max_len`` tokens)."""
-    out, skipped = [], Counter[str]()
+) -> EncodedSplit:
+    """Every example in at most ``max_len`` positions: those that fit (cut ones counted) and the gold label
+    ids of those that cannot."""
+    index = {label: i for i, label in enumerate(labels)}
+    encoded: list[Encoded] = []
+    unfittable: list[int] = []
     for example in examples:
-        encoded = encode(example, task, tok, labels, relation_input)
-        if len(encoded.input_ids) > max_len:
-            skipped["too_long"] += 1
-            continue
-        out.append(encoded)
-    return out, skipped
+        result = encode_fitted(example, task, tok, labels, max_len, relation_input)
+        if result is None:
+            unfittable.append(index[example.label] if task is not FinetuneTask.TOKENS else -1)
+        else:
+            encoded.append(result)
+    return EncodedSplit(encoded, sum(e.cut for e in encoded), unfittable)
 
 
 def bio_spans(tags: Sequence[int], labels: Sequence[str]) -> set[tuple[int, int, str]]:

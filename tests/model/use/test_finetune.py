@@ -39,11 +39,12 @@ def test_relation_classification_beats_the_majority_baseline(tiny_run: Path, tmp
     metrics = train(_args(tiny_run, tmp_path / "ft", "relation", FEWREL, "--epochs", "8"))
     assert metrics["labels"] == ["P206", "P412", "P59", "P641"]
     assert metrics["test"]["accuracy"] > metrics["majority_baseline"]["accuracy"] + 0.2
-    assert (
-        sum(metrics["examples"].values()) + sum(sum(s.values()) for s in metrics["skipped"].values()) == 200
-    )
+    assert metrics["examples"] == {"train": 120, "valid": 40, "test": 40}  # every example, none skipped
+    assert metrics["cut"] == {"train": 9, "valid": 2, "test": 3}
+    assert metrics["unfittable"] == {"train": 0, "valid": 1, "test": 1}  # counted wrong, not skipped
     written = json.loads((tmp_path / "ft" / "metrics.json").read_text(encoding="utf-8"))
-    assert written["test"] == metrics["test"] and set(written["valid"]) == {"accuracy", "macro_f1"}
+    assert written["test"] == metrics["test"]
+    assert set(written["valid"]) == {"accuracy", "macro_f1", "accuracy_fitting", "macro_f1_fitting"}
     assert (tmp_path / "ft" / "model.pt").is_file() and (
         tmp_path / "ft" / "tokenizer" / "spm.model"
     ).is_file()
