@@ -33,6 +33,8 @@ from typing import Any, NamedTuple
 
 from corpus.tasks.task import TASKS
 
+TASK_FIGURES = ("loss", "accuracy", "baseline_accuracy", "unigram_loss", "lower_bound", "rows", "targets")
+"""What every evaluation writes per task (``eval/<task>/<figure>``; :class:`model.train.eval.Evaluator`)."""
 MIN_ROWS = 200
 """Evaluated rows a task needs before its verdict means anything (fewer: too few to tell)."""
 Z_95 = 1.6448536269514722

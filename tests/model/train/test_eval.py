@@ -15,6 +15,7 @@ from corpus.tasks.task import Task
 from model.data.batch import IGNORE
 from model.data.mixture import PretrainData
 from model.data.source import usable_rows
+from model.train.baselines import TASK_FIGURES
 from model.train.dist import DistContext
 from model.train.eval import Evaluator, GradNormProbe, module_group
 from model.train.objective import PretrainObjective
@@ -97,15 +98,7 @@ def test_whole_split_reads_every_row_once(corpus_dir: Path, objective: PretrainO
 def test_every_task_has_the_same_figures(corpus_dir: Path, objective: PretrainObjective) -> None:
     out = evaluate(corpus_dir, objective, batches=1)
     for task in TASKS:
-        for name in (
-            "loss",
-            "accuracy",
-            "baseline_accuracy",
-            "unigram_loss",
-            "lower_bound",
-            "rows",
-            "targets",
-        ):
+        for name in TASK_FIGURES:
             assert f"eval/{task}/{name}" in out, (task, name)
         assert 0 <= out[f"eval/{task}/lower_bound"] <= out[f"eval/{task}/accuracy"]
         assert out[f"eval/grad_norm/{task}"] > 0

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from corpus.reader import CorpusReader
-from model.train.baselines import Verdict
+from model.train.baselines import TASK_FIGURES, Verdict
 from model.train.log import read_metrics
 from model.use.evaluate import _nll, document_perplexity, evaluate, main, parse_batches, split_documents
 from model.use.load import load
@@ -61,15 +61,7 @@ def test_cli_table_json_and_errors(
     assert result["documents"] >= 5 and result["kmlm/accuracy"] >= 0
     tasks = ["kmlm", "uktp", "sr", "sd", "dlm"]
     for task in tasks:
-        for name in (
-            "loss",
-            "accuracy",
-            "baseline_accuracy",
-            "unigram_loss",
-            "lower_bound",
-            "rows",
-            "targets",
-        ):
+        for name in TASK_FIGURES:
             assert f"{task}/{name}" in result, (task, name)
         assert f"grad_norm/{task}" in result and f"grad_norm/{task}/embed" in result
     assert result["sr/chance"] == result["sr/baseline_accuracy"] and "dlm/unigram_perplexity" in result
