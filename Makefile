@@ -31,6 +31,8 @@ PRESET ?= tiny
 STEPS ?= 300
 BEAM ?= --runner=DirectRunner
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): one per core by default; TEST_WORKERS=0 runs the suite in this process.
+TEST_WORKERS ?= auto
 # Extra options for the command a target runs (see the top). Set on the make command line only: `:=` keeps
 # an ARGS variable in the shell's environment from leaking into a training run.
 ARGS :=
@@ -69,7 +71,7 @@ test-latest:
 	$(LATEST_VENV)/bin/python -m pip install --quiet -e '.[dev]'
 	$(LATEST_VENV)/bin/python -m pip freeze --exclude-editable > $(LATEST_VENV)/tested.txt
 	grep -E '^(apache-beam|pyarrow|numpy|spacy|rdflib|sentencepiece|torch)==' $(LATEST_VENV)/tested.txt
-	KGTEXT_UNLOCKED=1 $(LATEST_VENV)/bin/python -m pytest -q -m "not slow and not gpu" $(PYTEST_ARGS)
+	KGTEXT_UNLOCKED=1 $(LATEST_VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) -m "not slow and not gpu" $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	$(KGTEXT) build-corpus --kg data/sample/kg.ttl --docs data/sample/docs.jsonl --out out/demo/corpus --overwrite $(BEAM)
@@ -80,10 +82,10 @@ demo: $(STAMP)
 	$(KGTEXT) plot out/demo/run
 
 test: $(STAMP)
-	$(PY) -m pytest -q -m "not slow and not gpu" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) -m "not slow and not gpu" $(PYTEST_ARGS)
 
 test-all: $(STAMP)
-	$(PY) -m pytest -q -m "not gpu" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) -m "not gpu" $(PYTEST_ARGS)
 
 corpus: $(STAMP)
 	$(KGTEXT) build-corpus --kg $(KG) --docs $(DOCS) --out $(OUT) --overwrite $(BEAM) $(ARGS)
