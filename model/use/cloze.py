@@ -6,7 +6,10 @@ goes through the universal + NLU modules and the MLM head. Candidates are the re
 ``top_k`` most frequent tails among the corpus's UKTP facts (train and the split; the facts the corpus
 aligned stand in for the KG, which model/ does not read), the gold tail always included; a candidate's
 pieces are its label's pieces as the UKTP rows store them. Score = mean log-probability of the candidate's
-pieces at the masked positions (one forward per distinct candidate length). Reported: accuracy@1 and MRR.
+pieces at the masked positions (one forward per distinct candidate length). Reported: accuracy@1 and MRR,
+over all facts and apart for the facts whose (head, relation, tail) also occurs in the train split's UKTP rows
+(``seen``: pre-training saw the fact in another sentence) and those that do not (``unseen``: the model can
+only know it from elsewhere, or guess it from the relation's frequent tails).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from corpus.reader import CorpusReader
 from corpus.tasks.tokenizer import Tokenizer
 from model.ernie import Ernie3Model
 
-COLUMNS = ["input_ids", "tail_span", "sentence_span", "tail_mentions", "relation", "tail"]
+COLUMNS = ["input_ids", "tail_span", "sentence_span", "tail_mentions", "head", "relation", "tail"]
 
 
 class Fact(NamedTuple):
@@ -31,6 +34,8 @@ class Fact(NamedTuple):
     mention: tuple[int, int]
     relation: str
     tail: str
+    seen: bool = False
+    """Whether (head, relation, tail) also occurs in the train split."""
 
 
 class ClozeResult(NamedTuple):
@@ -43,6 +48,14 @@ class ClozeResult(NamedTuple):
     """The MRR of a random ranking of the same candidate sets (mean of H(n) / n): the chance level."""
     skipped: int
     """Facts not scored: the masked sentence is longer than the model's ``tgt_len``, or the gold has no pieces."""
+    seen_facts: int = 0
+    """Scored facts whose (head, relation, tail) is also a train-split fact."""
+    seen_accuracy_at_1: float = 0.0
+    seen_mrr: float = 0.0
+    unseen_facts: int = 0
+    """Scored facts that the train split does not hold."""
+    unseen_accuracy_at_1: float = 0.0
+    unseen_mrr: float = 0.0
 
 
 def _rows(reader: CorpusReader, split: str) -> list[dict[str, Any]]:
@@ -60,10 +73,9 @@ def load_facts(
     counts: dict[str, Counter[str]] = {}
     facts: list[Fact] = []
     held_out = _rows(reader, split)
-    for split_name, rows in (
-        ("train", _rows(reader, "train") if split != "train" else []),
-        (split, held_out),
-    ):
+    train_rows = _rows(reader, "train") if split != "train" else held_out
+    train_facts = {(row["head"], row["relation"], row["tail"]) for row in train_rows}
+    for split_name, rows in (("train", train_rows if split != "train" else []), (split, held_out)):
         for row in rows:
             ids, tail = row["input_ids"], row["tail_span"]
             pieces.setdefault(row["tail"], ids[tail["start"] : tail["end"]])
@@ -77,6 +89,7 @@ def load_facts(
                         (mention["start"] - s0, mention["end"] - s0),
                         row["relation"],
                         row["tail"],
+                        (row["head"], row["relation"], row["tail"]) in train_facts,
                     )
                 )
     candidates = {
@@ -116,22 +129,36 @@ def rank_of_gold(
 def cloze(
     model: Ernie3Model, tok: Tokenizer, reader: CorpusReader, split: str = "valid", top_k: int = 100
 ) -> ClozeResult:
-    """accuracy@1 and MRR of the model on the split's facts (facts too long for the model are skipped)."""
+    """accuracy@1 and MRR of the model on the split's facts, all and split by seen / unseen in train (facts too
+    long for the model are skipped)."""
     model.eval()
     facts, candidates, pieces = load_facts(reader, split, top_k)
-    ranks, sizes = [], []
+    ranks, sizes, seen = [], [], []
     for fact in facts:
         rank = rank_of_gold(model, tok, fact, candidates.get(fact.relation, []), pieces)
         if rank:
             ranks.append(rank)
             sizes.append(len(set(candidates.get(fact.relation, [])) | {fact.tail}))
+            seen.append(fact.seen)
     n = len(ranks)
     chance = [sum(1 / i for i in range(1, size + 1)) / size for size in sizes]
+
+    def scores(keep: list[bool]) -> tuple[int, float, float]:
+        kept = [r for r, k in zip(ranks, keep, strict=True) if k]
+        return (
+            len(kept),
+            sum(r == 1 for r in kept) / max(len(kept), 1),
+            sum(1 / r for r in kept) / max(len(kept), 1),
+        )
+
+    n_all, acc, mrr = scores([True] * n)
     return ClozeResult(
-        n,
-        sum(r == 1 for r in ranks) / max(n, 1),
-        sum(1 / r for r in ranks) / max(n, 1),
+        n_all,
+        acc,
+        mrr,
         sum(sizes) / max(n, 1),
         sum(chance) / max(n, 1),
         len(facts) - n,
+        *scores(seen),
+        *scores([not s for s in seen]),
     )

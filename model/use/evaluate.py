@@ -229,7 +229,9 @@ def format_report(result: dict[str, Any], split: str) -> str:
         lines.append(
             f"cloze on {result['cloze/facts']} facts ({result['cloze/skipped']} skipped, ~{result['cloze/candidates']:.0f} "
             f"candidates each): accuracy@1 {result['cloze/accuracy_at_1']:.3f}, MRR {result['cloze/mrr']:.3f} "
-            f"(random ranking {result['cloze/random_mrr']:.3f})"
+            f"(random ranking {result['cloze/random_mrr']:.3f}); facts also in train: "
+            f"{result['cloze/seen_facts']}, MRR {result['cloze/seen_mrr']:.3f}; not in train: "
+            f"{result['cloze/unseen_facts']}, MRR {result['cloze/unseen_mrr']:.3f}"
         )
     return "\n".join(lines)
 

@@ -45,3 +45,11 @@ def test_the_gold_alone_ranks_first_and_the_result_is_bounded(tiny_run: Path, co
     assert 0.0 <= result.accuracy_at_1 <= result.mrr <= 1.0
     assert result.random_mrr <= 1.0 and math.isclose(sum(1 / i for i in (1, 2)) / 2, 0.75)
     assert cloze(loaded.model, loaded.tokenizer, reader) == result  # deterministic
+    # Seen / unseen: a fact is seen when the train split aligned the same (head, relation, tail). The fixture's
+    # Re-DocRED documents share no fact across documents, so every valid fact is unseen; train's own are seen.
+    assert not any(f.seen for f in facts)
+    assert all(f.seen for f in load_facts(reader, "train", top_k=1)[0])
+    assert (result.seen_facts, result.unseen_facts) == (0, result.facts)
+    assert math.isclose(
+        result.seen_facts * result.seen_mrr + result.unseen_facts * result.unseen_mrr, result.facts * result.mrr
+    )
