@@ -1,7 +1,7 @@
 """``kgtext finetune``: the pre-trained universal + NLU modules with a small head, trained on labelled JSONL.
 
     kgtext finetune --checkpoint RUN_DIR --task relation --train F --valid F --test F --out DIR
-                    [--epochs N] [--batch-size B] [--lr LR] [--patience P] [--freeze-universal] [--seed S]
+                    [--epochs N] [--batch-size B] [--lr LR] [--patience P] [--freeze-universal | --linear-probe] [--seed S]
     kgtext finetune --checkpoint none --tokenizer PATH.model [--preset tiny] ...   (the from-scratch control)
     kgtext finetune --checkpoint none --architecture-of RUN ...   (the same architecture as RUN, random weights)
 
@@ -12,7 +12,9 @@ default: :func:`model.finetune.align_segments`) or on the pooled [CLS] alone (``
 tokens] (the spans inside the sentence, exact-span encoded); ``tokens`` = a linear layer per position over
 BIO tags. AdamW with a linear warm-up over ``--warmup-epochs``, early stopping on the valid split's
 macro-F1 (span F1 for ``tokens``) with ``--patience`` epochs, the best epoch's weights kept.
-``--freeze-universal`` trains only the NLU task module and the head (the paper allows either). Every
+``--freeze-universal`` trains only the NLU task module and the head (the paper allows either);
+``--linear-probe`` trains the head alone on the frozen model's features (eval mode: no dropout inside it), the
+frozen-feature linear probe that asks what pre-training put into the states. Every
 example is reported: one longer than ``tgt_len`` is cut to fit (:mod:`model.use.finetune_data`), one that
 cannot fit is counted wrong; ``metrics.json`` gives ``examples``, ``cut``, ``cut_share`` and ``unfittable``
 per split and the accuracy over the examples that fit beside the one over all. Writes ``DIR/metrics.json``
@@ -357,8 +359,9 @@ def fit(
     pad_id: int,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Train ``model`` with early stopping on valid; keeps the best epoch's weights. (best epoch, history)."""
-    if args.freeze_universal:
-        for module in (model.base.embed, model.base.universal):
+    frozen = [model.base] if args.linear_probe else [model.base.embed, model.base.universal]
+    if args.freeze_universal or args.linear_probe:
+        for module in frozen:
             for p in module.parameters():
                 p.requires_grad_(False)
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -375,6 +378,8 @@ def fit(
     history = []
     for epoch in range(1, args.epochs + 1):
         model.train()
+        if args.linear_probe:
+            model.base.eval()  # frozen features: the same states at every epoch and at test time
         order = torch.randperm(len(train_data), generator=generator).tolist()
         total = 0.0
         for start in range(0, len(order), args.batch_size):
@@ -515,6 +520,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             "max_len": max_len,
             **split_counts(splits),
             "freeze_universal": bool(args.freeze_universal),
+            "linear_probe": bool(args.linear_probe),
             "relation_input": args.relation_input if task is FinetuneTask.RELATION else None,
             "pair_head": args.pair_head if task is FinetuneTask.CLASSIFICATION else None,
             "warmup_epochs": args.warmup_epochs,
@@ -572,8 +578,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=0.1,
         help="dropout before the head (default 0.1)",
     )
-    p.add_argument(
+    freeze = p.add_mutually_exclusive_group()
+    freeze.add_argument(
         "--freeze-universal", action="store_true", help="train only the NLU task module and the head"
+    )
+    freeze.add_argument(
+        "--linear-probe",
+        action="store_true",
+        help="train only the head, on the frozen model's features (a frozen-feature linear probe)",
     )
     p.add_argument(
         "--relation-input",

@@ -10,6 +10,7 @@ import torch
 
 from corpus.records import Span
 from corpus.tasks.tokenizer import Tokenizer
+from model.finetune import split_for_finetuning
 from model.use.finetune import base_model, main, parse_args, train
 from model.use.finetune_data import (
     FinetuneDataError,
@@ -48,6 +49,21 @@ def test_relation_classification_beats_the_majority_baseline(tiny_run: Path, tmp
     assert (tmp_path / "ft" / "model.pt").is_file() and (
         tmp_path / "ft" / "tokenizer" / "spm.model"
     ).is_file()
+
+
+def test_linear_probe_trains_the_head_alone(tiny_run: Path, tmp_path: Path) -> None:
+    """--linear-probe: the saved model's pre-trained part equals the checkpoint's; the head still learns."""
+    metrics = train(
+        _args(tiny_run, tmp_path / "probe", "relation", FEWREL, "--epochs", "8", "--linear-probe")
+    )
+    assert metrics["linear_probe"] is True and metrics["freeze_universal"] is False
+    assert metrics["test"]["accuracy"] > metrics["majority_baseline"]["accuracy"] + 0.1
+    before = split_for_finetuning(load(tiny_run).model, "nlu").state_dict()
+    saved = torch.load(tmp_path / "probe" / "model.pt", weights_only=True)["state_dict"]
+    base = {k.removeprefix("base."): v for k, v in saved.items() if k.startswith("base.")}
+    assert base.keys() == before.keys() and all(torch.equal(base[k], before[k]) for k in before)
+    with pytest.raises(SystemExit):
+        _args(tiny_run, tmp_path / "x", "relation", FEWREL, "--linear-probe", "--freeze-universal")
 
 
 def _redocred_token_records(path: Path) -> None:
