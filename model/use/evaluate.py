@@ -135,7 +135,12 @@ def run_config(model_pt: Path) -> tuple[TrainConfig, list[str]]:
 
 
 def evaluate(
-    checkpoint: str | Path, corpus: str | Path, split: str, batches: Batches = "all", with_cloze: bool = False
+    checkpoint: str | Path,
+    corpus: str | Path,
+    split: str,
+    batches: Batches = "all",
+    with_cloze: bool = False,
+    with_documents: bool = True,
 ) -> dict[str, Any]:
     """Every figure of ``kgtext evaluate`` as one flat dict, plus ``verdicts``: task -> verdict string."""
     loaded = load(checkpoint)
@@ -164,15 +169,16 @@ def evaluate(
     )
     out: dict[str, Any] = {k.replace("eval/", "", 1): v for k, v in evaluator(0).items()}
     out["verdicts"] = {task: v.verdict.value for task, v in task_verdicts(out).items()}
-    docs = document_perplexity(loaded.model, split_documents(reader, split))
-    out.update(
-        {
-            "documents": docs.documents,
-            "document_targets": docs.targets,
-            "document_perplexity/with_memory": docs.with_memory,
-            "document_perplexity/without_memory": docs.without_memory,
-        }
-    )
+    if with_documents:
+        docs = document_perplexity(loaded.model, split_documents(reader, split))
+        out.update(
+            {
+                "documents": docs.documents,
+                "document_targets": docs.targets,
+                "document_perplexity/with_memory": docs.with_memory,
+                "document_perplexity/without_memory": docs.without_memory,
+            }
+        )
     if with_cloze:
         result = cloze(loaded.model, loaded.tokenizer, reader, split)
         out.update({f"cloze/{k}": v for k, v in result._asdict().items()})
@@ -208,11 +214,12 @@ def format_report(result: dict[str, Any], split: str) -> str:
             f"dlm stream perplexity (the trainer's eval): {result['dlm/perplexity']:.1f}"
             + ("" if unigram_ppl is None else f" (unigram of the same targets: {unigram_ppl:.1f})")
         )
-    lines.append(
-        f"document perplexity over {result['documents']} whole documents ({result['document_targets']} "
-        f"targets): {result['document_perplexity/with_memory']:.1f} with memory, "
-        f"{result['document_perplexity/without_memory']:.1f} without"
-    )
+    if "documents" in result:
+        lines.append(
+            f"document perplexity over {result['documents']} whole documents ({result['document_targets']} "
+            f"targets): {result['document_perplexity/with_memory']:.1f} with memory, "
+            f"{result['document_perplexity/without_memory']:.1f} without"
+        )
     if "health/nlu_pr" in result:
         lines.append(
             f"representation health: participation ratio of the pooled NLU states {result['health/nlu_pr']:.1f}, "
@@ -277,10 +284,17 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="also the LAMA-style cloze of the split's UKTP facts (accuracy@1, MRR)",
     )
+    p.add_argument(
+        "--documents",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="whole-document perplexity with and without memory (default on; --no-documents skips it: "
+        "on a large split it costs two passes over every document)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        result = evaluate(args.checkpoint, args.corpus, args.split, args.batches, args.cloze)
+        result = evaluate(args.checkpoint, args.corpus, args.split, args.batches, args.cloze, args.documents)
     except (CheckpointError, CorpusError, ValueError) as err:
         print(f"kgtext evaluate: {err}", file=sys.stderr)
         raise SystemExit(1) from None
