@@ -38,8 +38,10 @@ TEST_WORKERS ?= auto
 ARGS :=
 SCALE ?= 1
 ABLATION_PRESET ?= tiny
+PROOF_SCALE ?= 1
+PROOF_PRESET ?= tiny
 
-.PHONY: demo test test-all test-latest lock corpus inspect pretrain bench ablations lint fmt clean clean-venv setup
+.PHONY: demo test test-all test-latest lock corpus inspect pretrain bench ablations proof lint fmt clean clean-venv setup
 
 setup: $(STAMP)
 
@@ -104,6 +106,11 @@ bench: $(STAMP)
 # SCALE=10 multiplies the steps; ABLATION_PRESET=base-ablation runs the same script on a GPU
 ablations: $(STAMP)
 	SCALE=$(SCALE) ABLATION_PRESET=$(ABLATION_PRESET) $(PY) -m bench.ablations $(ARGS)
+
+# Knowledge corpus vs plain text vs random weights, 3 seeds, Welch intervals (~100 min on 2 cores; reads
+# ../shared/data; resumable: finished runs are kept): bench/PROOF.md
+proof: $(STAMP)
+	PROOF_SCALE=$(PROOF_SCALE) PROOF_PRESET=$(PROOF_PRESET) $(PY) -m bench.proof $(ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -64,27 +64,29 @@ def _normalise(text: str) -> str:
     return re.sub(r"\s+", "", text).lower()
 
 
-def held_out(smoke: bool) -> tuple[dict[str, Path], set[str], set[tuple[str, str, str]]]:
-    """The FewRel split files, their held-out sentences (normalised) and facts (Q-head, P, Q-tail)."""
-    prefix = WORK / "fewrel"
-    sizes = (
-        ["--train", "30", "--valid", "10", "--test", "10", "--relations", "P59", "P412", "P641", "P206"]
-        if smoke
-        else []
+def held_out(
+    smoke: bool, work: Path = WORK, per_relation: tuple[int, int, int] = (420, 140, 140)
+) -> tuple[dict[str, Path], set[str], set[tuple[str, str, str]]]:
+    """The FewRel split files (``per_relation``: train / valid / test sentences of each relation), their
+    held-out sentences (normalised) and facts (Q-head, P, Q-tail)."""
+    prefix = work / "fewrel"
+    n_train, n_valid, n_test = (30, 10, 10) if smoke else per_relation
+    sizes = ["--train", str(n_train), "--valid", str(n_valid), "--test", str(n_test)] + (
+        ["--relations", "P59", "P412", "P641", "P206"] if smoke else []
     )
     subprocess.run(
         [sys.executable, "scripts/make_finetune_fixtures.py", "--out", str(prefix), *sizes],
         cwd=REPO,
         check=True,
     )
-    files = {s: WORK / f"fewrel_{s}.jsonl" for s in ("train", "valid", "test")}
+    files = {s: work / f"fewrel_{s}.jsonl" for s in ("train", "valid", "test")}
     sentences = set()
     for split in ("valid", "test"):
         for line in read_json_lines(files[split]):
             sentences.add(_normalise(line.value["text"]))
     raw = json.loads((SHARED / "fewrel_val" / "val_wiki.json").read_text(encoding="utf-8"))
     facts = set()
-    n_train, n_eval = (30, 20) if smoke else (420, 280)
+    n_eval = n_valid + n_test
     for relation, instances in raw.items():
         for inst in instances[n_train : n_train + n_eval]:
             facts.add((inst["h"][1], relation, inst["t"][1]))
@@ -92,11 +94,11 @@ def held_out(smoke: bool) -> tuple[dict[str, Path], set[str], set[tuple[str, str
 
 
 def pretraining_inputs(
-    sentences: set[str], facts: set[tuple[str, str, str]]
+    sentences: set[str], facts: set[tuple[str, str, str]], work: Path = WORK
 ) -> tuple[dict[str, list[str]], dict[str, int]]:
     """KG and document files with the held-out sentences and facts removed, and the removal counts."""
     subprocess.run(
-        [sys.executable, "scripts/convert_tekgen.py", "--out", str(WORK / "tekgen")], cwd=REPO, check=True
+        [sys.executable, "scripts/convert_tekgen.py", "--out", str(work / "tekgen")], cwd=REPO, check=True
     )
     fact_lines = {
         f"<http://www.wikidata.org/entity/{h}> <http://www.wikidata.org/prop/direct/{r}> <http://www.wikidata.org/entity/{t}>"
@@ -107,9 +109,9 @@ def pretraining_inputs(
     for src in [
         SHARED / "rebel_sample" / "kg_statements.nt",
         SHARED / "rebel_sample" / "anchor_aliases.nt",
-        WORK / "tekgen" / "kg.nt",
+        work / "tekgen" / "kg.nt",
     ]:
-        dst = WORK / f"kg_{src.parent.name}_{src.name}"
+        dst = work / f"kg_{src.parent.name}_{src.name}"
         kept = []
         for line in split_lines(src.read_text(encoding="utf-8")):  # N-Triples: lines end at "\n" only
             if line.rsplit(" .", 1)[0].strip() in fact_lines:
@@ -122,9 +124,9 @@ def pretraining_inputs(
     for src in [
         REPO / "data" / "sample" / "docs.jsonl",
         SHARED / "rebel_sample" / "sample.jsonl",
-        WORK / "tekgen" / "docs.jsonl",
+        work / "tekgen" / "docs.jsonl",
     ]:
-        dst = WORK / f"docs_{src.parent.name}_{src.name}"
+        dst = work / f"docs_{src.parent.name}_{src.name}"
         kept = []
         for line in split_lines(src.read_text(encoding="utf-8")):
             if not line.strip():
@@ -200,16 +202,25 @@ def mean_std(values: list[float]) -> str:
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
 
-def diff_interval(a: list[float], b: list[float]) -> str:
-    """Mean of a - b and its 95% Welch interval."""
+def welch(a: list[float], b: list[float]) -> tuple[float, float, float] | None:
+    """(mean of a - mean of b, its 95% Welch interval's low and high end), or None with one seed a side."""
     d = statistics.mean(a) - statistics.mean(b)
     if len(a) < 2 or len(b) < 2:
-        return f"{d:+.3f} (one seed: no interval)"
+        return None
     va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
     se = math.sqrt(va + vb)
     df = (va + vb) ** 2 / ((va**2) / (len(a) - 1) + (vb**2) / (len(b) - 1)) if se else 1.0
     t = T95[min(T95, key=lambda k: abs(k - df))]
-    return f"{d:+.3f} [{d - t * se:+.3f}, {d + t * se:+.3f}]"
+    return d, d - t * se, d + t * se
+
+
+def diff_interval(a: list[float], b: list[float]) -> str:
+    """Mean of a - b and its 95% Welch interval."""
+    found = welch(a, b)
+    if found is None:
+        return f"{statistics.mean(a) - statistics.mean(b):+.3f} (one seed: no interval)"
+    d, low, high = found
+    return f"{d:+.3f} [{low:+.3f}, {high:+.3f}]"
 
 
 def finetune(
