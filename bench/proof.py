@@ -170,13 +170,13 @@ def _row(name: str, values: list[float]) -> str:
 
 
 def verdict(diff: tuple[float, float, float] | None, margin: float = 0.0) -> str:
-    """Whether a (mean, low, high) difference holds with its interval above ``margin``."""
+    """What a (mean, low, high) difference shows against a target of ``margin`` (the interval must clear 0)."""
     if diff is None:
         return "one seed: no interval"
     mean, low, _ = diff
-    if low > 0 and mean >= margin:
-        return "holds"
-    return "holds in the mean, interval includes 0" if mean > 0 else "does not hold"
+    if low > 0:
+        return "holds" if mean >= margin else f"above 0, below the {margin:g} target"
+    return "positive in the mean, interval includes 0" if mean > 0 else "does not hold"
 
 
 def main() -> None:
