@@ -210,7 +210,7 @@ def welch(a: list[float], b: list[float]) -> tuple[float, float, float] | None:
     va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
     se = math.sqrt(va + vb)
     df = (va + vb) ** 2 / ((va**2) / (len(a) - 1) + (vb**2) / (len(b) - 1)) if se else 1.0
-    t = T95[min(T95, key=lambda k: abs(k - df))]
+    t = T95[max((k for k in T95 if k <= df), default=1)]  # the next lower df: never too narrow
     return d, d - t * se, d + t * se
 
 

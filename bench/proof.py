@@ -28,6 +28,7 @@ import argparse
 import concurrent.futures
 import functools
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -82,7 +83,7 @@ def pretrain(corpus: Path, arm: str, seed: int, steps: int, preset: str) -> Path
     if (out / "checkpoints" / f"step-{steps:08d}" / "meta.json").is_file():
         return out
     resume = (out / "checkpoints").is_dir() and any((out / "checkpoints").glob("step-*/meta.json"))
-    every = max(1, steps // CURVE_POINTS)
+    every = max(1, math.ceil(steps / CURVE_POINTS))  # 1000 steps: 334, 668 and the final 1000
     sets = [
         "eval.batches=8",  # the curves; the final figures come from `kgtext evaluate` over the whole split
         f"eval.interval={max(5, steps // 10)}",
@@ -179,6 +180,20 @@ def verdict(diff: tuple[float, float, float] | None, margin: float = 0.0) -> str
     return "positive in the mean, interval includes 0" if mean > 0 else "does not hold"
 
 
+def check_budget(budget: dict[str, Any]) -> None:
+    """Keep finished work only for the same budget: fine-tunes and evaluations are cached by name, so results of
+    another PROOF_SCALE or PROOF_PRESET in WORK would be mixed in. Refused in one line (nothing is deleted)."""
+    stamp = WORK / "budget.json"
+    if stamp.is_file():
+        kept = json.loads(stamp.read_text(encoding="utf-8"))
+        if kept != budget:
+            raise SystemExit(
+                f"bench.proof: {WORK} holds the results of {kept}, not {budget}: move that folder away first"
+            )
+    else:
+        stamp.write_text(json.dumps(budget, sort_keys=True) + "\n", encoding="utf-8")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
@@ -198,6 +213,7 @@ def main() -> None:
     started = time.perf_counter()
     WORK.mkdir(parents=True, exist_ok=True)
     seeds, steps, epochs = ([0], 20, 1) if args.smoke else (SEEDS, round(STEPS * args.scale), EPOCHS)
+    check_budget({"steps": steps, "preset": args.preset, "epochs": epochs})
     files, sentences, facts = held_out(args.smoke, WORK, PER_RELATION)
     inputs, removed = pretraining_inputs(sentences, facts, WORK)
     corpus = WORK / "corpus"
@@ -345,7 +361,8 @@ def main() -> None:
         "![DLM valid loss](proof_dlm_loss.png) ![NLU participation ratio](proof_health.png) ![cloze MRR](proof_cloze.png)",
         "",
         "DLM valid loss and the participation ratio come from each run's own evaluations (8 batches); the cloze "
-        f"from `kgtext evaluate --cloze` at the {CURVE_POINTS} kept checkpoints (the last over the whole split).",
+        f"from `kgtext evaluate --cloze` at each kept checkpoint (steps {', '.join(map(str, sorted(cloze_curves['ernie'])))}; "
+        "1 batch per task, the last over the whole split).",
         "",
         "## Wall time",
         "",
