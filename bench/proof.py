@@ -67,6 +67,8 @@ PLAIN = ["data.uktp_weight=0", "data.sr_weight=0", "data.sd_weight=0", "data.kml
 ARMS: dict[str, list[str] | None] = {"random": None, "plain": PLAIN, "ernie": []}
 """Arm -> its ``--set`` changes to the tiny recipe (None: no pre-training)."""
 TRAINED = [arm for arm, sets in ARMS.items() if sets is not None]
+COLLAPSED = 8.0
+"""Participation ratio below which issue 26 calls a representation collapsed (tests/model/train/test_recipe.py)."""
 CURVE_POINTS = 3
 """Checkpoints per run kept for the cloze curve (at 1/3, 2/3 and the end of the budget)."""
 
@@ -140,8 +142,20 @@ def _tokens_seen(run: Path) -> float:
     return float([r for r in _metrics(run) if "tokens_seen" in r][-1]["tokens_seen"])
 
 
+def _elapsed(run: Path) -> float:
+    """Seconds the run trained (its last training record's ``elapsed_s``)."""
+    return float([r for r in _metrics(run) if "elapsed_s" in r][-1]["elapsed_s"])
+
+
+def _minutes(seconds: list[float]) -> str:
+    return f"{statistics.mean(seconds) / 60:.1f} min (max {max(seconds) / 60:.1f})"
+
+
 def _checkpoints(run: Path) -> list[Path]:
-    return sorted(p for p in (run / "checkpoints").glob("step-*") if (p / "meta.json").is_file())
+    """The checkpoints the cloze curve evaluates: the first CURVE_POINTS - 1 and the final one (a run of N steps
+    with interval N / 3 rounded down also keeps a checkpoint one step before the end, left out here)."""
+    found = sorted(p for p in (run / "checkpoints").glob("step-*") if (p / "meta.json").is_file())
+    return [*found[: CURVE_POINTS - 1], found[-1]] if len(found) > CURVE_POINTS else found
 
 
 def plot_cloze(curves: dict[str, dict[int, list[float]]], random_mrr: float, path: Path) -> None:
@@ -274,6 +288,13 @@ def main() -> None:
 
     first = fine[("ft", "ernie", seeds[0])]
     tokens = {arm: [_tokens_seen(runs[(arm, s)]) for s in seeds] for arm in TRAINED}
+    run_seconds = [_elapsed(run) for run in runs.values()]
+    collapsed = [
+        f"{arm} seed {s} ({final[(arm, s)]['health/nlu_pr']:.1f} / {final[(arm, s)]['health/cls_pr']:.1f})"
+        for arm in TRAINED
+        for s in seeds
+        if min(final[(arm, s)]["health/nlu_pr"], final[(arm, s)]["health/cls_pr"]) < COLLAPSED
+    ]
     cloze0 = final[("ernie", seeds[0])]
     lines = [
         "# Proof: does the knowledge corpus make a better model?",
@@ -315,7 +336,9 @@ def main() -> None:
         "",
         f"Cloze: {cloze0['cloze/facts']} valid facts ({cloze0['cloze/seen_facts']} also in the train split, "
         f"{cloze0['cloze/unseen_facts']} not), ~{cloze0['cloze/candidates']:.0f} candidates each. Majority class "
-        f"of FewRel test: {first['majority_baseline']['accuracy']:.3f}.",
+        f"of FewRel test: {first['majority_baseline']['accuracy']:.3f}. Participation ratio (PR) of the pooled NLU "
+        f"states / of [CLS] over the health probe at the last step; below {COLLAPSED:g} (issue 26's collapse line) "
+        f"in: {', '.join(collapsed) or 'no run'}.",
         "",
         "## The claims (difference of per-seed means, Welch 95% interval)",
         "",
@@ -366,8 +389,12 @@ def main() -> None:
         "",
         "## Wall time",
         "",
-        " · ".join(f"{k} {v / 60:.1f} min" for k, v in timings.items())
-        + f" · total {(time.perf_counter() - started) / 60:.1f} min (finished work kept from an earlier run counts 0).",
+        "This invocation: "
+        + " · ".join(f"{k} {v / 60:.1f} min" for k, v in timings.items())
+        + f" · total {(time.perf_counter() - started) / 60:.1f} min (work kept from an earlier invocation counts 0). "
+        f"Each job's own time, two jobs at a time: pre-training {_minutes(run_seconds)} per run, fine-tuning "
+        f"{_minutes([fine[k]['seconds'] for k in fine if k[0] == 'ft'])}, linear probe "
+        f"{_minutes([fine[k]['seconds'] for k in fine if k[0] == 'probe'])}.",
         "",
     ]
     args.out.write_text("\n".join(lines), encoding="utf-8")
