@@ -364,7 +364,7 @@ def main() -> None:
         lines.append(f"| {name} | {shown} | {verdict(diff, margin)} |")
     pictures = WORK if args.smoke else args.out.parent
     plot_curves(
-        {k: v for k, v in runs.items()},
+        runs,
         "eval/dlm/loss",
         TRAINED,
         pictures / "proof_dlm_loss.png",
