@@ -231,12 +231,15 @@ def finetune(
     epochs: int,
     extra: list[str],
     reuse: bool = False,
+    threads: int = 2,
 ) -> dict[str, Any]:
+    """``kgtext finetune --task relation`` into OUT, logged to OUT.log (with ``reuse``, kept when OUT holds
+    its metrics.json)."""
     if reuse and (out / "metrics.json").is_file():
         kept: dict[str, Any] = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
         return kept
     cmd = [*KGTEXT, "finetune", "--checkpoint", str(run), "--task", "relation", "--out", str(out), "--overwrite",
-           "--epochs", str(epochs), "--threads", "2", "--seed", str(seed), *extra,
+           "--epochs", str(epochs), "--threads", str(threads), "--seed", str(seed), *extra,
            *sum((["--" + k, str(v)] for k, v in files.items()), [])]  # fmt: skip
     _run(cmd, out.with_suffix(".log"))
     result: dict[str, Any] = json.loads((out / "metrics.json").read_text(encoding="utf-8"))

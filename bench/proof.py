@@ -50,6 +50,7 @@ from bench.ablations import (
     pretraining_inputs,
     welch,
 )
+from bench.ablations import finetune as ablations_finetune
 
 WORK = REPO / "bench" / "_work" / "proof"
 STEPS = 1000
@@ -106,17 +107,8 @@ def pretrain(corpus: Path, arm: str, seed: int, steps: int, preset: str) -> Path
 def finetune(
     checkpoint: str, files: dict[str, Path], name: str, seed: int, epochs: int, extra: list[str]
 ) -> dict[str, Any]:
-    """``kgtext finetune --task relation`` into WORK/NAME (kept when its metrics.json exists)."""
-    out = WORK / name
-    if (out / "metrics.json").is_file():
-        kept: dict[str, Any] = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
-        return kept
-    cmd = [*KGTEXT, "finetune", "--checkpoint", checkpoint, "--task", "relation", "--out", str(out), "--overwrite",
-           "--epochs", str(epochs), "--threads", "1", "--seed", str(seed), *extra,
-           *sum((["--" + k, str(v)] for k, v in files.items()), [])]  # fmt: skip
-    _run(cmd, WORK / f"{name}.log")
-    result: dict[str, Any] = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
-    return result
+    """``kgtext finetune --task relation`` on one core into WORK/NAME (kept when its metrics.json exists)."""
+    return ablations_finetune(checkpoint, files, WORK / name, seed, epochs, extra, reuse=True, threads=1)
 
 
 def evaluate(checkpoint: Path, corpus: Path, name: str, batches: str) -> dict[str, Any]:
