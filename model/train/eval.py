@@ -39,7 +39,7 @@ from model.data.mixture import MicroBatch, PretrainData, split_batch
 from model.data.source import FILTERED_TASKS, TaskSource
 from model.train.baselines import frequency_baseline, wilson_lower_bound
 from model.train.dist import DistContext, all_reduce_sum
-from model.train.health import HealthProbe
+from model.train.health import HealthProbe, collapse_warning
 
 logger = logging.getLogger(__name__)
 
@@ -237,6 +237,8 @@ class Evaluator:
         self.grad_norms = grad_norms
         """Per-task gradient norms on the first train micro-batch (``eval/grad_norm/...``)."""
         self._grad_probe: GradNormProbe | None = None
+        self._warned = False
+        """Whether the collapse warning was logged (once per run)."""
         tok = reader.manifest.tokenizer
         self.vocab_size = tok.vocab_size if tok is not None else 0
         if not self.tasks:
@@ -340,6 +342,10 @@ class Evaluator:
         if self.health is not None:
             wrapped = getattr(model, "model", model)
             out.update({f"eval/{key}": value for key, value in self.health(wrapped).items()})
+            warning = collapse_warning(out, step)
+            if warning and not self._warned and self.ctx.rank == 0:
+                logger.warning(warning)
+                self._warned = True
         out.update(self._grad_norms())
         if self.ctx.rank == 0:
             shown = " ".join(

@@ -33,6 +33,25 @@ from model.data.source import nlu_rows
 
 PROBE_TASKS = (Task.KMLM, Task.UKTP, Task.SR, Task.SD)
 """Where the probe rows come from: the first of these with valid rows."""
+COLLAPSED_PR = 8.0
+"""Participation ratio below which the pooled NLU or [CLS] states count as collapsed (issue 26's line, checked
+by tests/model/train/test_recipe.py; random init is at about 14-30)."""
+
+
+def collapse_warning(figures: dict[str, Any], step: int) -> str | None:
+    """One line when ``figures`` (``health/...`` keys, with or without an ``eval/`` prefix) show a collapse."""
+    found = {
+        k.rsplit("/", 1)[-1]: float(v)
+        for k, v in figures.items()
+        if k.endswith(("health/nlu_pr", "health/cls_pr"))
+    }
+    if not found or min(found.values()) >= COLLAPSED_PR:
+        return None
+    shown = " and ".join(f"{k} {v:.1f}" for k, v in sorted(found.items()))
+    return (
+        f"representation collapsing at step {step}: participation ratio {shown}, below {COLLAPSED_PR:g}; "
+        "a run this long needs a lower optim.stack_lr_scale (docs/TRAINING.md, 'Longer runs')"
+    )
 
 
 def participation_ratio(x: Tensor) -> float:

@@ -42,4 +42,8 @@ def test_a_work_folder_of_another_budget_is_refused(tmp_path: Path, monkeypatch:
     proof.check_budget({"steps": 1000, "preset": "tiny", "epochs": 8})  # the same budget goes on
     with pytest.raises(SystemExit, match="holds the results of"):
         proof.check_budget({"steps": 2000, "preset": "tiny", "epochs": 8})
+    with pytest.raises(SystemExit, match="holds the results of"):  # another recipe: its runs are not these
+        proof.check_budget(
+            {"steps": 1000, "preset": "tiny", "epochs": 8, "recipe": ["optim.stack_lr_scale=0.03"]}
+        )
     assert (tmp_path / "budget.json").is_file()

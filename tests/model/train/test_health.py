@@ -13,7 +13,7 @@ import torch
 from corpus.reader import CorpusReader
 from model.ernie import Ernie3Model
 from model.train.cli import main as pretrain_main
-from model.train.health import HealthProbe, participation_ratio, probe_rows
+from model.train.health import HealthProbe, collapse_warning, participation_ratio, probe_rows
 from model.train.plot import chance_summary
 from model.train.setup import health_probe
 from tests.model.conftest import small_config
@@ -71,3 +71,13 @@ def test_pretrain_writes_health_to_metrics_and_summary(corpus_dir: Path, tmp_pat
         assert record["eval/health/nlu_pr"] > 0 and record["eval/health/cls_pr"] > 0
         assert record["eval/health/resid_norm/universal.0"] > 0
     assert any("participation ratio of the pooled NLU states" in line for line in chance_summary(run))
+
+
+def test_collapse_warning_names_the_step_and_both_ratios_only_below_the_line() -> None:
+    healthy = {"eval/health/nlu_pr": 14.2, "eval/health/cls_pr": 8.0, "eval/health/embed_pr": 3.0}
+    assert collapse_warning(healthy, 100) is None  # embed_pr is not part of the line
+    assert collapse_warning({"eval/kmlm/loss": 1.0}, 100) is None  # no health figures: nothing to say
+    assert collapse_warning({"health/nlu_pr": 6.62, "health/cls_pr": 4.59}, 500) == (
+        "representation collapsing at step 500: participation ratio cls_pr 4.6 and nlu_pr 6.6, below 8; "
+        "a run this long needs a lower optim.stack_lr_scale (docs/TRAINING.md, 'Longer runs')"
+    )
