@@ -185,9 +185,11 @@ def verdict(diff: tuple[float, float, float] | None, margin: float = 0.0) -> str
     """What a (mean, low, high) difference shows against a target of ``margin`` (the interval must clear 0)."""
     if diff is None:
         return "one seed: no interval"
-    mean, low, _ = diff
+    mean, low, high = diff
     if low > 0:
         return "holds" if mean >= margin else f"above 0, below the {margin:g} target"
+    if high < 0:
+        return "the opposite holds: interval below 0"
     return "positive in the mean, interval includes 0" if mean > 0 else "does not hold"
 
 
@@ -275,6 +277,7 @@ def main() -> None:
             eval_keys.append((arm, s, step))
     evals = dict(zip(eval_keys, _parallel(eval_jobs), strict=True))
     timings["evaluation"] = time.perf_counter() - t0
+    overall = all_invocations(timings)
     final = {(arm, s): evals[(arm, s, steps)] for arm in TRAINED for s in seeds}
 
     def test_acc(kind: str, arm: str) -> list[float]:
@@ -387,9 +390,9 @@ def main() -> None:
         "",
         "## Wall time",
         "",
-        "This invocation: "
-        + " · ".join(f"{k} {v / 60:.1f} min" for k, v in timings.items())
-        + f" · total {(time.perf_counter() - started) / 60:.1f} min (work kept from an earlier invocation counts 0). "
+        "Every invocation on this work folder: "
+        + " · ".join(f"{k} {v / 60:.1f} min" for k, v in overall.items())
+        + f" · total {sum(overall.values()) / 60:.1f} min (this invocation {(time.perf_counter() - started) / 60:.1f} min). "
         f"Each job's own time, two jobs at a time: pre-training {_minutes(run_seconds)} per run, fine-tuning "
         f"{_minutes([fine[k]['seconds'] for k in fine if k[0] == 'ft'])}, linear probe "
         f"{_minutes([fine[k]['seconds'] for k in fine if k[0] == 'probe'])}.",
@@ -397,6 +400,17 @@ def main() -> None:
     ]
     args.out.write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {args.out}")
+
+
+def all_invocations(timings: dict[str, float]) -> dict[str, float]:
+    """Seconds per phase summed over every invocation on WORK (WORK/timings.json, this one added): the wall
+    time of the whole proof even when it was stopped and resumed, or rerun to rewrite the report."""
+    path = WORK / "timings.json"
+    total: dict[str, float] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    for phase, seconds in timings.items():
+        total[phase] = total.get(phase, 0.0) + seconds
+    path.write_text(json.dumps(total, indent=1) + "\n", encoding="utf-8")
+    return total
 
 
 if __name__ == "__main__":

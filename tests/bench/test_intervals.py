@@ -27,6 +27,7 @@ def test_verdicts_need_the_interval_above_zero_and_the_target() -> None:
     assert verdict((0.02, 0.01, 0.03), 0.03) == "above 0, below the 0.03 target"
     assert verdict((0.02, -0.01, 0.05)) == "positive in the mean, interval includes 0"
     assert verdict((-0.02, -0.05, 0.01)) == "does not hold"
+    assert verdict((-0.018, -0.034, -0.002)) == "the opposite holds: interval below 0"
     assert verdict(None) == "one seed: no interval"
 
 
