@@ -31,14 +31,12 @@ from __future__ import annotations
 
 import argparse
 import copy
-import enum
 import json
 import logging
 import os
 import shutil
 import sys
 import time
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -47,9 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from corpus.cli_parser import HelpfulParser
 from corpus.replace import (
-    MARKERS,
     OutputError,
     OutputLock,
     disk_full,
@@ -62,8 +58,8 @@ from corpus.replace import (
 from corpus.tasks.tokenizer import Tokenizer
 from model.ernie import Ernie3Model
 from model.finetune import Ernie3ForNlu, align_segments, segment_mean
-from model.presets import PRESETS, get_preset
-from model.use.export import out_path_problem
+from model.presets import get_preset
+from model.use.finetune_args import PairHead, parse_args
 from model.use.finetune_data import (
     Encoded,
     EncodedSplit,
@@ -77,27 +73,21 @@ from model.use.finetune_data import (
     label_set,
     read_examples,
 )
+from model.use.finetune_out import CREATED_BY, METRICS, check_out, input_paths
+from model.use.finetune_report import (
+    NO_PREDICTION,
+    classification_metrics,
+    majority_baseline,
+    selection_score,
+    span_metrics,
+    summary,
+)
 from model.use.load import CheckpointError, load, tokenizer_file
 
 logger = logging.getLogger(__name__)
 
 FORMAT = "kgtext-ernie3-finetuned"
 COMMAND = "finetune"
-CREATED_BY = "kgtext finetune"
-"""``metrics.json``'s ``created_by``: marks a folder that ``--overwrite`` may replace."""
-METRICS = "metrics.json"
-OUT_FILES = frozenset({METRICS, "model.pt", "tokenizer"})
-"""What ``kgtext finetune`` writes into ``--out`` (the only entries ``--overwrite`` may replace)."""
-
-
-class PairHead(enum.StrEnum):
-    """What the ``classification`` head reads (``kgtext finetune --pair-head``)."""
-
-    ALIGN = "align"
-    """[pooled CLS; alignment of the first segment to the second; of the second to the first]
-    (:func:`model.finetune.align_segments`): learns a sentence-pair task from random weights."""
-    CLS = "cls"
-    """The pooled [CLS] alone (BERT's sequence classification head)."""
 
 
 class FinetuneModel(nn.Module):
@@ -179,39 +169,6 @@ def loss_of(model: FinetuneModel, batch: dict[str, Tensor]) -> Tensor:
     return F.cross_entropy(logits, batch["labels"])
 
 
-NO_PREDICTION = -1
-"""The prediction recorded for an example that cannot fit the model: wrong whatever its gold label."""
-
-
-def classification_metrics(gold: Sequence[int], pred: Sequence[int]) -> dict[str, float]:
-    """Accuracy and macro-F1 (over the labels that occur in gold or predictions, :data:`NO_PREDICTION`
-    aside: it is only a miss of its gold label), in one pass over the examples and one over the labels: per
-    label, 2tp + fp + fn = (times predicted) + (times gold)."""
-    hits: Counter[int] = Counter()
-    for g, p in zip(gold, pred, strict=True):
-        if g == p:
-            hits[g] += 1
-    gold_count, pred_count = Counter(gold), Counter(pred)
-    accuracy = hits.total() / max(len(gold), 1)
-    f1s = [
-        2 * hits[label] / (gold_count[label] + pred_count[label]) if hits[label] else 0.0
-        for label in sorted((gold_count.keys() | pred_count.keys()) - {NO_PREDICTION})
-    ]
-    return {"accuracy": accuracy, "macro_f1": sum(f1s) / max(len(f1s), 1)}
-
-
-def span_metrics(
-    gold: Sequence[set[tuple[int, int, str]]], pred: Sequence[set[tuple[int, int, str]]]
-) -> dict[str, float]:
-    """Micro span precision / recall / F1 (exact start, end and label)."""
-    tp = sum(len(g & p) for g, p in zip(gold, pred, strict=True))
-    n_pred, n_gold = sum(map(len, pred)), sum(map(len, gold))
-    precision = tp / n_pred if n_pred else 0.0
-    recall = tp / n_gold if n_gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1}
-
-
 @torch.no_grad()
 def evaluate_split(
     model: FinetuneModel, split: EncodedSplit, labels: Sequence[str], pad_id: int, batch_size: int
@@ -250,75 +207,6 @@ def evaluate_split(
         [*gold_cls, *split.unfittable], [*pred_cls, *[NO_PREDICTION] * len(split.unfittable)]
     )
     return {**every, **{f"{k}_fitting": v for k, v in fitting.items()}}
-
-
-def majority_baseline(train: EncodedSplit, test: EncodedSplit, task: FinetuneTask) -> dict[str, float]:
-    """The most frequent training label (tag ``O`` for tokens) predicted for every test example (those
-    that cannot fit the model included: the baseline needs no input)."""
-    if task is FinetuneTask.TOKENS:
-        tags = [t for e in test.encoded for t in (e.tags or []) if t != -100]
-        return {"accuracy": sum(t == 0 for t in tags) / max(len(tags), 1), "f1": 0.0}
-    top = Counter([*(e.label for e in train.encoded), *train.unfittable]).most_common(1)[0][0]
-    gold = [*(e.label for e in test.encoded), *test.unfittable]
-    return classification_metrics(gold, [top] * len(gold))
-
-
-def _selection_score(metrics: dict[str, float], task: FinetuneTask) -> float:
-    return metrics["f1"] if task is FinetuneTask.TOKENS else metrics["macro_f1"]
-
-
-def is_finetune_result(out: Path) -> bool:
-    """Whether ``out`` holds a ``metrics.json`` that ``kgtext finetune`` wrote (its marker)."""
-    path = out / METRICS
-    if path.is_symlink() or not path.is_file():
-        return False
-    try:
-        metrics = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return False
-    return isinstance(metrics, dict) and metrics.get("created_by") == CREATED_BY
-
-
-def out_problem(out: Path, overwrite: bool) -> str | None:
-    """Why an existing ``--out`` may not be replaced: it holds what finetune did not write (a model folder
-    holding a ``model.pt`` included), or ``--overwrite`` is missing; None when it may."""
-    if not out.is_dir() or not any(out.iterdir()):
-        return None
-    allowed = OUT_FILES | set(MARKERS)
-    foreign = sorted(p.name for p in out.iterdir() if p.name not in allowed)
-    tokenizer = out / "tokenizer"
-    if tokenizer.is_dir() and not tokenizer.is_symlink():
-        foreign += sorted(
-            f"tokenizer/{p.name}"
-            for p in tokenizer.iterdir()
-            if p.suffix != ".model" or p.is_symlink() or not p.is_file()
-        )
-    if foreign:
-        return f"{out}: holds {foreign[0]!r}, which kgtext finetune did not write; choose another --out"
-    if not is_finetune_result(out):
-        return (
-            f"{out}: holds {', '.join(sorted(p.name for p in out.iterdir()))} but no {METRICS} written by "
-            "kgtext finetune (a model folder?); --overwrite only replaces a fine-tuning result"
-        )
-    if not overwrite:
-        return f"{out}: already holds a fine-tuning result; pass --overwrite to replace it"
-    return None
-
-
-def input_paths(args: argparse.Namespace) -> list[tuple[str, str]]:
-    """(option, path) of every input given on the command line: --out may not be, hold or lie inside one."""
-    given = [("--train", args.train), ("--valid", args.valid), ("--test", args.test)]
-    if args.checkpoint != "none":
-        given.append(("--checkpoint", args.checkpoint))
-    given += [(f"--{key.replace('_', '-')}", getattr(args, key)) for key in ("tokenizer", "architecture_of")]
-    return [(option, path) for option, path in given if path]
-
-
-def check_out(out: Path, overwrite: bool, inputs: Sequence[tuple[str, str | Path]]) -> None:
-    """Refuse (OutputError, one line naming ``out``) an ``--out`` finetune must not write."""
-    problem = out_path_problem(out, inputs) or out_problem(out, overwrite)
-    if problem is not None:
-        raise OutputError(problem)
 
 
 def base_model(args: argparse.Namespace) -> tuple[Ernie3Model, Tokenizer, str, Path]:
@@ -392,7 +280,7 @@ def fit(
             schedule.step()
             total += float(loss.detach()) * len(batch["labels"])
         valid = evaluate_split(model, valid_data, labels, pad_id, args.batch_size)
-        score = _selection_score(valid, model.task)
+        score = selection_score(valid, model.task)
         history.append(
             {
                 "epoch": epoch,
@@ -532,107 +420,6 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                  "state_dict": model.state_dict()}  # fmt: skip
         write_result(out, saved, metrics, tok_path)
     return metrics
-
-
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = HelpfulParser(
-        prog="kgtext finetune",
-        description="Fine-tune the pre-trained universal + NLU modules with a small head on labelled JSONL.",
-    )
-    p.add_argument(
-        "--checkpoint",
-        required=True,
-        metavar="PATH",
-        help="run, checkpoint or model folder; 'none' = from scratch",
-    )
-    p.add_argument("--task", required=True, choices=[t.value for t in FinetuneTask])
-    p.add_argument("--train", required=True, metavar="FILE", help="training JSONL")
-    p.add_argument("--valid", required=True, metavar="FILE", help="validation JSONL (early stopping)")
-    p.add_argument(
-        "--test", required=True, metavar="FILE", help="test JSONL (reported once, at the best epoch)"
-    )
-    p.add_argument(
-        "--out", required=True, metavar="DIR", help="output folder: metrics.json, model.pt, tokenizer/"
-    )
-    p.add_argument("--overwrite", action="store_true", help="replace an earlier result in --out")
-    p.add_argument("--epochs", type=int, minimum=1, default=10, help="at most this many epochs (default 10)")
-    p.add_argument("--batch-size", type=int, minimum=1, default=16, help="examples per step (default 16)")
-    p.add_argument(
-        "--lr", type=float, exclusive_minimum=0, default=5e-4, help="AdamW learning rate (default 5e-4)"
-    )
-    p.add_argument(
-        "--warmup-epochs",
-        type=float,
-        minimum=0,
-        default=1.0,
-        help="linear learning-rate warm-up over this many epochs of steps, then constant "
-        "(default 1; 0 = none)",
-    )
-    p.add_argument(
-        "--patience", type=int, default=3, help="epochs without valid improvement before stopping (3)"
-    )
-    p.add_argument(
-        "--dropout",
-        type=float,
-        exclusive_maximum=1,
-        default=0.1,
-        help="dropout before the head (default 0.1)",
-    )
-    freeze = p.add_mutually_exclusive_group()
-    freeze.add_argument(
-        "--freeze-universal", action="store_true", help="train only the NLU task module and the head"
-    )
-    freeze.add_argument(
-        "--linear-probe",
-        action="store_true",
-        help="train only the head, on the frozen model's features (a frozen-feature linear probe)",
-    )
-    p.add_argument(
-        "--relation-input",
-        choices=[r.value for r in RelationInput],
-        default=RelationInput.UKTP.value,
-        help="relation layout: uktp = [CLS] head tail [SEP] sentence [SEP] (default); markers = @ head @ and "
-        "# tail # in the sentence",
-    )
-    p.add_argument(
-        "--pair-head",
-        choices=[h.value for h in PairHead],
-        default=PairHead.ALIGN.value,
-        help="classification head: align = [pooled CLS; each segment's soft alignment to the other] "
-        "(default; learns sentence pairs from random weights); cls = the pooled [CLS] alone",
-    )
-    p.add_argument(
-        "--seed", type=int, default=0, help="seed of the head's init and the data order (default 0)"
-    )
-    p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (default: torch's)")
-    p.add_argument(
-        "--tokenizer", default="", metavar="PATH.model", help="with --checkpoint none: the vocabulary"
-    )
-    p.add_argument(
-        "--preset", default="tiny", choices=sorted(PRESETS), help="with --checkpoint none: the architecture"
-    )
-    p.add_argument(
-        "--architecture-of",
-        default="",
-        metavar="RUN",
-        help="with --checkpoint none: the architecture (and, without --tokenizer, the vocabulary) of this "
-        "checkpoint, randomly initialised: the like-for-like control of a fine-tune from it",
-    )
-    return p.parse_args(argv)
-
-
-def summary(metrics: dict[str, Any]) -> str:
-    """One line: the test figures over every example, the share cut to fit, the unfittable ones (counted
-    wrong) with the accuracy over those that fit, and the majority baseline."""
-    test = metrics["test"]
-    shown = " ".join(f"{k} {v:.3f}" for k, v in test.items() if not k.endswith("_fitting"))
-    total, cut, unfit = (metrics[key]["test"] for key in ("examples", "cut", "unfittable"))
-    line = f"test: {shown} over {total} examples, {cut} cut to {metrics['max_len']} tokens"
-    line += f" ({cut / total:.1%})"
-    if unfit:
-        fit = test["accuracy_fitting"]
-        line += f", {unfit} unfittable counted wrong (accuracy {fit:.3f} over the {total - unfit} that fit)"
-    return f"{line} (majority baseline accuracy {metrics['majority_baseline']['accuracy']:.3f})"
 
 
 def main(argv: list[str] | None = None) -> None:

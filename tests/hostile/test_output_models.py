@@ -20,8 +20,8 @@ from model.checkpoint import save_model
 from model.ernie import Ernie3Model
 from model.use.export import export_model
 from model.use.export import main as export_main
-from model.use.finetune import classification_metrics
 from model.use.finetune import main as finetune_main
+from model.use.finetune_report import classification_metrics
 from tests.model.conftest import small_config, tree
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "finetune"

@@ -51,5 +51,6 @@ def test_the_gold_alone_ranks_first_and_the_result_is_bounded(tiny_run: Path, co
     assert all(f.seen for f in load_facts(reader, "train", top_k=1)[0])
     assert (result.seen_facts, result.unseen_facts) == (0, result.facts)
     assert math.isclose(
-        result.seen_facts * result.seen_mrr + result.unseen_facts * result.unseen_mrr, result.facts * result.mrr
+        result.seen_facts * result.seen_mrr + result.unseen_facts * result.unseen_mrr,
+        result.facts * result.mrr,
     )

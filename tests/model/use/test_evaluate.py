@@ -79,7 +79,9 @@ def test_cli_table_json_and_errors(
     )
     [sd_line] = [line for line in table.splitlines() if line.startswith("sd ")]
     assert sd_line.split()[-4:] == ["too", "few", "to", "tell"]
-    main(["--checkpoint", str(evaluated_run), "--corpus", str(corpus_dir), "--batches", "1", "--no-documents"])
+    main(
+        ["--checkpoint", str(evaluated_run), "--corpus", str(corpus_dir), "--batches", "1", "--no-documents"]
+    )
     table = capsys.readouterr().out
     assert "document perplexity" not in table and "dlm stream perplexity" in table
     with pytest.raises(SystemExit):

@@ -11,7 +11,8 @@ import torch
 from corpus.records import Span
 from corpus.tasks.tokenizer import Tokenizer
 from model.finetune import split_for_finetuning
-from model.use.finetune import base_model, main, parse_args, train
+from model.use.finetune import base_model, main, train
+from model.use.finetune_args import parse_args
 from model.use.finetune_data import (
     FinetuneDataError,
     FinetuneTask,

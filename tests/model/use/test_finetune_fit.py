@@ -15,7 +15,8 @@ from corpus.tasks.tokenizer import Tokenizer
 from model.checkpoint import save_model
 from model.ernie import Ernie3Model
 from model.presets import get_preset
-from model.use.finetune import NO_PREDICTION, classification_metrics, parse_args, span_metrics, summary, train
+from model.use.finetune import train
+from model.use.finetune_args import parse_args
 from model.use.finetune_data import (
     EncodedSplit,
     Example,
@@ -28,6 +29,7 @@ from model.use.finetune_data import (
     pair_lengths,
     window,
 )
+from model.use.finetune_report import NO_PREDICTION, classification_metrics, span_metrics, summary
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 FEWREL = {split: FIXTURES / "finetune" / f"fewrel_{split}.jsonl" for split in ("train", "valid", "test")}

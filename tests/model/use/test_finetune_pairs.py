@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from model.finetune import Ernie3ForNlu, align_segments
-from model.use.finetune import FinetuneModel, PairHead, collate, parse_args, train, warmup_steps
+from model.use.finetune import FinetuneModel, collate, train, warmup_steps
+from model.use.finetune_args import PairHead, parse_args
 from model.use.finetune_data import Encoded, FinetuneTask
 from tests.model.conftest import build
 
