@@ -51,6 +51,7 @@ from bench.ablations import (
     welch,
 )
 from bench.ablations import finetune as ablations_finetune
+from model.train.health import COLLAPSED_PR, collapse_warning
 
 WORK = REPO / "bench" / "_work" / "proof"
 STEPS = 1000
@@ -73,8 +74,6 @@ while 0.03x held above it to step 1,000 in a seed-0 ernie run (docs/TRAINING.md,
 ARMS: dict[str, list[str] | None] = {"random": None, "plain": [*RECIPE, *PLAIN], "ernie": RECIPE}
 """Arm -> its ``--set`` changes to the tiny recipe (None: no pre-training)."""
 TRAINED = [arm for arm, sets in ARMS.items() if sets is not None]
-COLLAPSED = 8.0
-"""Participation ratio below which issue 26 calls a representation collapsed (tests/model/train/test_recipe.py)."""
 CURVE_POINTS = 3
 """Checkpoints per run kept for the cloze curve (at 1/3, 2/3 and the end of the budget)."""
 
@@ -293,7 +292,7 @@ def main() -> None:
         f"{arm} seed {s} ({final[(arm, s)]['health/nlu_pr']:.1f} / {final[(arm, s)]['health/cls_pr']:.1f})"
         for arm in TRAINED
         for s in seeds
-        if min(final[(arm, s)]["health/nlu_pr"], final[(arm, s)]["health/cls_pr"]) < COLLAPSED
+        if collapse_warning(final[(arm, s)], steps)
     ]
     cloze0 = final[("ernie", seeds[0])]
     lines = [
@@ -338,7 +337,7 @@ def main() -> None:
         f"Cloze: {cloze0['cloze/facts']} valid facts ({cloze0['cloze/seen_facts']} also in the train split, "
         f"{cloze0['cloze/unseen_facts']} not), ~{cloze0['cloze/candidates']:.0f} candidates each. Majority class "
         f"of FewRel test: {first['majority_baseline']['accuracy']:.3f}. Participation ratio (PR) of the pooled NLU "
-        f"states / of [CLS] over the health probe at the last step; below {COLLAPSED:g} (issue 26's collapse line) "
+        f"states / of [CLS] over the health probe at the last step; below {COLLAPSED_PR:g} (issue 26's collapse line) "
         f"in: {', '.join(collapsed) or 'no run'}.",
         "",
         "## The claims (difference of per-seed means, Welch 95% interval)",

@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 
 from model.train.config import apply_overrides
+from model.train.health import COLLAPSED_PR
 from model.train.log import read_metrics
 from model.train.presets import train_preset
 from model.train.setup import build_trainer
-
-MIN_PARTICIPATION = 8.0
 
 
 @pytest.mark.long
@@ -42,4 +41,4 @@ def test_tiny_recipe_does_not_collapse(corpus_dir: Path, tmp_path: Path) -> None
     ratios = [
         (r["step"], round(r["eval/health/nlu_pr"], 1), round(r["eval/health/cls_pr"], 1)) for r in evals
     ]
-    assert all(nlu >= MIN_PARTICIPATION and cls >= MIN_PARTICIPATION for _, nlu, cls in ratios), ratios
+    assert all(nlu >= COLLAPSED_PR and cls >= COLLAPSED_PR for _, nlu, cls in ratios), ratios
