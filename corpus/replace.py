@@ -131,16 +131,21 @@ def _write_json(path: Path, entry: dict[str, str]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _has_marker(folder: Path, marker: str) -> bool:
-    """Whether ``folder`` is a real folder (no symbolic link) holding kgtext's ``marker`` file."""
-    path = folder / marker
-    if folder.is_symlink() or not folder.is_dir() or path.is_symlink() or not path.is_file():
+def written_by(path: Path, created_by: str) -> bool:
+    """Whether ``path`` is a regular file (no symbolic link) holding a JSON object whose ``created_by`` is
+    ``created_by``: the mark of what a kgtext command wrote (unreadable or malformed: not marked)."""
+    if path.is_symlink() or not path.is_file():
         return False
     try:
         entry = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return False
-    return isinstance(entry, dict) and entry.get("created_by") == CREATED_BY
+    return isinstance(entry, dict) and entry.get("created_by") == created_by
+
+
+def _has_marker(folder: Path, marker: str) -> bool:
+    """Whether ``folder`` is a real folder (no symbolic link) holding kgtext's ``marker`` file."""
+    return not folder.is_symlink() and folder.is_dir() and written_by(folder / marker, CREATED_BY)
 
 
 def _mark(folder: Path, marker: str, command: str, out: Path) -> None:

@@ -4,11 +4,10 @@ replace an earlier result, and the checks that refuse every other folder before 
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from corpus.replace import MARKERS, OutputError
+from corpus.replace import MARKERS, OutputError, written_by
 from model.use.export import out_path_problem
 
 CREATED_BY = "kgtext finetune"
@@ -20,14 +19,7 @@ OUT_FILES = frozenset({METRICS, "model.pt", "tokenizer"})
 
 def is_finetune_result(out: Path) -> bool:
     """Whether ``out`` holds a ``metrics.json`` that ``kgtext finetune`` wrote (its marker)."""
-    path = out / METRICS
-    if path.is_symlink() or not path.is_file():
-        return False
-    try:
-        metrics = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return False
-    return isinstance(metrics, dict) and metrics.get("created_by") == CREATED_BY
+    return written_by(out / METRICS, CREATED_BY)
 
 
 def out_problem(out: Path, overwrite: bool) -> str | None:
