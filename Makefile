@@ -115,7 +115,7 @@ proof: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy kg aligners corpus model kgtext pipelines
+	$(PY) -m mypy kgtext
 
 fmt: $(STAMP)
 	$(PY) -m ruff format .

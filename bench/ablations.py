@@ -35,8 +35,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from corpus.jsonl import loads_line, read_json_lines, split_lines
-from model.train.log import read_metrics
+from kgtext.corpus.jsonl import loads_line, read_json_lines, split_lines
+from kgtext.model.train.log import read_metrics
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"

@@ -42,7 +42,7 @@ def _best(functions: Sequence[Callable[[], int]]) -> list[tuple[float, int]]:
 
 def _input_sets() -> dict[str, list[tuple[bytes | None, Any]]]:
     """Per input set: (raw JSONL line or None, EvalDoc with the joined candidates) per document."""
-    from aligners.evalsets import load_rebel, load_redocred
+    from kgtext.aligners.evalsets import load_rebel, load_redocred
 
     lines = [
         x.removesuffix(b"\r")
@@ -63,11 +63,11 @@ def run() -> str:
         return f"{title}\n\nSkipped: {SHARED} (the shared data folder) is absent.\n"
     import spacy
 
-    from aligners.align import Aligner
-    from aligners.clean import clean_document
-    from aligners.config import AlignerConfig
-    from aligners.documents import DocFormat, parse_document_line
-    from aligners.records import CleanedDocument, Document
+    from kgtext.aligners.align import Aligner
+    from kgtext.aligners.clean import clean_document
+    from kgtext.aligners.config import AlignerConfig
+    from kgtext.aligners.documents import DocFormat, parse_document_line
+    from kgtext.aligners.records import CleanedDocument, Document
 
     config = AlignerConfig()
     aligner = Aligner(config)

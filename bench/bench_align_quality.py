@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from corpus.jsonl import split_lines
+from kgtext.corpus.jsonl import split_lines
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -20,7 +20,7 @@ REPORT = REPO / "bench" / "ALIGNMENT.md"
 def run() -> str:
     if not SHARED.is_dir():
         return f"## align quality\n\nSkipped: {SHARED} is absent.\n"
-    from pipelines.align_eval import main
+    from kgtext.pipelines.align_eval import main
 
     main(
         [

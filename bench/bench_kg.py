@@ -52,8 +52,8 @@ def replicate(copies: int, out: Path) -> int:
 
 
 def _time_ours(path: Path) -> float:
-    from kg.config import KgConfig
-    from kg.readers import read_kg_file
+    from kgtext.kg.config import KgConfig
+    from kgtext.kg.readers import read_kg_file
 
     start = time.perf_counter()
     count = sum(1 for _ in read_kg_file(str(path), KgConfig()))
@@ -85,8 +85,8 @@ def _time_graph(path: Path) -> float:
 # VmHWM (not ru_maxrss, which Linux carries over from the forking parent across exec) of a fresh process.
 _CHILD = """
 import sys, time
-from kg.config import KgConfig
-from kg.readers import read_kg_file
+from kgtext.kg.config import KgConfig
+from kgtext.kg.readers import read_kg_file
 start = time.perf_counter()
 n = sum(1 for _ in read_kg_file(sys.argv[1], KgConfig()))
 seconds = time.perf_counter() - start
@@ -110,10 +110,10 @@ def _lexicon_bytes(path: Path) -> tuple[int, int, float]:
     Everything the lexicon keeps alive is counted (IRI and name strings included): tracemalloc runs from
     before the file is read, and the raw entries are freed before measuring.
     """
-    from kg.config import KgConfig
-    from kg.lexicon import resolve_names
-    from kg.readers import read_kg_file
-    from kg.records import LexiconEntry
+    from kgtext.kg.config import KgConfig
+    from kgtext.kg.lexicon import resolve_names
+    from kgtext.kg.readers import read_kg_file
+    from kgtext.kg.records import LexiconEntry
 
     gc.collect()
     tracemalloc.start()

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from corpus.jsonl import split_lines
+from kgtext.corpus.jsonl import split_lines
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -31,7 +31,7 @@ SHARDS = 8
 WORKER = r"""
 import json, sys, time
 from pathlib import Path
-from aligners.lexicon_index import LexiconIndex, document_candidates
+from kgtext.aligners.lexicon_index import LexiconIndex, document_candidates
 folder, docs_path = Path(sys.argv[1]), sys.argv[2]
 def anon_kb():
     for line in open("/proc/self/smaps_rollup"):
@@ -49,11 +49,11 @@ if len(sys.argv) > 3:
     # End to end, in this worker with the index open: clean, look up, gather each candidate's names and
     # facts (what the pipeline's joins deliver), align; against the bare spaCy split of the same documents.
     import spacy
-    from aligners.align import Aligner
-    from aligners.clean import clean_document
-    from aligners.config import AlignerConfig
-    from aligners.records import Document
-    from kg.records import Names, Triple
+    from kgtext.aligners.align import Aligner
+    from kgtext.aligners.clean import clean_document
+    from kgtext.aligners.config import AlignerConfig
+    from kgtext.aligners.records import Document
+    from kgtext.kg.records import Names, Triple
     kg = json.loads(Path(sys.argv[3]).read_text(encoding="utf-8"))
     names = {iri: Names(iri, label, tuple(aliases)) for iri, (label, aliases) in kg["names"].items()}
     facts = {head: [Triple(*t) for t in ts] for head, ts in kg["triples"].items()}
@@ -80,11 +80,11 @@ print(json.dumps(result))
 
 def _names() -> list[tuple[str, tuple[str, ...]]]:
     """(label, aliases) of every named entity of the REBEL sample KG and of Re-DocRED dev."""
-    from aligners.evalsets import load_redocred
-    from kg.config import KgConfig
-    from kg.lexicon import resolve_names
-    from kg.readers import read_kg_file
-    from kg.records import LexiconEntry
+    from kgtext.aligners.evalsets import load_redocred
+    from kgtext.kg.config import KgConfig
+    from kgtext.kg.lexicon import resolve_names
+    from kgtext.kg.readers import read_kg_file
+    from kgtext.kg.records import LexiconEntry
 
     entries: dict[str, list[LexiconEntry]] = {}
     for name in ("kg_statements.nt", "anchor_aliases.nt"):
@@ -100,8 +100,8 @@ def _names() -> list[tuple[str, tuple[str, ...]]]:
 
 def build_index(forms: int, names: list[tuple[str, tuple[str, ...]]]) -> tuple[Path, int]:
     """Index shard files of about ``forms`` forms (replicas get a rewritten IRI and a numbered name)."""
-    from aligners.lexicon_index import encode_index_shard, form_entries, shard_of_hash
-    from kg.records import Names
+    from kgtext.aligners.lexicon_index import encode_index_shard, form_entries, shard_of_hash
+    from kgtext.kg.records import Names
 
     folder = WORK / f"forms-{forms}"
     if (folder / "done.json").exists():
@@ -130,7 +130,7 @@ def build_index(forms: int, names: list[tuple[str, tuple[str, ...]]]) -> tuple[P
 def _kg(names: list[tuple[str, tuple[str, ...]]]) -> Path:
     """Names and facts of the replica-0 entities of Re-DocRED dev (the IRIs :func:`build_index` gives them),
     for the end-to-end run."""
-    from aligners.evalsets import load_redocred
+    from kgtext.aligners.evalsets import load_redocred
 
     path = WORK / "kg.json"
     if path.exists():
@@ -161,7 +161,7 @@ def _kg(names: list[tuple[str, tuple[str, ...]]]) -> Path:
 def _docs() -> Path:
     path = WORK / "docs.jsonl"
     if not path.exists():
-        from aligners.evalsets import load_redocred
+        from kgtext.aligners.evalsets import load_redocred
 
         WORK.mkdir(parents=True, exist_ok=True)
         items = load_redocred(str(SHARED))[:200]

@@ -27,9 +27,9 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
-from model.config import ModelConfig, StackConfig
-from model.ernie import Ernie3Model, Memory
-from model.presets import get_preset
+from kgtext.model.config import ModelConfig, StackConfig
+from kgtext.model.ernie import Ernie3Model, Memory
+from kgtext.model.presets import get_preset
 
 logger = logging.getLogger(__name__)
 

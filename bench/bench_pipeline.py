@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from corpus.jsonl import split_lines
+from kgtext.corpus.jsonl import split_lines
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -40,8 +40,8 @@ MP = ["--runner=DirectRunner", "--direct_running_mode=multi_processing"]
 CHILD = """
 import json, resource, sys, time
 from bench.bench_pipeline import _peak_rss_kb
-from pipelines.build_corpus import build_corpus
-from pipelines.options import parse_args
+from kgtext.pipelines.build_corpus import build_corpus
+from kgtext.pipelines.options import parse_args
 args = parse_args(sys.argv[1:])
 start = time.monotonic()
 result = build_corpus(args.config, args.beam_args)
@@ -56,8 +56,8 @@ print(json.dumps({"timings": result.timings, "wall": wall, "stats": result.manif
 
 PROFILED_CHILD = """
 import cProfile, json, pstats, sys
-from pipelines.build_corpus import build_corpus
-from pipelines.options import parse_args
+from kgtext.pipelines.build_corpus import build_corpus
+from kgtext.pipelines.options import parse_args
 args = parse_args(sys.argv[1:])
 profile = cProfile.Profile()
 profile.runcall(build_corpus, args.config, args.beam_args)
@@ -281,8 +281,8 @@ def floor(inputs: dict[str, list[str]], model: Path) -> tuple[int, float]:
     import sentencepiece as spm
     import spacy
 
-    from aligners.documents import read_documents
-    from aligners.records import Document
+    from kgtext.aligners.documents import read_documents
+    from kgtext.aligners.records import Document
 
     texts = [d.text for path in inputs["docs"] for d in read_documents(path) if isinstance(d, Document)]
     nlp = spacy.blank("en")

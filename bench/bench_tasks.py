@@ -19,11 +19,11 @@ from pathlib import Path
 
 import sentencepiece as spm
 
-from corpus.jsonl import split_lines
-from corpus.records import AlignedDocument
-from corpus.tasks import dlm, kmlm, masking, sd, sr, uktp
-from corpus.tasks.config import TasksConfig
-from corpus.tasks.tokenizer import Tokenizer, TokenizerConfig, train_tokenizer
+from kgtext.corpus.jsonl import split_lines
+from kgtext.corpus.records import AlignedDocument
+from kgtext.corpus.tasks import dlm, kmlm, masking, sd, sr, uktp
+from kgtext.corpus.tasks.config import TasksConfig
+from kgtext.corpus.tasks.tokenizer import Tokenizer, TokenizerConfig, train_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import torch
 
-from model.train.config import apply_overrides
-from model.train.loop import Trainer
-from model.train.presets import train_preset
-from model.train.setup import build_trainer
+from kgtext.model.train.config import apply_overrides
+from kgtext.model.train.loop import Trainer
+from kgtext.model.train.presets import train_preset
+from kgtext.model.train.setup import build_trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / "_work" / "trainer"

@@ -51,7 +51,7 @@ from bench.ablations import (
     welch,
 )
 from bench.ablations import finetune as ablations_finetune
-from model.train.health import COLLAPSED_PR, collapse_warning
+from kgtext.model.train.health import COLLAPSED_PR, collapse_warning
 
 WORK = REPO / "bench" / "_work" / "proof"
 STEPS = 1000

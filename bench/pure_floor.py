@@ -1,40 +1,40 @@
 """Pure-stage floor of ``kgtext build-corpus``: KG files + document files -> seconds per stage, no Beam.
 
-The build's Beam phases (:mod:`pipelines.phases`) wire pure functions of ``kg/``, ``aligners/`` and
+The build's Beam phases (:mod:`kgtext.pipelines.phases`) wire pure functions of ``kg/``, ``aligners/`` and
 ``corpus/``; :func:`pure_floor` calls the same functions, with the configurations ``kgtext build-corpus``
 derives from its default options, in one plain Python loop in this process. What the Beam build adds on
 top (shuffles, coders, run files, the hand-over of pickled parts between phases, file writes through
 FileSystems, the manifest and verification) is what the floor leaves out, so ``bench_pipeline`` can report
 the build's throughput as a share of it. Stage by stage (the keys of :data:`STAGES`):
 
-- ``read_kg``: :func:`kg.readers.read_kg_items` of every KG file (whole files: the floor does not cut big
+- ``read_kg``: :func:`kgtext.kg.readers.read_kg_items` of every KG file (whole files: the floor does not cut big
   N-Triples files into byte ranges).
-- ``resolve_names``: lexicon entries grouped by IRI -> :func:`kg.lexicon.resolve_names`.
+- ``resolve_names``: lexicon entries grouped by IRI -> :func:`kgtext.kg.lexicon.resolve_names`.
 - ``index_kg``: the in-memory :class:`MemoryKg` (head -> distinct sorted triples, IRI -> smallest names),
-  standing in for the memory-mapped shard files of phase 0 (:class:`aligners.kg_index.KgIndex`).
-- ``lexicon_index``: the surface-form index as :mod:`pipelines.lexicon` builds it (KG degree per IRI,
-  :func:`aligners.lexicon_index.forms_of`, one :func:`~aligners.lexicon_index.encode_index_shard` file
+  standing in for the memory-mapped shard files of phase 0 (:class:`kgtext.aligners.kg_index.KgIndex`).
+- ``lexicon_index``: the surface-form index as :mod:`kgtext.pipelines.lexicon` builds it (KG degree per IRI,
+  :func:`kgtext.aligners.lexicon_index.forms_of`, one :func:`~aligners.lexicon_index.encode_index_shard` file
   per shard under ``work_dir/lexicon``), opened as a :class:`~aligners.lexicon_index.LexiconIndex`.
-- ``read_docs``: :func:`aligners.documents.read_documents` + :func:`aligners.dedup.resolve_duplicate_ids`.
-- ``clean``: :func:`aligners.clean.clean_document`.
-- ``dedup``: :func:`aligners.clean.dedup_key` groups -> :func:`pipelines.documents.keep_smallest_id`.
+- ``read_docs``: :func:`kgtext.aligners.documents.read_documents` + :func:`kgtext.aligners.dedup.resolve_duplicate_ids`.
+- ``clean``: :func:`kgtext.aligners.clean.clean_document`.
+- ``dedup``: :func:`kgtext.aligners.clean.dedup_key` groups -> :func:`kgtext.pipelines.documents.keep_smallest_id`.
 - ``lookup``: plain-text candidates for documents without links
-  (:func:`aligners.lexicon_index.document_candidates`, as :class:`pipelines.kg_index.GatherFn` does with
-  the default ``--lexicon-linking unlinked``), then :func:`aligners.candidates.gather` on :class:`MemoryKg`.
-- ``align``: :class:`aligners.align.Aligner` (built once, spaCy included) + :func:`pipelines.align.used_labels`.
-- ``sample``: :func:`pipelines.writers.sample_candidates`, the smallest hashes (what the two-level
+  (:func:`kgtext.aligners.lexicon_index.document_candidates`, as :class:`kgtext.pipelines.kg_index.GatherFn` does with
+  the default ``--lexicon-linking unlinked``), then :func:`kgtext.aligners.candidates.gather` on :class:`MemoryKg`.
+- ``align``: :class:`kgtext.aligners.align.Aligner` (built once, spaCy included) + :func:`kgtext.pipelines.align.used_labels`.
+- ``sample``: :func:`kgtext.pipelines.writers.sample_candidates`, the smallest hashes (what the two-level
   :class:`~pipelines.writers.SampleSentences` keeps; kept in memory instead of a JSONL file).
-- ``tokenizer``: :func:`corpus.tasks.tokenizer.train_tokenizer` on the sample, then loading the model.
-- ``negatives``: hash buckets as :class:`pipelines.tasks.BuildTasks` forms them (bucket ``b`` draws from
-  ``b + 1``, ``ceil(documents kept / --sd-docs-per-bucket)`` buckets) -> :func:`pipelines.tasks.draw_negatives`
+- ``tokenizer``: :func:`kgtext.corpus.tasks.tokenizer.train_tokenizer` on the sample, then loading the model.
+- ``negatives``: hash buckets as :class:`kgtext.pipelines.tasks.BuildTasks` forms them (bucket ``b`` draws from
+  ``b + 1``, ``ceil(documents kept / --sd-docs-per-bucket)`` buckets) -> :func:`kgtext.pipelines.tasks.draw_negatives`
   on the aligned records themselves (the build unpickles them from its parts first).
-- ``tasks``: :func:`pipelines.tasks.build_document_tasks` (the five builders, in the build's order).
-- ``encode``: the ``aligned/`` rows (:func:`pipelines.writers.aligned_rows`) and the task rows
-  (:func:`pipelines.tasks.task_rows`) as per-document Arrow batches (:func:`pipelines.batches.encode_doc_rows`).
-- ``merge``: each shard's batches merged in memory (:func:`pipelines.batches.merge_doc_rows`, the same bytes
+- ``tasks``: :func:`kgtext.pipelines.tasks.build_document_tasks` (the five builders, in the build's order).
+- ``encode``: the ``aligned/`` rows (:func:`kgtext.pipelines.writers.aligned_rows`) and the task rows
+  (:func:`kgtext.pipelines.tasks.task_rows`) as per-document Arrow batches (:func:`kgtext.pipelines.batches.encode_doc_rows`).
+- ``merge``: each shard's batches merged in memory (:func:`kgtext.pipelines.batches.merge_doc_rows`, the same bytes
   the build's run-file merge writes; nothing is written here).
 
-Run alone: ``python -m bench.bench_floor`` (the 1x inputs of ``bench_pipeline``). ``bench/run_all.py`` runs
+Run alone: ``python -m bench.pure_floor KG DOCS WORK_DIR`` (``bench_pipeline`` runs it on its 1x inputs). ``bench/run_all.py`` runs
 every ``bench/bench_*.py``, so this module also has :func:`run`.
 """
 
@@ -48,14 +48,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from aligners.align import Aligner
-from aligners.candidates import AlignInput, gather
-from aligners.clean import clean_document, dedup_key
-from aligners.config import AlignerConfig
-from aligners.dedup import resolve_duplicate_ids
-from aligners.documents import read_documents
-from aligners.language import language_for, stop_words
-from aligners.lexicon_index import (
+from kgtext.aligners.align import Aligner
+from kgtext.aligners.candidates import AlignInput, gather
+from kgtext.aligners.clean import clean_document, dedup_key
+from kgtext.aligners.config import AlignerConfig
+from kgtext.aligners.dedup import resolve_duplicate_ids
+from kgtext.aligners.documents import read_documents
+from kgtext.aligners.language import language_for, stop_words
+from kgtext.aligners.lexicon_index import (
     FormEntry,
     LexiconIndex,
     document_candidates,
@@ -63,24 +63,30 @@ from aligners.lexicon_index import (
     forms_of,
     shard_of_hash,
 )
-from aligners.records import CleanedDocument, Document
-from corpus.sharding import bucket_of
-from corpus.tasks.config import TasksConfig
-from corpus.tasks.tokenizer import Tokenizer, TokenizerConfig, train_tokenizer
-from kg.config import KgConfig
-from kg.lexicon import resolve_names
-from kg.readers import read_kg_items
-from kg.records import LexiconEntry, Names, Triple
-from pipelines.align import used_labels
-from pipelines.batches import merge_doc_rows
-from pipelines.build_corpus import component_configs
-from pipelines.config import BuildConfig
-from pipelines.documents import keep_smallest_id
-from pipelines.lexicon import INDEX_SHARDS, MAX_ENTITIES_PER_FORM, MAX_UNSPACED_CHARS, MAX_WORDS, index_file
-from pipelines.options import parse_args
-from pipelines.records import AlignedRecord, DocRows, DocTasks, GroupKey, SdInput
-from pipelines.tasks import SD_SALT, build_document_tasks, draw_negatives, task_rows
-from pipelines.writers import aligned_rows, sample_candidates
+from kgtext.aligners.records import CleanedDocument, Document
+from kgtext.corpus.sharding import bucket_of
+from kgtext.corpus.tasks.config import TasksConfig
+from kgtext.corpus.tasks.tokenizer import Tokenizer, TokenizerConfig, train_tokenizer
+from kgtext.kg.config import KgConfig
+from kgtext.kg.lexicon import resolve_names
+from kgtext.kg.readers import read_kg_items
+from kgtext.kg.records import LexiconEntry, Names, Triple
+from kgtext.pipelines.align import used_labels
+from kgtext.pipelines.batches import merge_doc_rows
+from kgtext.pipelines.build_corpus import component_configs
+from kgtext.pipelines.config import BuildConfig
+from kgtext.pipelines.documents import keep_smallest_id
+from kgtext.pipelines.lexicon import (
+    INDEX_SHARDS,
+    MAX_ENTITIES_PER_FORM,
+    MAX_UNSPACED_CHARS,
+    MAX_WORDS,
+    index_file,
+)
+from kgtext.pipelines.options import parse_args
+from kgtext.pipelines.records import AlignedRecord, DocRows, DocTasks, GroupKey, SdInput
+from kgtext.pipelines.tasks import SD_SALT, build_document_tasks, draw_negatives, task_rows
+from kgtext.pipelines.writers import aligned_rows, sample_candidates
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +126,7 @@ class StageClock:
 
 
 class MemoryKg:
-    """The KG in two dicts (:class:`aligners.candidates.KgLookup`): what phase 0's index files hold."""
+    """The KG in two dicts (:class:`kgtext.aligners.candidates.KgLookup`): what phase 0's index files hold."""
 
     def __init__(self, triples: Iterable[Triple], names: Iterable[Names]) -> None:
         heads: dict[str, set[Triple]] = {}
@@ -163,7 +169,7 @@ def resolve_all_names(entries: Iterable[LexiconEntry], languages: Sequence[str])
 def build_lexicon_index(
     triples: Iterable[Triple], names: Iterable[Names], folder: Path, min_chars: int, language: str
 ) -> LexiconIndex:
-    """The surface-form index files of :class:`pipelines.lexicon.BuildLexiconIndex`, written and opened."""
+    """The surface-form index files of :class:`kgtext.pipelines.lexicon.BuildLexiconIndex`, written and opened."""
     degree: dict[str, int] = {}
     for triple in triples:
         degree[triple.head] = degree.get(triple.head, 0) + 1

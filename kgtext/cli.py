@@ -21,28 +21,32 @@ class Subcommand(NamedTuple):
 
 SUBCOMMANDS: dict[str, Subcommand] = {
     "build-corpus": Subcommand(
-        "pipelines.build_corpus", "build a corpus directory from a KG and documents (Beam)"
+        "kgtext.pipelines.build_corpus", "build a corpus directory from a KG and documents (Beam)"
     ),
-    "inspect": Subcommand("corpus.inspect", "show (and --verify) a corpus directory"),
+    "inspect": Subcommand("kgtext.corpus.inspect", "show (and --verify) a corpus directory"),
     "export": Subcommand(
-        "corpus.export", "write a corpus as Parquet or JSONL (for pyarrow.dataset, polars, DuckDB, pandas)"
+        "kgtext.corpus.export",
+        "write a corpus as Parquet or JSONL (for pyarrow.dataset, polars, DuckDB, pandas)",
     ),
-    "pretrain": Subcommand("model.train.cli", "pre-train the ERNIE 3.0 model on a corpus directory"),
-    "kg-stats": Subcommand("kg.stats", "count triples, entities, literals and relations of KG files"),
+    "pretrain": Subcommand("kgtext.model.train.cli", "pre-train the ERNIE 3.0 model on a corpus directory"),
+    "kg-stats": Subcommand("kgtext.kg.stats", "count triples, entities, literals and relations of KG files"),
     "align-eval": Subcommand(
-        "pipelines.align_eval", "score alignment through build-corpus against gold sets, beside a baseline"
+        "kgtext.pipelines.align_eval",
+        "score alignment through build-corpus against gold sets, beside a baseline",
     ),
-    "model-info": Subcommand("model.info", "print the parameter breakdown of a model preset"),
-    "plot": Subcommand("model.train.plot", "draw the loss curves of a pre-training run to a PNG"),
-    "generate": Subcommand("model.use.generate", "continue a prompt with a pre-trained model's NLG module"),
+    "model-info": Subcommand("kgtext.model.info", "print the parameter breakdown of a model preset"),
+    "plot": Subcommand("kgtext.model.train.plot", "draw the loss curves of a pre-training run to a PNG"),
+    "generate": Subcommand(
+        "kgtext.model.use.generate", "continue a prompt with a pre-trained model's NLG module"
+    ),
     "finetune": Subcommand(
-        "model.use.finetune", "fine-tune a checkpoint on relation, classification or token JSONL"
+        "kgtext.model.use.finetune", "fine-tune a checkpoint on relation, classification or token JSONL"
     ),
     "evaluate": Subcommand(
-        "model.use.evaluate", "per-task loss/accuracy and document perplexity of a checkpoint"
+        "kgtext.model.use.evaluate", "per-task loss/accuracy and document perplexity of a checkpoint"
     ),
     "export-model": Subcommand(
-        "model.use.export", "write a checkpoint as safetensors, config.json and its tokenizer"
+        "kgtext.model.use.export", "write a checkpoint as safetensors, config.json and its tokenizer"
     ),
 }
 

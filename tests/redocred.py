@@ -1,4 +1,4 @@
-"""Re-DocRED records -> ``corpus.records.AlignedDocument``: the test-side stand-in for the aligner.
+"""Re-DocRED records -> ``kgtext.corpus.records.AlignedDocument``: the test-side stand-in for the aligner.
 
 Shared by the task-builder and trainer tests. Entities are Re-DocRED mention clusters
 (``urn:redocred:dev:{index}:{cluster}``), mentions have source ``label``, and a labelled fact becomes an
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from corpus.records import AlignedDocument, AlignedSentence, AlignedTriple, Mention
+from kgtext.corpus.records import AlignedDocument, AlignedSentence, AlignedTriple, Mention
 
 WDT = "http://www.wikidata.org/prop/direct/"
 NO_SPACE_BEFORE = frozenset({",", ".", ";", ":", ")", "'s"})

@@ -1,4 +1,4 @@
-"""``corpus.cli_parser``: one-line errors with did-you-mean through real parsers, plain help, field help."""
+"""``kgtext.corpus.cli_parser``: one-line errors with did-you-mean through real parsers, plain help, field help."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from corpus.cli_parser import HelpfulParser, Number, did_you_mean, field_help, plain, suggest
+from kgtext.corpus.cli_parser import HelpfulParser, Number, did_you_mean, field_help, plain, suggest
 
 USAGE = "usage: kgtext demo [-h] --corpus DIR [--max-steps N] [--preset {tiny,base-ablation}]\n"
 
@@ -20,7 +20,7 @@ def _fixed_width(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def demo_parser(**kwargs: object) -> HelpfulParser:
     parser = HelpfulParser(
-        prog="kgtext demo", description="``kgtext demo``: see :func:`model.info.describe`.", **kwargs
+        prog="kgtext demo", description="``kgtext demo``: see :func:`kgtext.model.info.describe`.", **kwargs
     )
     parser.add_argument("--corpus", required=True, metavar="DIR")
     parser.add_argument("--max-steps", type=int, metavar="N")
@@ -211,7 +211,10 @@ def test_description_and_epilog_are_plain_text(capsys: pytest.CaptureFixture[str
     [
         ("``kgtext pretrain``: train", "kgtext pretrain: train"),
         ("a `single` b", "a single b"),
-        ("see :func:`model.train.presets.train_preset`", "see model.train.presets.train_preset"),
+        (
+            "see :func:`kgtext.model.train.presets.train_preset`",
+            "see kgtext.model.train.presets.train_preset",
+        ),
         ("a :class:`~model.config.ModelConfig`", "a ModelConfig"),
         ("see :ref:`Training <training>`", "see Training"),
         ("**bold** and **more**", "bold and more"),

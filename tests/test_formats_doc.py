@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from corpus.schemas import DATASETS
+from kgtext.corpus.schemas import DATASETS
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "FORMATS.md"
 

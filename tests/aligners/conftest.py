@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from aligners.align import Aligner
-from aligners.config import AlignerConfig
+from kgtext.aligners.align import Aligner
+from kgtext.aligners.config import AlignerConfig
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "aligners"
 

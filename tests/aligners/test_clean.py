@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from aligners.clean import clean_document, cleaning_stats, dedup_key
-from aligners.config import AlignerConfig
-from aligners.records import CleanedDocument, Document, DropReason, Link
+from kgtext.aligners.clean import clean_document, cleaning_stats, dedup_key
+from kgtext.aligners.config import AlignerConfig
+from kgtext.aligners.records import CleanedDocument, Document, DropReason, Link
 
 CONFIG = AlignerConfig()
 

@@ -6,9 +6,9 @@ import itertools
 import json
 from pathlib import Path
 
-from aligners.dedup import resolve_duplicate_ids
-from aligners.documents import read_documents
-from aligners.records import Document
+from kgtext.aligners.dedup import resolve_duplicate_ids
+from kgtext.aligners.documents import read_documents
+from kgtext.aligners.records import Document
 from tests.pipelines.conftest import REDOCRED
 
 

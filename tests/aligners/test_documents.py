@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from aligners.documents import (
+from kgtext.aligners.documents import (
     DocFormat,
     FieldMap,
     document_format_of,
@@ -18,8 +18,8 @@ from aligners.documents import (
     parse_document_line,
     read_documents,
 )
-from aligners.records import Document, DropReason, Link
-from corpus.records import DeadLetter
+from kgtext.aligners.records import Document, DropReason, Link
+from kgtext.corpus.records import DeadLetter
 
 WD = "http://www.wikidata.org/entity/"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from aligners.evaluate import LOADERS, oracle_report
+from kgtext.aligners.evaluate import LOADERS, oracle_report
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aligners.lexicon_index import (
+from kgtext.aligners.lexicon_index import (
     MAX_FORMS_PER_ENTITY,
     LexiconIndex,
     candidate_keys,
@@ -15,7 +15,7 @@ from aligners.lexicon_index import (
     forms_of,
     key_hash,
 )
-from kg.records import Names
+from kgtext.kg.records import Names
 
 Q = "http://www.wikidata.org/entity/"
 STOPS = frozenset({"it", "the", "who"})

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from corpus.manifest import Manifest, ShardInfo, write_manifest
-from corpus.records import AlignedSentence, AlignedTriple, Mention, Span
-from corpus.sharding import shard_file_name
-from corpus.shards import encode_shard, write_local_atomic
+from kgtext.corpus.manifest import Manifest, ShardInfo, write_manifest
+from kgtext.corpus.records import AlignedSentence, AlignedTriple, Mention, Span
+from kgtext.corpus.sharding import shard_file_name
+from kgtext.corpus.shards import encode_shard, write_local_atomic
 
 SENTENCE = (
     'Wilfried "Willi" Schneider (born 13 March 1963 in Mediaș, Transylvania) is a German skeleton racer '

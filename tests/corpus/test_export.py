@@ -16,16 +16,16 @@ import pyarrow.dataset as ds
 import pytest
 import sentencepiece as spm
 
-from corpus import export
-from corpus.export import EXPORT_RECORD, ExportFormat, main
-from corpus.manifest import MANIFEST_NAME, ShardInfo, load_manifest, write_manifest
-from corpus.reader import CorpusReader
-from corpus.records import NameRow
-from corpus.replace import make_build_folder
-from corpus.schemas import DATASETS
-from corpus.sharding import shard_file_name
-from corpus.shards import encode_shard, sha256_file, write_local_atomic
 from kgtext.cli import main as kgtext_main
+from kgtext.corpus import export
+from kgtext.corpus.export import EXPORT_RECORD, ExportFormat, main
+from kgtext.corpus.manifest import MANIFEST_NAME, ShardInfo, load_manifest, write_manifest
+from kgtext.corpus.reader import CorpusReader
+from kgtext.corpus.records import NameRow
+from kgtext.corpus.replace import make_build_folder
+from kgtext.corpus.schemas import DATASETS
+from kgtext.corpus.sharding import shard_file_name
+from kgtext.corpus.shards import encode_shard, sha256_file, write_local_atomic
 from tests.corpus.conftest import ROWS
 from tests.model.corpus_fixture import build_corpus, copy_corpus, load_documents
 
@@ -312,7 +312,7 @@ def test_a_killed_export_leaves_nothing_the_next_one_keeps(
     unfinished = make_build_folder(tmp_path / "out", "export", tmp_path / ".out.building-0123456789ab")
     (unfinished / "dlm" / "train").mkdir(parents=True)
     (unfinished / "dlm" / "train" / "part-00000.parquet").write_bytes(b"PAR1 half")
-    with caplog.at_level("WARNING", logger="corpus.export"):
+    with caplog.at_level("WARNING", logger="kgtext.corpus.export"):
         main([str(corpus), "--format", "jsonl", "--datasets", "dlm", "--out", str(tmp_path / "out")])
     assert [r.getMessage() for r in caplog.records] == [
         f"{tmp_path / 'out'}: removed .out.building-0123456789ab, left by a command that did not finish"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus.inspect import main
+from kgtext.corpus.inspect import main
 
 
 def test_inspect_shows_table_statistics_and_highlighted_mentions(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from corpus.sharding import bucket_of, shard_file_name, shard_of, split_of
+from kgtext.corpus.sharding import bucket_of, shard_file_name, shard_of, split_of
 
 
 def test_split_and_shard_are_stable() -> None:

@@ -10,10 +10,10 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from corpus.errors import CorpusError
-from corpus.manifest import load_manifest
-from corpus.reader import CorpusReader
-from corpus.shards import encode_shard, read_shard, to_row
+from kgtext.corpus.errors import CorpusError
+from kgtext.corpus.manifest import load_manifest
+from kgtext.corpus.reader import CorpusReader
+from kgtext.corpus.shards import encode_shard, read_shard, to_row
 from tests.corpus.conftest import DLM_ROWS, ROWS, SENTENCE
 
 

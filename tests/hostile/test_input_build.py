@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from corpus.manifest import load_manifest
-from corpus.records import Reason
-from pipelines.build_corpus import main
-from pipelines.rejections import read_dead_letters
+from kgtext.corpus.manifest import load_manifest
+from kgtext.corpus.records import Reason
+from kgtext.pipelines.build_corpus import main
+from kgtext.pipelines.rejections import read_dead_letters
 from tests.pipelines.conftest import REBEL, SMALL
 
 LS, PS, NEL = "\u2028", "\u2029", "\u0085"

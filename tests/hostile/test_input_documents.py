@@ -20,15 +20,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from aligners.document_objects import LONE_SURROGATE
-from aligners.documents import DocFormat, parse_document_line, read_documents
-from aligners.records import Document, DropReason
-from corpus.records import DeadLetter, Reason, make_dead_letter
-from pipelines.documents import length_stats, read_document_file, screen_length
-from pipelines.files import InputError
-from pipelines.rejections import read_dead_letters
-from pipelines.report import check_input_files, file_sha256
-from pipelines.writers import write_dead_letters
+from kgtext.aligners.document_objects import LONE_SURROGATE
+from kgtext.aligners.documents import DocFormat, parse_document_line, read_documents
+from kgtext.aligners.records import Document, DropReason
+from kgtext.corpus.records import DeadLetter, Reason, make_dead_letter
+from kgtext.pipelines.documents import length_stats, read_document_file, screen_length
+from kgtext.pipelines.files import InputError
+from kgtext.pipelines.rejections import read_dead_letters
+from kgtext.pipelines.report import check_input_files, file_sha256
+from kgtext.pipelines.writers import write_dead_letters
 
 GOOD = {"id": "d1", "text": "Alan Bean flew to the Moon."}
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from model.use.finetune import main as finetune_main
-from model.use.finetune_data import FinetuneDataError, FinetuneTask, read_examples
+from kgtext.model.use.finetune import main as finetune_main
+from kgtext.model.use.finetune_data import FinetuneDataError, FinetuneTask, read_examples
 
 GOOD = {"text": "Rome is in Italy", "head": [0, 4], "tail": [11, 16], "label": "P17"}
 

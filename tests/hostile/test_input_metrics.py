@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from model.train.cli import main as pretrain_main
-from model.train.log import METRICS_NAME, MetricsWriter, read_metrics
-from model.train.plot import main as plot_main
+from kgtext.model.train.cli import main as pretrain_main
+from kgtext.model.train.log import METRICS_NAME, MetricsWriter, read_metrics
+from kgtext.model.train.plot import main as plot_main
 from tests.model.corpus_fixture import build_corpus
 from tests.model.train.test_loop import SMALL
 

@@ -25,7 +25,7 @@ WRAPPER = (
 
 def _peak_rss(docs: list[Path], out: Path) -> int:
     """Peak RSS (bytes) of one DirectRunner build in a fresh process; fails on a non-zero exit."""
-    cmd = [sys.executable, "-m", "pipelines.build_corpus", "--kg", str(REBEL / "kg.nt"), "--docs",
+    cmd = [sys.executable, "-m", "kgtext.pipelines.build_corpus", "--kg", str(REBEL / "kg.nt"), "--docs",
            *map(str, docs), "--out", str(out), *SMALL, "--vocab-size", "600"]  # fmt: skip
     done = subprocess.run([sys.executable, "-c", WRAPPER, *cmd], capture_output=True, text=True, check=True)
     code, peak = done.stdout.split()

@@ -23,22 +23,22 @@ import pytest
 import safetensors.torch
 import torch
 
-from corpus.shards import sha256_file
-from corpus.tasks.tokenizer import Tokenizer, TokenizerConfig, TokenizerError, train_tokenizer
-from model.checkpoint import (
+from kgtext.corpus.shards import sha256_file
+from kgtext.corpus.tasks.tokenizer import Tokenizer, TokenizerConfig, TokenizerError, train_tokenizer
+from kgtext.model.checkpoint import (
     load_export,
     load_model,
     model_payload,
     save_export,
     save_model,
 )
-from model.ernie import Ernie3Model
-from model.files import save_torch_file
-from model.train import checkpoint as ckpt
-from model.train.cli import main as pretrain_main
-from model.use import evaluate, generate
-from model.use import finetune as finetune_cli
-from model.use.generate import SamplingConfig
+from kgtext.model.ernie import Ernie3Model
+from kgtext.model.files import save_torch_file
+from kgtext.model.train import checkpoint as ckpt
+from kgtext.model.train.cli import main as pretrain_main
+from kgtext.model.use import evaluate, generate
+from kgtext.model.use import finetune as finetune_cli
+from kgtext.model.use.generate import SamplingConfig
 from tests.model.conftest import small_config
 from tests.tasks.fixture_data import all_sentence_texts
 
@@ -337,7 +337,7 @@ def test_a_full_disk_while_writing_sharded_weights(tmp_path: Path, monkeypatch: 
     OSError naming the folder (errno kept) instead."""
     from torch.distributed.checkpoint.filesystem import FileSystemWriter
 
-    from model.sharded import save_tensors
+    from kgtext.model.sharded import save_tensors
 
     def full(*args: Any, **kwargs: Any) -> Any:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 import torch
 
-import model.files
-import model.train.log
-from corpus.replace import OutputLock
-from corpus.shards import sha256_file
-from model.train import checkpoint as ckpt
-from model.train.cli import main
+import kgtext.model.files
+import kgtext.model.train.log
+from kgtext.corpus.replace import OutputLock
+from kgtext.corpus.shards import sha256_file
+from kgtext.model.train import checkpoint as ckpt
+from kgtext.model.train.cli import main
 from tests.model.conftest import corpus_dir  # noqa: F401 - the session fixture (a real five-task corpus)
 from tests.model.train.test_loop import SMALL
 
@@ -140,7 +140,7 @@ def test_a_full_disk_while_checkpointing_keeps_the_last_checkpoint(
 ) -> None:
     out = tmp_path / "run"
     tmp_step = ckpt.tmp_dir(out, 4)
-    full_disk(monkeypatch, model.files, lambda path: path == str(tmp_step / ckpt.MODEL))
+    full_disk(monkeypatch, kgtext.model.files, lambda path: path == str(tmp_step / ckpt.MODEL))
     line = fails(argv(corpus_dir, out, 4), capsys)
     assert line.startswith(f"kgtext pretrain: {tmp_step / ckpt.MODEL}: ")
     assert re.search(FREE, line), line
@@ -155,7 +155,7 @@ def test_a_full_disk_while_writing_the_run_config(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     out = tmp_path / "run"
-    full_disk(monkeypatch, model.files, lambda path: path.endswith("config.json.tmp"))
+    full_disk(monkeypatch, kgtext.model.files, lambda path: path.endswith("config.json.tmp"))
     line = fails(argv(corpus_dir, out, 2), capsys)
     assert line.startswith(f"kgtext pretrain: {out / 'config.json'}: ")
     assert re.search(FREE, line), line
@@ -169,7 +169,7 @@ def test_a_full_disk_while_appending_metrics(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     out = tmp_path / "run"
-    full_disk(monkeypatch, model.train.log, lambda path: path.endswith("metrics.jsonl"))
+    full_disk(monkeypatch, kgtext.model.train.log, lambda path: path.endswith("metrics.jsonl"))
     line = fails(argv(corpus_dir, out, 2), capsys)
     assert line.startswith(f"kgtext pretrain: {out}")
     assert re.search(FREE, line), line
@@ -252,7 +252,7 @@ def test_a_held_run_folder_refuses_a_torchrun_job_on_every_rank(
         "--standalone",
         "--nproc_per_node=2",
         "-m",
-        "model.pretrain",
+        "kgtext.model.pretrain",
         *argv(corpus_dir, out, 2),
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

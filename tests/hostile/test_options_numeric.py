@@ -5,7 +5,7 @@ module's ``main`` stopped where it parses), so an option added later is covered 
 A refused value is ``kgtext CMD: argument --option: ...`` on the first line of stderr, exit 2. An accepted
 value runs the command with inputs that do not exist, so it ends at once with its own one-line error
 (exit 1 or 2) or, for a command that needs no input (model-info), succeeds: never a traceback.
-build-corpus stops after :func:`pipelines.options.parse_args`, which also validates ``BuildConfig``
+build-corpus stops after :func:`kgtext.pipelines.options.parse_args`, which also validates ``BuildConfig``
 (running it would start a Beam pipeline).
 """
 
@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from corpus.cli_parser import HelpfulParser, Number
 from kgtext.cli import SUBCOMMANDS
+from kgtext.corpus.cli_parser import HelpfulParser, Number
 
 VALUES = ("-1", "0", "nan", "inf", str(10**23))
 
@@ -85,7 +85,7 @@ EXTRA: dict[str, list[str]] = {
 
 def _runner(command: str) -> Callable[[list[str]], None]:
     if command == "build-corpus":
-        from pipelines.options import parse_args
+        from kgtext.pipelines.options import parse_args
 
         return lambda argv: None if parse_args(argv) else None
     return importlib.import_module(SUBCOMMANDS[command].module).main  # type: ignore[no-any-return]
@@ -173,9 +173,9 @@ def test_every_numeric_set_key_refuses_in_one_line_or_accepts() -> None:
     """``kgtext pretrain --set KEY=VALUE`` for every int/float key: a ValueError naming the key, or a value
     the configuration (and, for model.*, the model preset) accepts; nan and inf always refused, 10**23 by int
     keys (beyond 64 bits)."""
-    from model.presets import get_preset
-    from model.train.config import apply_overrides, key_type, valid_keys
-    from model.train.presets import train_preset
+    from kgtext.model.presets import get_preset
+    from kgtext.model.train.config import apply_overrides, key_type, valid_keys
+    from kgtext.model.train.presets import train_preset
 
     base = train_preset("tiny")
     problems = []

@@ -13,16 +13,22 @@ from typing import Any
 import pytest
 import torch
 
-import corpus.replace
-import model.use.export
-import model.use.finetune
-import pipelines.build_corpus
-from corpus import export
-from corpus.export import main as export_main
-from corpus.replace import PENDING_MANIFEST, REPLACED_MARKER, disk_full, disk_full_message, journal_path
-from model.use.export import main as export_model_main
-from model.use.finetune import main as finetune_main
-from pipelines.build_corpus import main as build_main
+import kgtext.corpus.replace
+import kgtext.model.use.export
+import kgtext.model.use.finetune
+import kgtext.pipelines.build_corpus
+from kgtext.corpus import export
+from kgtext.corpus.export import main as export_main
+from kgtext.corpus.replace import (
+    PENDING_MANIFEST,
+    REPLACED_MARKER,
+    disk_full,
+    disk_full_message,
+    journal_path,
+)
+from kgtext.model.use.export import main as export_model_main
+from kgtext.model.use.finetune import main as finetune_main
+from kgtext.pipelines.build_corpus import main as build_main
 from tests.corpus.conftest import write_corpus
 from tests.hostile.test_output_models import _finetune_argv, model_folder  # noqa: F401 - the fixture
 from tests.model.corpus_fixture import build_corpus
@@ -105,14 +111,14 @@ def test_export_with_a_full_disk_in_the_replace_step(
 ) -> None:
     """The journal, or the mark on the previous export, cannot be written: nothing was moved yet."""
     before = _snapshot(exported)
-    real = corpus.replace._write_json
+    real = kgtext.corpus.replace._write_json
 
     def full_disk(path: Path, entry: dict[str, str]) -> None:
         if path.name == target:
             raise _full(path)
         real(path, entry)
 
-    monkeypatch.setattr(corpus.replace, "_write_json", full_disk)
+    monkeypatch.setattr(kgtext.corpus.replace, "_write_json", full_disk)
     line = _export_fails(corpus_with_tokenizer, exported, capsys)
     assert line.startswith("kgtext export: error: ") and ": no space left on the device (" in line
     assert target in line
@@ -135,7 +141,7 @@ def test_export_model_with_a_full_disk(
         raise RuntimeError(f"Error while serializing: IoError(Os {{ code: 28, kind: StorageFull, "
                            f"message: \"No space left on device\" }}) writing {folder}")  # fmt: skip
 
-    monkeypatch.setattr(model.use.export, "save_export", full_disk)
+    monkeypatch.setattr(kgtext.model.use.export, "save_export", full_disk)
     capsys.readouterr()
     with pytest.raises(SystemExit) as exc:
         export_model_main([str(model_folder), "--out", str(out), "--overwrite"])
@@ -159,7 +165,7 @@ def test_finetune_with_a_full_disk(
     def full_disk(obj: object, path: Path) -> None:
         raise _full(path)
 
-    monkeypatch.setattr(model.use.finetune.torch, "save", full_disk)
+    monkeypatch.setattr(kgtext.model.use.finetune.torch, "save", full_disk)
     before = torch.get_num_threads()
     try:
         with pytest.raises(SystemExit) as exc:
@@ -184,14 +190,14 @@ def test_build_corpus_with_a_full_disk_at_the_end(
     out = tmp_path / "corpus"
     write_corpus(out)  # the previous corpus, replaced with --overwrite
     before = corpus_digests(out), (out / "manifest.json").read_bytes()
-    real = pipelines.build_corpus.write_atomic
+    real = kgtext.pipelines.build_corpus.write_atomic
 
     def full_disk(path: str, data: bytes) -> None:
         if path.endswith(PENDING_MANIFEST):
             raise _full(path)
         real(path, data)
 
-    monkeypatch.setattr(pipelines.build_corpus, "write_atomic", full_disk)
+    monkeypatch.setattr(kgtext.pipelines.build_corpus, "write_atomic", full_disk)
     argv = ["--kg", str(REBEL / "kg.nt"), "--docs", str(REBEL / "docs.jsonl"), "--out", str(out),
             "--vocab-size", "600", "--overwrite"]  # fmt: skip
     with pytest.raises(SystemExit) as exc:

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from corpus.replace import OutputLock
-from corpus.tasks.tokenizer import Tokenizer, TokenizerConfig, train_tokenizer
-from model.checkpoint import save_model
-from model.ernie import Ernie3Model
-from model.use.export import export_model
-from model.use.export import main as export_main
-from model.use.finetune import main as finetune_main
-from model.use.finetune_report import classification_metrics
+from kgtext.corpus.replace import OutputLock
+from kgtext.corpus.tasks.tokenizer import Tokenizer, TokenizerConfig, train_tokenizer
+from kgtext.model.checkpoint import save_model
+from kgtext.model.ernie import Ernie3Model
+from kgtext.model.use.export import export_model
+from kgtext.model.use.export import main as export_main
+from kgtext.model.use.finetune import main as finetune_main
+from kgtext.model.use.finetune_report import classification_metrics
 from tests.model.conftest import small_config, tree
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "finetune"

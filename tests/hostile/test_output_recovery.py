@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from corpus.export import main as export_main
-from corpus.inspect import main as inspect_main
-from corpus.replace import (
+from kgtext.corpus.export import main as export_main
+from kgtext.corpus.inspect import main as inspect_main
+from kgtext.corpus.replace import (
     BUILD_MARKER,
     REPLACED_MARKER,
     OutputError,
@@ -27,7 +27,7 @@ from corpus.replace import (
     recover_output,
     remove_folder,
 )
-from pipelines.build_corpus import main as build_main
+from kgtext.pipelines.build_corpus import main as build_main
 from tests.corpus.conftest import write_corpus
 from tests.pipelines.conftest import REBEL
 

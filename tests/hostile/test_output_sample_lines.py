@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines.build_corpus import read_sample
+from kgtext.pipelines.build_corpus import read_sample
 
 SENTENCES = [
     "line\u2028separator inside a sentence",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kg.config import KgConfig, canonical_property_iri
+from kgtext.kg.config import KgConfig, canonical_property_iri
 
 
 @pytest.mark.parametrize(

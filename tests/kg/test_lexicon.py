@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kg.lexicon import language_rank, names_from_iri, resolve_names
-from kg.records import LexiconEntry, Names
+from kgtext.kg.lexicon import language_rank, names_from_iri, resolve_names
+from kgtext.kg.records import LexiconEntry, Names
 
 WD = "http://www.wikidata.org/entity/"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kg.literals import literal_kind, literal_term, number_forms, ordinal, surface_forms
+from kgtext.kg.literals import literal_kind, literal_term, number_forms, ordinal, surface_forms
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 

@@ -9,11 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from corpus.lines import LongLine, bounded_lines, skip_to_line_start
-from corpus.records import DeadLetter
-from kg.config import KgConfig
-from kg.readers import read_kg_file, read_kg_items
-from kg.records import LinesRead
+from kgtext.corpus.lines import LongLine, bounded_lines, skip_to_line_start
+from kgtext.corpus.records import DeadLetter
+from kgtext.kg.config import KgConfig
+from kgtext.kg.readers import read_kg_file, read_kg_items
+from kgtext.kg.records import LinesRead
 from tests.kg.test_readers import REBEL
 
 LIMIT = KgConfig(max_line_bytes=4096)

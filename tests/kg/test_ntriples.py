@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import rdflib
 
-from corpus.records import DeadLetter
-from kg.config import KgConfig
-from kg.ntriples import parse_ntriples_line
-from kg.records import LexiconEntry, Triple
+from kgtext.corpus.records import DeadLetter
+from kgtext.kg.config import KgConfig
+from kgtext.kg.ntriples import parse_ntriples_line
+from kgtext.kg.records import LexiconEntry, Triple
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kg"
 XSD = "http://www.w3.org/2001/XMLSchema#"

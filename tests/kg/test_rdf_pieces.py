@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from kg.config import KgConfig
-from kg.rdf_files import RdfSyntax, parse_rdf_bytes
-from kg.records import LinesRead
+from kgtext.kg.config import KgConfig
+from kgtext.kg.rdf_files import RdfSyntax, parse_rdf_bytes
+from kgtext.kg.records import LinesRead
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "pipelines" / "redocred" / "kg.ttl"
 

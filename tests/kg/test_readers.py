@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from corpus.records import DeadLetter
-from kg.config import KgConfig
-from kg.rdf_files import RdfSyntax, parse_rdf_bytes, xml_safety_problem
-from kg.readers import KgFormat, kg_format_of, read_kg_file, read_kg_items
-from kg.records import LexiconEntry, LinesRead, Triple
+from kgtext.corpus.records import DeadLetter
+from kgtext.kg.config import KgConfig
+from kgtext.kg.rdf_files import RdfSyntax, parse_rdf_bytes, xml_safety_problem
+from kgtext.kg.readers import KgFormat, kg_format_of, read_kg_file, read_kg_items
+from kgtext.kg.records import LexiconEntry, LinesRead, Triple
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kg"
 REBEL = FIXTURES / "rebel" / "kg_statements_sample.nt"

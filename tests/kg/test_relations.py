@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kg.records import Names
-from kg.relations import derive_property_table, parse_names_row, wikidata_property_names
+from kgtext.kg.records import Names
+from kgtext.kg.relations import derive_property_table, parse_names_row, wikidata_property_names
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kg"
 WDT = "http://www.wikidata.org/prop/direct/"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kg.config import KgConfig
-from kg.stats import collect_stats, main
+from kgtext.kg.config import KgConfig
+from kgtext.kg.stats import collect_stats, main
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kg"
 REBEL = FIXTURES / "rebel"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from model.config import ModelConfig, Recurrence, StackConfig
-from model.ernie import Ernie3Model
+from kgtext.model.config import ModelConfig, Recurrence, StackConfig
+from kgtext.model.ernie import Ernie3Model
 from tests.model.corpus_fixture import build_corpus
 
 

@@ -2,7 +2,7 @@
 
 The documents (tests/fixtures/trainer, MIT) become aligned documents (entities = Re-DocRED mention
 clusters, triples = labelled facts whose head and tail share a sentence), a 600-piece SentencePiece model is
-trained on their sentences, and the ``corpus.tasks`` builders write the five task datasets as Arrow shards
+trained on their sentences, and the ``kgtext.corpus.tasks`` builders write the five task datasets as Arrow shards
 (train in two shards, valid in one; every 4th document is valid) with a manifest, as the pipeline would.
 """
 
@@ -14,14 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from corpus.manifest import Manifest, ShardInfo, TokenizerInfo, write_manifest
-from corpus.records import AlignedDocument
-from corpus.sharding import shard_file_name, shard_of
-from corpus.shards import encode_shard, write_local_atomic
-from corpus.tasks.compose import Negatives, compose_document
-from corpus.tasks.config import TasksConfig
-from corpus.tasks.task import Task
-from corpus.tasks.tokenizer import Tokenizer, TokenizerConfig, train_tokenizer
+from kgtext.corpus.manifest import Manifest, ShardInfo, TokenizerInfo, write_manifest
+from kgtext.corpus.records import AlignedDocument
+from kgtext.corpus.sharding import shard_file_name, shard_of
+from kgtext.corpus.shards import encode_shard, write_local_atomic
+from kgtext.corpus.tasks.compose import Negatives, compose_document
+from kgtext.corpus.tasks.config import TasksConfig
+from kgtext.corpus.tasks.task import Task
+from kgtext.corpus.tasks.tokenizer import Tokenizer, TokenizerConfig, train_tokenizer
 from tests.redocred import NO_SPACE_BEFORE, redocred_document
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "trainer"

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from model.checkpoint import load_for_finetuning, load_model, model_payload, save_model
-from model.config import Recurrence
-from model.ernie import Ernie3Model
-from model.finetune import Ernie3ForNlg, Ernie3ForNlu
+from kgtext.model.checkpoint import load_for_finetuning, load_model, model_payload, save_model
+from kgtext.model.config import Recurrence
+from kgtext.model.ernie import Ernie3Model
+from kgtext.model.finetune import Ernie3ForNlg, Ernie3ForNlu
 from tests.model.conftest import build, random_ids
 
 

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from model.config import ModelConfig, Recurrence, StackConfig
-from model.presets import PRESETS, get_preset
+from kgtext.model.config import ModelConfig, Recurrence, StackConfig
+from kgtext.model.presets import PRESETS, get_preset
 from tests.model.conftest import small_config
 
 

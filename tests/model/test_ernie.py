@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model.config import Recurrence
-from model.ernie import Ernie3Model, Memory
+from kgtext.model.config import Recurrence
+from kgtext.model.ernie import Ernie3Model, Memory
 from tests.model.conftest import build, random_ids
 
 
@@ -200,7 +200,7 @@ def test_bf16_autocast_forward_runs_on_cpu() -> None:
 
 
 def test_ernie3_10b_parameter_count_on_meta_device() -> None:
-    from model.presets import get_preset
+    from kgtext.model.presets import get_preset
 
     config = get_preset("ernie3-10b")
     with torch.device("meta"):
@@ -274,7 +274,7 @@ def test_full_rows_with_a_pad_mask_equal_the_unmasked_path() -> None:
 
 def test_a_shared_task_module_runs_both_paradigms_with_one_stack(tmp_path) -> None:  # noqa: ANN001
     """shared_task_module: the NLG path runs the NLU stack (causal, memory); one set of its weights."""
-    from model.checkpoint import load_model, save_model
+    from kgtext.model.checkpoint import load_model, save_model
 
     separate, shared = build(seed=5), build(seed=5, shared_task_module=True)
     assert shared.nlg is shared.nlu

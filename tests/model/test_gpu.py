@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from model.config import Recurrence
+from kgtext.model.config import Recurrence
 from tests.model.conftest import build, random_ids
 
 pytestmark = [

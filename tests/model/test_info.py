@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from corpus.reader import CorpusReader
-from model.ernie import Ernie3Model
-from model.info import main
-from model.train.presets import train_preset
-from model.train.setup import model_config_for
+from kgtext.corpus.reader import CorpusReader
+from kgtext.model.ernie import Ernie3Model
+from kgtext.model.info import main
+from kgtext.model.train.presets import train_preset
+from kgtext.model.train.setup import model_config_for
 
 
 def test_model_info_prints_breakdown_of_tiny(capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,8 +6,8 @@ import math
 
 import torch
 
-from model.config import StackConfig
-from model.layers import (
+from kgtext.model.config import StackConfig
+from kgtext.model.layers import (
     RelMultiHeadAttention,
     SinusoidalEncoding,
     rel_shift,

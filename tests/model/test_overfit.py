@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from model.config import StackConfig
+from kgtext.model.config import StackConfig
 from tests.model.conftest import build, random_ids
 
 

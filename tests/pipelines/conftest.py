@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from corpus.manifest import Manifest, load_manifest
-from pipelines.build_corpus import main
+from kgtext.corpus.manifest import Manifest, load_manifest
+from kgtext.pipelines.build_corpus import main
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pipelines"
 REDOCRED = FIXTURES / "redocred"

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-import pipelines.writers
-from corpus.reader import CorpusReader
-from pipelines.build_corpus import main
+import kgtext.pipelines.writers
+from kgtext.corpus.reader import CorpusReader
+from kgtext.pipelines.build_corpus import main
 from tests.pipelines.conftest import REBEL, REDOCRED, build, corpus_digests
 
 BAD_KG_LINES = [
@@ -150,14 +150,14 @@ def test_a_write_error_mid_run_leaves_the_old_corpus_and_no_partial_one(
     out = tmp_path / "corpus"
     build(out, [REBEL / "kg.nt"], [REBEL / "docs.jsonl"], "--vocab-size", "600")
     before = corpus_digests(out)
-    real_write = pipelines.writers.write_atomic_with
+    real_write = kgtext.pipelines.writers.write_atomic_with
 
     def failing_write(path: str, fill: Callable[[Any], Any]) -> Any:
         if "/sd/" in path:  # a shard file (run files are named sd.<split>...)
             raise OSError(28, "No space left on device (simulated)", path)
         return real_write(path, fill)
 
-    monkeypatch.setattr(pipelines.writers, "write_atomic_with", failing_write)
+    monkeypatch.setattr(kgtext.pipelines.writers, "write_atomic_with", failing_write)
     with pytest.raises(SystemExit) as exc:
         build(out, [REBEL / "kg.nt"], [REBEL / "docs.jsonl"], "--vocab-size", "600", "--overwrite")
     assert exc.value.code == 2
@@ -174,7 +174,7 @@ def test_a_failed_first_build_leaves_no_output(tmp_path: Path, monkeypatch: pyte
     def failing_write(path: str, data: bytes) -> None:
         raise OSError(5, "Input/output error (simulated)", path)
 
-    monkeypatch.setattr(pipelines.writers, "write_atomic", failing_write)
+    monkeypatch.setattr(kgtext.pipelines.writers, "write_atomic", failing_write)
     with pytest.raises(Exception, match="Input/output error"):
         build(tmp_path / "corpus", [REBEL / "kg.nt"], [REBEL / "docs.jsonl"], "--vocab-size", "600")
     assert list(tmp_path.iterdir()) == []

@@ -8,9 +8,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from corpus.reader import CorpusReader
-from corpus.schemas import DATASETS
-from pipelines.build_corpus import main
+from kgtext.corpus.reader import CorpusReader
+from kgtext.corpus.schemas import DATASETS
+from kgtext.pipelines.build_corpus import main
 from tests.pipelines.conftest import REBEL, REDOCRED, build, corpus_digests
 
 SCHNEIDER = "http://example.org/redocred/entity/PER/Wilfried_%22Willi%22_Schneider"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.files import (
+from kgtext.pipelines.files import (
     InputError,
     check_output,
     expand_inputs,

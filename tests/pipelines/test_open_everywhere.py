@@ -10,9 +10,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from corpus.card import CARD_NAME
-from corpus.reader import CorpusReader, Problem
-from corpus.tasks.tokenizer import Tokenizer
+from kgtext.corpus.card import CARD_NAME
+from kgtext.corpus.reader import CorpusReader, Problem
+from kgtext.corpus.tasks.tokenizer import Tokenizer
 
 P131 = "http://www.wikidata.org/prop/direct/P131"
 

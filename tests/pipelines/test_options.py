@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from pipelines.config import BuildConfig
-from pipelines.options import _parser, parse_args, runner_name, unknown_beam_args
+from kgtext.pipelines.config import BuildConfig
+from kgtext.pipelines.options import _parser, parse_args, runner_name, unknown_beam_args
 
 BASE = ["--kg", "k.ttl", "--docs", "d.jsonl", "--out", "out"]
 
@@ -124,7 +124,7 @@ def test_build_config_validates(field: str, value: object, message: str) -> None
 def test_the_direct_runner_never_switches_to_a_downloaded_prism_runner() -> None:
     from apache_beam.options.pipeline_options import TypeOptions
 
-    from pipelines.build_corpus import pipeline_options
+    from kgtext.pipelines.build_corpus import pipeline_options
 
     assert pipeline_options(("--runner=DirectRunner",)).view_as(TypeOptions).allow_unsafe_triggers is True
     portable = pipeline_options(("--runner=PortableRunner", "--job_endpoint=embed"))

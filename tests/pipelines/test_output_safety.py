@@ -1,5 +1,5 @@
 """What ``build-corpus`` may replace, one build per ``--out``, and a final move that survives a kill
-(issue 11, cases 1, 2 and 9). Kill points go through ``corpus.replace.FAULT_HOOK`` in a child process."""
+(issue 11, cases 1, 2 and 9). Kill points go through ``kgtext.corpus.replace.FAULT_HOOK`` in a child process."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-import pipelines.build_corpus
-from corpus.errors import CorpusError
-from corpus.inspect import main as inspect_main
-from corpus.manifest import load_manifest
-from corpus.reader import CorpusReader
-from corpus.replace import (
+import kgtext.pipelines.build_corpus
+from kgtext.corpus.errors import CorpusError
+from kgtext.corpus.inspect import main as inspect_main
+from kgtext.corpus.manifest import load_manifest
+from kgtext.corpus.reader import CorpusReader
+from kgtext.corpus.replace import (
     BUILD_MARKER,
     PENDING_MANIFEST,
     REPLACED_MARKER,
@@ -26,7 +26,7 @@ from corpus.replace import (
     make_build_folder,
     recover_output,
 )
-from pipelines.build_corpus import main
+from kgtext.pipelines.build_corpus import main
 from tests.pipelines.conftest import REBEL, build, corpus_digests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -182,14 +182,14 @@ def test_the_final_move_rechecks_the_output(
 ) -> None:
     out = tmp_path / "corpus"
     out.mkdir()
-    original = pipelines.build_corpus.build_in_temporary
+    original = kgtext.pipelines.build_corpus.build_in_temporary
 
     def build_then_someone_writes(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         manifest = original(*args, **kwargs)
         (out / "results.csv").write_text("written by another program during the build")
         return manifest
 
-    monkeypatch.setattr(pipelines.build_corpus, "build_in_temporary", build_then_someone_writes)
+    monkeypatch.setattr(kgtext.pipelines.build_corpus, "build_in_temporary", build_then_someone_writes)
     message = _refused(_argv(tmp_path, out), capsys)
     assert message.endswith(f"--out {out}: already exists; pass --overwrite to replace it")
     assert [p.name for p in out.iterdir()] == ["results.csv"]
@@ -198,7 +198,7 @@ def test_the_final_move_rechecks_the_output(
 
 KILL = """
 import os, sys
-import corpus.replace as replace
+import kgtext.corpus.replace as replace
 point = sys.argv[1]
 replace.FAULT_HOOK = lambda at: os._exit(137) if at == point else None
 {call}
@@ -280,7 +280,7 @@ def test_a_build_killed_before_its_move_leaves_nothing_readable_and_is_cleaned_u
     out = tmp_path / "corpus"
     shutil.copytree(built, out)
     before = corpus_digests(out)
-    call = "from pipelines.build_corpus import main; main(sys.argv[2:])"
+    call = "from kgtext.pipelines.build_corpus import main; main(sys.argv[2:])"
     _killed_at("journal_written", call, *_argv(tmp_path, out, "--overwrite", "--vocab-size", "700"))
     # Killed inside the move: the journal names the finished build; the old corpus is still in place,
     # marked for the replace (only a marked --out is moved aside by recovery).

@@ -9,11 +9,11 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from corpus.records import DeadLetter
-from kg.config import KgConfig
-from kg.readers import read_kg_file
-from kg.records import LexiconEntry, Names, Triple
-from pipelines.read_kg import FileRange, ReadKnowledgeGraph, ResolveNames, plan_ranges
+from kgtext.corpus.records import DeadLetter
+from kgtext.kg.config import KgConfig
+from kgtext.kg.readers import read_kg_file
+from kgtext.kg.records import LexiconEntry, Names, Triple
+from kgtext.pipelines.read_kg import FileRange, ReadKnowledgeGraph, ResolveNames, plan_ranges
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kg"
 REBEL = FIXTURES / "rebel"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from corpus.reader import CorpusReader
-from corpus.replace import recover_output
-from pipelines.build_corpus import main
-from pipelines.rejections import Rejections, report_summary
+from kgtext.corpus.reader import CorpusReader
+from kgtext.corpus.replace import recover_output
+from kgtext.pipelines.build_corpus import main
+from kgtext.pipelines.rejections import Rejections, report_summary
 from tests.pipelines.conftest import REDOCRED, build
 
 TEKGEN = Path(__file__).resolve().parents[1] / "fixtures" / "aligners" / "tekgen" / "mojibake.jsonl"
@@ -105,10 +105,10 @@ def test_half_the_records_without_text_builds_with_a_warning_summary(
     half_without_text: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     out = tmp_path / "corpus"
-    with caplog.at_level(logging.WARNING, logger="pipelines.rejections"):
+    with caplog.at_level(logging.WARNING, logger="kgtext.pipelines.rejections"):
         manifest = build(out, [REDOCRED / "kg.ttl"], [half_without_text])
     assert manifest.statistics["documents.rejected.missing_field"] == 10
-    summary = [r.getMessage() for r in caplog.records if r.name == "pipelines.rejections"]
+    summary = [r.getMessage() for r in caplog.records if r.name == "kgtext.pipelines.rejections"]
     assert summary[0] == "summary: rejected 0 of 3,291 KG lines (0.0%) and 10 of 20 document records (50.0%):"
     assert summary[1].startswith(
         f"  rejected: 10 x missing_field in {half_without_text} (first at {half_without_text}:2): 'text' ("
@@ -156,7 +156,7 @@ def test_turtle_saved_as_nt_fails_with_a_rename_hint(
 
 
 def test_the_summary_of_a_build_without_rejections_lists_the_drops(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="pipelines.rejections"):
+    with caplog.at_level(logging.INFO, logger="kgtext.pipelines.rejections"):
         report_summary(Rejections([], []), {"links.dropped.link_overlap": 3, "documents.read": 30}, "out")
         report_summary(Rejections([], []), {"documents.read": 30}, "out")
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from corpus.reader import CorpusReader
+from kgtext.corpus.reader import CorpusReader
 from tests.pipelines.conftest import REDOCRED, build
 
 DOC_LINES = (REDOCRED / "docs.jsonl").read_bytes().splitlines(keepends=True)

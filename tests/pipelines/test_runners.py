@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus.reader import CorpusReader
+from kgtext.corpus.reader import CorpusReader
 from tests.pipelines.conftest import REDOCRED, build, corpus_digests
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from aligners.candidates import (
+from kgtext.aligners.candidates import (
     AlignInput,
     NameGrant,
     NameRequest,
@@ -22,17 +22,17 @@ from aligners.candidates import (
     relation_fallback,
     seed_requests,
 )
-from aligners.records import CleanedDocument, Document, Link
-from corpus.records import AlignedDocument, AlignedSentence, DeadLetter
-from corpus.shards import ROWS_PER_BATCH, encode_shard
-from kg.records import Names, Triple
-from pipelines.batches import encode_doc_rows, encode_run, iter_run, merge_doc_rows, write_merged_runs
-from pipelines.build_corpus import _part_files
-from pipelines.documents import keep_smallest_id, read_document_file, read_stats
-from pipelines.kg_index import FACTS, NAMES, BuildKgIndex, GatherFn, IndexFiles
-from pipelines.records import AlignedRecord, DocRows
-from pipelines.tasks import draw_negatives, read_part
-from pipelines.writers import (
+from kgtext.aligners.records import CleanedDocument, Document, Link
+from kgtext.corpus.records import AlignedDocument, AlignedSentence, DeadLetter
+from kgtext.corpus.shards import ROWS_PER_BATCH, encode_shard
+from kgtext.kg.records import Names, Triple
+from kgtext.pipelines.batches import encode_doc_rows, encode_run, iter_run, merge_doc_rows, write_merged_runs
+from kgtext.pipelines.build_corpus import _part_files
+from kgtext.pipelines.documents import keep_smallest_id, read_document_file, read_stats
+from kgtext.pipelines.kg_index import FACTS, NAMES, BuildKgIndex, GatherFn, IndexFiles
+from kgtext.pipelines.records import AlignedRecord, DocRows
+from kgtext.pipelines.tasks import draw_negatives, read_part
+from kgtext.pipelines.writers import (
     SpillRuns,
     all_shard_keys,
     encode_part,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from corpus.manifest import load_manifest
-from pipelines.build_corpus import main
+from kgtext.corpus.manifest import load_manifest
+from kgtext.pipelines.build_corpus import main
 from tests.pipelines.conftest import REDOCRED, build, corpus_digests
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from corpus.records import AlignedDocument, AlignedSentence
-from corpus.tasks.tokenizer import Tokenizer, TokenizerConfig, train_tokenizer
+from kgtext.corpus.records import AlignedDocument, AlignedSentence
+from kgtext.corpus.tasks.tokenizer import Tokenizer, TokenizerConfig, train_tokenizer
 from tests.tasks.fixture_data import all_sentence_texts, rebel_sentences, redocred_documents
 
 SMALL = TokenizerConfig(vocab_size=1000)

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from corpus.records import AlignedDocument, AlignedSentence, Mention
+from kgtext.corpus.records import AlignedDocument, AlignedSentence, Mention
 from tests.redocred import redocred_document
 
 Docs = tuple[list["AlignedDocument"], dict[str, str]]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from corpus.records import AlignedTriple, Mention
-from corpus.tasks import dlm, kmlm, sd, sr, uktp
-from corpus.tasks.config import DlmConfig, KmlmConfig, PhraseFallback, SdConfig, SrConfig, UktpConfig
-from corpus.tasks.rows import DlmRow, KmlmRow, SdRow, SrRow, UktpRow
-from corpus.tasks.schemas import TASK_SCHEMAS
-from corpus.tasks.tokenizer import Tokenizer
+from kgtext.corpus.records import AlignedTriple, Mention
+from kgtext.corpus.tasks import dlm, kmlm, sd, sr, uktp
+from kgtext.corpus.tasks.config import DlmConfig, KmlmConfig, PhraseFallback, SdConfig, SrConfig, UktpConfig
+from kgtext.corpus.tasks.rows import DlmRow, KmlmRow, SdRow, SrRow, UktpRow
+from kgtext.corpus.tasks.schemas import TASK_SCHEMAS
+from kgtext.corpus.tasks.tokenizer import Tokenizer
 from tests.tasks.fixture_data import Docs
 
 

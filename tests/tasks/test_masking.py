@@ -7,10 +7,10 @@ import itertools
 import numpy as np
 import pytest
 
-from corpus.tasks import masking
-from corpus.tasks.config import KmlmConfig, SrConfig, UktpConfig
-from corpus.tasks.kmlm import build_kmlm
-from corpus.tasks.masking import (
+from kgtext.corpus.tasks import masking
+from kgtext.corpus.tasks.config import KmlmConfig, SrConfig, UktpConfig
+from kgtext.corpus.tasks.kmlm import build_kmlm
+from kgtext.corpus.tasks.masking import (
     IGNORE,
     UktpMaskMode,
     mask_uktp,
@@ -19,10 +19,10 @@ from corpus.tasks.masking import (
     sr_label,
     sr_permutation,
 )
-from corpus.tasks.rows import KmlmRow
-from corpus.tasks.sr import build_sr
-from corpus.tasks.tokenizer import Tokenizer
-from corpus.tasks.uktp import build_uktp
+from kgtext.corpus.tasks.rows import KmlmRow
+from kgtext.corpus.tasks.sr import build_sr
+from kgtext.corpus.tasks.tokenizer import Tokenizer
+from kgtext.corpus.tasks.uktp import build_uktp
 from tests.tasks.fixture_data import Docs
 
 RANGE = (261, 1000)

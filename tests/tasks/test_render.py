@@ -5,11 +5,11 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from corpus.tasks import dlm, kmlm, sd, sr, uktp
-from corpus.tasks.config import DlmConfig, KmlmConfig, PhraseFallback, SdConfig, SrConfig, UktpConfig
-from corpus.tasks.render import render_row
-from corpus.tasks.schemas import TASK_SCHEMAS
-from corpus.tasks.tokenizer import Tokenizer
+from kgtext.corpus.tasks import dlm, kmlm, sd, sr, uktp
+from kgtext.corpus.tasks.config import DlmConfig, KmlmConfig, PhraseFallback, SdConfig, SrConfig, UktpConfig
+from kgtext.corpus.tasks.render import render_row
+from kgtext.corpus.tasks.schemas import TASK_SCHEMAS
+from kgtext.corpus.tasks.tokenizer import Tokenizer
 from tests.tasks.fixture_data import Docs
 
 

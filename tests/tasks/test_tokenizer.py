@@ -9,8 +9,14 @@ from pathlib import Path
 import pytest
 import sentencepiece as spm
 
-from corpus.records import AlignedSentence
-from corpus.tasks.tokenizer import SPECIAL_TOKENS, ModelType, Tokenizer, TokenizerConfig, train_tokenizer
+from kgtext.corpus.records import AlignedSentence
+from kgtext.corpus.tasks.tokenizer import (
+    SPECIAL_TOKENS,
+    ModelType,
+    Tokenizer,
+    TokenizerConfig,
+    train_tokenizer,
+)
 from tests.tasks.conftest import SMALL
 from tests.tasks.fixture_data import all_sentence_texts
 

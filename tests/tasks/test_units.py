@@ -13,11 +13,11 @@ from collections.abc import Sequence
 
 import pytest
 
-from corpus.records import AlignedDocument, AlignedSentence, Mention
-from corpus.tasks.config import KmlmConfig, PhraseFallback
-from corpus.tasks.rows import UnitKind
-from corpus.tasks.tokenizer import Tokenizer
-from corpus.tasks.units import STOPWORDS, encode_raw
+from kgtext.corpus.records import AlignedDocument, AlignedSentence, Mention
+from kgtext.corpus.tasks.config import KmlmConfig, PhraseFallback
+from kgtext.corpus.tasks.rows import UnitKind
+from kgtext.corpus.tasks.tokenizer import Tokenizer
+from kgtext.corpus.tasks.units import STOPWORDS, encode_raw
 
 
 def _content(tok: Tokenizer, piece_ids: Sequence[int]) -> bool:

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from corpus.reader import CorpusReader
-from corpus.tasks import masking
-from model.data.batch import IGNORE
-from model.data.collate import Collator, truncate_longest_first
-from model.data.config import DataConfig, KmlmMasking
-from model.data.source import NluRow, RowRef, TaskSource, nlu_rows
+from kgtext.corpus.reader import CorpusReader
+from kgtext.corpus.tasks import masking
+from kgtext.model.data.batch import IGNORE
+from kgtext.model.data.collate import Collator, truncate_longest_first
+from kgtext.model.data.config import DataConfig, KmlmMasking
+from kgtext.model.data.source import NluRow, RowRef, TaskSource, nlu_rows
 
 
 def _rows(corpus_dir: Path, task: str, count: int):  # noqa: ANN202

@@ -7,10 +7,10 @@ import itertools
 import numpy as np
 import pytest
 
-from corpus.tasks import masking
-from model.data.collate import Collator, SrCut, cut_pair, cut_sr, truncate_longest_first
-from model.data.config import DataConfig
-from model.data.source import NluRow, RowRef
+from kgtext.corpus.tasks import masking
+from kgtext.model.data.collate import Collator, SrCut, cut_pair, cut_sr, truncate_longest_first
+from kgtext.model.data.config import DataConfig
+from kgtext.model.data.source import NluRow, RowRef
 
 # [CLS] s0 = 10 11 12 | s1 = 20 21 | s2 = 30 31 32 33 [SEP]: segments of 3, 2 and 4 tokens.
 ROW = [2, 10, 11, 12, 20, 21, 30, 31, 32, 33, 3]

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from corpus.reader import CorpusReader
-from model.data.dlm import DlmStreams
+from kgtext.corpus.reader import CorpusReader
+from kgtext.model.data.dlm import DlmStreams
 
 
 @pytest.fixture()

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from corpus.errors import CorpusError
-from corpus.reader import CorpusReader
-from corpus.tasks.tokenizer import Tokenizer
-from model.data.batch import IGNORE
-from model.data.config import DataConfig
-from model.data.mixture import PretrainData, available_tasks, split_batch
+from kgtext.corpus.errors import CorpusError
+from kgtext.corpus.reader import CorpusReader
+from kgtext.corpus.tasks.tokenizer import Tokenizer
+from kgtext.model.data.batch import IGNORE
+from kgtext.model.data.config import DataConfig
+from kgtext.model.data.mixture import PretrainData, available_tasks, split_batch
 from tests.model.corpus_fixture import copy_corpus
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from corpus.errors import CorpusError
-from corpus.reader import CorpusReader
-from model.data.config import DataConfig
-from model.data.mixture import PretrainData
-from model.data.source import COLUMNS, BucketedBatches, TaskSource, nlu_rows
+from kgtext.corpus.errors import CorpusError
+from kgtext.corpus.reader import CorpusReader
+from kgtext.model.data.config import DataConfig
+from kgtext.model.data.mixture import PretrainData
+from kgtext.model.data.source import COLUMNS, BucketedBatches, TaskSource, nlu_rows
 
 
 @pytest.fixture()

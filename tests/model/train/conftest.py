@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from model.config import ModelConfig
-from model.ernie import Memory, NlgOutput
+from kgtext.model.config import ModelConfig
+from kgtext.model.ernie import Memory, NlgOutput
 
 
 class MockModel(nn.Module):

@@ -7,7 +7,7 @@ from statistics import NormalDist
 
 import pytest
 
-from model.train.baselines import (
+from kgtext.model.train.baselines import (
     MIN_ROWS,
     Z_95,
     Baseline,

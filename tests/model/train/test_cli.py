@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from model.train.cli import describe_keys, main
-from model.train.config import valid_keys
+from kgtext.model.train.cli import describe_keys, main
+from kgtext.model.train.config import valid_keys
 
 
 def list_keys(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[str, dict[str, list[str]]]:

@@ -7,9 +7,9 @@ import typing
 
 import pytest
 
-from model.config import ModelConfig
-from model.presets import get_preset
-from model.train.config import (
+from kgtext.model.config import ModelConfig
+from kgtext.model.presets import get_preset
+from kgtext.model.train.config import (
     DataConfig,
     OptimConfig,
     Parallel,
@@ -19,7 +19,7 @@ from model.train.config import (
     apply_overrides,
     valid_keys,
 )
-from model.train.presets import train_preset
+from kgtext.model.train.presets import train_preset
 
 
 def test_paper_defaults() -> None:

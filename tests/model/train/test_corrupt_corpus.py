@@ -11,10 +11,10 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from corpus.errors import CorpusError
-from corpus.inspect import main as inspect_main
-from corpus.reader import CorpusReader
-from model.train.cli import main as pretrain_main
+from kgtext.corpus.errors import CorpusError
+from kgtext.corpus.inspect import main as inspect_main
+from kgtext.corpus.reader import CorpusReader
+from kgtext.model.train.cli import main as pretrain_main
 from tests.model.corpus_fixture import copy_corpus
 
 SHARD = Path("kmlm") / "train" / "part-00000-of-00002.arrow"

@@ -31,7 +31,7 @@ def _pretrain(corpus: Path, out: Path, procs: int, *extra: str, steps: int = 4) 
     extra = tuple(e for e in extra if not e.startswith("--"))
     args = [
         "-m",
-        "model.pretrain",
+        "kgtext.model.pretrain",
         "--corpus",
         str(corpus),
         "--preset",

@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 import torch
 
-from corpus.reader import CorpusReader
-from corpus.tasks.task import Task
-from model.data.batch import IGNORE
-from model.data.mixture import PretrainData
-from model.data.source import usable_rows
-from model.train.baselines import TASK_FIGURES
-from model.train.dist import DistContext
-from model.train.eval import Evaluator, GradNormProbe, module_group
-from model.train.objective import PretrainObjective
-from model.train.setup import model_config_for
+from kgtext.corpus.reader import CorpusReader
+from kgtext.corpus.tasks.task import Task
+from kgtext.model.data.batch import IGNORE
+from kgtext.model.data.mixture import PretrainData
+from kgtext.model.data.source import usable_rows
+from kgtext.model.train.baselines import TASK_FIGURES
+from kgtext.model.train.dist import DistContext
+from kgtext.model.train.eval import Evaluator, GradNormProbe, module_group
+from kgtext.model.train.objective import PretrainObjective
+from kgtext.model.train.setup import model_config_for
 from tests.model.train.conftest import MockModel
 from tests.model.train.test_loop import small_config
 

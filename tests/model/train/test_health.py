@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from corpus.reader import CorpusReader
-from model.ernie import Ernie3Model
-from model.train.cli import main as pretrain_main
-from model.train.health import HealthProbe, collapse_warning, participation_ratio, probe_rows
-from model.train.plot import chance_summary
-from model.train.setup import health_probe
+from kgtext.corpus.reader import CorpusReader
+from kgtext.model.ernie import Ernie3Model
+from kgtext.model.train.cli import main as pretrain_main
+from kgtext.model.train.health import HealthProbe, collapse_warning, participation_ratio, probe_rows
+from kgtext.model.train.plot import chance_summary
+from kgtext.model.train.setup import health_probe
 from tests.model.conftest import small_config
 
 

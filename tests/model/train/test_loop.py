@@ -11,18 +11,18 @@ from pathlib import Path
 import pytest
 import torch
 
-from corpus.errors import CorpusError
-from corpus.reader import CorpusReader
-from corpus.tasks.task import Task
-from model.data.mixture import PretrainData
-from model.train import checkpoint as ckpt
-from model.train.cli import main as pretrain_main
-from model.train.config import TrainConfig, apply_overrides
-from model.train.log import read_metrics
-from model.train.loop import Trainer, TrainingDivergedError
-from model.train.plot import chance_summary, plot_run
-from model.train.presets import train_preset
-from model.train.setup import build_trainer
+from kgtext.corpus.errors import CorpusError
+from kgtext.corpus.reader import CorpusReader
+from kgtext.corpus.tasks.task import Task
+from kgtext.model.data.mixture import PretrainData
+from kgtext.model.train import checkpoint as ckpt
+from kgtext.model.train.cli import main as pretrain_main
+from kgtext.model.train.config import TrainConfig, apply_overrides
+from kgtext.model.train.log import read_metrics
+from kgtext.model.train.loop import Trainer, TrainingDivergedError
+from kgtext.model.train.plot import chance_summary, plot_run
+from kgtext.model.train.presets import train_preset
+from kgtext.model.train.setup import build_trainer
 from tests.model.corpus_fixture import copy_corpus
 from tests.model.train.conftest import MockModel
 
@@ -314,7 +314,7 @@ def test_verify_corpus_rehashes_shards(
 
 
 def test_plot_cli_errors_without_metrics(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from model.train.plot import main as plot_main
+    from kgtext.model.train.plot import main as plot_main
 
     with pytest.raises(SystemExit) as err:
         plot_main([str(tmp_path)])

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import torch
 
-from corpus.reader import CorpusReader
-from model.data.config import DataConfig
-from model.train.objective import TaskSums, window_loss
+from kgtext.corpus.reader import CorpusReader
+from kgtext.model.data.config import DataConfig
+from kgtext.model.train.objective import TaskSums, window_loss
 
 
 def test_window_loss_normalises_by_window_targets() -> None:
@@ -19,12 +19,12 @@ def test_window_loss_normalises_by_window_targets() -> None:
 
 def test_accumulated_halves_give_the_gradient_of_the_whole_batch(corpus_dir: Path) -> None:
     """Loss normalised by the window's targets: two half micro-batches == one batch (not a mean of means)."""
-    from model.config import ModelConfig
-    from model.data.batch import DlmBatch, NluBatch
-    from model.data.mixture import MicroBatch, PretrainData
-    from model.presets import get_preset
-    from model.train.loop import count_targets
-    from model.train.objective import PretrainObjective
+    from kgtext.model.config import ModelConfig
+    from kgtext.model.data.batch import DlmBatch, NluBatch
+    from kgtext.model.data.mixture import MicroBatch, PretrainData
+    from kgtext.model.presets import get_preset
+    from kgtext.model.train.loop import count_targets
+    from kgtext.model.train.objective import PretrainObjective
     from tests.model.train.conftest import MockModel
 
     data = PretrainData(

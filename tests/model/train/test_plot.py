@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from model.train.plot import chance_summary, plot_run
+from kgtext.model.train.plot import chance_summary, plot_run
 
 TRAIN = [{"step": s, "loss": 3.0 / s, "loss/kmlm": 1.0 / s, "loss/sd": 2.0 / s} for s in (1, 2)]
 

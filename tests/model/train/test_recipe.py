@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from model.train.config import apply_overrides
-from model.train.health import COLLAPSED_PR
-from model.train.log import read_metrics
-from model.train.presets import train_preset
-from model.train.setup import build_trainer
+from kgtext.model.train.config import apply_overrides
+from kgtext.model.train.health import COLLAPSED_PR
+from kgtext.model.train.log import read_metrics
+from kgtext.model.train.presets import train_preset
+from kgtext.model.train.setup import build_trainer
 
 
 @pytest.mark.long

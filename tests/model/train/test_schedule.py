@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from model.train.config import OptimConfig, ProgressiveConfig
-from model.train.schedule import StepFactors, lr_at, progressive_at
+from kgtext.model.train.config import OptimConfig, ProgressiveConfig
+from kgtext.model.train.schedule import StepFactors, lr_at, progressive_at
 
 
 def test_warmup_then_linear_decay() -> None:

@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from corpus.shards import sha256_file
-from model.checkpoint import load_model, sharded_payload
-from model.ernie import Ernie3Model
-from model.train import checkpoint as ckpt
-from model.train.config import TrainConfig
-from model.train.dist import SHARDED_MODEL_PREFIX, load_sharded, save_sharded
-from model.train.objective import PretrainObjective
-from model.train.setup import make_optimizer
-from model.use.export import main as export_main
-from model.use.load import load
+from kgtext.corpus.shards import sha256_file
+from kgtext.model.checkpoint import load_model, sharded_payload
+from kgtext.model.ernie import Ernie3Model
+from kgtext.model.train import checkpoint as ckpt
+from kgtext.model.train.config import TrainConfig
+from kgtext.model.train.dist import SHARDED_MODEL_PREFIX, load_sharded, save_sharded
+from kgtext.model.train.objective import PretrainObjective
+from kgtext.model.train.setup import make_optimizer
+from kgtext.model.use.export import main as export_main
+from kgtext.model.use.load import load
 from tests.model.conftest import build, tree
 from tests.model.train.test_dist import _pretrain
 

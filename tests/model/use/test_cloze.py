@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from corpus.reader import CorpusReader
-from model.use.cloze import cloze, load_facts, rank_of_gold
-from model.use.load import load
+from kgtext.corpus.reader import CorpusReader
+from kgtext.model.use.cloze import cloze, load_facts, rank_of_gold
+from kgtext.model.use.load import load
 
 
 def test_facts_and_candidates_come_from_the_uktp_rows(tiny_run: Path, corpus_dir: Path) -> None:

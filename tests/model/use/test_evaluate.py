@@ -9,11 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from corpus.reader import CorpusReader
-from model.train.baselines import TASK_FIGURES, Verdict
-from model.train.log import read_metrics
-from model.use.evaluate import _nll, document_perplexity, evaluate, main, parse_batches, split_documents
-from model.use.load import load
+from kgtext.corpus.reader import CorpusReader
+from kgtext.model.train.baselines import TASK_FIGURES, Verdict
+from kgtext.model.train.log import read_metrics
+from kgtext.model.use.evaluate import (
+    _nll,
+    document_perplexity,
+    evaluate,
+    main,
+    parse_batches,
+    split_documents,
+)
+from kgtext.model.use.load import load
 from tests.model.train.test_loop import run, small_config
 
 

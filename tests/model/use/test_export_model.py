@@ -12,14 +12,14 @@ import safetensors.torch
 import sentencepiece as spm
 import torch
 
-from corpus.tasks.tokenizer import vocab_text
-from model.checkpoint import load_export, load_model, save_export, split_shared
-from model.ernie import Ernie3Model
-from model.use.evaluate import main as evaluate_main
-from model.use.export import export_model, main
-from model.use.finetune import main as finetune_main
-from model.use.generate import main as generate_main
-from model.use.load import load
+from kgtext.corpus.tasks.tokenizer import vocab_text
+from kgtext.model.checkpoint import load_export, load_model, save_export, split_shared
+from kgtext.model.ernie import Ernie3Model
+from kgtext.model.use.evaluate import main as evaluate_main
+from kgtext.model.use.export import export_model, main
+from kgtext.model.use.finetune import main as finetune_main
+from kgtext.model.use.generate import main as generate_main
+from kgtext.model.use.load import load
 from tests.model.conftest import build, random_ids, tree
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"

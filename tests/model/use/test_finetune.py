@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from corpus.records import Span
-from corpus.tasks.tokenizer import Tokenizer
-from model.finetune import split_for_finetuning
-from model.use.finetune import base_model, main, train
-from model.use.finetune_args import parse_args
-from model.use.finetune_data import (
+from kgtext.corpus.records import Span
+from kgtext.corpus.tasks.tokenizer import Tokenizer
+from kgtext.model.finetune import split_for_finetuning
+from kgtext.model.use.finetune import base_model, main, train
+from kgtext.model.use.finetune_args import parse_args
+from kgtext.model.use.finetune_data import (
     FinetuneDataError,
     FinetuneTask,
     RelationInput,
@@ -23,7 +23,7 @@ from model.use.finetune_data import (
     mark_entities,
     read_examples,
 )
-from model.use.load import load
+from kgtext.model.use.load import load
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 FEWREL = {split: FIXTURES / "finetune" / f"fewrel_{split}.jsonl" for split in ("train", "valid", "test")}

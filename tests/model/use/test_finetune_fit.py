@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from corpus.records import Span
-from corpus.tasks.tokenizer import Tokenizer
-from model.checkpoint import save_model
-from model.ernie import Ernie3Model
-from model.presets import get_preset
-from model.use.finetune import train
-from model.use.finetune_args import parse_args
-from model.use.finetune_data import (
+from kgtext.corpus.records import Span
+from kgtext.corpus.tasks.tokenizer import Tokenizer
+from kgtext.model.checkpoint import save_model
+from kgtext.model.ernie import Ernie3Model
+from kgtext.model.presets import get_preset
+from kgtext.model.use.finetune import train
+from kgtext.model.use.finetune_args import parse_args
+from kgtext.model.use.finetune_data import (
     EncodedSplit,
     Example,
     FinetuneTask,
@@ -29,7 +29,7 @@ from model.use.finetune_data import (
     pair_lengths,
     window,
 )
-from model.use.finetune_report import NO_PREDICTION, classification_metrics, span_metrics, summary
+from kgtext.model.use.finetune_report import NO_PREDICTION, classification_metrics, span_metrics, summary
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 FEWREL = {split: FIXTURES / "finetune" / f"fewrel_{split}.jsonl" for split in ("train", "valid", "test")}

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from model.finetune import Ernie3ForNlu, align_segments
-from model.use.finetune import FinetuneModel, collate, train, warmup_steps
-from model.use.finetune_args import PairHead, parse_args
-from model.use.finetune_data import Encoded, FinetuneTask
+from kgtext.model.finetune import Ernie3ForNlu, align_segments
+from kgtext.model.use.finetune import FinetuneModel, collate, train, warmup_steps
+from kgtext.model.use.finetune_args import PairHead, parse_args
+from kgtext.model.use.finetune_data import Encoded, FinetuneTask
 from tests.model.conftest import build
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from model.use.generate import SamplingConfig, feed, filtered_logits, generate_ids, main
-from model.use.load import load
+from kgtext.model.use.generate import SamplingConfig, feed, filtered_logits, generate_ids, main
+from kgtext.model.use.load import load
 
 PROMPT = "Lark Force was an Australian Army formation established in March 1941 during World War II"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from corpus.reader import CorpusReader
-from model.checkpoint import save_model
-from model.use.load import CheckpointError, load, model_file, tokenizer_file
+from kgtext.corpus.reader import CorpusReader
+from kgtext.model.checkpoint import save_model
+from kgtext.model.use.load import CheckpointError, load, model_file, tokenizer_file
 
 
 def test_a_run_folder_means_its_newest_checkpoint(tiny_run: Path) -> None:
