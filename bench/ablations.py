@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kgtext.corpus.jsonl import loads_line, read_json_lines, split_lines
+from kgtext.common.jsonl import loads_line, read_json_lines, split_lines
 from kgtext.model.train.log import read_metrics
 
 REPO = Path(__file__).resolve().parents[1]

@@ -21,7 +21,7 @@ import json
 import time
 
 from bench.bench_pipeline import REPO, SHARED, _mib, _replicate_rebel, make_inputs, run_build
-from kgtext.corpus.jsonl import split_lines
+from kgtext.common.jsonl import split_lines
 
 WORK = REPO / "bench" / "_work" / "bad_scale"
 HOT = "Q30"

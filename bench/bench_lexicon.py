@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from kgtext.corpus.jsonl import split_lines
+from kgtext.common.jsonl import split_lines
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"

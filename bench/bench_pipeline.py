@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kgtext.corpus.jsonl import split_lines
+from kgtext.common.jsonl import split_lines
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -85,8 +85,11 @@ STAGES = [
     ("task builders (corpus/tasks/)", "pipelines/tasks.py:build_document_tasks"),
     ("intermediate parts (pickle)", "pipelines/writers.py:encode_part"),
     ("", "pipelines/tasks.py:read_part"),
-    ("shard encoding (per-document Arrow batches, merged per shard)", "pipelines/batches.py:encode_doc_rows"),
-    ("", "pipelines/batches.py:write_merged_runs"),
+    (
+        "shard encoding (per-document Arrow batches, merged per shard)",
+        "kgtext/corpus/shard_writer.py:encode_doc_rows",
+    ),
+    ("", "kgtext/corpus/shard_writer.py:write_merged_runs"),
     ("manifest inputs sha256 + verify", "pipelines/report.py:input_files"),
     ("", "pipelines/build_corpus.py:_verify"),
 ]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import sentencepiece as spm
 
-from kgtext.corpus.jsonl import split_lines
+from kgtext.common.jsonl import split_lines
 from kgtext.corpus.records import AlignedDocument
 from kgtext.corpus.tasks import dlm, kmlm, masking, sd, sr, uktp
 from kgtext.corpus.tasks.config import TasksConfig

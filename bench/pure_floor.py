@@ -30,8 +30,8 @@ the build's throughput as a share of it. Stage by stage (the keys of :data:`STAG
   on the aligned records themselves (the build unpickles them from its parts first).
 - ``tasks``: :func:`kgtext.pipelines.tasks.build_document_tasks` (the five builders, in the build's order).
 - ``encode``: the ``aligned/`` rows (:func:`kgtext.pipelines.writers.aligned_rows`) and the task rows
-  (:func:`kgtext.pipelines.tasks.task_rows`) as per-document Arrow batches (:func:`kgtext.pipelines.batches.encode_doc_rows`).
-- ``merge``: each shard's batches merged in memory (:func:`kgtext.pipelines.batches.merge_doc_rows`, the same bytes
+  (:func:`kgtext.pipelines.tasks.task_rows`) as per-document Arrow batches (:func:`kgtext.corpus.shard_writer.encode_doc_rows`).
+- ``merge``: each shard's batches merged in memory (:func:`kgtext.corpus.shard_writer.merge_doc_rows`, the same bytes
   the build's run-file merge writes; nothing is written here).
 
 Run alone: ``python -m bench.pure_floor KG DOCS WORK_DIR`` (``bench_pipeline`` runs it on its 1x inputs). ``bench/run_all.py`` runs
@@ -64,6 +64,7 @@ from kgtext.aligners.lexicon_index import (
     shard_of_hash,
 )
 from kgtext.aligners.records import CleanedDocument, Document
+from kgtext.corpus.shard_writer import DocRows, merge_doc_rows
 from kgtext.corpus.sharding import bucket_of
 from kgtext.corpus.tasks.config import TasksConfig
 from kgtext.corpus.tasks.tokenizer import Tokenizer, TokenizerConfig, train_tokenizer
@@ -72,7 +73,6 @@ from kgtext.kg.lexicon import resolve_names
 from kgtext.kg.readers import read_kg_items
 from kgtext.kg.records import LexiconEntry, Names, Triple
 from kgtext.pipelines.align import used_labels
-from kgtext.pipelines.batches import merge_doc_rows
 from kgtext.pipelines.build_corpus import component_configs
 from kgtext.pipelines.config import BuildConfig
 from kgtext.pipelines.documents import keep_smallest_id
@@ -84,7 +84,7 @@ from kgtext.pipelines.lexicon import (
     index_file,
 )
 from kgtext.pipelines.options import parse_args
-from kgtext.pipelines.records import AlignedRecord, DocRows, DocTasks, GroupKey, SdInput
+from kgtext.pipelines.records import AlignedRecord, DocTasks, GroupKey, SdInput
 from kgtext.pipelines.tasks import SD_SALT, build_document_tasks, draw_negatives, task_rows
 from kgtext.pipelines.writers import aligned_rows, sample_candidates
 

@@ -1,4 +1,4 @@
-"""``kgtext.corpus.cli_parser``: one-line errors with did-you-mean through real parsers, plain help, field help."""
+"""``kgtext.common.cli_parser``: one-line errors with did-you-mean through real parsers, plain help, field help."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from kgtext.corpus.cli_parser import HelpfulParser, Number, did_you_mean, field_help, plain, suggest
+from kgtext.common.cli_parser import HelpfulParser, Number, did_you_mean, field_help, plain, suggest
 
 USAGE = "usage: kgtext demo [-h] --corpus DIR [--max-steps N] [--preset {tiny,base-ablation}]\n"
 

@@ -2,7 +2,8 @@
 
 Every package lives under the one import name ``kgtext``, so a rule is about the *second* name of an import
 (``kgtext.model.config`` belongs to ``model``); ``kgtext.cli`` (and ``kgtext`` itself) is the dispatcher,
-named ``kgtext`` here. kg/, aligners/, corpus/ are pure (no apache_beam, no torch); pipelines/ never imports
+named ``kgtext`` here. common/ is the floor: the standard library only, nothing of kgtext's above it.
+kg/ (ingestion) never imports corpus/ (the output contract). kg/, aligners/, corpus/ are pure (no apache_beam, no torch); pipelines/ never imports
 torch or model/; model/ never imports Beam, kg/, aligners/ or pipelines/ (it reads shards through corpus/ only);
 only the kgtext dispatcher may import both pipelines/ and model/. Inside model/: the core (its top-level
 modules) never imports model.data, model.train or model.use; model.data never imports model.train or
@@ -20,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "kgtext"
 
 FORBIDDEN: dict[str, set[str]] = {
-    "kg": {"apache_beam", "torch", "aligners", "pipelines", "model", "kgtext"},
+    "common": {"kg", "aligners", "corpus", "pipelines", "model", "kgtext"},
+    "kg": {"apache_beam", "torch", "corpus", "aligners", "pipelines", "model", "kgtext"},
     "aligners": {"apache_beam", "torch", "pipelines", "model", "kgtext"},
     "corpus": {"apache_beam", "torch", "kg", "aligners", "pipelines", "model", "kgtext"},
     "pipelines": {"torch", "model", "kgtext"},
@@ -61,6 +63,20 @@ def test_packages_respect_import_rules() -> None:
     assert violations() == []
 
 
+def test_common_imports_the_standard_library_only() -> None:
+    """The floor under every component: no third-party package (so kg/ and corpus/ stay light to import)."""
+    import sys
+
+    allowed = set(sys.stdlib_module_names) | {"__future__", "common"}
+    found = sorted(
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in _modules("common")
+        for name in imported_roots(path)
+        if name not in allowed
+    )
+    assert found == []
+
+
 def test_every_component_is_checked() -> None:
     """A new component folder under kgtext/ must get its rules here, or it would be checked by nothing."""
     found = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
@@ -72,6 +88,8 @@ def test_every_component_is_checked() -> None:
     [
         ("kg", "from kgtext.model.config import ModelConfig", "model"),
         ("aligners", "import kgtext.pipelines.align", "pipelines"),
+        ("kg", "from kgtext.corpus.records import Mention", "corpus"),
+        ("common", "from kgtext.kg.records import Triple", "kg"),
         ("corpus", "from kgtext import cli", "kgtext"),
         ("model", "def f():\n    import kgtext.pipelines.build_corpus", "pipelines"),
         ("pipelines", "import torch.nn", "torch"),

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from kgtext.aligners.documents import STAGE
 from kgtext.aligners.records import Document
-from kgtext.corpus.records import DeadLetter, Reason, make_dead_letter
+from kgtext.common.dead_letters import DeadLetter, Reason, make_dead_letter
 
 
 class IdResolution(NamedTuple):

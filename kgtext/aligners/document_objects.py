@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kgtext.aligners.records import Document, DropReason, Link
-from kgtext.corpus.jsonl import has_lone_surrogate
-from kgtext.corpus.records import DeadLetter, Reason, make_dead_letter
+from kgtext.common.dead_letters import DeadLetter, Reason, make_dead_letter
+from kgtext.common.jsonl import has_lone_surrogate
 
 STAGE = "read_documents"
 WIKIDATA_ENTITY = "http://www.wikidata.org/entity/"

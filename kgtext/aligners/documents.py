@@ -46,10 +46,10 @@ from kgtext.aligners.document_objects import (
     record_id,
 )
 from kgtext.aligners.records import Document
-from kgtext.corpus.json_stream import JsonStreamError, TooLarge, TrailingDataError, iter_json_items
-from kgtext.corpus.jsonl import LineError, LineProblem, loads_line
-from kgtext.corpus.lines import DEFAULT_MAX_LINE_BYTES, LongLine, bounded_lines, open_regular
-from kgtext.corpus.records import DeadLetter, Reason, make_dead_letter
+from kgtext.common.dead_letters import DeadLetter, Reason, make_dead_letter
+from kgtext.common.json_stream import JsonStreamError, TooLarge, TrailingDataError, iter_json_items
+from kgtext.common.jsonl import LineError, LineProblem, loads_line
+from kgtext.common.lines import DEFAULT_MAX_LINE_BYTES, LongLine, bounded_lines, open_regular
 
 __all__ = [
     "DEFAULT_FIELDS",

@@ -28,7 +28,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from kgtext.corpus.cli_parser import HelpfulParser
+from kgtext.common.cli_parser import HelpfulParser
+from kgtext.common.shape import ShapeError, parse_record
 from kgtext.corpus.errors import CorpusError
 from kgtext.corpus.inspect import format_table
 from kgtext.corpus.manifest import MANIFEST_NAME
@@ -45,7 +46,6 @@ from kgtext.corpus.replace import (
     replace_directory,
 )
 from kgtext.corpus.schemas import DATASETS
-from kgtext.corpus.shape import ShapeError, parse_record
 from kgtext.corpus.shards import ROWS_PER_BATCH, sha256_file, write_local_atomic
 from kgtext.corpus.tasks.tokenizer import Tokenizer
 
@@ -107,7 +107,7 @@ class ExportedFile:
 
 @dataclass(kw_only=True, slots=True)
 class ExportRecord:
-    """``OUT/export.json``: where an export came from and what it holds (parsed back by :mod:`kgtext.corpus.shape`)."""
+    """``OUT/export.json``: where an export came from and what it holds (parsed back by :mod:`kgtext.common.shape`)."""
 
     created_by: str
     """Always :data:`CREATED_BY`: marks a folder that ``--overwrite`` may replace."""

@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kgtext.corpus.cli_parser import HelpfulParser
+from kgtext.common.cli_parser import HelpfulParser
 from kgtext.corpus.errors import CorpusError
 from kgtext.corpus.reader import CorpusReader
 from kgtext.corpus.replace import describe_leftovers

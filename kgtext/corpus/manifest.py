@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from kgtext.common.shape import ShapeError, parse_record
 from kgtext.corpus.errors import CorpusError
 from kgtext.corpus.schemas import DATASETS, FORMAT_VERSION
-from kgtext.corpus.shape import ShapeError, parse_record
 from kgtext.corpus.sharding import SPLITS
 from kgtext.corpus.shards import write_local_atomic
 
@@ -103,7 +103,7 @@ def _check_shard_path(source: str, dataset: str, split: str, rel: str) -> None:
 def manifest_from_json(text: str, source: str) -> Manifest:
     """Parse and validate manifest JSON; ``source`` names the file in errors.
 
-    The shape (keys, types, nesting) is checked against the dataclasses above by :mod:`kgtext.corpus.shape`;
+    The shape (keys, types, nesting) is checked against the dataclasses above by :mod:`kgtext.common.shape`;
     then the version, the dataset and split names and the paths are checked here.
     """
     try:

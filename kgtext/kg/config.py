@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kgtext.corpus.lines import DEFAULT_MAX_LINE_BYTES
+from kgtext.common.lines import DEFAULT_MAX_LINE_BYTES
 
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 SKOS_PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"

@@ -12,7 +12,7 @@ import functools
 import re
 from typing import NamedTuple
 
-from kgtext.corpus.records import DeadLetter, Reason, make_dead_letter
+from kgtext.common.dead_letters import DeadLetter, Reason, make_dead_letter
 from kgtext.kg.config import KgConfig, canonical_property_iri
 from kgtext.kg.records import LexiconEntry, NameKind, Triple
 

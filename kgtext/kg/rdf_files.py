@@ -22,7 +22,7 @@ import rdflib
 from rdflib.exceptions import ParserError
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
-from kgtext.corpus.records import DeadLetter, Reason, make_dead_letter
+from kgtext.common.dead_letters import DeadLetter, Reason, make_dead_letter
 from kgtext.kg.config import KgConfig
 from kgtext.kg.ntriples import STAGE, Term, make_record
 from kgtext.kg.records import LexiconEntry, LinesRead, Triple

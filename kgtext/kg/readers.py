@@ -18,8 +18,8 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, TypeAlias
 
-from kgtext.corpus.lines import LongLine, bounded_lines, skip_to_line_start
-from kgtext.corpus.records import DeadLetter, Reason, make_dead_letter
+from kgtext.common.dead_letters import DeadLetter, Reason, make_dead_letter
+from kgtext.common.lines import LongLine, bounded_lines, skip_to_line_start
 from kgtext.kg.config import KgConfig, canonical_property_iri
 from kgtext.kg.ntriples import STAGE, parse_ntriples_line
 from kgtext.kg.rdf_files import RdfSyntax, line_count, parse_rdf_bytes, sniff_owl_syntax
@@ -176,7 +176,7 @@ def _read_line_file(
 ) -> Iterator[KgItem]:
     """Line formats: parse each line; dead letters get absolute line numbers (counted lazily for ranges).
 
-    Lines are read in bounded memory (:mod:`kgtext.corpus.lines`): one above ``config.max_line_bytes`` is a
+    Lines are read in bounded memory (:mod:`kgtext.common.lines`): one above ``config.max_line_bytes`` is a
     ``too_large`` dead letter and reading resumes at the next newline.
     """
     line_base: int | None = 0 if start == 0 else None

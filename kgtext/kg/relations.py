@@ -12,8 +12,8 @@ import logging
 from importlib import resources
 from pathlib import Path
 
-from kgtext.corpus.cli_parser import HelpfulParser
-from kgtext.corpus.jsonl import split_lines
+from kgtext.common.cli_parser import HelpfulParser
+from kgtext.common.jsonl import split_lines
 from kgtext.kg.config import WIKIDATA_PROP_DIRECT, KgConfig
 from kgtext.kg.lexicon import resolve_names
 from kgtext.kg.ntriples import parse_ntriples_line

@@ -19,9 +19,9 @@ from typing import Any, BinaryIO
 
 from tqdm import tqdm
 
-from kgtext.corpus.cli_parser import HelpfulParser
-from kgtext.corpus.lines import DEFAULT_MAX_LINE_BYTES
-from kgtext.corpus.records import DeadLetter
+from kgtext.common.cli_parser import HelpfulParser
+from kgtext.common.dead_letters import DeadLetter
+from kgtext.common.lines import DEFAULT_MAX_LINE_BYTES
 from kgtext.kg.config import KgConfig
 from kgtext.kg.readers import Opener, kg_format_of, read_kg_items
 from kgtext.kg.records import LexiconEntry, LinesRead, Triple

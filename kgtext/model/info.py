@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import torch
 
-from kgtext.corpus.cli_parser import HelpfulParser
+from kgtext.common.cli_parser import HelpfulParser
 from kgtext.corpus.errors import CorpusError
 from kgtext.corpus.manifest import MANIFEST_NAME
 from kgtext.corpus.reader import CorpusReader

@@ -48,8 +48,8 @@ from kgtext.aligners.evaluate import (
     score_mentions,
 )
 from kgtext.aligners.records import CleanedDocument
-from kgtext.corpus.cli_parser import HelpfulParser
-from kgtext.corpus.jsonl import read_json_lines
+from kgtext.common.cli_parser import HelpfulParser
+from kgtext.common.jsonl import read_json_lines
 from kgtext.corpus.reader import CorpusReader
 from kgtext.corpus.sharding import SPLITS
 from kgtext.kg.config import KgConfig

@@ -35,10 +35,10 @@ from kgtext.aligners.config import AlignerConfig
 from kgtext.aligners.documents import STAGE as DOCS_STAGE
 from kgtext.aligners.documents import document_format_of
 from kgtext.aligners.kg_index import MIN_SHARDS, shard_count
+from kgtext.common.dead_letters import DeadLetter, Reason, make_dead_letter
 from kgtext.corpus.card import CARD_NAME, dataset_card
 from kgtext.corpus.manifest import Manifest
 from kgtext.corpus.reader import CorpusReader
-from kgtext.corpus.records import DeadLetter, Reason, make_dead_letter
 from kgtext.corpus.replace import (
     PENDING_MANIFEST,
     OutputError,

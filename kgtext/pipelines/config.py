@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 
 from kgtext.aligners.documents import DEFAULT_MAX_DOC_BYTES, FieldMap
-from kgtext.corpus.lines import DEFAULT_MAX_LINE_BYTES
+from kgtext.common.lines import DEFAULT_MAX_LINE_BYTES
 from kgtext.corpus.tasks.tokenizer import MIN_VOCAB_SIZE
 
 

@@ -39,8 +39,8 @@ from kgtext.aligners.documents import (
 )
 from kgtext.aligners.language import language_for
 from kgtext.aligners.records import CleanedDocument, Document, DropReason
-from kgtext.corpus.lines import DEFAULT_MAX_LINE_BYTES
-from kgtext.corpus.records import DeadLetter, Reason, make_dead_letter
+from kgtext.common.dead_letters import DeadLetter, Reason, make_dead_letter
+from kgtext.common.lines import DEFAULT_MAX_LINE_BYTES
 from kgtext.pipelines.records import Stat
 
 logger = logging.getLogger(__name__)

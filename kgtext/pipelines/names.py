@@ -17,9 +17,9 @@ import apache_beam as beam
 
 from kgtext.corpus.records import NameRow
 from kgtext.corpus.schemas import NAMES
+from kgtext.corpus.shard_writer import DocRows, encode_doc_rows
 from kgtext.corpus.sharding import shard_of, split_of
-from kgtext.pipelines.batches import encode_doc_rows
-from kgtext.pipelines.records import AlignedRecord, DocRows, GroupKey
+from kgtext.pipelines.records import AlignedRecord, GroupKey
 
 ENTITY, RELATION = "entity", "relation"
 

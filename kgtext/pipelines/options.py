@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, NoReturn
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, _BeamArgumentParser
 
-from kgtext.corpus.cli_parser import HelpfulParser, suggest
+from kgtext.common.cli_parser import HelpfulParser, suggest
 from kgtext.corpus.tasks.tokenizer import MIN_VOCAB_SIZE
 from kgtext.pipelines.config import BuildConfig, LexiconLinking
 
@@ -42,7 +42,7 @@ DEFAULTS: dict[str, Any] = {
 
 def _flag(p: argparse.ArgumentParser, name: str, kind: type, text: str, **bounds: Any) -> None:
     """``--name`` for the BuildConfig field of that name: its type, its default, the default in the help;
-    ``bounds`` are :class:`kgtext.corpus.cli_parser.HelpfulParser`'s (``minimum=``, ``exclusive_maximum=``, ...)."""
+    ``bounds`` are :class:`kgtext.common.cli_parser.HelpfulParser`'s (``minimum=``, ``exclusive_maximum=``, ...)."""
     default = DEFAULTS[name.replace("-", "_")]
     p.add_argument(f"--{name}", type=kind, default=default, help=f"{text} (default {default})", **bounds)
 

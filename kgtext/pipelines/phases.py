@@ -20,7 +20,7 @@ import apache_beam as beam
 from kgtext.aligners.config import AlignerConfig
 from kgtext.aligners.documents import DEFAULT_FIELDS, DEFAULT_MAX_DOC_BYTES, FieldMap
 from kgtext.aligners.records import Document
-from kgtext.corpus.records import DeadLetter
+from kgtext.common.dead_letters import DeadLetter
 from kgtext.corpus.schemas import ALIGNED, NAMES
 from kgtext.corpus.tasks.config import TasksConfig
 from kgtext.kg.config import KgConfig

@@ -21,7 +21,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import PBegin, PCollection
 
-from kgtext.corpus.records import DeadLetter
+from kgtext.common.dead_letters import DeadLetter
 from kgtext.kg.config import KgConfig
 from kgtext.kg.lexicon import resolve_names
 from kgtext.kg.readers import LINE_FORMATS, Compression, KgItem, compression_of, kg_format_of, read_kg_items

@@ -52,15 +52,6 @@ GroupKey = tuple[str, str, int]
 """A :class:`ShardKey` as a plain tuple while it is a grouping key (Beam's deterministic tuple coder)."""
 
 
-class DocRows(NamedTuple):
-    """The rows one document contributes to one shard, encoded by :func:`kgtext.pipelines.batches.encode_doc_rows`."""
-
-    doc_id: str
-    rows: int
-    data: bytes
-    """One Arrow IPC record batch message (``RecordBatch.serialize``, no schema): the rows in shard order."""
-
-
 class DocTasks(NamedTuple):
     """Every task row built from one document, and the builders' outcome counts."""
 

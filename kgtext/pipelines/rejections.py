@@ -25,8 +25,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from kgtext.aligners.documents import STAGE as DOCS_STAGE
-from kgtext.corpus.jsonl import iter_json_lines
-from kgtext.corpus.records import DeadLetter, Reason
+from kgtext.common.dead_letters import DeadLetter, Reason
+from kgtext.common.jsonl import iter_json_lines
 from kgtext.kg.readers import LINE_FORMATS, kg_format_of
 from kgtext.pipelines.files import InputError
 from kgtext.pipelines.writers import join_path
@@ -41,7 +41,7 @@ SNIFF_BYTES = 65536
 def read_dead_letters(root: str) -> list[DeadLetter]:
     """Every dead letter under ``root/dead_letters/`` (sorted as written: stage, then file and line).
 
-    Read with the one JSONL reader (:mod:`kgtext.corpus.jsonl`): an excerpt may hold U+2028, U+2029 or U+0085 raw
+    Read with the one JSONL reader (:mod:`kgtext.common.jsonl`): an excerpt may hold U+2028, U+2029 or U+0085 raw
     (JSON allows them inside strings), and only ``\\n`` ends a dead letter.
     """
     pattern = join_path(root, "dead_letters", "*.jsonl")

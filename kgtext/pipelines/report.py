@@ -14,8 +14,8 @@ from typing import Any
 import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 
-from kgtext.corpus.jsonl import has_lone_surrogate
-from kgtext.corpus.lines import IrregularFileError, open_regular, regular_file_problem
+from kgtext.common.jsonl import has_lone_surrogate
+from kgtext.common.lines import IrregularFileError, open_regular, regular_file_problem
 from kgtext.corpus.manifest import InputFile, Manifest, ShardInfo, TokenizerInfo
 from kgtext.corpus.schemas import ALIGNED, DATASETS
 from kgtext.corpus.sharding import SPLITS

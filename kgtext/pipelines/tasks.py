@@ -19,15 +19,15 @@ from typing import Any
 import apache_beam as beam
 
 from kgtext.corpus.records import PICKLE_PROTOCOL
+from kgtext.corpus.shard_writer import DocRows, encode_doc_rows
 from kgtext.corpus.sharding import bucket_of, shard_of, split_of
 from kgtext.corpus.tasks.compose import SD_SALT, Negatives, compose_document, draw_negative
 from kgtext.corpus.tasks.config import TasksConfig
 from kgtext.corpus.tasks.task import Task
 from kgtext.corpus.tasks.tokenizer import Tokenizer
-from kgtext.pipelines.batches import encode_doc_rows
 from kgtext.pipelines.files import read_bytes
 from kgtext.pipelines.progress import log_progress
-from kgtext.pipelines.records import AlignedRecord, DocRows, DocTasks, GroupKey, PartEntry, SdInput, Stat
+from kgtext.pipelines.records import AlignedRecord, DocTasks, GroupKey, PartEntry, SdInput, Stat
 
 logger = logging.getLogger(__name__)
 

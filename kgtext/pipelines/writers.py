@@ -23,20 +23,20 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from kgtext.corpus.records import PICKLE_PROTOCOL, DeadLetter
+from kgtext.common.dead_letters import DeadLetter
+from kgtext.corpus.records import PICKLE_PROTOCOL
 from kgtext.corpus.schemas import ALIGNED
-from kgtext.corpus.sharding import SPLITS, shard_file_name, shard_of, split_of
-from kgtext.pipelines.batches import MergedShard, encode_doc_rows, encode_run, iter_run, write_merged_runs
-from kgtext.pipelines.files import write_atomic, write_atomic_with
-from kgtext.pipelines.records import (
-    AlignedRecord,
+from kgtext.corpus.shard_writer import (
     DocRows,
-    GroupKey,
-    PartEntry,
-    ShardKey,
-    ShardWritten,
-    Stat,
+    MergedShard,
+    encode_doc_rows,
+    encode_run,
+    iter_run,
+    write_merged_runs,
 )
+from kgtext.corpus.sharding import SPLITS, shard_file_name, shard_of, split_of
+from kgtext.pipelines.files import write_atomic, write_atomic_with
+from kgtext.pipelines.records import AlignedRecord, GroupKey, PartEntry, ShardKey, ShardWritten, Stat
 from kgtext.pipelines.tasks import part_entry
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from kgtext.aligners.documents import (
     read_documents,
 )
 from kgtext.aligners.records import Document, DropReason, Link
-from kgtext.corpus.records import DeadLetter
+from kgtext.common.dead_letters import DeadLetter
 
 WD = "http://www.wikidata.org/entity/"
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from kgtext.common.dead_letters import Reason
 from kgtext.corpus.manifest import load_manifest
-from kgtext.corpus.records import Reason
 from kgtext.pipelines.build_corpus import main
 from kgtext.pipelines.rejections import read_dead_letters
 from tests.pipelines.conftest import REBEL, SMALL

@@ -23,7 +23,7 @@ import pytest
 from kgtext.aligners.document_objects import LONE_SURROGATE
 from kgtext.aligners.documents import DocFormat, parse_document_line, read_documents
 from kgtext.aligners.records import Document, DropReason
-from kgtext.corpus.records import DeadLetter, Reason, make_dead_letter
+from kgtext.common.dead_letters import DeadLetter, Reason, make_dead_letter
 from kgtext.pipelines.documents import length_stats, read_document_file, screen_length
 from kgtext.pipelines.files import InputError
 from kgtext.pipelines.rejections import read_dead_letters

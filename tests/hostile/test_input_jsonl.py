@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-import kgtext.corpus.json_stream as json_stream
-from kgtext.corpus.json_stream import Item, JsonStreamError, TooLarge, TrailingDataError, iter_json_items
-from kgtext.corpus.jsonl import (
+import kgtext.common.json_stream as json_stream
+from kgtext.common.json_stream import Item, JsonStreamError, TooLarge, TrailingDataError, iter_json_items
+from kgtext.common.jsonl import (
     JsonlError,
     LineError,
     LineProblem,
@@ -30,7 +30,7 @@ from kgtext.corpus.jsonl import (
     read_json_lines,
     split_lines,
 )
-from kgtext.corpus.lines import IrregularFileError, open_regular, regular_file_problem
+from kgtext.common.lines import IrregularFileError, open_regular, regular_file_problem
 
 SEPARATORS = ["\u2028", "\u2029", "\u0085", "\x1c", "\x0b", "\x0c"]
 """Characters ``str.splitlines`` splits at that JSON allows raw inside a string (or escaped: \\v, \\f)."""

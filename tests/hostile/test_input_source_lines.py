@@ -3,7 +3,7 @@
 ``str.splitlines`` also splits at U+2028, U+2029, U+0085 (and ``\\v``, ``\\f``, ``\\x1c``-``\\x1e``), which
 JSON allows raw inside strings: one such character in a record split a dead letter, a tokenizer-sample
 sentence or a fine-tuning record in two and crashed the command. Every JSONL read goes through
-:mod:`kgtext.corpus.jsonl` (lines end at ``\\n`` only), other text through :func:`kgtext.corpus.jsonl.split_lines`.
+:mod:`kgtext.common.jsonl` (lines end at ``\\n`` only), other text through :func:`kgtext.common.jsonl.split_lines`.
 
 The check parses every module and flags ``X.splitlines()`` where ``X`` is a call of ``read_text``,
 ``read_bytes``, ``read`` or ``decode``, or a name the same function (or module) assigned from one. Split
@@ -90,7 +90,7 @@ def test_no_splitlines_on_file_contents() -> None:
                 context = " ".join(text[max(0, number - 3) : number])
                 if not _allowed(rel, context):
                     offenders.append(f"{rel}:{number}: {text[number - 1].strip()}")
-    assert offenders == [], "split at '\\n' only (corpus.jsonl):\n" + "\n".join(offenders)
+    assert offenders == [], "split at '\\n' only (common.jsonl):\n" + "\n".join(offenders)
 
 
 def test_the_check_sees_direct_and_named_reads() -> None:

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from kgtext.cli import SUBCOMMANDS
-from kgtext.corpus.cli_parser import HelpfulParser, Number
+from kgtext.common.cli_parser import HelpfulParser, Number
 
 VALUES = ("-1", "0", "nan", "inf", str(10**23))
 

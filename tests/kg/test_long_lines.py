@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kgtext.corpus.lines import LongLine, bounded_lines, skip_to_line_start
-from kgtext.corpus.records import DeadLetter
+from kgtext.common.dead_letters import DeadLetter
+from kgtext.common.lines import LongLine, bounded_lines, skip_to_line_start
 from kgtext.kg.config import KgConfig
 from kgtext.kg.readers import read_kg_file, read_kg_items
 from kgtext.kg.records import LinesRead

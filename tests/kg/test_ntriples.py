@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import rdflib
 
-from kgtext.corpus.records import DeadLetter
+from kgtext.common.dead_letters import DeadLetter
 from kgtext.kg.config import KgConfig
 from kgtext.kg.ntriples import parse_ntriples_line
 from kgtext.kg.records import LexiconEntry, Triple

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kgtext.corpus.records import DeadLetter
+from kgtext.common.dead_letters import DeadLetter
 from kgtext.kg.config import KgConfig
 from kgtext.kg.rdf_files import RdfSyntax, parse_rdf_bytes, xml_safety_problem
 from kgtext.kg.readers import KgFormat, kg_format_of, read_kg_file, read_kg_items

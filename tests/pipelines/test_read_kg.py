@@ -9,7 +9,7 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from kgtext.corpus.records import DeadLetter
+from kgtext.common.dead_letters import DeadLetter
 from kgtext.kg.config import KgConfig
 from kgtext.kg.readers import read_kg_file
 from kgtext.kg.records import LexiconEntry, Names, Triple

@@ -23,14 +23,22 @@ from kgtext.aligners.candidates import (
     seed_requests,
 )
 from kgtext.aligners.records import CleanedDocument, Document, Link
-from kgtext.corpus.records import AlignedDocument, AlignedSentence, DeadLetter
+from kgtext.common.dead_letters import DeadLetter
+from kgtext.corpus.records import AlignedDocument, AlignedSentence
+from kgtext.corpus.shard_writer import (
+    DocRows,
+    encode_doc_rows,
+    encode_run,
+    iter_run,
+    merge_doc_rows,
+    write_merged_runs,
+)
 from kgtext.corpus.shards import ROWS_PER_BATCH, encode_shard
 from kgtext.kg.records import Names, Triple
-from kgtext.pipelines.batches import encode_doc_rows, encode_run, iter_run, merge_doc_rows, write_merged_runs
 from kgtext.pipelines.build_corpus import _part_files
 from kgtext.pipelines.documents import keep_smallest_id, read_document_file, read_stats
 from kgtext.pipelines.kg_index import FACTS, NAMES, BuildKgIndex, GatherFn, IndexFiles
-from kgtext.pipelines.records import AlignedRecord, DocRows
+from kgtext.pipelines.records import AlignedRecord
 from kgtext.pipelines.tasks import draw_negatives, read_part
 from kgtext.pipelines.writers import (
     SpillRuns,

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 import torch.distributed as dist
 
-from kgtext.corpus.cli_parser import HelpfulParser, field_help
+from kgtext.common.cli_parser import HelpfulParser, field_help
 from kgtext.corpus.errors import CorpusError
 from kgtext.corpus.reader import CorpusReader
 from kgtext.model.config import ModelConfig

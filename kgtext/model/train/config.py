@@ -19,7 +19,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from kgtext.corpus.cli_parser import INT64_MAX, INT64_MIN, did_you_mean, suggest
+from kgtext.common.cli_parser import INT64_MAX, INT64_MIN, did_you_mean, suggest
 from kgtext.model.config import ModelConfig
 from kgtext.model.data.config import DataConfig
 from kgtext.model.validate import fraction, non_negative, positive
@@ -358,7 +358,7 @@ def _expected(kind: Any) -> str:
 def _parse_value(key: str, kind: Any, raw: str) -> Any:
     """``raw`` as the field type ``kind``; a ValueError names the key, the expected type and the value.
 
-    Like every numeric command-line option (:class:`kgtext.corpus.cli_parser.Number`), a float must be finite and
+    Like every numeric command-line option (:class:`kgtext.common.cli_parser.Number`), a float must be finite and
     an int must fit in 64 bits (a seed of 10**23 would overflow torch)."""
     try:
         value = _coerce(kind, raw)

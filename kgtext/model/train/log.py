@@ -7,7 +7,7 @@ records add ``kind: "eval"`` and ``eval/<task>/loss``, ``eval/<task>/accuracy``,
 Only rank 0 writes.
 
 Reading it back (:func:`read_metrics`, and a resumed run's :meth:`MetricsWriter.truncate_after`) goes through
-:mod:`kgtext.corpus.jsonl`: a torn last line (an append cut short by a full disk or a kill) is skipped with a
+:mod:`kgtext.common.jsonl`: a torn last line (an append cut short by a full disk or a kill) is skipped with a
 WARNING naming the file, and a resumed run rewrites the file without it; a bad line anywhere else is a
 ValueError naming ``file:line``.
 """
@@ -20,7 +20,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from kgtext.corpus.jsonl import read_json_lines
+from kgtext.common.jsonl import read_json_lines
 from kgtext.model.files import write_error
 
 logger = logging.getLogger(__name__)

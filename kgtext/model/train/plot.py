@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kgtext.corpus.cli_parser import HelpfulParser
+from kgtext.common.cli_parser import HelpfulParser
 from kgtext.corpus.tasks.task import CLASS_TASKS, TASKS
 from kgtext.model.train.baselines import task_verdicts, verdict_line
 from kgtext.model.train.log import METRICS_NAME, read_metrics

@@ -32,7 +32,7 @@ from typing import Any, Literal, NamedTuple
 import torch
 import torch.nn.functional as F
 
-from kgtext.corpus.cli_parser import HelpfulParser
+from kgtext.common.cli_parser import HelpfulParser
 from kgtext.corpus.errors import CorpusError
 from kgtext.corpus.reader import CorpusReader
 from kgtext.corpus.tasks.task import TASKS

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from kgtext.corpus.cli_parser import HelpfulParser
+from kgtext.common.cli_parser import HelpfulParser
 from kgtext.corpus.replace import (
     MARKERS,
     OutputError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import enum
 
-from kgtext.corpus.cli_parser import HelpfulParser
+from kgtext.common.cli_parser import HelpfulParser
 from kgtext.model.presets import PRESETS
 from kgtext.model.use.finetune_data import FinetuneTask, RelationInput
 

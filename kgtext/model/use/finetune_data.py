@@ -10,7 +10,7 @@ cleaning applied):
 Every bad record is a :class:`FinetuneDataError` naming ``file:line`` (invalid JSON or UTF-8, nesting too
 deep to parse, a line above :data:`MAX_RECORD_BYTES`, a missing or mistyped field, empty text, a lone
 surrogate escape in a string, a span out of range, crossing spans, a test/valid label the training file
-lacks). Files are read line by line through :mod:`kgtext.corpus.jsonl` (lines end at ``\\n`` only, so U+2028 or
+lacks). Files are read line by line through :mod:`kgtext.common.jsonl` (lines end at ``\\n`` only, so U+2028 or
 U+0085 inside a string is text; memory is one line), and only regular files (no FIFO or device).
 
 Input forms (docs/TRAINING.md, "Fine-tuning"):
@@ -39,8 +39,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from kgtext.corpus.jsonl import JsonlError, has_lone_surrogate, read_json_lines
-from kgtext.corpus.lines import IrregularFileError
+from kgtext.common.jsonl import JsonlError, has_lone_surrogate, read_json_lines
+from kgtext.common.lines import IrregularFileError
 from kgtext.corpus.records import Span
 from kgtext.corpus.tasks.tokenizer import Tokenizer
 

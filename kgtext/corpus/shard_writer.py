@@ -35,7 +35,15 @@ from kgtext.corpus.shards import (
     to_row,
     write_compact,
 )
-from kgtext.pipelines.records import DocRows
+
+
+class DocRows(NamedTuple):
+    """The rows one document contributes to one shard, encoded by :func:`encode_doc_rows`."""
+
+    doc_id: str
+    rows: int
+    data: bytes
+    """One Arrow IPC record batch message (``RecordBatch.serialize``, no schema): the rows in shard order."""
 
 
 def _struct_values(values: list[Any], type_: pa.DataType) -> list[Any] | None:

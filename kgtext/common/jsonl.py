@@ -3,7 +3,7 @@
 Why not ``text.splitlines()``: it also splits at U+2028, U+2029, U+0085, ``\\x1c``-``\\x1e``, ``\\v`` and
 ``\\f``, which JSON allows raw inside strings (web text, cp1252 mis-decoded as latin-1), so one such
 character turns a valid record into two invalid halves. Lines here end at ``b"\\n"`` only (a ``\\r``
-before it is JSON whitespace), are read with :func:`kgtext.corpus.lines.bounded_lines` (a line above the limit is
+before it is JSON whitespace), are read with :func:`kgtext.common.lines.bounded_lines` (a line above the limit is
 refused without being held), and every problem is one line naming ``file:line``:
 
 - :func:`read_json_lines` / :func:`iter_json_lines`: every value of a file or stream (blank lines skipped, a
@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, BinaryIO, NamedTuple
 
-from kgtext.corpus.lines import DEFAULT_MAX_LINE_BYTES, LongLine, bounded_lines, open_regular
+from kgtext.common.lines import DEFAULT_MAX_LINE_BYTES, LongLine, bounded_lines, open_regular
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def read_json_lines(
     path: str | os.PathLike[str], *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, torn_tail: bool = False
 ) -> Iterator[JsonLine]:
     """Every non-blank line of the local JSONL file ``path`` (see :func:`iter_json_lines`); a path that is
-    not a regular file is refused (:class:`kgtext.corpus.lines.IrregularFileError`, an OSError naming it)."""
+    not a regular file is refused (:class:`kgtext.common.lines.IrregularFileError`, an OSError naming it)."""
     with open_regular(path) as stream:
         yield from iter_json_lines(
             stream, os.fspath(path), max_line_bytes=max_line_bytes, torn_tail=torn_tail

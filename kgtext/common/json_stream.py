@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, BinaryIO, NamedTuple
 
-from kgtext.corpus.jsonl import LineProblem
+from kgtext.common.jsonl import LineProblem
 
 CHUNK_BYTES = 1 << 20
 _WHITESPACE = re.compile(r"[ \t\n\r]*")

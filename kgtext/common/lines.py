@@ -5,7 +5,7 @@ Every line-oriented reader (N-Triples, N-Quads, TSV, JSONL, and their ``.gz``/``
 to one enormous line costs at most ``max_line_bytes`` of memory: the reader gets a :class:`LongLine` (the
 first bytes, for a ``too_large`` dead letter, and the full length), and reading resumes at the next newline.
 Lines end at ``b"\n"`` only (``str.splitlines`` would also split at U+2028, U+2029 and U+0085, which JSON
-allows raw inside strings; :mod:`kgtext.corpus.jsonl` reads JSON Lines on top of this module).
+allows raw inside strings; :mod:`kgtext.common.jsonl` reads JSON Lines on top of this module).
 
 Inputs are opened with :func:`open_regular`: a FIFO, a device (``/dev/zero``) or a directory is refused in
 one line before a byte is read, so no reader waits forever for a writer or reads an endless stream.
