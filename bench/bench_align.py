@@ -42,7 +42,7 @@ def _best(functions: Sequence[Callable[[], int]]) -> list[tuple[float, int]]:
 
 def _input_sets() -> dict[str, list[tuple[bytes | None, Any]]]:
     """Per input set: (raw JSONL line or None, EvalDoc with the joined candidates) per document."""
-    from kgtext.aligners.evalsets import load_rebel, load_redocred
+    from kgtext.evaluation.gold import load_rebel, load_redocred
 
     lines = [
         x.removesuffix(b"\r")

@@ -20,7 +20,7 @@ REPORT = REPO / "bench" / "ALIGNMENT.md"
 def run() -> str:
     if not SHARED.is_dir():
         return f"## align quality\n\nSkipped: {SHARED} is absent.\n"
-    from kgtext.pipelines.align_eval import main
+    from kgtext.evaluation.align_eval import main
 
     main(
         [

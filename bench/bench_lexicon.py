@@ -80,7 +80,7 @@ print(json.dumps(result))
 
 def _names() -> list[tuple[str, tuple[str, ...]]]:
     """(label, aliases) of every named entity of the REBEL sample KG and of Re-DocRED dev."""
-    from kgtext.aligners.evalsets import load_redocred
+    from kgtext.evaluation.gold import load_redocred
     from kgtext.kg.config import KgConfig
     from kgtext.kg.lexicon import resolve_names
     from kgtext.kg.readers import read_kg_file
@@ -130,7 +130,7 @@ def build_index(forms: int, names: list[tuple[str, tuple[str, ...]]]) -> tuple[P
 def _kg(names: list[tuple[str, tuple[str, ...]]]) -> Path:
     """Names and facts of the replica-0 entities of Re-DocRED dev (the IRIs :func:`build_index` gives them),
     for the end-to-end run."""
-    from kgtext.aligners.evalsets import load_redocred
+    from kgtext.evaluation.gold import load_redocred
 
     path = WORK / "kg.json"
     if path.exists():
@@ -161,7 +161,7 @@ def _kg(names: list[tuple[str, tuple[str, ...]]]) -> Path:
 def _docs() -> Path:
     path = WORK / "docs.jsonl"
     if not path.exists():
-        from kgtext.aligners.evalsets import load_redocred
+        from kgtext.evaluation.gold import load_redocred
 
         WORK.mkdir(parents=True, exist_ok=True)
         items = load_redocred(str(SHARED))[:200]

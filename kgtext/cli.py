@@ -31,7 +31,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "pretrain": Subcommand("kgtext.model.train.cli", "pre-train the ERNIE 3.0 model on a corpus directory"),
     "kg-stats": Subcommand("kgtext.kg.stats", "count triples, entities, literals and relations of KG files"),
     "align-eval": Subcommand(
-        "kgtext.pipelines.align_eval",
+        "kgtext.evaluation.align_eval",
         "score alignment through build-corpus against gold sets, beside a baseline",
     ),
     "model-info": Subcommand("kgtext.model.info", "print the parameter breakdown of a model preset"),

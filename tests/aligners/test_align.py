@@ -9,11 +9,11 @@ import pytest
 from kgtext.aligners.align import Aligner, document_stats
 from kgtext.aligners.clean import clean_document
 from kgtext.aligners.config import AlignerConfig
-from kgtext.aligners.evalsets import load_rebel, load_webnlg
 from kgtext.aligners.language import english_plural, language_for, normalise_same_length
 from kgtext.aligners.mentions import name_keys, name_variants, needs_capital
 from kgtext.aligners.records import CleanedDocument, Document, Link
 from kgtext.corpus.records import AlignedDocument, AlignedTriple, Mention
+from kgtext.evaluation.gold import load_rebel, load_webnlg
 from kgtext.kg.records import Names, Triple
 
 WD = "http://www.wikidata.org/entity/"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kgtext.aligners.baseline import PlainLabelBaseline
+from kgtext.evaluation.align_eval import main, nt_iri
+from kgtext.evaluation.baseline import PlainLabelBaseline
 from kgtext.kg.records import Names, Triple
-from kgtext.pipelines.align_eval import main, nt_iri
 from tests.pipelines.conftest import REDOCRED, build
 
 GOLD = Path(__file__).resolve().parents[1] / "fixtures" / "aligners"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kgtext.aligners.evaluate import LOADERS, oracle_report
+from kgtext.evaluation.oracle import LOADERS, oracle_report
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_rebel_scores(report: list[str]) -> None:
 def test_redocred_scores(report: list[str]) -> None:
     assert _rows(report, "redocred", "all") == [
         "| kgtext | all | 66 | 66 | 0.939 | 0.939 | 0.939 |",
-        "| plain-label baseline | all | 72 | 66 | 0.861 | 0.939 | 0.899 |",
+        "| plain-label baseline | all | 74 | 66 | 0.865 | 0.970 | 0.914 |",  # aliases too (one baseline)
         "| kgtext | all | 63 | 60 | 0.952 | 1.000 | 0.976 |",
         "| plain-label baseline | all | 70 | 60 | 0.829 | 0.967 | 0.892 |",
     ]

@@ -4,7 +4,7 @@ For each gold setting it writes one KG for the whole gold set and the documents 
 ``--work`` (default ``bench/_work/align_eval``), runs the real build (in-process DirectRunner, sentence
 filter off: ``--min-sentence-words 0``), reads ``aligned/`` train and valid back through the corpus reader
 and scores mentions and (sentence, triple) pairs against gold; a document without output scores as misses.
-Beside every setting stands the plain-label baseline (:mod:`kgtext.aligners.baseline`: exact, case-sensitive labels
+Beside every setting stands the plain-label baseline (:mod:`kgtext.evaluation.baseline`: exact, case-sensitive labels
 and aliases of the whole KG on word boundaries, every candidate kept) on the same sentences.
 
 Settings (docs/ALIGNMENT.md gives the protocol of each):
@@ -27,31 +27,33 @@ import logging
 import os
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
-from kgtext.aligners.baseline import PlainLabelBaseline
 from kgtext.aligners.clean import clean_document
 from kgtext.aligners.config import AlignerConfig
-from kgtext.aligners.evalsets import EvalDoc, GoldPair, load_rebel, load_redocred, load_webnlg, tail_key
-from kgtext.aligners.evaluate import (
-    BASELINE,
-    HEADER,
-    OURS,
-    Prediction,
-    Scores,
-    oracle_report,
-    raw_offsets,
-    score_mentions,
-)
 from kgtext.aligners.records import CleanedDocument
 from kgtext.common.cli_parser import HelpfulParser
 from kgtext.common.jsonl import read_json_lines
 from kgtext.corpus.reader import CorpusReader
+from kgtext.corpus.schemas import AlignmentLevel
 from kgtext.corpus.sharding import SPLITS
+from kgtext.evaluation.baseline import PlainLabelBaseline
+from kgtext.evaluation.gold import EvalDoc, GoldPair, load_rebel, load_redocred, load_webnlg, tail_key
+from kgtext.evaluation.oracle import oracle_report
+from kgtext.evaluation.report import plot_sweep, render, render_sweep, summary_rows
+from kgtext.evaluation.score import (
+    BASELINE,
+    OURS,
+    Prediction,
+    SetResult,
+    raw_offsets,
+    score_mentions,
+    score_pairs,
+)
 from kgtext.kg.config import KgConfig
 from kgtext.kg.lexicon import resolve_names
 from kgtext.kg.literals import literal_term
@@ -78,17 +80,6 @@ class Setting(NamedTuple):
     unscored: tuple[str, ...]
     renamed: dict[str, str]
     """IRIs the KG file spells percent-encoded -> the gold's spelling."""
-
-
-class SettingResult(NamedTuple):
-    name: str
-    about: str
-    documents: int
-    without_output: int
-    skipped_pairs: int
-    seconds: float
-    mentions: dict[str, dict[str, Scores]]
-    pairs: dict[str, dict[str, Scores]]
 
 
 # --- writing the inputs ------------------------------------------------------------------------------
@@ -333,7 +324,7 @@ def predict_build(
             else:
                 tail = renamed.get(t["tail"], t["tail"])
             triple = (renamed.get(t["head"], t["head"]), renamed.get(t["relation"], t["relation"]), tail)
-            pairs.add((index, triple, t["level"]))
+            pairs.add((index, triple, AlignmentLevel(t["level"])))
     return Prediction(frozenset(mentions), frozenset(pairs), tuple(s.raw_span for s in placed))
 
 
@@ -347,45 +338,8 @@ def predict_baseline(
         for start, end, entity in found:
             mentions.add((offsets[sent.start + start], offsets[sent.start + end - 1] + 1, entity, "label"))
         for triple in baseline.pairs(entity for _, _, entity in found):
-            pairs.add((index, triple, "allent"))
+            pairs.add((index, triple, AlignmentLevel.ALLENT))
     return Prediction(frozenset(mentions), frozenset(pairs), tuple(s.raw_span for s in placed))
-
-
-def score_pairs(items: Sequence[EvalDoc], preds: Sequence[Prediction]) -> tuple[dict[str, Scores], int]:
-    """Pair scores per level; a document without output scores all its gold pairs as misses.
-
-    WebNLG gold numbers its own sentences: a document whose sentence count differs is skipped (counted).
-    """
-    counts: Counter[str] = Counter()
-    skipped = 0
-    for item, pred in zip(items, preds, strict=True):
-        if not pred.sentence_spans:
-            counts["gold"] += len({(p.sentence, p.anchor, p.triple) for p in item.pairs})
-            continue
-        if item.gold_sentences >= 0:
-            if item.gold_sentences != len(pred.sentence_spans):
-                skipped += 1
-                continue
-            gold = {(p.sentence, p.triple) for p in item.pairs}
-        else:
-            gold = set()
-            for p in item.pairs:
-                index = next((i for i, (s, e) in enumerate(pred.sentence_spans) if s <= p.anchor < e), -1)
-                gold.add((index, p.triple))
-        best: dict[tuple[int, tuple[str, str, str]], str] = {}
-        for index, triple, level in sorted(pred.pairs):
-            best.setdefault((index, triple), level)
-        counts["gold"] += len(gold)
-        for pair, level in best.items():
-            hit = pair in gold
-            for name in ("all", level):
-                counts[f"pred.{name}"] += 1
-                counts[f"hit.{name}"] += hit
-    rows = {
-        name: Scores(counts[f"pred.{name}"], counts[f"hit.{name}"], counts["gold"], counts[f"hit.{name}"])
-        for name in ("all", "spo", "allent", "nosub")
-    }
-    return rows, skipped
 
 
 def _renamed_names(names: Iterable[Names], renamed: dict[str, str]) -> list[Names]:
@@ -423,7 +377,7 @@ def _baseline_for(setting: Setting, literals: dict[str, str]) -> PlainLabelBasel
 
 def evaluate_setting(
     setting: Setting, work: Path, confidence: float = 0.0, baseline: PlainLabelBaseline | None = None
-) -> SettingResult:
+) -> SetResult:
     """Build, read back and score one setting, with the baseline on the same sentences (``baseline``: the
     setting's, when already made for another threshold; it reads the whole KG)."""
     began = time.perf_counter()
@@ -441,7 +395,7 @@ def evaluate_setting(
         base.append(predict_baseline(placed, offsets, baseline))
     pairs_ours, skipped = score_pairs(setting.items, ours)
     pairs_base, _ = score_pairs(setting.items, base)
-    return SettingResult(
+    return SetResult(
         setting.name,
         setting.about,
         len(setting.items),
@@ -454,139 +408,6 @@ def evaluate_setting(
         },
         {OURS: pairs_ours, BASELINE: pairs_base},
     )
-
-
-# --- reporting -------------------------------------------------------------------------------------
-def _f(scores: Scores) -> str:
-    """``P / R / F1``; ``-`` where there is nothing to divide by (no prediction is scored, no gold)."""
-    p, r, f = scores.prf()
-    shown = [
-        f"{x:.3f}" if n else "-"
-        for x, n in ((p, scores.predicted), (r, scores.gold), (f, scores.predicted and scores.gold))
-    ]
-    return " / ".join(shown)
-
-
-def _figures(scores: Scores) -> dict[str, float | int]:
-    p, r, f = scores.prf()
-    return {"p": p, "r": r, "f1": f, **scores._asdict()}
-
-
-def summary_rows(results: Sequence[SettingResult]) -> list[dict[str, Any]]:
-    """One headline row per setting: pair and mention figures (and their counts) of kgtext and the baseline."""
-    out = []
-    for res in results:
-        row: dict[str, Any] = {
-            "setting": res.name,
-            "documents": res.documents,
-            "without_output": res.without_output,
-            "skipped_pairs": res.skipped_pairs,
-        }
-        for system in (OURS, BASELINE):
-            row[system] = {
-                "pairs": _figures(res.pairs[system]["all"]),
-                "mentions": _figures(res.mentions[system]["all"]),
-                "mentions_overlap": _figures(res.mentions[system]["all (overlap)"]),
-            }
-        out.append(row)
-    return out
-
-
-def render(results: Sequence[SettingResult], data_dir: str) -> str:
-    """The Markdown report: a headline table, then every setting's mention and pair rows."""
-    lines = [
-        "# Alignment quality through `kgtext build-corpus` (`kgtext align-eval`)",
-        "",
-        f"Gold data from `{data_dir}`. Each setting is built by `kgtext build-corpus` with one KG for the whole",
-        "gold set and `--min-sentence-words 0`; `aligned/` is read back and scored. A document without output",
-        "scores as misses. Mentions: exact span and entity (`all`), or a span overlapping a gold span of the same",
-        f"entity (`all (overlap)`). Pairs: (sentence, triple). `{BASELINE}`: exact case-sensitive labels and aliases",
-        "of the whole KG on word boundaries, every candidate kept, a triple where head and tail co-occur.",
-        "Protocols: docs/ALIGNMENT.md.",
-        "",
-        "| setting | documents | no output | kgtext pairs P / R / F1 | baseline pairs P / R / F1 | kgtext mentions (overlap) P / R / F1 | baseline mentions (overlap) |",
-        "|---|---:|---:|---|---|---|---|",
-    ]
-    for res in results:
-        lines.append(
-            f"| {res.name} | {res.documents} | {res.without_output} | {_f(res.pairs[OURS]['all'])} | "
-            f"{_f(res.pairs[BASELINE]['all'])} | {_f(res.mentions[OURS]['all (overlap)'])} | "
-            f"{_f(res.mentions[BASELINE]['all (overlap)'])} |"
-        )
-    for res in results:
-        lines += ["", f"## {res.name}", "", res.about, ""]
-        lines.append(
-            f"Built, read back and scored in {res.seconds:.1f} s; {res.without_output} documents without output."
-        )
-        if res.skipped_pairs:
-            lines.append(
-                f"{res.skipped_pairs} documents skipped for pairs: sentence count differs from the gold split."
-            )
-        lines += ["", "### Mentions", "", HEADER]
-        for system, rows in res.mentions.items():
-            lines += [scores.row(system, what) for what, scores in rows.items()]
-        lines += ["", "### Triple -> sentence pairs", "", HEADER]
-        for system, rows in res.pairs.items():
-            lines += [
-                scores.row(system, what) for what, scores in rows.items() if system == OURS or what == "all"
-            ]
-    return "\n".join(lines) + "\n"
-
-
-def render_sweep(
-    base: float, results: Sequence[SettingResult], sweep: dict[float, list[SettingResult]]
-) -> str:
-    """Pair and mention (overlap) P / R / F1 per ``--min-mention-confidence``, each a full rebuild."""
-    table = {base: list(results), **sweep}
-    names = [r.name for r in results]
-    lines = [
-        "",
-        "## Precision and recall per `--min-mention-confidence`",
-        "",
-        "Each row is a full rebuild of every setting with that threshold (mentions whose linking confidence",
-        "is below it are dropped before triples are aligned; docs/ALIGNMENT.md). Pairs, then mentions (overlap).",
-        "",
-        "| threshold | " + " | ".join(names) + " |",
-        "|---:|" + "---|" * len(names),
-    ]
-    for threshold in sorted(table):
-        by_name = {r.name: r for r in table[threshold]}
-        cells = [
-            f"{_f(by_name[n].pairs[OURS]['all'])}<br>{_f(by_name[n].mentions[OURS]['all (overlap)'])}"
-            for n in names
-        ]
-        lines.append(f"| {threshold:g} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def plot_sweep(
-    base: float, results: Sequence[SettingResult], sweep: dict[float, list[SettingResult]], path: str
-) -> None:
-    """Pair precision against recall per setting, one point per threshold (a PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    table = {base: list(results), **sweep}
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    for res in results:
-        points = []
-        for threshold in sorted(table):
-            scores = next(r for r in table[threshold] if r.name == res.name).pairs[OURS]["all"]
-            p, r, _ = scores.prf()
-            points.append((r, p, threshold))
-        ax.plot([x for x, _, _ in points], [y for _, y, _ in points], marker="o", label=res.name)
-        for x, y, threshold in points:
-            ax.annotate(f"{threshold:g}", (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    ax.set_xlabel("pair recall")
-    ax.set_ylabel("pair precision")
-    ax.set_title("kgtext align-eval: threshold on mention confidence")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
 
 
 def _thresholds(text: str) -> list[float]:
@@ -663,7 +484,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--data-dir: {args.data_dir} is not a directory")
     work = Path(args.work)
     results = []
-    sweep: dict[float, list[SettingResult]] = {t: [] for t in sweep_at}
+    sweep: dict[float, list[SetResult]] = {t: [] for t in sweep_at}
     for name in names:
         setting = SETTINGS[name](args.data_dir, work)
         if args.limit:
@@ -701,5 +522,4 @@ def _limited(setting: Setting, limit: int, work: Path) -> Setting:
 
 def _oracle_report(data_dir: str, limit: int) -> str:
     """The old per-entry-KG scores (each document against its own triples), labelled as a diagnostic."""
-    body = oracle_report(data_dir, limit=limit).split("\n", 1)[1]
-    return "\n# Diagnostic only: per-entry-KG oracle (each document aligned against its own triples)\n" + body
+    return oracle_report(data_dir, limit=limit)
