@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Set
 from typing import Any, NamedTuple
 
 import ahocorasick
@@ -34,7 +34,7 @@ from kgtext.aligners.mentions import (
 )
 from kgtext.aligners.records import PARAGRAPH_SEPARATOR, CleanedDocument, Link
 from kgtext.corpus.records import AlignedDocument, AlignedSentence, AlignedTriple, Mention, Span
-from kgtext.corpus.schemas import AlignmentLevel, MentionSource
+from kgtext.corpus.schemas import AlignmentLevel, MentionKind, MentionSource
 from kgtext.kg.literals import literal_kind, literal_term, surface_forms
 from kgtext.kg.records import Names, Triple
 
@@ -288,9 +288,14 @@ class Aligner:
         entities: Sequence[Names],
         triples: Sequence[Triple],
         relations: Sequence[Names],
+        relation_iris: Iterable[str] = (),
     ) -> AlignedDocument:
-        """Align one cleaned document against its candidate entities, triples and relation names."""
+        """Align one cleaned document against its candidate entities, triples and relation names.
+
+        ``relation_iris``: candidates known to be KG properties (from the lexicon index); they and the
+        relations of ``triples`` give mentions the kind ``relation`` (:func:`mention_kind`)."""
         prepared = self._prepare(doc, entities, triples, relations)
+        properties = frozenset(relation_iris) | {n.iri for n in relations} | {t.relation for t in triples}
         links = sorted(doc.links)
         found: list[tuple[_Sentence, list[Mention]]] = []
         threshold, below = self.config.min_mention_confidence, 0
@@ -322,6 +327,7 @@ class Aligner:
             near = any(named[max(0, index - window) : index + 1])
             subject = topic if doc.subject or near else ""
             mentions = self._subject_reference(mentions, sent, subject, given=bool(doc.subject))
+            mentions = [m._replace(kind=mention_kind(m.entity, properties)) for m in mentions]
             aligned = align_triples(mentions, text, prepared, subject, self.language)
             phrases = self._phrases(sent)
             passes = words >= self.config.min_sentence_words
@@ -353,6 +359,13 @@ class Aligner:
             return ()
         base = sent.start_char
         return tuple(Span(c.start_char - base, c.end_char - base) for c in sent.noun_chunks)
+
+
+def mention_kind(entity: str, properties: Set[str]) -> str:
+    """``literal`` for an N-Triples literal term, ``relation`` for a KG property, else ``entity``."""
+    if entity.startswith('"'):
+        return MentionKind.LITERAL.value
+    return MentionKind.RELATION.value if entity in properties else MentionKind.ENTITY.value
 
 
 def _inside(links: Sequence[Link], start: int, end: int) -> list[Link]:
@@ -393,10 +406,15 @@ _LEVEL_ORDER = {AlignmentLevel.SPO: 0, AlignmentLevel.ALLENT: 1, AlignmentLevel.
 def document_stats(doc: AlignedDocument) -> dict[str, int]:
     """Counters for the manifest: ``documents``, ``sentences`` (all), ``sentences.short`` (below the word
     minimum), and ``mentions.<source>`` / ``triples.<level>`` over the sentences that pass the filter
-    (those written to ``aligned/``), ``mentions.below_threshold`` (dropped by confidence, all sentences), and
-    whether the document got any (``documents.with_mentions``,
-    ``documents.with_triples``)."""
-    counts: dict[str, int] = {"documents": 1, "sentences": len(doc.sentences), "sentences.short": 0}
+    (those written to ``aligned/``), ``relation_mentions`` (those of them whose kind is ``relation``: counted
+    apart, they are also in ``mentions.<source>``), ``mentions.below_threshold`` (dropped by confidence, all
+    sentences), and whether the document got any (``documents.with_mentions``, ``documents.with_triples``)."""
+    counts: dict[str, int] = {
+        "documents": 1,
+        "sentences": len(doc.sentences),
+        "sentences.short": 0,
+        "relation_mentions": 0,
+    }
     for source in MentionSource:
         counts[f"mentions.{source.value}"] = 0
     for level in AlignmentLevel:
@@ -407,6 +425,7 @@ def document_stats(doc: AlignedDocument) -> dict[str, int]:
             continue
         for mention in sent.mentions:
             counts[f"mentions.{mention.source}"] += 1
+            counts["relation_mentions"] += mention.kind == MentionKind.RELATION
         for triple in sent.triples:
             counts[f"triples.{triple.level}"] += 1
     counts["mentions.below_threshold"] = doc.below_threshold

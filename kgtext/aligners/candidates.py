@@ -74,6 +74,8 @@ class AlignInput(NamedTuple):
     relations: tuple[Names, ...]
     labels: tuple[tuple[str, str], ...]
     """IRI -> display label of every known entity and relation of the document, sorted by IRI."""
+    relation_iris: tuple[str, ...] = ()
+    """Candidates the lexicon index knows as KG properties (their mentions get the kind ``relation``)."""
 
 
 def seed_requests(doc: CleanedDocument) -> Iterator[tuple[str, SeedRequest]]:
@@ -170,9 +172,12 @@ class KgLookup(Protocol):
         ...
 
 
-def gather(doc: CleanedDocument, candidates: Iterable[str], kg: KgLookup) -> AlignInput:
+def gather(
+    doc: CleanedDocument, candidates: Iterable[str], kg: KgLookup, relation_iris: Iterable[str] = ()
+) -> AlignInput:
     """The aligner's input for one document: its links, subject and ``candidates`` (plain-text linking)
-    looked up in ``kg``, two look-ups in all (the seeds, then the names their triples ask for)."""
+    looked up in ``kg``, two look-ups in all (the seeds, then the names their triples ask for).
+    ``relation_iris``: the candidates that are KG properties, passed on to the aligner."""
     requests = dict(seed_requests(doc))
     for iri in candidates:
         requests.setdefault(iri, SeedRequest(doc.id, False))
@@ -204,4 +209,5 @@ def gather(doc: CleanedDocument, candidates: Iterable[str], kg: KgLookup) -> Ali
             (iri, {"requests": wanted[iri], "names": [found[iri]] if iri in found else []})
         )
     ]
-    return next(assemble((doc.id, {"doc": [doc], "seeds": seeds, "grants": grants})))
+    found_input = next(assemble((doc.id, {"doc": [doc], "seeds": seeds, "grants": grants})))
+    return found_input._replace(relation_iris=tuple(sorted(set(relation_iris))))

@@ -35,6 +35,7 @@ INDEX_SCHEMA = pa.schema(
         pa.field("iri", pa.string(), nullable=False),
         pa.field("source", pa.int8(), nullable=False),
         pa.field("prior", pa.int64(), nullable=False),
+        pa.field("relation", pa.bool_(), nullable=False),
     ]
 )
 _WORD = re.compile(r"\w+")
@@ -55,12 +56,15 @@ class FormEntry(NamedTuple):
     """:data:`LABEL` or :data:`ALIAS`."""
     prior: int
     """The entity's degree in the KG (triples it takes part in)."""
+    relation: bool = False
+    """The IRI is a KG property: some triple uses it as its predicate (its mentions get the kind ``relation``)."""
 
 
 class Candidate(NamedTuple):
     iri: str
     source: int
     prior: int
+    relation: bool = False
 
 
 def key_hash(key: str) -> int:
@@ -77,7 +81,13 @@ def form_entries(
 
 
 def forms_of(
-    names: Names, prior: int, min_chars: int, max_words: int, stop_words: frozenset[str] = frozenset()
+    names: Names,
+    prior: int,
+    min_chars: int,
+    max_words: int,
+    stop_words: frozenset[str] = frozenset(),
+    *,
+    relation: bool = False,
 ) -> tuple[list[FormEntry], int]:
     """The entity's forms and how many were left out: beyond :data:`MAX_FORMS_PER_ENTITY`, longer than
     ``max_words`` words, or made only of stop words ("it", "the who") (see :func:`indexable`)."""
@@ -94,7 +104,7 @@ def forms_of(
             else:
                 best[key] = ALIAS
     kept = [
-        FormEntry(key_hash(key), names.iri, source, prior)
+        FormEntry(key_hash(key), names.iri, source, prior, relation)
         for key, source in sorted(best.items())
         if indexable(key, max_words, stop_words)
     ]
@@ -132,6 +142,7 @@ def encode_index_shard(entries: Iterable[FormEntry], max_per_form: int) -> tuple
             pa.array([e.iri for e in kept], pa.string()),
             pa.array([e.source for e in kept], pa.int8()),
             pa.array([e.prior for e in kept], pa.int64()),
+            pa.array([e.relation for e in kept], pa.bool_()),
         ],
         schema=INDEX_SCHEMA,
     )
@@ -177,13 +188,14 @@ class LexiconIndex:
             starts = np.repeat(lo - np.cumsum(lengths) + lengths, lengths)
             rows = starts + np.arange(int(lengths.sum()))
             picked = self._tables[shard].take(pa.array(rows, pa.int64()))
-            for iri, source, prior in zip(
+            for iri, source, prior, relation in zip(
                 picked.column("iri").to_pylist(),
                 picked.column("source").to_pylist(),
                 picked.column("prior").to_pylist(),
+                picked.column("relation").to_pylist(),
                 strict=True,
             ):
-                _keep_best(found, Candidate(iri, source, prior))
+                _keep_best(found, Candidate(iri, source, prior, relation))
         return [found[iri] for iri in sorted(found)]
 
 

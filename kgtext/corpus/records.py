@@ -12,7 +12,8 @@ PICKLE_PROTOCOL = 5
 
 
 class Mention(NamedTuple):
-    """An entity (or literal) mention: ``[start, end)`` character offsets into the sentence text."""
+    """A mention of an entity, a relation or a literal: ``[start, end)`` character offsets into the sentence
+    text."""
 
     start: int
     end: int
@@ -24,6 +25,8 @@ class Mention(NamedTuple):
     """How sure the linker is that the span names ``entity``, in ``[0, 1]`` (see docs/ALIGNMENT.md): 1 for
     a link, a literal or a given subject's own name; lower for a name shared by several candidates or found
     only through the KG lexicon without KG support in the document."""
+    kind: str = "entity"
+    """A :class:`kgtext.corpus.schemas.MentionKind` value: entity, relation (a KG property) or literal."""
 
 
 class AlignedTriple(NamedTuple):

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from kgtext.corpus.tasks.schemas import TASK_SCHEMAS
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 """Version of the corpus directory layout and of every schema. Readers refuse newer versions."""
 
 
@@ -28,6 +28,17 @@ class MentionSource(enum.StrEnum):
     """A sentence-initial pronoun referring to the inferred topic of a document without a subject."""
     DATE = "date"
     NUMBER = "number"
+
+
+class MentionKind(enum.StrEnum):
+    """What a mention names (``aligned.mentions.kind``)."""
+
+    ENTITY = "entity"
+    RELATION = "relation"
+    """A KG property (an IRI some triple uses as its predicate, or named as a property), e.g. the word
+    "leader" for ``dbo:leader``; found when the KG names its properties like entities."""
+    LITERAL = "literal"
+    """A date or number: ``entity`` is an N-Triples literal term."""
 
 
 class AlignmentLevel(str, enum.Enum):
@@ -48,6 +59,7 @@ MENTION_TYPE = pa.struct(
         pa.field("entity", pa.string(), nullable=False),
         pa.field("source", pa.string(), nullable=False),
         pa.field("confidence", pa.float32(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
     ]
 )
 ALIGNED_TRIPLE_TYPE = pa.struct(

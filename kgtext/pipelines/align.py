@@ -57,7 +57,9 @@ class AlignDocuments(beam.DoFn):
         self.aligner = aligner_for(self.config)
 
     def process(self, item: AlignInput) -> Iterator[AlignedRecord]:
-        aligned = self.aligner.align(item.doc, item.entities, item.triples, item.relations)
+        aligned = self.aligner.align(
+            item.doc, item.entities, item.triples, item.relations, item.relation_iris
+        )
         yield AlignedRecord(aligned, used_labels(item, aligned.sentences))
 
 

@@ -26,7 +26,7 @@ import apache_beam as beam
 from kgtext.aligners.candidates import AlignInput, gather
 from kgtext.aligners.kg_index import KgIndex, encode_blob_shard, facts_value, names_value, shard_of
 from kgtext.aligners.language import language_for
-from kgtext.aligners.lexicon_index import LexiconIndex, document_candidates
+from kgtext.aligners.lexicon_index import Candidate, LexiconIndex, document_candidates
 from kgtext.aligners.records import CleanedDocument
 from kgtext.corpus.records import PICKLE_PROTOCOL
 from kgtext.kg.records import Names, Triple
@@ -175,7 +175,7 @@ class GatherFn(beam.DoFn):
         for folder in self._copies:
             folder.cleanup()
 
-    def _candidates(self, doc: CleanedDocument) -> list[str]:
+    def _candidates(self, doc: CleanedDocument) -> list[Candidate]:
         lexicon = self.lexicon
         if lexicon is None or self._forms is None or (doc.links and not lexicon.linked_too):
             return []
@@ -184,8 +184,9 @@ class GatherFn(beam.DoFn):
         )
         if over:
             logger.warning("%s: %d lexicon candidates over max_candidates were skipped", doc.id, over)
-        return [candidate.iri for candidate in found]
+        return found
 
     def process(self, doc: CleanedDocument) -> Iterator[AlignInput]:
         assert self._kg is not None
-        yield gather(doc, self._candidates(doc), self._kg)
+        found = self._candidates(doc)
+        yield gather(doc, [c.iri for c in found], self._kg, [c.iri for c in found if c.relation])

@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 INDEX_SHARDS = 8
 
-FormRow = tuple[Any, str, int, int]
+FormRow = tuple[Any, str, int, int, bool]
 """A :class:`FormEntry` as a plain tuple. Its hash is an unsigned 64-bit int, beyond the signed range of the
 VarIntCoder that Beam (2.78+) picks for an ``int`` hint, so it is typed ``Any`` (a coder that holds any int)."""
 EntityForms = tuple[list[FormRow], int]
@@ -57,8 +57,9 @@ def index_file(index_dir: str, shard: int, shards: int) -> str:
     return join_path(index_dir, f"forms-{shard:05d}-of-{shards:05d}.arrow")
 
 
-DEGREE, NAMED = "degree", "named"
-"""Run kinds: the IRI endpoints of triples (one value per endpoint), and entities' Names."""
+DEGREE, NAMED, PREDICATE = "degree", "named", "predicate"
+"""Run kinds: the IRI endpoints of triples (one value per endpoint), entities' Names, and the IRIs triples use as
+predicates (their forms are marked ``relation``)."""
 LEXICON_SPILL_BYTES = 16 * 2**20
 """Estimated bytes buffered per spill (see :data:`kgtext.pipelines.kg_index.KG_SPILL_BYTES`)."""
 
@@ -67,6 +68,7 @@ def _spill_degree(triple: Triple, shards: int) -> Iterator[tuple[tuple[str, int]
     yield (DEGREE, shard_of(triple.head, shards)), (triple.head, 60 + len(triple.head))
     if not triple.tail_is_literal:
         yield (DEGREE, shard_of(triple.tail, shards)), (triple.tail, 60 + len(triple.tail))
+    yield (PREDICATE, shard_of(triple.relation, shards)), (triple.relation, 60 + len(triple.relation))
 
 
 def _spill_named(names: Names, shards: int) -> tuple[tuple[str, int], tuple[Names, int]]:
@@ -93,17 +95,23 @@ def shard_forms(
     _, items = group
     runs = sorted(item for item in items if item is not None)
     degree: Counter[str] = Counter()
+    predicates: set[str] = set()
     named: dict[str, list[Names]] = {}
     for kind, path in runs:
         values = pickle.loads(read_bytes(path))
         if kind == DEGREE:
             degree.update(values)
+        elif kind == PREDICATE:
+            predicates.update(values)
         else:
             for names in values:
                 named.setdefault(names.iri, []).append(names)
     for iri in sorted(named):
-        entries, skipped = forms_of(min(named[iri]), degree[iri], min_chars, MAX_WORDS, stops)
-        yield [(e.hash, e.iri, e.source, e.prior) for e in entries], skipped
+        relation = iri in predicates
+        entries, skipped = forms_of(
+            min(named[iri]), degree[iri], min_chars, MAX_WORDS, stops, relation=relation
+        )
+        yield [(e.hash, e.iri, e.source, e.prior, e.relation) for e in entries], skipped
 
 
 def _keyed_entries(forms: EntityForms, shards: int) -> Iterator[tuple[int, FormRow]]:
@@ -156,7 +164,7 @@ class BuildLexiconIndex(beam.PTransform[Any, Any]):
             join_path(self.index_dir, "runs"), _encode_run, "pickle", spill_bytes=LEXICON_SPILL_BYTES
         )
         iri_markers = names.pipeline | "EveryIriShard" >> beam.Create(
-            [((kind, i), None) for kind in (DEGREE, NAMED) for i in range(self.iri_shards)]
+            [((kind, i), None) for kind in (DEGREE, NAMED, PREDICATE) for i in range(self.iri_shards)]
         )
         forms = (
             (

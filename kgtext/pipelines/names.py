@@ -34,7 +34,7 @@ def name_pairs(
         if not sentence.passes_filter:
             continue
         for mention in sentence.mentions:
-            kinds.setdefault(mention.entity, ENTITY)
+            kinds.setdefault(mention.entity, RELATION if mention.kind == RELATION else ENTITY)
         for triple in sentence.triples:
             kinds[triple.relation] = RELATION
             kinds.setdefault(triple.head, ENTITY)

@@ -188,6 +188,7 @@ def summary_table(manifest: Manifest, timings: Mapping[str, float]) -> str:
         "documents.kept",
         "aligned.sentences",
         "aligned.sentences.short",
+        "aligned.relation_mentions",
     ]
     keys += sorted(
         k

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kgtext.aligners.align import Aligner, document_stats
+from kgtext.aligners.align import Aligner, document_stats, mention_kind
 from kgtext.aligners.clean import clean_document
 from kgtext.aligners.config import AlignerConfig
 from kgtext.aligners.language import english_plural, language_for, normalise_same_length
@@ -40,7 +40,7 @@ def test_rebel_links_dates_and_triples(fixtures: Path, aligner: Aligner) -> None
     assert sent.text.startswith("David M. Louie (born October 8, 1951, in Oakland, California) is")
     assert sent.mentions == (
         Mention(0, 14, WD + "Q16149427", "link"),
-        Mention(21, 36, f'"1951-10-08T00:00:00Z"^^<{DATE}Time>', "date"),
+        Mention(21, 36, f'"1951-10-08T00:00:00Z"^^<{DATE}Time>', "date", kind="literal"),
         Mention(41, 48, WD + "Q17042", "link"),
         Mention(50, 60, WD + "Q99", "link"),
         Mention(101, 127, WD + "Q4818635", "link"),
@@ -61,7 +61,7 @@ def test_rebel_links_dates_and_triples(fixtures: Path, aligner: Aligner) -> None
 def test_year_inside_a_link_is_a_nested_date(fixtures: Path, aligner: Aligner) -> None:
     first = _rebel(fixtures, aligner, "30114533").sentences[0]
     assert first.mentions[:2] == (
-        Mention(4, 8, f'"1913-01-01T00:00:00Z"^^<{DATE}Time>', "date"),
+        Mention(4, 8, f'"1913-01-01T00:00:00Z"^^<{DATE}Time>', "date", kind="literal"),
         Mention(4, 43, WD + "Q4559696", "link"),
     )
     assert (
@@ -112,7 +112,7 @@ def test_webnlg_labels_literal_dates_and_spo(fixtures: Path, aligner: Aligner) -
     assert sent.mentions == (
         Mention(0, 12, DBR + "Alan_Shepard", "label"),
         Mention(45, 54, DBR + "Apollo_14", "label", 0.9),  # a neighbour of the subject
-        Mention(64, 74, f'"1974-08-01"^^<{DATE}>', "date"),
+        Mention(64, 74, f'"1974-08-01"^^<{DATE}>', "date", kind="literal"),
     )
     assert sent.triples == (
         AlignedTriple(DBR + "Alan_Shepard", DBP + "dateOfRetirement", "1974-08-01", True, "allent"),
@@ -303,3 +303,28 @@ def test_confidence_threshold_drops_and_counts_mentions() -> None:
     assert document_stats(aligned)["mentions.below_threshold"] == 1
     with pytest.raises(ValueError, match="min_mention_confidence"):
         AlignerConfig(min_mention_confidence=1.5)
+
+
+def test_a_kg_property_named_like_an_entity_is_a_relation_mention(fixtures: Path, aligner: Aligner) -> None:
+    """A KG that labels its properties (WebNLG, DBpedia) makes plain-text linking (no subject, no links: every
+    candidate is kept) link a word such as "crew member" to the property IRI: the mention says so (kind
+    ``relation``), a literal says ``literal``."""
+    item = next(i for i in load_webnlg(str(fixtures)) if i.doc.id == "Astronaut-Id1-Id2-2")
+    prop = DBP + "was_a_crew_member_of"
+    entities = (*item.entities, Names(prop, "crew member", ()))
+    plain = _clean(item.doc._replace(subject=""))
+    [sent] = aligner.align(plain, entities, item.triples, [], [prop]).sentences
+    assert [(sent.text[m.start : m.end], m.kind) for m in sent.mentions] == [
+        ("Alan Shepard", "entity"),
+        ("crew member", "relation"),
+        ("Apollo 14", "entity"),
+        ("1974-08-01", "literal"),
+    ]
+    assert document_stats(aligner.align(plain, entities, item.triples, [], [prop]))["relation_mentions"] == 1
+
+
+def test_mention_kind() -> None:
+    properties = {DBP + "leader"}
+    assert mention_kind(DBP + "leader", properties) == "relation"
+    assert mention_kind(DBR + "Bolivia", properties) == "entity"
+    assert mention_kind('"1974-08-01"^^<http://www.w3.org/2001/XMLSchema#date>', properties) == "literal"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from kgtext.aligners.lexicon_index import (
     MAX_FORMS_PER_ENTITY,
+    FormEntry,
     LexiconIndex,
     candidate_keys,
     chunks,
@@ -81,3 +82,26 @@ def test_a_huge_document_is_scanned_in_bounded_pieces() -> None:
     pieces = list(chunks(text, 10_000))
     assert "".join(pieces) == text and max(len(p) for p in pieces) <= 10_000
     assert all(p.endswith(" ") for p in pieces)
+
+
+def test_a_property_keeps_its_relation_mark_through_the_index(tmp_path: Path) -> None:
+    """Phase 0 marks the forms of every IRI a triple uses as its predicate (``shard_forms`` reads the
+    predicate runs), and a look-up hands the mark on (``Candidate.relation``)."""
+    import pickle
+
+    from kgtext.pipelines import lexicon
+
+    leader = "http://dbpedia.org/ontology/leader"
+    runs = {
+        "named": [Names(leader, "leader", ()), Names(Q + "Q750", "Bolivia", ())],
+        "degree": [Q + "Q750", Q + "Q750"],
+        "predicate": [leader],
+    }
+    for kind, values in runs.items():
+        (tmp_path / kind).write_bytes(pickle.dumps(values))
+    items = [(kind, str(tmp_path / kind)) for kind in runs] + [None]
+    rows = [row for forms, _ in lexicon.shard_forms((0, items), 2, frozenset()) for row in forms]
+    assert {(iri, relation) for _, iri, _, _, relation in rows} == {(leader, True), (Q + "Q750", False)}
+    index = _index(tmp_path, [FormEntry(*row) for row in rows])
+    found = index.lookup([key_hash("leader"), key_hash("bolivia")])
+    assert [(c.iri, c.prior, c.relation) for c in found] == [(leader, 0, True), (Q + "Q750", 2, False)]

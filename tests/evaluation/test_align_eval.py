@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kgtext.evaluation.align_eval import main, nt_iri
+from kgtext.evaluation.align_eval import _doc_record, _union_kg, _write, aligned_rows, kg_lines, main, nt_iri
 from kgtext.evaluation.baseline import PlainLabelBaseline
 from kgtext.kg.records import Names, Triple
 from tests.pipelines.conftest import REDOCRED, build
@@ -114,3 +114,39 @@ def test_unknown_setting_and_missing_data_dir_exit_2(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as missing:
         main(["--data-dir", str(tmp_path / "absent")])
     assert missing.value.code == 2
+
+
+def test_a_property_the_kg_names_is_a_relation_mention_in_the_built_corpus(tmp_path: Path) -> None:
+    """A KG that names a property like an entity (WebNLG's KG, whose property ``was_a_crew_member_of`` is
+    given the alias "crew member" here, as DBpedia labels its properties) makes plain-text linking find the
+    words "crew member": phase 0 marks the property's forms, the mention's kind is ``relation`` in
+    ``aligned/``, the manifest counts it, and no entity or literal is called a relation."""
+    from kgtext.evaluation.gold import load_webnlg
+    from kgtext.kg.records import Names
+
+    items = load_webnlg(str(GOLD))
+    triples, names = _union_kg(items)
+    crew = "http://dbpedia.org/property/was_a_crew_member_of"
+    names = [Names(n.iri, n.label, ("crew member",)) if n.iri == crew else n for n in names]
+    kg = _write(tmp_path / "kg.nt", kg_lines(triples, names))
+    docs = _write(tmp_path / "docs.jsonl", (_doc_record(i, subject=False, links=False) for i in items))
+    build(tmp_path / "corpus", [kg], [docs], "--min-sentence-words", "0")
+    corpus = tmp_path / "corpus"
+    predicates = {t.relation for t in triples}
+    found: dict[str, set[tuple[str, str]]] = {}
+    for rows in aligned_rows(corpus).values():
+        for row in rows:
+            for m in row["mentions"]:
+                found.setdefault(m["kind"], set()).add((row["text"][m["start"] : m["end"]], m["entity"]))
+    assert found["relation"] == {("crew member", crew)}
+    assert not {entity for _, entity in found["entity"]} & predicates
+    assert found["literal"] and all(entity.startswith('"') for _, entity in found["literal"])
+    stats = json.loads((corpus / "manifest.json").read_text())["statistics"]
+    relation_rows = [
+        m
+        for rows in aligned_rows(corpus).values()
+        for r in rows
+        for m in r["mentions"]
+        if m["kind"] == "relation"
+    ]
+    assert stats["aligned.relation_mentions"] == len(relation_rows) >= 1
