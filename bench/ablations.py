@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from kgtext.common.jsonl import loads_line, read_json_lines, split_lines
+from kgtext.corpus.stats import StatKey
 from kgtext.model.train.log import read_metrics
 
 REPO = Path(__file__).resolve().parents[1]
@@ -365,8 +366,8 @@ def main() -> None:
         "",
         f"Rewritten by `make ablations`{' --smoke (driver check only: not results)' if args.smoke else ''}; "
         f"{len(variants)} variants x {len(seeds)} seed(s), preset {args.preset}, {steps} steps each, on {_machine()}. "
-        f"Corpus: {stats.get('documents.kept', 0)} documents, {stats.get('aligned.sentences', 0)} aligned sentences, "
-        f"{stats.get('kg.triples', 0)} KG triples; held out for fine-tuning: {len(sentences)} FewRel sentences and "
+        f"Corpus: {stats.get(StatKey.DOCUMENTS_KEPT, 0)} documents, {stats.get(StatKey.ALIGNED_SENTENCES, 0)} aligned sentences, "
+        f"{stats.get(StatKey.KG_TRIPLES, 0)} KG triples; held out for fine-tuning: {len(sentences)} FewRel sentences and "
         f"{len(facts)} facts (removed from pre-training: {removed['documents']} documents, {removed['kg_lines']} KG lines).",
         "",
         "## Final validation loss per variant",

@@ -22,6 +22,8 @@ import time
 
 from bench.bench_pipeline import REPO, SHARED, _mib, _replicate_rebel, make_inputs, run_build
 from kgtext.common.jsonl import split_lines
+from kgtext.corpus.schemas import AlignmentLevel
+from kgtext.corpus.stats import StatFamily, StatKey
 
 WORK = REPO / "bench" / "_work" / "bad_scale"
 HOT = "Q30"
@@ -91,12 +93,12 @@ def run() -> str:
     ):
         s = r["stats"]
         rows.append(
-            f"| {label} | {s.get('documents.kept', 0)} | {s.get('aligned.sentences', 0)} | "
-            f"{sum(v for k, v in s.items() if k.startswith('aligned.triples.'))} | "
+            f"| {label} | {s.get(StatKey.DOCUMENTS_KEPT, 0)} | {s.get(StatKey.ALIGNED_SENTENCES, 0)} | "
+            f"{StatFamily.ALIGNED_TRIPLES.total(s, AlignmentLevel)} | "
             f"{r['timings']['total']:.1f} | {_mib(r['rss_self_kb'])} |"
         )
     long_stats = long["stats"]
-    dropped = {k: v for k, v in long_stats.items() if k.startswith("documents.dropped")}
+    dropped = {k: v for k, v in long_stats.items() if k.startswith(StatFamily.DOCUMENTS_DROPPED.prefix)}
     elapsed = time.perf_counter() - started
     return "\n".join(
         [
@@ -113,7 +115,7 @@ def run() -> str:
             "",
             f"One 50,000-sentence document beside the 1x bench inputs: peak RSS {_mib(long['rss_self_kb'])} MiB "
             f"against {_mib(base['rss_self_kb'])} MiB without it ({long['rss_self_kb'] / base['rss_self_kb']:.2f}x); "
-            f"documents kept {long_stats.get('documents.kept', 0)} (1x: {base['stats'].get('documents.kept', 0)}); "
+            f"documents kept {long_stats.get(StatKey.DOCUMENTS_KEPT, 0)} (1x: {base['stats'].get(StatKey.DOCUMENTS_KEPT, 0)}); "
             f"dropped counts {json.dumps(dropped, sort_keys=True)}.",
             "",
             "The KG with 100x more entities than the documents mention: bench_pipeline's padded-KG series.",

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from kgtext.common.jsonl import split_lines
+from kgtext.corpus.stats import StatKey
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -225,7 +226,7 @@ def make_padded_kg(copies: int) -> dict[str, list[str]]:
 
 def triple_slope(points: list[dict[str, Any]]) -> str:
     """The least-squares slope of the in-process build's peak RSS per added KG triple (documents fixed)."""
-    triples = [float(r["stats"].get("kg.triples", 0)) for r in points]
+    triples = [float(r["stats"].get(StatKey.KG_TRIPLES, 0)) for r in points]
     rss = [float(r["rss_self_kb"]) * 1024 for r in points]
     slope = _least_squares(triples, rss)
     sizes = ", ".join(
@@ -344,7 +345,7 @@ def memory_slope(points: list[tuple[dict[str, Any], int]]) -> str:
     """The least-squares slope of the in-process build's peak RSS per added document and per MB of text."""
     if len(points) < 2:
         return ""
-    docs = [float(r["stats"].get("documents.kept", 0)) for r, _ in points]
+    docs = [float(r["stats"].get(StatKey.DOCUMENTS_KEPT, 0)) for r, _ in points]
     rss_kb = [float(r["rss_self_kb"]) for r, _ in points]
     text_mb = [b / 1e6 for _, b in points]
     per_doc = _least_squares(docs, rss_kb)
@@ -395,7 +396,7 @@ def run() -> str:
     ]
     floor_rate = n_floor / t_floor
     for (factor, name), r in results.items():
-        sentences = r["stats"].get("aligned.sentences", 0)
+        sentences = r["stats"].get(StatKey.ALIGNED_SENTENCES, 0)
         total = r["timings"]["total"]
         rate = sentences / total
         t = r["timings"]
@@ -403,14 +404,14 @@ def run() -> str:
         phase2 = next(v for k, v in t.items() if k.startswith("phase 2"))
         workers = "/".join(_mib(x) for x in r.get("rss_workers_kb", [])) or _mib(r["rss_children_kb"])
         rows.append(
-            f"| {factor}x | {name} | {r['stats'].get('documents.kept', 0)} | {sentences} | {total:.1f} | "
+            f"| {factor}x | {name} | {r['stats'].get(StatKey.DOCUMENTS_KEPT, 0)} | {sentences} | {total:.1f} | "
             f"{phase1:.1f} / {t['tokenizer training']:.1f} / {phase2:.1f} | {rate:.0f} | {rate / floor_rate:.2f} | "
             f"{_mib(r['rss_self_kb'])} | {workers} |"
         )
     floors = []
     for factor, p in pure.items():
         r = results[(factor, IN_PROCESS)]
-        build_rate = r["stats"].get("aligned.sentences", 0) / r["timings"]["total"]
+        build_rate = r["stats"].get(StatKey.ALIGNED_SENTENCES, 0) / r["timings"]["total"]
         pure_rate = p["sentences"] / p["seconds"]
         pure_stages = ", ".join(f"{k} {v:.1f}" for k, v in p.items() if k not in ("sentences", "seconds"))
         floors.append(

@@ -51,6 +51,7 @@ from bench.ablations import (
     welch,
 )
 from bench.ablations import finetune as ablations_finetune
+from kgtext.corpus.stats import StatKey
 from kgtext.model.train.health import COLLAPSED_PR, collapse_warning
 
 WORK = REPO / "bench" / "_work" / "proof"
@@ -307,8 +308,8 @@ def main() -> None:
         f"{statistics.mean(tokens['ernie']):,.0f} tokens seen by plain / ernie, mean over seeds).",
         "",
         f"Corpus (`kgtext build-corpus` over Re-DocRED dev + the REBEL sample + TEKGEN): "
-        f"{stats.get('documents.kept', 0)} documents, {stats.get('aligned.sentences', 0)} aligned sentences, "
-        f"{stats.get('kg.triples', 0)} KG triples. Held out: FewRel val split {PER_RELATION[0]}/{PER_RELATION[1]}/"
+        f"{stats.get(StatKey.DOCUMENTS_KEPT, 0)} documents, {stats.get(StatKey.ALIGNED_SENTENCES, 0)} aligned sentences, "
+        f"{stats.get(StatKey.KG_TRIPLES, 0)} KG triples. Held out: FewRel val split {PER_RELATION[0]}/{PER_RELATION[1]}/"
         f"{PER_RELATION[2]} sentences per relation ({first['examples']['test']} test sentences, "
         f"{first['cut']['test']} cut to the model's length, {first['unfittable']['test']} unfittable and counted "
         f"wrong); its valid/test sentences and facts are removed from pre-training ({removed['documents']} "

@@ -35,6 +35,7 @@ from kgtext.aligners.mentions import (
 from kgtext.aligners.records import PARAGRAPH_SEPARATOR, CleanedDocument, Link
 from kgtext.corpus.records import AlignedDocument, AlignedSentence, AlignedTriple, Mention, Span
 from kgtext.corpus.schemas import AlignmentLevel, MentionKind, MentionSource
+from kgtext.corpus.stats import StatFamily, StatKey
 from kgtext.kg.literals import literal_kind, literal_term, surface_forms
 from kgtext.kg.records import Names, Triple
 
@@ -404,31 +405,33 @@ _LEVEL_ORDER = {AlignmentLevel.SPO: 0, AlignmentLevel.ALLENT: 1, AlignmentLevel.
 
 
 def document_stats(doc: AlignedDocument) -> dict[str, int]:
-    """Counters for the manifest: ``documents``, ``sentences`` (all), ``sentences.short`` (below the word
-    minimum), and ``mentions.<source>`` / ``triples.<level>`` over the sentences that pass the filter
-    (those written to ``aligned/``), ``relation_mentions`` (those of them whose kind is ``relation``: counted
-    apart, they are also in ``mentions.<source>``), ``mentions.below_threshold`` (dropped by confidence, all
-    sentences), and whether the document got any (``documents.with_mentions``, ``documents.with_triples``)."""
+    """Counters for the manifest, all under ``aligned.``: ``documents``, ``sentences`` (all), ``sentences.short``
+    (below the word minimum), and ``mentions.<source>`` / ``triples.<level>`` over the sentences that pass the
+    filter (those written to ``aligned/``), ``relation_mentions`` (those of them whose kind is ``relation``:
+    counted apart, they are also in ``mentions.<source>``), ``mentions.below_threshold`` (dropped by
+    confidence, all sentences), and whether the document got any (``documents.with_mentions``,
+    ``documents.with_triples``). Keys: :class:`kgtext.corpus.stats.StatKey` and ``StatFamily``."""
+    mentions, triples = StatFamily.ALIGNED_MENTIONS, StatFamily.ALIGNED_TRIPLES
     counts: dict[str, int] = {
-        "documents": 1,
-        "sentences": len(doc.sentences),
-        "sentences.short": 0,
-        "relation_mentions": 0,
+        StatKey.ALIGNED_DOCUMENTS.value: 1,
+        StatKey.ALIGNED_SENTENCES.value: len(doc.sentences),
+        StatKey.ALIGNED_SENTENCES_SHORT.value: 0,
+        StatKey.ALIGNED_RELATION_MENTIONS.value: 0,
     }
     for source in MentionSource:
-        counts[f"mentions.{source.value}"] = 0
+        counts[mentions.key(source.value)] = 0
     for level in AlignmentLevel:
-        counts[f"triples.{level.value}"] = 0
+        counts[triples.key(level.value)] = 0
     for sent in doc.sentences:
         if not sent.passes_filter:
-            counts["sentences.short"] += 1
+            counts[StatKey.ALIGNED_SENTENCES_SHORT.value] += 1
             continue
         for mention in sent.mentions:
-            counts[f"mentions.{mention.source}"] += 1
-            counts["relation_mentions"] += mention.kind == MentionKind.RELATION
+            counts[mentions.key(mention.source)] += 1
+            counts[StatKey.ALIGNED_RELATION_MENTIONS.value] += mention.kind == MentionKind.RELATION
         for triple in sent.triples:
-            counts[f"triples.{triple.level}"] += 1
-    counts["mentions.below_threshold"] = doc.below_threshold
-    counts["documents.with_mentions"] = int(any(counts[f"mentions.{s.value}"] for s in MentionSource))
-    counts["documents.with_triples"] = int(any(counts[f"triples.{a.value}"] for a in AlignmentLevel))
+            counts[triples.key(triple.level)] += 1
+    counts[StatKey.ALIGNED_MENTIONS_BELOW_THRESHOLD.value] = doc.below_threshold
+    counts[StatKey.ALIGNED_DOCUMENTS_WITH_MENTIONS.value] = int(mentions.total(counts, MentionSource) > 0)
+    counts[StatKey.ALIGNED_DOCUMENTS_WITH_TRIPLES.value] = int(triples.total(counts, AlignmentLevel) > 0)
     return counts

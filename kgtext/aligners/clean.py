@@ -20,6 +20,7 @@ import ftfy
 from kgtext.aligners.config import AlignerConfig
 from kgtext.aligners.language import ENGLISH, Language
 from kgtext.aligners.records import PARAGRAPH_SEPARATOR, CleanedDocument, Document, DropReason, Link
+from kgtext.corpus.stats import StatFamily, StatKey
 
 logger = logging.getLogger(__name__)
 
@@ -170,11 +171,15 @@ def dedup_key(doc: CleanedDocument, *, language: Language = ENGLISH, n_sentences
 
 
 def cleaning_stats(result: CleanedDocument | DropReason) -> dict[str, int]:
-    """Counters for the manifest: ``documents.dropped.<reason>`` or ``dropped.<reason>`` per cleaned item."""
+    """Counters for the manifest: ``documents.dropped.<reason>`` for a dropped document; ``documents.cleaned``
+    and ``links.dropped.<reason>`` / ``paragraphs.dropped.<reason>`` for what cleaning removed from a kept one."""
     if isinstance(result, DropReason):
-        return {f"documents.dropped.{result.value}": 1}
-    counts: dict[str, int] = {"documents.cleaned": 1}
+        return {StatFamily.DOCUMENTS_DROPPED.key(result.value): 1}
+    counts: dict[str, int] = {StatKey.DOCUMENTS_CLEANED.value: 1}
     for reason in result.dropped:
-        key = f"dropped.{reason.value}"
+        family = (
+            StatFamily.LINKS_DROPPED if reason.value.startswith("link") else StatFamily.PARAGRAPHS_DROPPED
+        )
+        key = family.key(reason.value)
         counts[key] = counts.get(key, 0) + 1
     return counts

@@ -64,10 +64,10 @@ class AlignDocuments(beam.DoFn):
 
 
 def align_stats(record: AlignedRecord) -> Iterator[Stat]:
-    """The aligner's per-document counters, prefixed ``aligned.`` (sentences, mentions.<source>, triples.<level>)."""
+    """The aligner's per-document counters (``aligned.sentences``, ``aligned.mentions.<source>``, ...)."""
     for name, value in sorted(document_stats(record.doc).items()):
         if value:
-            yield f"aligned.{name}", value
+            yield name, value
 
 
 class Align(beam.PTransform[Any, Any]):

@@ -50,6 +50,7 @@ from kgtext.corpus.replace import (
     recover_output,
     replace_directory,
 )
+from kgtext.corpus.stats import StatKey
 from kgtext.corpus.tasks.config import TasksConfig
 from kgtext.corpus.tasks.tokenizer import Tokenizer, TokenizerConfig, train_tokenizer
 from kgtext.kg.config import KgConfig
@@ -410,7 +411,7 @@ def build_in_temporary(plan: Plan, timings: dict[str, float]) -> tuple[Manifest,
     rejections = check_rejections(paths.root, stats, plan.config.out, limit=plan.config.rejected_limit)
     report_alignment(stats)
     if plan.tokenizer_model is not None:
-        if not stats.get("aligned.sentences", 0):
+        if not stats.get(StatKey.ALIGNED_SENTENCES, 0):
             raise nothing_survived(rejections, "nothing to build")
         tok_path = join_path(paths.root, TOKENIZER_REL_PATH)
         write_atomic(tok_path, plan.tokenizer_model)
@@ -419,7 +420,7 @@ def build_in_temporary(plan: Plan, timings: dict[str, float]) -> tuple[Manifest,
         started = time.monotonic()
         tok_path = train_corpus_tokenizer(paths.sample, paths.root, plan.tokenizer_config, rejections)
         timings["tokenizer training"] = time.monotonic() - started
-    for name, value in run_phase_two(plan, tok_path, stats.get("documents.kept", 0), timings).items():
+    for name, value in run_phase_two(plan, tok_path, stats.get(StatKey.DOCUMENTS_KEPT, 0), timings).items():
         stats[name] = stats.get(name, 0) + value
     tokenizer = Tokenizer.from_bytes(read_bytes(tok_path))
     manifest = assemble_manifest(

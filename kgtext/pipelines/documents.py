@@ -41,6 +41,7 @@ from kgtext.aligners.language import language_for
 from kgtext.aligners.records import CleanedDocument, Document, DropReason
 from kgtext.common.dead_letters import DeadLetter, Reason, make_dead_letter
 from kgtext.common.lines import DEFAULT_MAX_LINE_BYTES
+from kgtext.corpus.stats import StatFamily, StatKey
 from kgtext.pipelines.records import Stat
 
 logger = logging.getLogger(__name__)
@@ -110,19 +111,19 @@ def screen_length(doc: Document, max_chars: int) -> Document | DropReason:
 
 def length_stats(item: Document | DropReason) -> Iterator[Stat]:
     if isinstance(item, DropReason):
-        yield f"documents.dropped.{item.value}", 1
+        yield StatFamily.DOCUMENTS_DROPPED.key(item.value), 1
 
 
 def read_stats(item: Document | DeadLetter) -> Iterator[Stat]:
     """``documents.read`` for a document, ``documents.rejected.<reason>`` for a dead letter."""
     if isinstance(item, DeadLetter):
-        yield f"documents.rejected.{item.reason}", 1
+        yield StatFamily.DOCUMENTS_REJECTED.key(item.reason), 1
     else:
-        yield "documents.read", 1
-        yield "documents.with_links", int(bool(item.links))
-        yield "documents.with_subject", int(bool(item.subject))
+        yield StatKey.DOCUMENTS_READ.value, 1
+        yield StatKey.DOCUMENTS_WITH_LINKS.value, int(bool(item.links))
+        yield StatKey.DOCUMENTS_WITH_SUBJECT.value, int(bool(item.subject))
         for reason in item.link_drops:
-            yield f"links.dropped.{reason.value}", 1
+            yield StatFamily.LINKS_DROPPED.key(reason.value), 1
 
 
 def clean(doc: Document, config: AlignerConfig) -> CleanedDocument | DropReason:
@@ -130,10 +131,7 @@ def clean(doc: Document, config: AlignerConfig) -> CleanedDocument | DropReason:
 
 
 def clean_stats(result: CleanedDocument | DropReason) -> Iterator[Stat]:
-    for name, value in sorted(cleaning_stats(result).items()):
-        if name.startswith("dropped."):
-            name = "links." + name if name.startswith("dropped.link") else "paragraphs." + name
-        yield name, value
+    yield from sorted(cleaning_stats(result).items())
 
 
 def key_for_dedup(doc: CleanedDocument, config: AlignerConfig) -> tuple[str, CleanedDocument]:
@@ -147,9 +145,9 @@ def keep_smallest_id(group: tuple[str, Iterable[CleanedDocument]]) -> tuple[Clea
 
 
 def dedup_stats(kept: tuple[CleanedDocument, int]) -> Iterator[Stat]:
-    yield "documents.kept", 1
+    yield StatKey.DOCUMENTS_KEPT.value, 1
     if kept[1]:
-        yield f"documents.dropped.{DropReason.DUPLICATE_DOCUMENT.value}", kept[1]
+        yield StatFamily.DOCUMENTS_DROPPED.key(DropReason.DUPLICATE_DOCUMENT.value), kept[1]
 
 
 def key_by_id(doc: Document) -> tuple[str, Document]:
@@ -171,9 +169,9 @@ def conflict_letters(resolution: IdResolution) -> Iterator[DeadLetter]:
 def id_stats(resolution: IdResolution) -> Iterator[Stat]:
     """Same id: identical copies count as ``duplicate_document``, conflicting ones as ``duplicate_id``."""
     if resolution.identical:
-        yield f"documents.dropped.{DropReason.DUPLICATE_DOCUMENT.value}", resolution.identical
+        yield StatFamily.DOCUMENTS_DROPPED.key(DropReason.DUPLICATE_DOCUMENT.value), resolution.identical
     if resolution.conflicts:
-        yield f"documents.dropped.{DropReason.DUPLICATE_ID.value}", len(resolution.conflicts)
+        yield StatFamily.DOCUMENTS_DROPPED.key(DropReason.DUPLICATE_ID.value), len(resolution.conflicts)
 
 
 class ResolveDuplicateIds(beam.PTransform[Any, Any]):

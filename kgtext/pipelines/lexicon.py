@@ -31,6 +31,7 @@ from kgtext.aligners.lexicon_index import (
     shard_of_hash,
 )
 from kgtext.corpus.records import PICKLE_PROTOCOL
+from kgtext.corpus.stats import StatKey
 from kgtext.kg.records import Names, Triple
 from kgtext.pipelines.files import read_bytes, write_atomic
 from kgtext.pipelines.records import Stat
@@ -120,9 +121,9 @@ def _keyed_entries(forms: EntityForms, shards: int) -> Iterator[tuple[int, FormR
 
 
 def _entity_stats(forms: EntityForms) -> Iterator[Stat]:
-    yield "lexicon.entities", 1
+    yield StatKey.LEXICON_ENTITIES.value, 1
     if forms[1]:
-        yield "lexicon.forms.skipped", forms[1]
+        yield StatKey.LEXICON_FORMS_SKIPPED.value, forms[1]
 
 
 def _write_shard(group: tuple[int, Iterable[FormRow]], index_dir: str, shards: int) -> Iterator[Stat]:
@@ -130,8 +131,8 @@ def _write_shard(group: tuple[int, Iterable[FormRow]], index_dir: str, shards: i
     entries = [FormEntry(*r) for r in rows]
     data, dropped = encode_index_shard(entries, MAX_ENTITIES_PER_FORM)
     write_atomic(index_file(index_dir, shard, shards), data)
-    yield "lexicon.forms", len(entries) - dropped
-    yield "lexicon.forms.capped", dropped
+    yield StatKey.LEXICON_FORMS.value, len(entries) - dropped
+    yield StatKey.LEXICON_FORMS_CAPPED.value, dropped
 
 
 def _without_markers(group: tuple[int, Iterable[Any]]) -> tuple[int, list[Any]]:

@@ -22,6 +22,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import PBegin, PCollection
 
 from kgtext.common.dead_letters import DeadLetter
+from kgtext.corpus.stats import StatFamily, StatKey
 from kgtext.kg.config import KgConfig
 from kgtext.kg.lexicon import resolve_names
 from kgtext.kg.readers import LINE_FORMATS, Compression, KgItem, compression_of, kg_format_of, read_kg_items
@@ -89,15 +90,15 @@ def read_range(file_range: FileRange, config: KgConfig) -> Iterator[KgItem]:
 def stat_counts(item: KgItem) -> Iterator[tuple[str, int]]:
     """One record -> its counter increments."""
     if isinstance(item, LinesRead):
-        yield "kg.lines_read", item.lines
+        yield StatKey.KG_LINES_READ.value, item.lines
         if item.lost:
-            yield "kg.lines_lost", item.lost
+            yield StatKey.KG_LINES_LOST.value, item.lost
     elif isinstance(item, Triple):
-        yield "kg.triples", 1
+        yield StatKey.KG_TRIPLES.value, 1
     elif isinstance(item, LexiconEntry):
-        yield "kg.lexicon_entries", 1
+        yield StatKey.KG_LEXICON_ENTRIES.value, 1
     else:
-        yield f"kg.rejected.{item.reason}", 1
+        yield StatFamily.KG_REJECTED.key(item.reason), 1
 
 
 def read_range_with_progress(file_range: FileRange, config: KgConfig, total: int) -> Iterator[KgItem]:

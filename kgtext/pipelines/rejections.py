@@ -27,6 +27,8 @@ from apache_beam.io.filesystems import FileSystems
 from kgtext.aligners.documents import STAGE as DOCS_STAGE
 from kgtext.common.dead_letters import DeadLetter, Reason
 from kgtext.common.jsonl import iter_json_lines
+from kgtext.corpus.schemas import AlignmentLevel, MentionSource
+from kgtext.corpus.stats import StatFamily, StatKey
 from kgtext.kg.readers import LINE_FORMATS, kg_format_of
 from kgtext.pipelines.files import InputError
 from kgtext.pipelines.writers import join_path
@@ -118,10 +120,10 @@ def group_line(group: Group, out: str) -> str:
 def rejection_lines(letters: Sequence[DeadLetter], stats: Mapping[str, int], out: str) -> list[str]:
     """One line per (stage, file, reason), the largest first, plus the KG lines whole-file syntaxes lost."""
     lines = [group_line(group, out) for group in groups(letters)]
-    lost = stats.get("kg.lines_lost", 0)
+    lost = stats.get(StatKey.KG_LINES_LOST, 0)
     if lost:
         lines.append(
-            f"{lost:,} of {stats.get('kg.lines_read', 0):,} KG lines were lost to syntax errors (kg.lines_lost)"
+            f"{lost:,} of {stats.get(StatKey.KG_LINES_READ, 0):,} KG lines were lost to syntax errors ({StatKey.KG_LINES_LOST.value})"
         )
     return lines
 
@@ -149,12 +151,12 @@ def shares(letters: Sequence[DeadLetter], stats: Mapping[str, int]) -> tuple[Sha
     which name the same statements.
     """
     kg = sum(1 for d in letters if d.stage == KG_STAGE and _line_oriented(d.file)) + stats.get(
-        "kg.lines_lost", 0
+        StatKey.KG_LINES_LOST, 0
     )
     docs = sum(1 for d in letters if d.stage == DOCS_STAGE and d.reason != Reason.DUPLICATE_ID)
-    kg_total = max(stats.get("kg.lines_read", 0), kg)
+    kg_total = max(stats.get(StatKey.KG_LINES_READ, 0), kg)
     return Share("KG lines", kg, kg_total), Share(
-        "document records", docs, stats.get("documents.read", 0) + docs
+        "document records", docs, stats.get(StatKey.DOCUMENTS_READ, 0) + docs
     )
 
 
@@ -198,11 +200,11 @@ def check_rejections(root: str, stats: Mapping[str, int], out: str, *, limit: fl
     flag = "--strict" if limit == 0 else f"--max-rejected-fraction {limit:g}"
     for share, stage in ((docs, DOCS_STAGE), (kg, KG_STAGE)):
         if share.rejected and share.fraction > limit:
-            reason = top_reason(letters, stage) or f"{stats.get('kg.lines_lost', 0):,} KG lines lost"
+            reason = top_reason(letters, stage) or f"{stats.get(StatKey.KG_LINES_LOST, 0):,} KG lines lost"
             raise InputError(
                 f"{share.describe()} were rejected, more than {flag} allows; top reason: {reason}"
             )
-    if letters or stats.get("kg.lines_lost", 0):
+    if letters or stats.get(StatKey.KG_LINES_LOST, 0):
         logger.info(
             "phase 1: %s and %s rejected (the summary at the end gives reasons)",
             kg.describe(),
@@ -259,16 +261,22 @@ FEW_MENTIONS = 0.5
 
 def alignment_warnings(stats: Mapping[str, int]) -> list[str]:
     """Why a build aligned nothing (or little), in the user's terms, from phase 1's counters."""
-    documents = stats.get("aligned.documents", 0)
+    documents = stats.get(StatKey.ALIGNED_DOCUMENTS, 0)
     if not documents:
         return []
-    mentions = sum(v for k, v in stats.items() if k.startswith("aligned.mentions."))
-    triples = sum(v for k, v in stats.items() if k.startswith("aligned.triples."))
-    with_mentions = stats.get("aligned.documents.with_mentions", 0)
-    linked = stats.get("documents.with_links", 0) + stats.get("documents.with_subject", 0)
+    mentions = StatFamily.ALIGNED_MENTIONS.total(stats, MentionSource)  # not the ones below the threshold
+    triples = StatFamily.ALIGNED_TRIPLES.total(stats, AlignmentLevel)
+    with_mentions = stats.get(StatKey.ALIGNED_DOCUMENTS_WITH_MENTIONS, 0)
+    linked = stats.get(StatKey.DOCUMENTS_WITH_LINKS, 0) + stats.get(StatKey.DOCUMENTS_WITH_SUBJECT, 0)
+    below = stats.get(StatKey.ALIGNED_MENTIONS_BELOW_THRESHOLD, 0)
     lines = []
-    lexicon = "lexicon.forms" in stats
-    if not mentions and not linked and not lexicon:
+    lexicon = StatKey.LEXICON_FORMS in stats
+    if not mentions and below:
+        lines.append(
+            f"no mention was kept in {documents:,} documents: all {below:,} found were below "
+            "--min-mention-confidence; lower it (0 keeps every mention)"
+        )
+    elif not mentions and not linked and not lexicon:
         lines.append(
             f"no entity was found in {documents:,} documents: none has `links` or a `subject` and "
             "--lexicon-linking off is set, so nothing can name a KG entity; drop it"
@@ -276,7 +284,7 @@ def alignment_warnings(stats: Mapping[str, int]) -> list[str]:
     elif not mentions and not linked:
         lines.append(
             f"no entity was found in {documents:,} documents: no label or alias of the KG's "
-            f"{stats.get('lexicon.entities', 0):,} named entities occurs in the text (is the KG about these "
+            f"{stats.get(StatKey.LEXICON_ENTITIES, 0):,} named entities occurs in the text (is the KG about these "
             "documents, in their language, and does it name its entities with rdfs:label or skos:altLabel?)"
         )
     elif not mentions:

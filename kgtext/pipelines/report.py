@@ -19,6 +19,7 @@ from kgtext.common.lines import IrregularFileError, open_regular, regular_file_p
 from kgtext.corpus.manifest import InputFile, Manifest, ShardInfo, TokenizerInfo
 from kgtext.corpus.schemas import ALIGNED, DATASETS
 from kgtext.corpus.sharding import SPLITS
+from kgtext.corpus.stats import StatFamily, StatKey
 from kgtext.corpus.tasks.tokenizer import Tokenizer
 from kgtext.pipelines.files import InputError, read_bytes
 from kgtext.pipelines.records import ShardWritten
@@ -122,7 +123,7 @@ def assemble_manifest(
                     ShardInfo(path=s.path, rows=s.rows, bytes=s.bytes, tokens=s.tokens, sha256=s.sha256)
                 )
             datasets.setdefault(dataset, {})[split] = infos
-            stats[f"rows.{dataset}.{split}"] = sum(i.rows for i in infos)
+            stats[StatFamily.ROWS.key(dataset, split)] = sum(i.rows for i in infos)
     return Manifest(
         build_config=dict(build_config),
         inputs=inputs,
@@ -180,30 +181,25 @@ def summary_table(manifest: Manifest, timings: Mapping[str, float]) -> str:
                 f"{sum(i.tokens for i in infos):>11} {sum(i.bytes for i in infos):>11}"
             )
     stats = manifest.statistics
-    keys = [
-        "kg.lines_read",
-        "kg.triples",
-        "kg.lexicon_entries",
-        "documents.read",
-        "documents.kept",
-        "aligned.sentences",
-        "aligned.sentences.short",
-        "aligned.relation_mentions",
+    keys: list[str] = [
+        StatKey.KG_LINES_READ,
+        StatKey.KG_TRIPLES,
+        StatKey.KG_LEXICON_ENTRIES,
+        StatKey.DOCUMENTS_READ,
+        StatKey.DOCUMENTS_KEPT,
+        StatKey.ALIGNED_SENTENCES,
+        StatKey.ALIGNED_SENTENCES_SHORT,
+        StatKey.ALIGNED_RELATION_MENTIONS,
     ]
-    keys += sorted(
-        k
-        for k in stats
-        if k.startswith(
-            (
-                "documents.rejected.",
-                "documents.dropped.",
-                "kg.rejected.",
-                "aligned.mentions.",
-                "aligned.triples.",
-                "dead_letters.",
-            )
-        )
+    families = (
+        StatFamily.DOCUMENTS_REJECTED,
+        StatFamily.DOCUMENTS_DROPPED,
+        StatFamily.KG_REJECTED,
+        StatFamily.ALIGNED_MENTIONS,
+        StatFamily.ALIGNED_TRIPLES,
+        StatFamily.DEAD_LETTERS,
     )
+    keys += sorted(k for k in stats if k.startswith(tuple(f.prefix for f in families)))
     lines.append("")
     lines += [f"{k:<40} {stats.get(k, 0):>10}" for k in keys]
     lines.append("")

@@ -35,6 +35,7 @@ from kgtext.corpus.shard_writer import (
     write_merged_runs,
 )
 from kgtext.corpus.sharding import SPLITS, shard_file_name, shard_of, split_of
+from kgtext.corpus.stats import StatFamily
 from kgtext.pipelines.files import write_atomic, write_atomic_with
 from kgtext.pipelines.records import AlignedRecord, GroupKey, PartEntry, ShardKey, ShardWritten, Stat
 from kgtext.pipelines.tasks import part_entry
@@ -239,7 +240,7 @@ def write_dead_letters(group: tuple[str, Iterable[DeadLetter]], out_dir: str) ->
 
 
 def dead_letter_stats(letter: DeadLetter) -> Iterator[Stat]:
-    yield f"dead_letters.{letter.stage}", 1
+    yield StatFamily.DEAD_LETTERS.key(letter.stage), 1
 
 
 class WriteDeadLetters(beam.PTransform[Any, Any]):

@@ -98,9 +98,9 @@ def test_pronoun_subject_nosub_and_spo(fixtures: Path, aligner: Aligner) -> None
     first = aligner.align(_clean(item.doc), item.entities, triples[:1], relations_first).sentences[0]
     assert first.triples == ()  # the glacier is not in the first sentence
     stats = document_stats(aligned)
-    assert stats["sentences"] == 3 and stats["sentences.short"] == 1
+    assert stats["aligned.sentences"] == 3 and stats["aligned.sentences.short"] == 1
     assert (
-        stats["triples.nosub"] == 1 and stats["triples.allent"] == 0
+        stats["aligned.triples.nosub"] == 1 and stats["aligned.triples.allent"] == 0
     )  # the allent one is in a short sentence
 
 
@@ -300,7 +300,7 @@ def test_confidence_threshold_drops_and_counts_mentions() -> None:
     first, second = aligned.sentences
     assert first.mentions == (Mention(24, 30, "e:France", "label", 0.6),) and first.triples == ()
     assert second.mentions == ()  # a pronoun for an inferred topic (now e:France) has 0.5
-    assert document_stats(aligned)["mentions.below_threshold"] == 1
+    assert document_stats(aligned)["aligned.mentions.below_threshold"] == 1
     with pytest.raises(ValueError, match="min_mention_confidence"):
         AlignerConfig(min_mention_confidence=1.5)
 
@@ -320,7 +320,10 @@ def test_a_kg_property_named_like_an_entity_is_a_relation_mention(fixtures: Path
         ("Apollo 14", "entity"),
         ("1974-08-01", "literal"),
     ]
-    assert document_stats(aligner.align(plain, entities, item.triples, [], [prop]))["relation_mentions"] == 1
+    assert (
+        document_stats(aligner.align(plain, entities, item.triples, [], [prop]))["aligned.relation_mentions"]
+        == 1
+    )
 
 
 def test_mention_kind() -> None:

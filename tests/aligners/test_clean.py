@@ -102,9 +102,9 @@ def test_bad_links_are_dropped_and_counted() -> None:
     ]
     assert cleaning_stats(cleaned) == {
         "documents.cleaned": 1,
-        "dropped.link_out_of_range": 3,
-        "dropped.link_overlap": 1,
-        "dropped.link_crosses_paragraph": 1,
+        "links.dropped.link_out_of_range": 3,
+        "links.dropped.link_overlap": 1,
+        "links.dropped.link_crosses_paragraph": 1,
     }
 
 

@@ -139,3 +139,20 @@ def test_more_shards_change_the_layout_not_the_rows(redocred_corpus: Path, tmp_p
         k: v for k, v in reference.items() if k.startswith("rows.")
     }
     assert len(manifest.shards("kmlm", "train")) == 3
+
+
+def test_every_statistic_is_a_stat_key_or_of_a_family(redocred_corpus: Path) -> None:
+    """The manifest's counters are named through kgtext.corpus.stats (one enum of fixed keys, one of
+    families), never as free strings: a key written outside them would fail here."""
+    from kgtext.corpus.stats import StatFamily, StatKey
+
+    stats = CorpusReader(redocred_corpus).manifest.statistics
+    known = {k.value for k in StatKey}
+    loose = sorted(
+        k for k in stats if k not in known and not k.startswith(tuple(f.prefix for f in StatFamily))
+    )
+    assert loose == []
+    assert (
+        stats[StatKey.KG_TRIPLES] == 1653
+        and StatFamily.TASKS.of(stats)["kmlm.row"] == stats["tasks.kmlm.row"]
+    )

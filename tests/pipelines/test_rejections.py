@@ -13,7 +13,7 @@ import pytest
 from kgtext.corpus.reader import CorpusReader
 from kgtext.corpus.replace import recover_output
 from kgtext.pipelines.build_corpus import main
-from kgtext.pipelines.rejections import Rejections, report_summary
+from kgtext.pipelines.rejections import Rejections, alignment_warnings, report_summary
 from tests.pipelines.conftest import REDOCRED, build
 
 TEKGEN = Path(__file__).resolve().parents[1] / "fixtures" / "aligners" / "tekgen" / "mojibake.jsonl"
@@ -164,3 +164,24 @@ def test_the_summary_of_a_build_without_rejections_lists_the_drops(caplog: pytes
         ("WARNING", "  dropped: links.dropped.link_overlap: 3"),
         ("INFO", "summary: no input record or KG statement was rejected or dropped"),
     ]
+
+
+def test_alignment_warnings_tell_a_threshold_from_a_kg_that_names_nothing() -> None:
+    """Mentions the confidence threshold dropped are not mentions found (they used to be summed with them)."""
+    base = {"aligned.documents": 5, "lexicon.forms": 40, "lexicon.entities": 12}
+    assert alignment_warnings({**base, "aligned.mentions.below_threshold": 7}) == [
+        "no mention was kept in 5 documents: all 7 found were below --min-mention-confidence; lower it "
+        "(0 keeps every mention)"
+    ]
+    assert alignment_warnings(base) == [
+        "no entity was found in 5 documents: no label or alias of the KG's 12 named entities occurs in the text "
+        "(is the KG about these documents, in their language, and does it name its entities with rdfs:label or "
+        "skos:altLabel?)"
+    ]
+    found = {
+        **base,
+        "aligned.mentions.label": 9,
+        "aligned.triples.allent": 2,
+        "aligned.documents.with_mentions": 5,
+    }
+    assert alignment_warnings({**found, "aligned.mentions.below_threshold": 3}) == []

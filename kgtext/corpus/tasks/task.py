@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import enum
 
+from kgtext.corpus.stats import StatFamily
+
 
 class Task(enum.StrEnum):
     """A pre-training task (one dataset folder of a corpus)."""
@@ -37,4 +39,4 @@ CLASS_TASKS: tuple[Task, ...] = (Task.SR, Task.SD)
 
 def stat_key(task: Task, outcome: str) -> str:
     """The manifest stat key of a builder outcome: ``tasks.<task>.<outcome>``."""
-    return f"tasks.{task.value}.{outcome}"
+    return StatFamily.TASKS.key(task.value, outcome)
