@@ -59,8 +59,9 @@ def index_file(index_dir: str, shard: int, shards: int) -> str:
 
 
 DEGREE, NAMED, PREDICATE = "degree", "named", "predicate"
-"""Run kinds: the IRI endpoints of triples (one value per endpoint), entities' Names, and the IRIs triples use as
-predicates (their forms are marked ``relation``)."""
+"""Run kinds: the IRI endpoints of triples (one value per endpoint), entities' Names, and the distinct IRIs triples
+use as predicates (each once, after a ``Distinct`` that only ever holds the few distinct ones; their forms are
+marked ``relation``)."""
 LEXICON_SPILL_BYTES = 16 * 2**20
 """Estimated bytes buffered per spill (see :data:`kgtext.pipelines.kg_index.KG_SPILL_BYTES`)."""
 
@@ -69,7 +70,14 @@ def _spill_degree(triple: Triple, shards: int) -> Iterator[tuple[tuple[str, int]
     yield (DEGREE, shard_of(triple.head, shards)), (triple.head, 60 + len(triple.head))
     if not triple.tail_is_literal:
         yield (DEGREE, shard_of(triple.tail, shards)), (triple.tail, 60 + len(triple.tail))
-    yield (PREDICATE, shard_of(triple.relation, shards)), (triple.relation, 60 + len(triple.relation))
+
+
+def _relation(triple: Triple) -> str:
+    return triple.relation
+
+
+def _spill_predicate(iri: str, shards: int) -> tuple[tuple[str, int], tuple[str, int]]:
+    return (PREDICATE, shard_of(iri, shards)), (iri, 60 + len(iri))
 
 
 def _spill_named(names: Names, shards: int) -> tuple[tuple[str, int], tuple[Names, int]]:
@@ -172,6 +180,12 @@ class BuildLexiconIndex(beam.PTransform[Any, Any]):
                 self.triples
                 | "KeyEndpoints" >> beam.FlatMap(_spill_degree, self.iri_shards)
                 | "SpillDegreeRuns" >> beam.ParDo(runs),
+                # A KG uses few distinct predicates: only those are spilled (not one value per triple).
+                self.triples
+                | "Predicates" >> beam.Map(_relation)
+                | "DistinctPredicates" >> beam.Distinct()
+                | "KeyPredicates" >> beam.Map(_spill_predicate, self.iri_shards)
+                | "SpillPredicateRuns" >> beam.ParDo(runs),
                 names
                 | "KeyNamesByIri" >> beam.Map(_spill_named, self.iri_shards)
                 | "SpillNamedRuns" >> beam.ParDo(runs),
