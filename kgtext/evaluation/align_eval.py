@@ -42,7 +42,15 @@ from kgtext.corpus.reader import CorpusReader
 from kgtext.corpus.schemas import AlignmentLevel
 from kgtext.corpus.sharding import SPLITS
 from kgtext.evaluation.baseline import PlainLabelBaseline
-from kgtext.evaluation.gold import EvalDoc, GoldPair, load_rebel, load_redocred, load_webnlg, tail_key
+from kgtext.evaluation.gold import (
+    EvalDoc,
+    GoldPair,
+    literal_keys,
+    load_rebel,
+    load_redocred,
+    load_webnlg,
+    tail_key,
+)
 from kgtext.evaluation.oracle import oracle_report
 from kgtext.evaluation.report import plot_sweep, render, render_sweep, summary_rows
 from kgtext.evaluation.score import (
@@ -294,15 +302,6 @@ def locate(
     return placed, offsets
 
 
-def _literal_keys(items: Sequence[EvalDoc]) -> dict[str, str]:
-    keys: dict[str, str] = {}
-    for item in items:
-        for t in item.triples:
-            if t.tail_is_literal:
-                keys.setdefault(t.tail, tail_key(t))
-    return keys
-
-
 def predict_build(
     item: EvalDoc,
     placed: Sequence[Located],
@@ -383,7 +382,7 @@ def evaluate_setting(
     began = time.perf_counter()
     rows = aligned_rows(run_build(setting, work, confidence))
     config = AlignerConfig()
-    literals = _literal_keys(setting.items)
+    literals = literal_keys(setting.items)
     if baseline is None:
         baseline = _baseline_for(setting, literals)
     ours, base = [], []
@@ -490,7 +489,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.limit:
             setting = _limited(setting, args.limit, work)
         logger.info("%s: building %d documents", name, len(setting.items))
-        baseline = _baseline_for(setting, _literal_keys(setting.items))
+        baseline = _baseline_for(setting, literal_keys(setting.items))
         results.append(evaluate_setting(setting, work, base, baseline))
         for threshold in sweep_at:
             logger.info("%s: rebuilding at --min-mention-confidence %g", name, threshold)

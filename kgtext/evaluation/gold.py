@@ -14,7 +14,7 @@ import os
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 from kgtext.aligners.documents import WIKIDATA_ENTITY, read_documents
@@ -67,6 +67,17 @@ def tail_key(triple: Triple) -> str:
     if triple.tail_is_literal:
         return literal_term(triple.tail, triple.datatype, triple.lang)
     return triple.tail
+
+
+def literal_keys(items: Iterable[EvalDoc]) -> dict[str, str]:
+    """A literal tail's lexical form -> its mention key (:func:`tail_key`), over the triples of ``items``
+    (the first triple's key when several share a form)."""
+    keys: dict[str, str] = {}
+    for item in items:
+        for t in item.triples:
+            if t.tail_is_literal:
+                keys.setdefault(t.tail, tail_key(t))
+    return keys
 
 
 # --- WebNLG ---------------------------------------------------------------------------------------

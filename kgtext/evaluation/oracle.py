@@ -20,7 +20,7 @@ from kgtext.aligners.records import CleanedDocument
 from kgtext.corpus.records import AlignedDocument, Mention
 from kgtext.corpus.schemas import AlignmentLevel
 from kgtext.evaluation.baseline import PlainLabelBaseline
-from kgtext.evaluation.gold import EvalDoc, load_fewrel, load_rebel, load_redocred, load_webnlg, tail_key
+from kgtext.evaluation.gold import EvalDoc, literal_keys, load_fewrel, load_rebel, load_redocred, load_webnlg
 from kgtext.evaluation.report import render_oracle
 from kgtext.evaluation.score import (
     BASELINE,
@@ -66,22 +66,13 @@ def _predict(
     return Prediction(frozenset(mentions), frozenset(pairs), tuple(spans))
 
 
-def _literal_keys(item: EvalDoc) -> dict[str, str]:
-    """A literal tail's lexical form -> its mention key (the first triple's, when several share the form)."""
-    keys: dict[str, str] = {}
-    for t in item.triples:
-        if t.tail_is_literal:
-            keys.setdefault(t.tail, tail_key(t))
-    return keys
-
-
 def predict_ours(
     item: EvalDoc, aligner: Aligner, cleaned: CleanedDocument
 ) -> tuple[Prediction, AlignedDocument]:
     """Run kgtext's aligner on one evaluation document, against only its own triples."""
     aligned = aligner.align(cleaned, item.entities, item.triples, item.relations)
     sents = aligned.sentences
-    literals = _literal_keys(item)
+    literals = literal_keys([item])
     prediction = _predict(
         item,
         cleaned,
@@ -101,7 +92,7 @@ def predict_ours(
 def predict_baseline(item: EvalDoc, cleaned: CleanedDocument, aligned: AlignedDocument) -> Prediction:
     """The plain-label baseline (:class:`PlainLabelBaseline`) over the document's own names and triples, plus
     the document's links, on the sentences kgtext split."""
-    baseline = PlainLabelBaseline(item.entities, item.triples, _literal_keys(item))
+    baseline = PlainLabelBaseline(item.entities, item.triples, literal_keys([item]))
 
     def mentions_of(index: int) -> list[Mention]:
         sentence = aligned.sentences[index]

@@ -16,12 +16,12 @@ from typing import Any
 import apache_beam as beam
 
 from kgtext.corpus.records import NameRow
-from kgtext.corpus.schemas import NAMES
+from kgtext.corpus.schemas import NAMES, MentionKind
 from kgtext.corpus.shard_writer import DocRows, encode_doc_rows
 from kgtext.corpus.sharding import shard_of, split_of
 from kgtext.pipelines.records import AlignedRecord, GroupKey
 
-ENTITY, RELATION = "entity", "relation"
+ENTITY, RELATION = MentionKind.ENTITY.value, MentionKind.RELATION.value
 
 
 def name_pairs(
