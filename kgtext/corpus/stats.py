@@ -71,10 +71,6 @@ class StatFamily(enum.StrEnum):
         """What every key of the family starts with (the value and a dot)."""
         return self.value + "."
 
-    def of(self, stats: Mapping[str, int]) -> dict[str, int]:
-        """The family's counters in ``stats``, by the name after the prefix."""
-        return {k[len(self.prefix) :]: v for k, v in stats.items() if k.startswith(self.prefix)}
-
     def total(self, stats: Mapping[str, int], names: Iterable[str]) -> int:
         """The sum of the family's counters for ``names`` (e.g. every mention source, leaving out
         ``aligned.mentions.below_threshold``, which counts mentions dropped)."""

@@ -154,5 +154,5 @@ def test_every_statistic_is_a_stat_key_or_of_a_family(redocred_corpus: Path) -> 
     assert loose == []
     assert (
         stats[StatKey.KG_TRIPLES] == 1653
-        and StatFamily.TASKS.of(stats)["kmlm.row"] == stats["tasks.kmlm.row"]
+        and stats[StatFamily.TASKS.key("kmlm", "row")] == stats["tasks.kmlm.row"]
     )
