@@ -38,12 +38,8 @@ from kgtext.corpus.replace import (
     MARKERS,
     OutputError,
     OutputLock,
-    disk_full,
-    disk_full_message,
-    make_build_folder,
     recover_output,
-    remove_folder,
-    replace_directory,
+    staged_output,
 )
 from kgtext.corpus.schemas import DATASETS
 from kgtext.corpus.shards import ROWS_PER_BATCH, sha256_file, write_local_atomic
@@ -361,27 +357,10 @@ def _write_export(
     reader: CorpusReader, datasets: Sequence[str], config: ExportConfig, out: Path, tok: Tokenizer | None
 ) -> ExportRecord:
     """Write the export into a marked build folder and move it onto ``out`` (the caller holds the lock)."""
-    new: Path | None = None
-    try:
-        new = make_build_folder(out, COMMAND)
+    with staged_output(out, COMMAND, shown=config.out, what="export", error=ExportError) as new:
         files = write_files(reader, datasets, config, new, tok)
         record = export_record(reader, datasets, config, files)
         write_local_atomic(new / EXPORT_RECORD, record.to_json().encode("utf-8"))
-        replace_directory(new, out, COMMAND)
-    except OSError as err:
-        full = disk_full(err)
-        if full is None:
-            raise
-        raise ExportError(
-            f"{disk_full_message(full, out)}; the unfinished export was removed and --out {config.out} "
-            "is unchanged"
-        ) from None
-    finally:
-        if new is not None and new.exists():
-            try:
-                remove_folder(new)
-            except OSError as err:  # its marker is still there: the next export removes the rest
-                logger.warning("%s: could not remove it completely (%s)", new, err)
     return record
 
 

@@ -23,15 +23,17 @@ Only local paths: object stores have no atomic directory rename (``kgtext.pipeli
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
+import logging
 import os
 import re
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -50,6 +52,9 @@ CREATED_BY = "kgtext"
 
 FAULT_HOOK: Callable[[str], None] | None = None
 """Tests set this to kill the process at a named step of :func:`replace_directory` (fault injection)."""
+
+
+logger = logging.getLogger(__name__)
 
 
 class OutputError(ValueError):
@@ -348,6 +353,41 @@ def lock_holder(out: str | Path) -> str | None:
         return None
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def staged_output(
+    final: Path,
+    command: str,
+    *,
+    shown: str | Path,
+    what: str,
+    error: Callable[[str], Exception] = OutputError,
+    catch: type[BaseException] | tuple[type[BaseException], ...] = OSError,
+) -> Iterator[Path]:
+    """A command's output written into a marked build folder beside ``final`` (yielded), then moved onto
+    ``final`` when the block ends (the caller holds the output lock). A full disk in the block or in the move
+    (an error of type ``catch`` that :func:`disk_full` recognises) becomes ``error`` with one line: "...; the
+    unfinished {what} was removed and --out {shown} is unchanged". The build folder is removed whatever
+    happens; if that fails, its marker lets the next run of ``command`` remove the rest."""
+    new: Path | None = None
+    try:
+        new = make_build_folder(final, command)
+        yield new
+        replace_directory(new, final, command)
+    except catch as err:
+        full = disk_full(err)
+        if full is None:
+            raise
+        raise error(
+            f"{disk_full_message(full, final)}; the unfinished {what} was removed and --out {shown} is unchanged"
+        ) from None
+    finally:
+        if new is not None and new.exists():
+            try:
+                remove_folder(new)
+            except OSError as err:
+                logger.warning("%s: could not remove it completely (%s)", new, err)
 
 
 def replace_directory(new: str | Path, out: str | Path, command: str = "build-corpus") -> None:

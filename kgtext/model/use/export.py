@@ -37,12 +37,8 @@ from kgtext.corpus.replace import (
     MARKERS,
     OutputError,
     OutputLock,
-    disk_full,
-    disk_full_message,
-    make_build_folder,
     recover_output,
-    remove_folder,
-    replace_directory,
+    staged_output,
 )
 from kgtext.corpus.tasks.tokenizer import vocab_text
 from kgtext.model.checkpoint import (
@@ -182,29 +178,14 @@ def export_model(checkpoint: str | Path, out: str | Path, *, overwrite: bool = F
 
 def _write_export(loaded: LoadedModel, final: Path, out: Path) -> None:
     """Write the export into a marked build folder and move it onto ``final`` (the caller holds the lock)."""
-    new: Path | None = None
-    try:
-        new = make_build_folder(final, COMMAND)
+    # safetensors may report a full disk as another error type than OSError: every error is checked.
+    with staged_output(final, COMMAND, shown=out, what="export", catch=Exception) as new:
         (new / TOKENIZER_DIR).mkdir()
         save_export(new, loaded.model, provenance(loaded.model_file))
         (new / EXPORT_WEIGHTS).chmod(umask_mode())  # safetensors creates it 0600
         model_bytes = loaded.tokenizer.model_bytes()
         (new / TOKENIZER_MODEL).write_bytes(model_bytes)
         (new / TOKENIZER_VOCAB).write_text(vocab_text(model_bytes), encoding="utf-8")
-        replace_directory(new, final, COMMAND)
-    except Exception as err:
-        full = disk_full(err)
-        if full is None:
-            raise
-        raise OutputError(
-            f"{disk_full_message(full, final)}; the unfinished export was removed and --out {out} is unchanged"
-        ) from None
-    finally:
-        if new is not None and new.exists():
-            try:
-                remove_folder(new)
-            except OSError as err:  # its marker is still there: the next export removes the rest
-                logger.warning("%s: could not remove it completely (%s)", new, err)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

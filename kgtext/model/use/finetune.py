@@ -46,14 +46,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from kgtext.corpus.replace import (
-    OutputError,
     OutputLock,
     disk_full,
     disk_full_message,
-    make_build_folder,
     recover_output,
-    remove_folder,
-    replace_directory,
+    staged_output,
 )
 from kgtext.corpus.tasks.tokenizer import Tokenizer
 from kgtext.model.ernie import Ernie3Model
@@ -309,27 +306,12 @@ def write_result(out: Path, saved: dict[str, Any], metrics: dict[str, Any], tok_
     """``model.pt``, ``tokenizer/`` and ``metrics.json`` into a marked build folder, moved onto ``out``
     (the caller holds the lock); on a full disk one line, the build folder removed, ``out`` unchanged."""
     final = Path(os.path.abspath(out))
-    new: Path | None = None
-    try:
-        new = make_build_folder(final, COMMAND)
+    # torch.save can report a full disk as a RuntimeError ("PytorchStreamWriter failed: No space left ...").
+    with staged_output(final, COMMAND, shown=out, what="result", catch=(OSError, RuntimeError)) as new:
         torch.save(saved, new / "model.pt")
         (new / "tokenizer").mkdir()
         shutil.copyfile(tok_path, new / "tokenizer" / tok_path.name)
         (new / METRICS).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-        replace_directory(new, final, COMMAND)
-    except (OSError, RuntimeError) as err:
-        full = disk_full(err)
-        if full is None:
-            raise
-        raise OutputError(
-            f"{disk_full_message(full, final)}; the unfinished result was removed and --out {out} is unchanged"
-        ) from None
-    finally:
-        if new is not None and new.exists():
-            try:
-                remove_folder(new)
-            except OSError as err:  # its marker is still there: the next finetune removes the rest
-                logger.warning("%s: could not remove it completely (%s)", new, err)
 
 
 def encode_splits(
