@@ -73,7 +73,6 @@ from kgtext.kg.lexicon import resolve_names
 from kgtext.kg.readers import read_kg_items
 from kgtext.kg.records import LexiconEntry, Names, Triple
 from kgtext.pipelines.align import used_labels
-from kgtext.pipelines.build_corpus import component_configs
 from kgtext.pipelines.config import BuildConfig
 from kgtext.pipelines.documents import keep_smallest_id
 from kgtext.pipelines.lexicon import (
@@ -305,7 +304,8 @@ def default_configs(
 ) -> tuple[BuildConfig, KgConfig, AlignerConfig, TasksConfig, TokenizerConfig]:
     """The configurations ``kgtext build-corpus`` derives from its default options for these inputs."""
     args = parse_args(["--kg", *kg_files, "--docs", *doc_files, "--out", str(work_dir / "unused")])
-    return (args.config, *component_configs(args.config))
+    config = args.config
+    return config, config.kg, config.aligner, config.tasks, config.tokenizer.train
 
 
 def pure_floor(kg_files: list[str], doc_files: list[str], work_dir: Path) -> dict[str, float]:
@@ -342,7 +342,7 @@ def pure_floor(kg_files: list[str], doc_files: list[str], work_dir: Path) -> dic
     with clock.stage("align"):
         records = align_all(inputs, aligner_config)
     with clock.stage("sample"):
-        sample = tokenizer_sample(records, config.tokenizer_sample_sentences)
+        sample = tokenizer_sample(records, config.tokenizer.sample_sentences)
     with clock.stage("tokenizer"):
         tok = train_sample_tokenizer(sample, work_dir / "tokenizer", tok_config)
     with clock.stage("negatives"):

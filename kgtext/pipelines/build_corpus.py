@@ -22,16 +22,15 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, TypeOptions
 from apache_beam.runners.runner import PipelineState
 
-from kgtext.aligners.config import AlignerConfig
 from kgtext.aligners.documents import STAGE as DOCS_STAGE
 from kgtext.aligners.documents import document_format_of
 from kgtext.aligners.kg_index import MIN_SHARDS, shard_count
@@ -51,9 +50,7 @@ from kgtext.corpus.replace import (
     replace_directory,
 )
 from kgtext.corpus.stats import StatKey
-from kgtext.corpus.tasks.config import TasksConfig
 from kgtext.corpus.tasks.tokenizer import Tokenizer, TokenizerConfig, train_tokenizer
-from kgtext.kg.config import KgConfig
 from kgtext.kg.readers import kg_format_of
 from kgtext.pipelines.config import BuildConfig
 from kgtext.pipelines.files import (
@@ -69,8 +66,9 @@ from kgtext.pipelines.files import (
 from kgtext.pipelines.options import parse_args, runner_name
 from kgtext.pipelines.phases import (
     BuildPaths,
-    KgInputs,
-    PhaseOneInputs,
+    PhaseOne,
+    PhaseTwo,
+    PhaseZero,
     build_phase_one,
     build_phase_two,
     build_phase_zero,
@@ -129,18 +127,6 @@ def split_known(files: list[str], role: str) -> tuple[list[str], list[DeadLetter
     return known, rejected
 
 
-def component_configs(config: BuildConfig) -> tuple[KgConfig, AlignerConfig, TasksConfig, TokenizerConfig]:
-    kg = KgConfig(languages=(config.language, ""), max_line_bytes=config.max_line_bytes)
-    aligner = AlignerConfig(
-        language=config.language,
-        spacy_model=config.spacy_model,
-        min_sentence_words=config.min_sentence_words,
-        min_mention_confidence=config.min_mention_confidence,
-    )
-    tok = TokenizerConfig(vocab_size=config.vocab_size, hard_vocab_limit=False, seed=config.seed)
-    return kg, aligner, TasksConfig(seed=config.seed), tok
-
-
 def read_sample(path: str) -> Iterator[str]:
     """The tokenizer sample written by phase 1 (absent when no sentence survived): one JSON string per line.
 
@@ -185,13 +171,21 @@ def train_corpus_tokenizer(
     return path
 
 
+Phase = TypeVar("Phase", PhaseZero, PhaseOne, PhaseTwo)
+
+
 def _run(
-    build: Any, beam_args: tuple[str, ...], label: str, timings: dict[str, float], **kwargs: Any
+    build: Callable[[beam.Pipeline, Phase], None],
+    phase: Phase,
+    beam_args: tuple[str, ...],
+    label: str,
+    timings: dict[str, float],
 ) -> None:
+    """Wire one phase with ``build`` onto a new pipeline, run it to the end and time it under ``label``."""
     started = time.monotonic()
     logger.info("%s: running on %s", label, runner_name(beam_args))
     p = beam.Pipeline(options=pipeline_options(beam_args))
-    build(p, **kwargs)
+    build(p, phase)
     result = p.run()
     try:
         state = result.wait_until_finish()
@@ -241,10 +235,6 @@ class Plan(NamedTuple):
     kg_files: list[str]
     doc_files: list[str]
     rejected: list[DeadLetter]
-    kg_config: KgConfig
-    aligner_config: AlignerConfig
-    tasks_config: TasksConfig
-    tokenizer_config: TokenizerConfig
     paths: BuildPaths
     tokenizer_model: bytes | None = None
     """The ``--tokenizer`` model, checked at planning; None when the build trains one."""
@@ -253,6 +243,49 @@ class Plan(NamedTuple):
 
     def rejected_at(self, stage: str) -> list[DeadLetter]:
         return [letter for letter in self.rejected if letter.stage == stage]
+
+    def phase_zero(self) -> PhaseZero:
+        config = self.config
+        return PhaseZero(
+            paths=self.paths,
+            kg_files=self.kg_files,
+            rejected=self.rejected_at(KG_STAGE),
+            index_shards=self.index_shards,
+            kg=config.kg,
+            aligner=config.aligner,
+            linking=config.lexicon_linking,
+        )
+
+    def phase_one(self) -> PhaseOne:
+        config = self.config
+        return PhaseOne(
+            paths=self.paths,
+            doc_files=self.doc_files,
+            rejected=self.rejected_at(DOCS_STAGE),
+            index_shards=self.index_shards,
+            kg=config.kg,
+            aligner=config.aligner,
+            num_shards=config.num_shards,
+            valid_fraction=config.valid_fraction,
+            sample_sentences=config.tokenizer.sample_size,
+            linking=config.lexicon_linking,
+            fields=config.fields,
+            max_doc_bytes=config.max_doc_bytes,
+        )
+
+    def phase_two(self, tokenizer_path: str, documents: int) -> PhaseTwo:
+        """Phase 2 over phase 1's parts, with ``documents`` (phase 1's kept count) for buckets and progress."""
+        config = self.config
+        return PhaseTwo(
+            paths=self.paths,
+            part_files=_part_files(self.paths.parts),
+            tokenizer_path=tokenizer_path,
+            tasks=config.tasks,
+            num_buckets=max(1, math.ceil(documents / config.sd_docs_per_bucket)),
+            num_shards=config.num_shards,
+            valid_fraction=config.valid_fraction,
+            total_documents=documents,
+        )
 
 
 def claim_output(config: BuildConfig, inputs: Sequence[str]) -> OutputLock | None:
@@ -299,11 +332,12 @@ def load_given_tokenizer(path: str) -> bytes | None:
 
 def plan_build(config: BuildConfig, beam_args: tuple[str, ...]) -> Plan:
     """Claim the output, expand the inputs and derive the component configurations (no file written)."""
-    kg_all, docs_all = expand_inputs(config.kg, "kg"), expand_inputs(config.docs, "docs")
+    kg_all, docs_all = expand_inputs(config.kg_paths, "kg"), expand_inputs(config.doc_paths, "docs")
     check_input_files(kg_all, "kg")
     check_input_files(docs_all, "docs")
-    tokenizer_model = load_given_tokenizer(config.tokenizer)
-    inputs = (*config.kg, *config.docs, *kg_all, *docs_all, *([config.tokenizer] if config.tokenizer else []))
+    given = config.tokenizer.given
+    tokenizer_model = load_given_tokenizer(given)
+    inputs = (*config.kg_paths, *config.doc_paths, *kg_all, *docs_all, *([given] if given else []))
     lock = claim_output(config, inputs)
     try:
         kg_files, kg_rejected = split_known(kg_all, "kg")
@@ -312,7 +346,6 @@ def plan_build(config: BuildConfig, beam_args: tuple[str, ...]) -> Plan:
         if lock is not None:
             lock.release()
         raise
-    kg_config, aligner_config, tasks_config, tok_config = component_configs(config)
     paths = BuildPaths(temporary_sibling(config.out, "building"))
     return Plan(
         config,
@@ -322,10 +355,6 @@ def plan_build(config: BuildConfig, beam_args: tuple[str, ...]) -> Plan:
         kg_files,
         doc_files,
         kg_rejected + doc_rejected,
-        kg_config,
-        aligner_config,
-        tasks_config,
-        tok_config,
         paths,
         tokenizer_model,
         shard_count(input_bytes(kg_files)),
@@ -339,42 +368,17 @@ def input_bytes(files: Sequence[str]) -> int:
 
 def run_phase_zero(plan: Plan, timings: dict[str, float]) -> dict[str, int]:
     """Phase 0 (the KG's look-up files: facts, names and, with linking, surface forms); its statistics."""
-    _run(
-        build_phase_zero,
-        plan.beam_args,
-        "phase 0 (read KG, index it)",
-        timings,
-        kg_inputs=KgInputs(plan.kg_files, plan.rejected_at(KG_STAGE), plan.index_shards),
-        paths=plan.paths,
-        kg_config=plan.kg_config,
-        min_chars=plan.aligner_config.min_name_chars,
-        language=plan.aligner_config.language,
-        lexicon=plan.config.lexicon_linking,
-    )
+    _run(build_phase_zero, plan.phase_zero(), plan.beam_args, "phase 0 (read KG, index it)", timings)
     stats: dict[str, int] = read_json(plan.paths.stats(0), {})
     return stats
 
 
 def run_phase_one(plan: Plan, timings: dict[str, float]) -> dict[str, int]:
     """Phase 1, then the first aligned examples in the log; returns phase 1's statistics."""
-    config, paths = plan.config, plan.paths
-    _run(
-        build_phase_one,
-        plan.beam_args,
-        "phase 1 (read, clean, look up, align)",
-        timings,
-        inputs=PhaseOneInputs(plan.doc_files, plan.rejected_at(DOCS_STAGE), plan.index_shards),
-        paths=paths,
-        kg_config=plan.kg_config,
-        aligner_config=plan.aligner_config,
-        num_shards=config.num_shards,
-        valid_fraction=config.valid_fraction,
-        sample_sentences=0 if plan.tokenizer_model is not None else config.tokenizer_sample_sentences,
-        lexicon=config.lexicon_linking,
-        fields=config.fields,
-        max_doc_bytes=config.max_doc_bytes,
-    )
-    log_examples(first_aligned_rows(paths.root, read_shard_records(paths.shard_info), config.log_examples))
+    paths = plan.paths
+    _run(build_phase_one, plan.phase_one(), plan.beam_args, "phase 1 (read, clean, look up, align)", timings)
+    examples = plan.config.log_examples
+    log_examples(first_aligned_rows(paths.root, read_shard_records(paths.shard_info), examples))
     stats: dict[str, int] = read_json(paths.stats(1), {})
     return stats
 
@@ -383,21 +387,8 @@ def run_phase_two(
     plan: Plan, tokenizer_path: str, documents: int, timings: dict[str, float]
 ) -> dict[str, int]:
     """Phase 2 over the intermediate parts; returns phase 2's statistics."""
-    config = plan.config
-    _run(
-        build_phase_two,
-        plan.beam_args,
-        "phase 2 (tasks, shards)",
-        timings,
-        part_files=_part_files(plan.paths.parts),
-        paths=plan.paths,
-        tokenizer_path=tokenizer_path,
-        tasks_config=plan.tasks_config,
-        num_buckets=max(1, math.ceil(documents / config.sd_docs_per_bucket)),
-        num_shards=config.num_shards,
-        valid_fraction=config.valid_fraction,
-        total_documents=documents,
-    )
+    phase = plan.phase_two(tokenizer_path, documents)
+    _run(build_phase_two, phase, plan.beam_args, "phase 2 (tasks, shards)", timings)
     stats: dict[str, int] = read_json(plan.paths.stats(2), {})
     return stats
 
@@ -408,23 +399,23 @@ def build_in_temporary(plan: Plan, timings: dict[str, float]) -> tuple[Manifest,
     stats = run_phase_zero(plan, timings)
     for name, value in run_phase_one(plan, timings).items():
         stats[name] = stats.get(name, 0) + value
-    rejections = check_rejections(paths.root, stats, plan.config.out, limit=plan.config.rejected_limit)
+    rejections = check_rejections(paths.root, stats, plan.config.out, limit=plan.config.rejections.limit)
     report_alignment(stats)
     if plan.tokenizer_model is not None:
         if not stats.get(StatKey.ALIGNED_SENTENCES, 0):
             raise nothing_survived(rejections, "nothing to build")
         tok_path = join_path(paths.root, TOKENIZER_REL_PATH)
         write_atomic(tok_path, plan.tokenizer_model)
-        logger.info("tokenizer: reusing %s", plan.config.tokenizer)
+        logger.info("tokenizer: reusing %s", plan.config.tokenizer.given)
     else:
         started = time.monotonic()
-        tok_path = train_corpus_tokenizer(paths.sample, paths.root, plan.tokenizer_config, rejections)
+        tok_path = train_corpus_tokenizer(paths.sample, paths.root, plan.config.tokenizer.train, rejections)
         timings["tokenizer training"] = time.monotonic() - started
     for name, value in run_phase_two(plan, tok_path, stats.get(StatKey.DOCUMENTS_KEPT, 0), timings).items():
         stats[name] = stats.get(name, 0) + value
     tokenizer = Tokenizer.from_bytes(read_bytes(tok_path))
     manifest = assemble_manifest(
-        build_config=_build_config(plan.config, plan.beam_args, plan.tasks_config),
+        build_config=_build_config(plan.config, plan.beam_args),
         inputs=input_files(plan.kg_files, plan.doc_files),
         tokenizer=tokenizer_info(tokenizer, TOKENIZER_REL_PATH),
         valid_fraction=plan.config.valid_fraction,
@@ -523,10 +514,10 @@ def _part_files(parts_dir: str) -> list[str]:
     return names
 
 
-def _build_config(config: BuildConfig, beam_args: tuple[str, ...], tasks: TasksConfig) -> dict[str, Any]:
-    data = asdict(config)
-    data["kg"], data["docs"] = list(config.kg), list(config.docs)
-    data["tasks"] = json.loads(json.dumps(asdict(tasks), default=str))
+def _build_config(config: BuildConfig, beam_args: tuple[str, ...]) -> dict[str, Any]:
+    """The manifest's ``build_config``: the flags, the task builders' settings and the runner."""
+    data = config.flags()
+    data["tasks"] = json.loads(json.dumps(asdict(config.tasks), default=str))
     data["runner"] = runner_name(beam_args)
     return data
 

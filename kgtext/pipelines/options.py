@@ -9,7 +9,6 @@ names another (Beam 2.77's default would first try to download the Prism runner 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib
 import logging
 from typing import Any, NamedTuple, NoReturn
@@ -18,7 +17,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from kgtext.common.cli_parser import HelpfulParser, suggest
 from kgtext.corpus.tasks.tokenizer import MIN_VOCAB_SIZE
-from kgtext.pipelines.config import BuildConfig, LexiconLinking
+from kgtext.pipelines.config import FLAG_DEFAULTS, BuildConfig, LexiconLinking
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +33,12 @@ class ParsedArgs(NamedTuple):
     """Beam flags exactly as given, plus ``--runner=DirectRunner`` when none was given."""
 
 
-DEFAULTS: dict[str, Any] = {
-    f.name: f.default for f in dataclasses.fields(BuildConfig) if f.default is not dataclasses.MISSING
-}
-"""BuildConfig's defaults: the flags' defaults and help texts come from here, not restated by hand."""
+DEFAULTS: dict[str, Any] = FLAG_DEFAULTS
+"""The flags' defaults (the component configs' own): defaults and help texts come from here, not restated."""
 
 
 def _flag(p: argparse.ArgumentParser, name: str, kind: type, text: str, **bounds: Any) -> None:
-    """``--name`` for the BuildConfig field of that name: its type, its default, the default in the help;
+    """``--name`` for the build flag of that name (:data:`FLAG_DEFAULTS`): its type, its default, the default in the help;
     ``bounds`` are :class:`kgtext.common.cli_parser.HelpfulParser`'s (``minimum=``, ``exclusive_maximum=``, ...)."""
     default = DEFAULTS[name.replace("-", "_")]
     p.add_argument(f"--{name}", type=kind, default=default, help=f"{text} (default {default})", **bounds)
@@ -218,13 +215,7 @@ def parse_args(argv: list[str]) -> ParsedArgs:
         parser.error(f"unknown option {named}: neither kgtext nor Beam knows it")
     try:
         values = {name: getattr(ns, name) for name in DEFAULTS}
-        values.update(
-            kg=tuple(ns.kg),
-            docs=tuple(ns.docs),
-            out=ns.out,
-            lexicon_linking=LexiconLinking(ns.lexicon_linking),
-        )
-        config = BuildConfig(**values)
+        config = BuildConfig.from_flags(**values, kg=ns.kg, docs=ns.docs, out=ns.out)
     except ValueError as err:
         parser.error(str(err))
     beam_args = list(rest)

@@ -13,6 +13,7 @@ shards and their statistics. Each phase ends in one :class:`~pipelines.writers.F
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import apache_beam as beam
@@ -99,50 +100,83 @@ class BuildPaths(NamedTuple):
         return join_path(self.work, f"stats-phase{phase}.json")
 
 
-class KgInputs(NamedTuple):
-    files: Sequence[str]
+@dataclass(frozen=True, kw_only=True)
+class PhaseZero:
+    """What phase 0 reads and how: the KG files -> the look-up files under ``paths``."""
+
+    paths: BuildPaths
+    kg_files: Sequence[str]
     rejected: Sequence[DeadLetter]
     """Dead letters found before the pipeline (KG files with an unknown extension)."""
     index_shards: int
     """Shards of the facts and names index (:func:`kgtext.aligners.kg_index.shard_count`)."""
+    kg: KgConfig
+    aligner: AlignerConfig
+    """Its language and ``min_name_chars`` shape the surface-form index."""
+    linking: LexiconLinking
 
 
-class PhaseOneInputs(NamedTuple):
+@dataclass(frozen=True, kw_only=True)
+class PhaseOne:
+    """What phase 1 reads and how: the documents, aligned against phase 0's look-up files."""
+
+    paths: BuildPaths
     doc_files: Sequence[str]
     rejected: Sequence[DeadLetter]
     """Dead letters found before the pipeline (document files with an unknown extension)."""
     index_shards: int
+    kg: KgConfig
+    """Its ``max_line_bytes`` bounds a line of a document file too."""
+    aligner: AlignerConfig
+    num_shards: int
+    valid_fraction: float
+    sample_sentences: int
+    """Sentences sampled for the tokenizer (0: a given tokenizer is reused, nothing is sampled)."""
+    linking: LexiconLinking = LexiconLinking.OFF
+    fields: FieldMap = DEFAULT_FIELDS
+    max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES
 
 
-def build_phase_zero(
-    p: beam.Pipeline,
-    kg_inputs: KgInputs,
-    paths: BuildPaths,
-    *,
-    kg_config: KgConfig,
-    min_chars: int,
-    language: str,
-    lexicon: LexiconLinking,
-) -> None:
+@dataclass(frozen=True, kw_only=True)
+class PhaseTwo:
+    """What phase 2 reads and how: phase 1's parts -> the five task datasets."""
+
+    paths: BuildPaths
+    part_files: Sequence[str]
+    tokenizer_path: str
+    tasks: TasksConfig
+    num_buckets: int
+    num_shards: int
+    valid_fraction: float
+    total_documents: int = 0
+    """Phase 1's kept documents, for the progress ETA."""
+
+
+def build_phase_zero(p: beam.Pipeline, phase: PhaseZero) -> None:
     """Wire phase 0 onto pipeline ``p``: the KG -> its index files (+ the surface-form index with ``lexicon``).
 
     A KG input that is not a regular file (FIFO, device) or has a name that is not UTF-8 is refused
     here, before anything reads it."""
-    check_input_files(kg_inputs.files, "kg")
-    kg = p | "ReadKG" >> ReadKnowledgeGraph(list(kg_inputs.files), kg_config)
-    names = kg.lexicon | "ResolveNames" >> ResolveNames(kg_config.languages)
-    written = kg.triples | "BuildKgIndex" >> BuildKgIndex(names, paths.kg_index(kg_inputs.index_shards))
+    paths = phase.paths
+    check_input_files(phase.kg_files, "kg")
+    kg = p | "ReadKG" >> ReadKnowledgeGraph(list(phase.kg_files), phase.kg)
+    names = kg.lexicon | "ResolveNames" >> ResolveNames(phase.kg.languages)
+    written = kg.triples | "BuildKgIndex" >> BuildKgIndex(names, paths.kg_index(phase.index_shards))
     letters = (
         kg.dead_letters,
-        p | "EarlyDeadLetters" >> beam.Create(list(kg_inputs.rejected)),
+        p | "EarlyDeadLetters" >> beam.Create(list(phase.rejected)),
     ) | "AllDeadLetters" >> beam.Flatten()
     stats = [kg.stats, letters | "DeadLetterStats" >> beam.FlatMap(dead_letter_stats)]
-    if lexicon is not LexiconLinking.OFF:
+    if phase.linking is not LexiconLinking.OFF:
         stats.append(
             names
             | "BuildLexiconIndex"
             >> BuildLexiconIndex(
-                kg.triples, paths.lexicon, min_chars, language, iri_shards=kg_inputs.index_shards
+                kg.triples,
+                paths.lexicon,
+                phase.aligner.min_name_chars,
+                phase.aligner.language,
+                iri_shards=phase.index_shards,
             )
         )
     outputs = [
@@ -153,27 +187,16 @@ def build_phase_zero(
     _ = p | "Finish" >> Finish(outputs, "phase 0")
 
 
-def build_phase_one(
-    p: beam.Pipeline,
-    inputs: PhaseOneInputs,
-    paths: BuildPaths,
-    *,
-    kg_config: KgConfig,
-    aligner_config: AlignerConfig,
-    num_shards: int,
-    valid_fraction: float,
-    sample_sentences: int,
-    lexicon: LexiconLinking = LexiconLinking.OFF,
-    fields: FieldMap = DEFAULT_FIELDS,
-    max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES,
-) -> None:
+def build_phase_one(p: beam.Pipeline, phase: PhaseOne) -> None:
     """Wire phase 1 onto pipeline ``p`` (with ``lexicon``, plain-text candidates from phase 0's index).
 
     A document input that is not a regular file (FIFO, device) or has a name that is not UTF-8 is
     refused here, before anything reads it."""
-    check_input_files(inputs.doc_files, "docs")
+    paths, aligner_config, lexicon = phase.paths, phase.aligner, phase.linking
+    num_shards, valid_fraction = phase.num_shards, phase.valid_fraction
+    check_input_files(phase.doc_files, "docs")
     items = p | "ReadDocuments" >> ReadDocuments(
-        inputs.doc_files, kg_config.max_line_bytes, fields, max_doc_bytes
+        phase.doc_files, phase.kg.max_line_bytes, phase.fields, phase.max_doc_bytes
     )
     # Documents the cleaner would drop as too long leave here, before the duplicate-id grouping holds them.
     screened = (
@@ -184,7 +207,7 @@ def build_phase_one(
     docs, id_letters, id_stats = (
         screened
         | "KeepShortEnough" >> beam.Filter(is_document).with_output_types(Document)
-        | "ResolveDuplicateIds" >> ResolveDuplicateIds(inputs.doc_files)
+        | "ResolveDuplicateIds" >> ResolveDuplicateIds(phase.doc_files)
     )
     cleaned, doc_stats = docs | "CleanAndDeduplicate" >> CleanAndDeduplicate(aligner_config)
     linking = None
@@ -197,12 +220,12 @@ def build_phase_one(
             max_candidates=aligner_config.max_candidates,
             linked_too=lexicon is LexiconLinking.ALL,
         )
-    joined = cleaned | "LookUpKg" >> beam.ParDo(GatherFn(paths.kg_index(inputs.index_shards), linking))
+    joined = cleaned | "LookUpKg" >> beam.ParDo(GatherFn(paths.kg_index(phase.index_shards), linking))
     records, align_stats = joined | "Align" >> Align(aligner_config)
     letters = (
         items | "KeepDocDeadLetters" >> beam.Filter(is_dead_letter).with_output_types(DeadLetter),
         id_letters,
-        p | "EarlyDeadLetters" >> beam.Create(list(inputs.rejected)),
+        p | "EarlyDeadLetters" >> beam.Create(list(phase.rejected)),
     ) | "AllDeadLetters" >> beam.Flatten()
     stats = (
         items | "ReadStats" >> beam.FlatMap(read_stats),
@@ -224,40 +247,30 @@ def build_phase_one(
         letters | "WriteDeadLetters" >> WriteDeadLetters(paths.root),
         stats | "WriteStats" >> WriteStats(paths.stats(1)),
     ]
-    if sample_sentences:  # 0: a given tokenizer is reused, nothing trains on a sample
-        outputs.append(records | "SampleSentences" >> SampleSentences(paths.sample, sample_sentences))
+    if phase.sample_sentences:  # 0: a given tokenizer is reused, nothing trains on a sample
+        outputs.append(records | "SampleSentences" >> SampleSentences(paths.sample, phase.sample_sentences))
     _ = p | "Finish" >> Finish(outputs, "phase 1")
 
 
-def build_phase_two(
-    p: beam.Pipeline,
-    part_files: Sequence[str],
-    paths: BuildPaths,
-    *,
-    tokenizer_path: str,
-    tasks_config: TasksConfig,
-    num_buckets: int,
-    num_shards: int,
-    valid_fraction: float,
-    total_documents: int = 0,
-) -> None:
-    """Wire phase 2 onto pipeline ``p`` (``total_documents``, phase 1's kept count, for the progress ETA)."""
+def build_phase_two(p: beam.Pipeline, phase: PhaseTwo) -> None:
+    """Wire phase 2 onto pipeline ``p``."""
     records = (
         p
-        | "CreateParts" >> beam.Create(list(part_files))
+        | "CreateParts" >> beam.Create(list(phase.part_files))
         | "SpreadParts" >> beam.Reshuffle()
         | "ReadParts" >> beam.FlatMap(read_part)
     )
+    paths = phase.paths
     rows, stats = records | "BuildTasks" >> BuildTasks(
-        tokenizer_path=tokenizer_path,
-        config=tasks_config,
-        num_buckets=num_buckets,
-        num_shards=num_shards,
-        valid_fraction=valid_fraction,
-        total_documents=total_documents,
+        tokenizer_path=phase.tokenizer_path,
+        config=phase.tasks,
+        num_buckets=phase.num_buckets,
+        num_shards=phase.num_shards,
+        valid_fraction=phase.valid_fraction,
+        total_documents=phase.total_documents,
     )
     outputs = [
-        rows | "WriteTasks" >> WriteShards(TASKS, num_shards, paths.root, paths.shard_info, paths.runs),
+        rows | "WriteTasks" >> WriteShards(TASKS, phase.num_shards, paths.root, paths.shard_info, paths.runs),
         stats | "WriteStats" >> WriteStats(paths.stats(2)),
     ]
     _ = p | "Finish" >> Finish(outputs, "phase 2")

@@ -6,7 +6,9 @@ import dataclasses
 
 import pytest
 
-from kgtext.pipelines.config import BuildConfig
+from kgtext.corpus.tasks.config import TasksConfig
+from kgtext.kg.config import KgConfig
+from kgtext.pipelines.config import FLAG_DEFAULTS, BuildConfig, LexiconLinking
 from kgtext.pipelines.options import _parser, parse_args, runner_name, unknown_beam_args
 
 BASE = ["--kg", "k.ttl", "--docs", "d.jsonl", "--out", "out"]
@@ -15,13 +17,19 @@ BASE = ["--kg", "k.ttl", "--docs", "d.jsonl", "--out", "out"]
 def test_defaults_name_the_direct_runner_explicitly() -> None:
     parsed = parse_args(BASE)
     assert parsed.beam_args == ("--runner=DirectRunner",)
-    assert parsed.config == BuildConfig(kg=("k.ttl",), docs=("d.jsonl",), out="out")
+    assert parsed.config == BuildConfig(kg_paths=("k.ttl",), doc_paths=("d.jsonl",), out="out")
 
 
 def test_kebab_case_flags_fill_the_config() -> None:
     parsed = parse_args(BASE + ["--num-shards", "8", "--valid-fraction", "0.1", "--seed", "7", "--overwrite"])
-    assert (parsed.config.num_shards, parsed.config.valid_fraction, parsed.config.seed) == (8, 0.1, 7)
-    assert parsed.config.overwrite is True
+    config = parsed.config
+    assert (config.num_shards, config.valid_fraction, config.tasks.seed, config.tokenizer.train.seed) == (
+        8,
+        0.1,
+        7,
+        7,
+    )
+    assert config.overwrite is True
 
 
 def test_beam_flags_pass_through_unchanged() -> None:
@@ -92,8 +100,8 @@ def test_a_misspelled_runner_gets_a_suggestion(capsys: pytest.CaptureFixture[str
 def test_the_field_flags_become_a_field_map() -> None:
     config = parse_args(BASE + ["--text-field", "sent", "--entity-prefix", "http://x/"]).config
     assert (config.fields.text, config.fields.id, config.fields.entity_prefix) == ("sent", "id", "http://x/")
-    assert parse_args(BASE + ["--strict"]).config.rejected_limit == 0.0
-    assert parse_args(BASE).config.rejected_limit == 0.5
+    assert parse_args(BASE + ["--strict"]).config.rejections.limit == 0.0
+    assert parse_args(BASE).config.rejections.limit == 0.5
 
 
 def test_unknown_beam_args_lists_only_the_unknown() -> None:
@@ -113,12 +121,32 @@ def test_invalid_config_value_is_an_error_naming_the_field(capsys: pytest.Captur
         ("vocab_size", 3, "vocab_size must be >= 300"),
         ("sd_docs_per_bucket", 1, "sd_docs_per_bucket must be > 1"),
         ("kg", (), "kg must name at least one input path"),
+        ("tokenizer_sample_sentences", 0, "tokenizer_sample_sentences must be positive, got 0"),
+        ("max_rejected_fraction", 1.5, "max_rejected_fraction must be in [0, 1], got 1.5"),
+        ("min_mention_confidence", -0.1, "min_mention_confidence must be in [0, 1], got -0.1"),
+        ("max_line_bytes", 0, "max_line_bytes must be > 0, got 0"),
+        ("lexicon_linking", "some", "'some' is not a valid LexiconLinking"),
+        ("no_such_flag", 1, "unknown build flags: no_such_flag"),
     ],
 )
 def test_build_config_validates(field: str, value: object, message: str) -> None:
-    kwargs: dict[str, object] = {"kg": ("k",), "docs": ("d",), "out": "o", field: value}
+    """Each value is checked by the config that owns it (the build's, the aligner's, the tokenizer's...)."""
+    flags: dict[str, object] = {"kg": ("k",), "docs": ("d",), "out": "o", field: value}
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace(")", r"\)")):
-        BuildConfig(**kwargs)  # type: ignore[arg-type]
+        BuildConfig.from_flags(**flags)
+
+
+def test_one_flag_in_two_components_must_agree() -> None:
+    """--language and --seed each set two components; a nested config with two values is refused, so the
+    flags the manifest records always describe the build."""
+    base = BuildConfig.from_flags(kg=("k",), docs=("d",), out="o", language="de", seed=3)
+    assert (base.kg.languages, base.aligner.language) == (("de", ""), "de")
+    with pytest.raises(ValueError, match="kg.languages must start with the documents' language 'de'"):
+        dataclasses.replace(base, kg=KgConfig(languages=("en", "")))
+    with pytest.raises(
+        ValueError, match=r"tokenizer.train.seed \(3\) and tasks.seed \(0\) must be the one seed"
+    ):
+        dataclasses.replace(base, tasks=TasksConfig(seed=0))
 
 
 def test_the_direct_runner_never_switches_to_a_downloaded_prism_runner() -> None:
@@ -131,9 +159,30 @@ def test_the_direct_runner_never_switches_to_a_downloaded_prism_runner() -> None
     assert portable.view_as(TypeOptions).allow_unsafe_triggers is False
 
 
-def test_every_build_config_field_is_a_flag_with_its_default() -> None:
-    """The flags take their defaults from BuildConfig (nothing restated by hand)."""
+def test_every_flag_fills_the_nested_config_and_comes_back() -> None:
+    """Every flag is a parser option with the component config's own default, and the nested config gives
+    each flag's value back (the manifest's build_config): a changed value of every flag round-trips."""
     parsed = parse_args(["--kg", "k.nt", "--docs", "d.jsonl", "--out", "o"]).config
-    assert parsed == BuildConfig(kg=("k.nt",), docs=("d.jsonl",), out="o")
+    assert parsed == BuildConfig(kg_paths=("k.nt",), doc_paths=("d.jsonl",), out="o")
     dests = {action.dest for action in _parser()._actions}
-    assert {f.name for f in dataclasses.fields(BuildConfig)} <= dests
+    assert set(FLAG_DEFAULTS) | {"kg", "docs", "out"} <= dests
+    assert list(parsed.flags()) == ["kg", "docs", "out", *FLAG_DEFAULTS]
+    changed = {
+        "overwrite": True, "num_shards": 3, "valid_fraction": 0.2, "seed": 5, "language": "de",
+        "spacy_model": "de_core_news_sm", "min_sentence_words": 4, "min_mention_confidence": 0.3,
+        "vocab_size": 500, "tokenizer_sample_sentences": 9, "tokenizer": "t.model", "sd_docs_per_bucket": 7,
+        "log_examples": 2, "max_line_bytes": 99, "max_doc_bytes": 98, "lexicon_linking": LexiconLinking.ALL,
+        "strict": True, "max_rejected_fraction": 0.1, "text_field": "sent", "id_field": "key",
+        "title_field": "name", "subject_field": "sub", "links_field": "anchors", "entity_prefix": "http://x/",
+    }  # fmt: skip
+    assert set(changed) == set(FLAG_DEFAULTS)
+    assert all(changed[name] != default for name, default in FLAG_DEFAULTS.items())
+    given = {"kg": ["k.nt"], "docs": ["d.jsonl"], "out": "o", **changed}
+    config = BuildConfig.from_flags(**given)
+    assert config.flags() == given
+    assert BuildConfig.from_flags(**config.flags()) == config
+    assert (config.aligner.spacy_model, config.kg.max_line_bytes, config.tokenizer.train.vocab_size) == (
+        "de_core_news_sm",
+        99,
+        500,
+    )
