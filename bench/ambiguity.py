@@ -60,9 +60,7 @@ def _iri(iri: str, replica: int) -> str:
     return f"{iri}:r{replica}"
 
 
-def make_replicas(
-    data_dir: str, work: Path, *, replicas: int, ways: int, documents: int = 500
-) -> Replicas:
+def make_replicas(data_dir: str, work: Path, *, replicas: int, ways: int, documents: int = 500) -> Replicas:
     """Write ``kg.nt`` and ``docs.jsonl`` under ``work`` (see the module docstring); ``ways`` is 1 or
     ``replicas``; the first ``documents`` Re-DocRED dev documents are replicated."""
     if ways not in (1, replicas):
@@ -71,9 +69,10 @@ def make_replicas(
     relation_words = {
         w for item in items for r in item.relations for n in (r.label, *r.aliases) for w in WORD.findall(n)
     }
-    words = frozenset(
-        w for entry in names for n in (entry.label, *entry.aliases) for w in WORD.findall(n)
-    ) - relation_words
+    words = (
+        frozenset(w for entry in names for n in (entry.label, *entry.aliases) for w in WORD.findall(n))
+        - relation_words
+    )
     triples: list[Triple] = []
     all_names: list[Names] = []
     doc_lines: list[str] = []
@@ -82,7 +81,9 @@ def make_replicas(
     for replica in range(replicas):
         tag = _tag(replica)
         triples += [
-            t._replace(head=_iri(t.head, replica), tail=t.tail if t.tail_is_literal else _iri(t.tail, replica))
+            t._replace(
+                head=_iri(t.head, replica), tail=t.tail if t.tail_is_literal else _iri(t.tail, replica)
+            )
             for t in base_triples
         ]
         for entry in names:
@@ -97,14 +98,18 @@ def make_replicas(
         doc_lines += [_doc_line(item, replica, words, tag) for item in items]
     work.mkdir(parents=True, exist_ok=True)
     kg = work / "kg.nt"
-    kg.write_text("".join(f"{line}\n" for line in kg_lines(triples, [*all_names, *relations.values()])), "utf-8")
+    kg.write_text(
+        "".join(f"{line}\n" for line in kg_lines(triples, [*all_names, *relations.values()])), "utf-8"
+    )
     docs = work / "docs.jsonl"
     docs.write_text("".join(f"{line}\n" for line in doc_lines), "utf-8")
     return Replicas(str(kg), str(docs), len(doc_lines), replicas, ways)
 
 
 def _doc_line(item: EvalDoc, replica: int, words: frozenset[str], tag: str) -> str:
-    return json.dumps({"id": f"{item.doc.id}:r{replica}", "text": _rewrite(item.doc.text, words, tag)}, ensure_ascii=False)
+    return json.dumps(
+        {"id": f"{item.doc.id}:r{replica}", "text": _rewrite(item.doc.text, words, tag)}, ensure_ascii=False
+    )
 
 
 def replica_of(iri_or_id: str) -> int | None:

@@ -201,7 +201,7 @@ class Aligner:
         triples: Sequence[Triple],
         relations: Sequence[Names],
     ) -> _Prepared:
-        index = NameIndex(min_chars=self.config.min_name_chars)
+        index = NameIndex(min_chars=self.config.min_name_chars, text=doc.text())
         linked = {link.entity for link in doc.links}
         grounded = linked | {doc.subject} | {t.tail for t in triples if t.head == doc.subject}
         if len(entities) > self.config.max_candidates:

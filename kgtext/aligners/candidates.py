@@ -13,9 +13,10 @@ result does not depend on the order anything arrives in.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
+from kgtext.aligners.lexicon_index import Candidate, FoundCandidates
 from kgtext.aligners.records import CleanedDocument
 from kgtext.kg.lexicon import names_from_iri
 from kgtext.kg.records import Names, Triple
@@ -76,6 +77,11 @@ class AlignInput(NamedTuple):
     """IRI -> display label of every known entity and relation of the document, sorted by IRI."""
     relation_iris: tuple[str, ...] = ()
     """Candidates the lexicon index knows as KG properties (their mentions get the kind ``relation``)."""
+
+
+def seed_requests_iris(doc: CleanedDocument) -> set[str]:
+    """The document's own seeds: its link targets and its subject (never dropped by a budget)."""
+    return {iri for iri, _ in seed_requests(doc)}
 
 
 def seed_requests(doc: CleanedDocument) -> Iterator[tuple[str, SeedRequest]]:
@@ -172,16 +178,81 @@ class KgLookup(Protocol):
         ...
 
 
+def keep_per_form(
+    forms: Sequence[Sequence[tuple[str, int]]],
+    candidates: Mapping[str, Candidate],
+    facts: Mapping[str, Sequence[Triple]],
+    per_form: int,
+    sure: frozenset[str] = frozenset(),
+) -> set[str]:
+    """The candidates to drop so that each surface form (its ``(IRI, source)`` choices) keeps its
+    ``per_form`` best entities; ``sure``: candidates the text also names by a form of their own, never dropped.
+
+    A name shared by many entities (``Paris``, ``John Smith``) would otherwise bring every one of them, with
+    their facts and their names, into the document's alignment: work that grows with the KG's ambiguity,
+    not with the document. The ranking needs only the facts already fetched (their tails are each
+    candidate's neighbours; nothing more is looked up):
+
+    1. each form's provisional winner: the most neighbours among the document's other candidates, then a
+       form that is the entity's label before one that is an alias, then the KG degree (the prior), then
+       the IRI;
+    2. the kept ones: the most neighbours among the other forms' provisional winners and the candidates
+       no other entity shares a form with (collective: a neighbour the text names unambiguously counts),
+       then label before alias, then the order of 1.
+    A candidate is kept when any of its forms keeps it; ``per_form`` 0 keeps everything.
+    """
+    if per_form <= 0 or not forms:
+        return set()
+    present = set(candidates)
+    neighbours: dict[str, set[str]] = {}
+    for iri in present:
+        for t in facts.get(iri, ()):
+            if not t.tail_is_literal and t.tail != iri and t.tail in present:
+                neighbours.setdefault(iri, set()).add(t.tail)
+                neighbours.setdefault(t.tail, set()).add(iri)
+
+    def first_rank(choice: tuple[str, int]) -> tuple[int, int, int, str]:
+        iri, source = choice
+        return (-len(neighbours.get(iri, ())), source, -candidates[iri].prior, iri)
+
+    shared = {iri for form in forms for iri, _ in form} - sure
+    confident = (present - shared) | {min(form, key=first_rank)[0] for form in forms}
+
+    def second_rank(choice: tuple[str, int]) -> tuple[int, int, int, int, str]:
+        iri, source = choice
+        edges, _, prior, _ = first_rank(choice)
+        return (-len(neighbours.get(iri, set()) & confident), source, edges, prior, iri)
+
+    kept: set[str] = set()
+    for form in forms:
+        kept.update(iri for iri, _ in sorted(form, key=second_rank)[:per_form])
+    return shared - kept
+
+
 def gather(
-    doc: CleanedDocument, candidates: Iterable[str], kg: KgLookup, relation_iris: Iterable[str] = ()
+    doc: CleanedDocument,
+    candidates: Iterable[str],
+    kg: KgLookup,
+    relation_iris: Iterable[str] = (),
+    *,
+    found: FoundCandidates | None = None,
+    per_form: int = 0,
 ) -> AlignInput:
     """The aligner's input for one document: its links, subject and ``candidates`` (plain-text linking)
     looked up in ``kg``, two look-ups in all (the seeds, then the names their triples ask for).
-    ``relation_iris``: the candidates that are KG properties, passed on to the aligner."""
+    ``relation_iris``: the candidates that are KG properties, passed on to the aligner. With ``found``
+    (what plain-text linking found, ``candidates`` being its IRIs) and ``per_form``, a surface form shared
+    by several entities keeps its ``per_form`` best (:func:`keep_per_form`) before any name is fetched."""
     requests = dict(seed_requests(doc))
     for iri in candidates:
         requests.setdefault(iri, SeedRequest(doc.id, False))
     facts = kg.facts(requests)
+    if found is not None and per_form > 0:
+        by_iri = {c.iri: c for c in found.candidates if not c.relation}
+        forms = [kept for form in found.forms if len(kept := [c for c in form if c[0] in by_iri]) > 1]
+        dropped = keep_per_form(forms, by_iri, facts, per_form, found.sure)
+        for iri in dropped - seed_requests_iris(doc):
+            requests.pop(iri, None)
     names = kg.names(requests)
     seeds = [
         fact
@@ -201,12 +272,12 @@ def gather(
     for seed in seeds:
         for iri, request in name_requests(seed):
             wanted.setdefault(iri, []).append(request)
-    found = kg.names(wanted)
+    granted = kg.names(wanted)
     grants = [
         grant
         for iri in sorted(wanted)
         for grant in grant_names(
-            (iri, {"requests": wanted[iri], "names": [found[iri]] if iri in found else []})
+            (iri, {"requests": wanted[iri], "names": [granted[iri]] if iri in granted else []})
         )
     ]
     found_input = next(assemble((doc.id, {"doc": [doc], "seeds": seeds, "grants": grants})))

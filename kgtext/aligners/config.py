@@ -31,6 +31,10 @@ class AlignerConfig:
     """Paragraphs longer than this are cut at whitespace into chunks before spaCy (characters)."""
     max_candidates: int = 50_000
     """At most this many candidate entities per document are matched (the rest are ignored, counted)."""
+    max_candidates_per_name: int = 1
+    """Plain-text linking: entities kept per surface form that names several, the best by KG coherence,
+    label before alias, then degree (:func:`kgtext.aligners.candidates.keep_per_form`); 0 keeps all. Linking
+    cost then follows the document, not how many entities share its names (docs/ALIGNMENT.md)."""
     min_name_chars: int = 2
     """Names shorter than this (characters) are not matched."""
     nested_literals: bool = True
@@ -66,6 +70,8 @@ class AlignerConfig:
         for name, value in positive.items():
             if value <= 0:
                 raise ValueError(f"{name} must be positive, got {value}")
+        if self.max_candidates_per_name < 0:
+            raise ValueError(f"max_candidates_per_name must be >= 0, got {self.max_candidates_per_name}")
         if self.min_sentence_words < 0:
             raise ValueError(f"min_sentence_words must be >= 0, got {self.min_sentence_words}")
         if self.topic_min_edges < 1 or self.topic_window < 0:

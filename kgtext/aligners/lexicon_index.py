@@ -168,10 +168,18 @@ class LexiconIndex:
 
     def lookup(self, hashes: Iterable[int]) -> list[Candidate]:
         """Every entity with one of these form hashes (each entity once, its best source and prior)."""
-        wanted = np.unique(np.fromiter(hashes, dtype=np.uint64))
         found: dict[str, Candidate] = {}
+        for candidates in self.lookup_forms(hashes).values():
+            for candidate in candidates:
+                _keep_best(found, candidate)
+        return [found[iri] for iri in sorted(found)]
+
+    def lookup_forms(self, hashes: Iterable[int]) -> dict[int, list[Candidate]]:
+        """The entities of each form hash the index holds (a form's rows, as stored)."""
+        wanted = np.unique(np.fromiter(hashes, dtype=np.uint64))
+        found: dict[int, list[Candidate]] = {}
         if not len(wanted):
-            return []
+            return found
         shard_of = wanted % np.uint64(self.shards)
         for shard in range(self.shards):
             column = self._hashes[shard]
@@ -188,15 +196,16 @@ class LexiconIndex:
             starts = np.repeat(lo - np.cumsum(lengths) + lengths, lengths)
             rows = starts + np.arange(int(lengths.sum()))
             picked = self._tables[shard].take(pa.array(rows, pa.int64()))
-            for iri, source, prior, relation in zip(
+            for form, iri, source, prior, relation in zip(
+                picked.column("hash").to_pylist(),
                 picked.column("iri").to_pylist(),
                 picked.column("source").to_pylist(),
                 picked.column("prior").to_pylist(),
                 picked.column("relation").to_pylist(),
                 strict=True,
             ):
-                _keep_best(found, Candidate(iri, source, prior, relation))
-        return [found[iri] for iri in sorted(found)]
+                found.setdefault(form, []).append(Candidate(iri, source, prior, relation))
+        return found
 
 
 def _keep_best(found: dict[str, Candidate], candidate: Candidate) -> None:
@@ -230,15 +239,46 @@ def candidate_keys(text: str, max_words: int, *, spaced: bool = True) -> Iterato
             yield " ".join(norm[start : units[j][1]].split())
 
 
+class FoundCandidates(NamedTuple):
+    """What plain-text linking found in one document."""
+
+    candidates: list[Candidate]
+    """Each entity once (its best source), sorted by IRI, at most ``limit``."""
+    forms: tuple[tuple[tuple[str, int], ...], ...]
+    """Each surface form that names more than one kept candidate: ``(IRI, source)`` of each, the source
+    being how this form names it (:data:`LABEL` or :data:`ALIAS`), sorted: the choices
+    :func:`kgtext.aligners.candidates.keep_per_form` ranks."""
+    skipped: int
+    """Candidates found past ``limit``."""
+    sure: frozenset[str] = frozenset()
+    """The kept candidates with a form of their own in the text (no other candidate shares it)."""
+
+
+def find_candidates(
+    text: str, index: LexiconIndex, max_words: int, *, spaced: bool = True, limit: int = 50_000
+) -> FoundCandidates:
+    """The KG entities (at most ``limit``, by IRI) one of whose forms occurs in ``text``, and which of them
+    share a form; the text is scanned piece by piece (:func:`chunks`), so memory is bounded."""
+    found: dict[str, Candidate] = {}
+    forms: dict[int, dict[str, int]] = {}
+    for piece in chunks(text):
+        hashes = [key_hash(key) for key in set(candidate_keys(piece, max_words, spaced=spaced))]
+        for form, candidates in index.lookup_forms(hashes).items():
+            sources = forms.setdefault(form, {})
+            for candidate in candidates:
+                _keep_best(found, candidate)
+                sources[candidate.iri] = min(candidate.source, sources.get(candidate.iri, ALIAS))
+    ordered = [found[iri] for iri in sorted(found)]
+    kept = {c.iri for c in ordered[:limit]}
+    named = [{iri: source for iri, source in sources.items() if iri in kept} for sources in forms.values()]
+    shared = {tuple(sorted(sources.items())) for sources in named if len(sources) > 1}
+    sure = frozenset(iri for sources in named if len(sources) == 1 for iri in sources)
+    return FoundCandidates(ordered[:limit], tuple(sorted(shared)), max(0, len(ordered) - limit), sure)
+
+
 def document_candidates(
     text: str, index: LexiconIndex, max_words: int, *, spaced: bool = True, limit: int = 50_000
 ) -> tuple[list[Candidate], int]:
-    """The KG entities (at most ``limit``, by IRI) one of whose forms occurs in ``text``, and how many more
-    were found; the text is scanned piece by piece (:func:`chunks`), so memory is bounded."""
-    found: dict[str, Candidate] = {}
-    for piece in chunks(text):
-        hashes = [key_hash(key) for key in set(candidate_keys(piece, max_words, spaced=spaced))]
-        for candidate in index.lookup(hashes):
-            _keep_best(found, candidate)
-    ordered = [found[iri] for iri in sorted(found)]
-    return ordered[:limit], max(0, len(ordered) - limit)
+    """:func:`find_candidates`'s candidates and how many more were found."""
+    found = find_candidates(text, index, max_words, spaced=spaced, limit=limit)
+    return found.candidates, found.skipped

@@ -143,16 +143,35 @@ def name_keys(name: str, min_chars: int, from_iri: bool = False) -> tuple[tuple[
     return tuple(keys)
 
 
+def _fold_sigma(text: str) -> str:
+    """Final sigma as sigma: ``str.lower`` picks one by context, which a sentence and its whole document
+    may not share at their edges (the only context-dependent lower-casing Python does)."""
+    return text.replace("ς", "σ")
+
+
 class NameIndex:
     """Collects ``name -> Pattern`` entries, then compiles one Aho-Corasick automaton."""
 
-    def __init__(self, *, min_chars: int) -> None:
+    def __init__(self, *, min_chars: int, text: str | None = None) -> None:
+        """``text``: the document the automaton will run over, when known. A name whose key does not occur
+        in it cannot match, so it is left out: the automaton holds what the document can use, however many
+        names the KG gives its candidates (a name shared by many entities, each with many aliases)."""
         self._min_chars = min_chars
         self._table: dict[str, list[tuple[int, int, Pattern]]] = {}
         self._seen: set[tuple[str, str]] = set()
+        self._text = None if text is None else _fold_sigma(normalise_same_length(text))
+        self._present: dict[str, bool] = {}
+
+    def _occurs(self, key: str) -> bool:
+        if self._text is None:
+            return True
+        present = self._present.get(key)
+        if present is None:
+            present = self._present[key] = _fold_sigma(key) in self._text
+        return present
 
     def _put(self, key: str, entity: str, source: MentionSource, cased: bool, evidence: float) -> None:
-        if (key, entity) in self._seen:
+        if (key, entity) in self._seen or not self._occurs(key):
             return
         self._seen.add((key, entity))
         rank = SOURCE_RANK[source]

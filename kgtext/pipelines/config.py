@@ -184,6 +184,7 @@ class BuildConfig:
                 spacy_model=f["spacy_model"],
                 min_sentence_words=f["min_sentence_words"],
                 min_mention_confidence=f["min_mention_confidence"],
+                max_candidates_per_name=f["max_candidates_per_name"],
             ),
             tokenizer=TokenizerChoice(
                 train=train, sample_sentences=f["tokenizer_sample_sentences"], given=f["tokenizer"]
@@ -215,6 +216,7 @@ class BuildConfig:
             "max_line_bytes": self.kg.max_line_bytes,
             "max_doc_bytes": self.max_doc_bytes,
             "lexicon_linking": self.lexicon_linking,
+            "max_candidates_per_name": self.aligner.max_candidates_per_name,
             "strict": self.rejections.strict,
             "max_rejected_fraction": self.rejections.max_rejected_fraction,
             "text_field": self.fields.text,

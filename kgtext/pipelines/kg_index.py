@@ -26,7 +26,7 @@ import apache_beam as beam
 from kgtext.aligners.candidates import AlignInput, gather
 from kgtext.aligners.kg_index import KgIndex, encode_blob_shard, facts_value, names_value, shard_of
 from kgtext.aligners.language import language_for
-from kgtext.aligners.lexicon_index import Candidate, LexiconIndex, document_candidates
+from kgtext.aligners.lexicon_index import FoundCandidates, LexiconIndex, find_candidates
 from kgtext.aligners.records import CleanedDocument
 from kgtext.corpus.records import PICKLE_PROTOCOL
 from kgtext.kg.records import Names, Triple
@@ -143,6 +143,8 @@ class Lexicon(NamedTuple):
     max_candidates: int
     linked_too: bool
     """Look up documents that have links too (``--lexicon-linking all``)."""
+    max_candidates_per_name: int = 0
+    """Entities kept per surface form that names several (0: all; :func:`kgtext.aligners.candidates.keep_per_form`)."""
 
 
 class GatherFn(beam.DoFn):
@@ -175,18 +177,26 @@ class GatherFn(beam.DoFn):
         for folder in self._copies:
             folder.cleanup()
 
-    def _candidates(self, doc: CleanedDocument) -> list[Candidate]:
+    def _candidates(self, doc: CleanedDocument) -> FoundCandidates | None:
         lexicon = self.lexicon
         if lexicon is None or self._forms is None or (doc.links and not lexicon.linked_too):
-            return []
-        found, over = document_candidates(
+            return None
+        found = find_candidates(
             doc.text(), self._forms, self._max_units, spaced=self._spaced, limit=lexicon.max_candidates
         )
-        if over:
-            logger.warning("%s: %d lexicon candidates over max_candidates were skipped", doc.id, over)
+        if found.skipped:
+            logger.warning(
+                "%s: %d lexicon candidates over max_candidates were skipped", doc.id, found.skipped
+            )
         return found
 
     def process(self, doc: CleanedDocument) -> Iterator[AlignInput]:
         assert self._kg is not None
         found = self._candidates(doc)
-        yield gather(doc, [c.iri for c in found], self._kg, [c.iri for c in found if c.relation])
+        if found is None:
+            yield gather(doc, (), self._kg)
+            return
+        iris = [c.iri for c in found.candidates]
+        relations = [c.iri for c in found.candidates if c.relation]
+        per_form = self.lexicon.max_candidates_per_name if self.lexicon is not None else 0
+        yield gather(doc, iris, self._kg, relations, found=found, per_form=per_form)

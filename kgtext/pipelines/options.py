@@ -108,6 +108,14 @@ def _parser() -> HelpfulParser:
         help="which documents get candidate entities from an index of every KG name: unlinked (default: "
         "documents without links), all, or off",
     )
+    _flag(
+        p,
+        "max-candidates-per-name",
+        int,
+        "plain-text linking: entities kept per name that several KG entities share, the best supported by "
+        "the document's other names (0: all; docs/ALIGNMENT.md)",
+        minimum=0,
+    )
     p.add_argument(
         "--strict",
         action="store_true",

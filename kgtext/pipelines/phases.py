@@ -219,6 +219,7 @@ def build_phase_one(p: beam.Pipeline, phase: PhaseOne) -> None:
             max_unspaced_chars=MAX_UNSPACED_CHARS,
             max_candidates=aligner_config.max_candidates,
             linked_too=lexicon is LexiconLinking.ALL,
+            max_candidates_per_name=aligner_config.max_candidates_per_name,
         )
     joined = cleaned | "LookUpKg" >> beam.ParDo(GatherFn(paths.kg_index(phase.index_shards), linking))
     records, align_stats = joined | "Align" >> Align(aligner_config)

@@ -171,7 +171,7 @@ def test_every_flag_fills_the_nested_config_and_comes_back() -> None:
         "overwrite": True, "num_shards": 3, "valid_fraction": 0.2, "seed": 5, "language": "de",
         "spacy_model": "de_core_news_sm", "min_sentence_words": 4, "min_mention_confidence": 0.3,
         "vocab_size": 500, "tokenizer_sample_sentences": 9, "tokenizer": "t.model", "sd_docs_per_bucket": 7,
-        "log_examples": 2, "max_line_bytes": 99, "max_doc_bytes": 98, "lexicon_linking": LexiconLinking.ALL,
+        "log_examples": 2, "max_line_bytes": 99, "max_doc_bytes": 98, "lexicon_linking": LexiconLinking.ALL, "max_candidates_per_name": 4,
         "strict": True, "max_rejected_fraction": 0.1, "text_field": "sent", "id_field": "key",
         "title_field": "name", "subject_field": "sub", "links_field": "anchors", "entity_prefix": "http://x/",
     }  # fmt: skip
