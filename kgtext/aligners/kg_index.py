@@ -6,25 +6,50 @@ The KG therefore never waits in a shuffle, and an entity that thousands of docum
 looked up by each of them wherever it runs instead of being grouped on one worker.
 
 A shard file is one Arrow IPC file with one row per key, sorted by ``(hash, key)``: ``hash`` (uint64, the
-:func:`kgtext.aligners.lexicon_index.key_hash` of the key), ``key`` (the IRI) and ``value`` (binary: the pickled
-plain tuples of :func:`facts_value` or :func:`names_value`). Keys are spread over shards by
-``hash % shards``; the shard count follows the KG's size (:func:`shard_count`).
+:func:`kgtext.aligners.lexicon_index.key_hash` of the key), ``key`` (the IRI) and typed value columns: a facts
+shard (:data:`FACTS_SCHEMA`) holds the head's triples as a list of structs, a names shard (:data:`NAMES_SCHEMA`)
+the label and aliases. Nothing is pickled: an index is a file users share (``kgtext index-kg``), and a file
+of any other schema is refused when it is opened. Keys are spread over shards by ``hash % shards``; the shard
+count follows the KG's size (:func:`shard_count`).
 """
 
 from __future__ import annotations
 
 import io
-import pickle
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
 
 from kgtext.aligners.lexicon_index import key_hash, open_mapped_shards, shard_of_hash
-from kgtext.corpus.records import PICKLE_PROTOCOL
 from kgtext.kg.records import Names, Triple
 
-BLOB_SCHEMA = pa.schema([("hash", pa.uint64()), ("key", pa.string()), ("value", pa.binary())])
+FACT_TYPE = pa.struct(
+    [
+        pa.field("relation", pa.string(), nullable=False),
+        pa.field("tail", pa.string(), nullable=False),
+        pa.field("tail_is_literal", pa.bool_(), nullable=False),
+        pa.field("datatype", pa.string(), nullable=False),
+        pa.field("lang", pa.string(), nullable=False),
+    ]
+)
+FACTS_SCHEMA = pa.schema(
+    [
+        pa.field("hash", pa.uint64(), nullable=False),
+        pa.field("key", pa.string(), nullable=False),
+        pa.field("facts", pa.list_(pa.field("item", FACT_TYPE, nullable=False)), nullable=False),
+    ]
+)
+"""A facts shard: one row per head IRI, its triples without the head, distinct and sorted."""
+NAMES_SCHEMA = pa.schema(
+    [
+        pa.field("hash", pa.uint64(), nullable=False),
+        pa.field("key", pa.string(), nullable=False),
+        pa.field("label", pa.string(), nullable=False),
+        pa.field("aliases", pa.list_(pa.field("item", pa.string(), nullable=False)), nullable=False),
+    ]
+)
+"""A names shard: one row per IRI, its label and aliases."""
 INPUT_BYTES_PER_SHARD = 64 * 1024 * 1024
 """KG input bytes per index shard: one shard is sorted and written in one worker's memory."""
 MIN_SHARDS, MAX_SHARDS = 8, 4096
@@ -42,47 +67,82 @@ def shard_of(key: str, shards: int) -> int:
     return shard_of_hash(key_hash(key), shards)
 
 
-def facts_value(facts: Iterable[PlainFact]) -> bytes:
+def facts_value(facts: Iterable[PlainFact]) -> tuple[PlainFact, ...]:
     """One head's facts, distinct and sorted (the order :class:`Triple` sorts in, the head being fixed)."""
-    return pickle.dumps(tuple(sorted(set(facts))), protocol=PICKLE_PROTOCOL)
+    return tuple(sorted(set(facts)))
 
 
-def names_value(names: Iterable[Names]) -> bytes:
+def names_value(names: Iterable[Names]) -> tuple[str, tuple[str, ...]]:
     """One IRI's names: the smallest when the KG gave several (as a join sorting them would pick)."""
     _, label, aliases = min(names)
-    return pickle.dumps((label, tuple(aliases)), protocol=PICKLE_PROTOCOL)
+    return label, tuple(aliases)
 
 
-def encode_blob_shard(values: Mapping[str, bytes]) -> bytes:
-    """The shard file's bytes: one row per key, sorted by (hash, key)."""
-    order = sorted((key_hash(key), key) for key in values)
+def _order(keys: Iterable[str]) -> list[tuple[int, str]]:
+    return sorted((key_hash(key), key) for key in keys)
+
+
+def _ipc_bytes(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=max(1, table.num_rows))
+    return sink.getvalue()
+
+
+def encode_facts_shard(values: Mapping[str, Sequence[PlainFact]]) -> bytes:
+    """A facts shard file's bytes: one row per head, sorted by (hash, key); typed columns only."""
+    order = _order(values)
+    fields = FACT_TYPE.names
+    facts = [[dict(zip(fields, fact, strict=True)) for fact in values[k]] for _, k in order]
     table = pa.table(
         [
             pa.array([h for h, _ in order], pa.uint64()),
             pa.array([k for _, k in order], pa.string()),
-            pa.array([values[k] for _, k in order], pa.binary()),
+            pa.array(facts, FACTS_SCHEMA.field("facts").type),
         ],
-        schema=BLOB_SCHEMA,
+        schema=FACTS_SCHEMA,
     )
-    sink = io.BytesIO()
-    with pa.ipc.new_file(sink, BLOB_SCHEMA) as writer:
-        writer.write_table(table, max_chunksize=max(1, len(order)))
-    return sink.getvalue()
+    return _ipc_bytes(table)
 
 
-class BlobIndex:
-    """Shard files, memory-mapped (pages come from the page cache, not the heap); vectorised look-ups."""
+def encode_names_shard(values: Mapping[str, tuple[str, Sequence[str]]]) -> bytes:
+    """A names shard file's bytes: one row per IRI, sorted by (hash, key); typed columns only."""
+    order = _order(values)
+    table = pa.table(
+        [
+            pa.array([h for h, _ in order], pa.uint64()),
+            pa.array([k for _, k in order], pa.string()),
+            pa.array([values[k][0] for _, k in order], pa.string()),
+            pa.array([list(values[k][1]) for _, k in order], NAMES_SCHEMA.field("aliases").type),
+        ],
+        schema=NAMES_SCHEMA,
+    )
+    return _ipc_bytes(table)
 
-    def __init__(self, paths: Sequence[str]) -> None:
+
+class IndexFormatError(ValueError):
+    """A look-up file that is not what kgtext writes (another schema, not an Arrow file)."""
+
+
+class RowIndex:
+    """Shard files of one schema, memory-mapped (pages come from the page cache, not the heap); vectorised
+    look-ups. A file of any other schema is refused: the files are read as typed columns, never unpickled."""
+
+    def __init__(self, paths: Sequence[str], schema: pa.Schema) -> None:
         self.shards = len(paths)
-        self._tables, self._hashes = open_mapped_shards(paths)
+        try:
+            self._tables, self._hashes = open_mapped_shards(paths)
+        except (pa.ArrowInvalid, OSError) as err:
+            raise IndexFormatError(f"not a readable Arrow file ({err})") from None
+        for path, table in zip(paths, self._tables, strict=True):
+            if not table.schema.equals(schema):
+                raise IndexFormatError(f"{path}: not a kgtext KG index file (columns {table.schema.names})")
 
-    def get_many(self, keys: Iterable[str]) -> dict[str, bytes]:
-        """The value of each key the index holds (absent keys are left out)."""
+    def rows(self, keys: Iterable[str]) -> Iterator[tuple[str, pa.Table, int]]:
+        """``(key, shard table, row)`` of each key the index holds (absent keys are left out)."""
         wanted = sorted(set(keys))
-        found: dict[str, bytes] = {}
         if not wanted or not self.shards:
-            return found
+            return
         hashes = np.fromiter((key_hash(k) for k in wanted), dtype=np.uint64, count=len(wanted))
         shard_of_key = hashes % np.uint64(self.shards)
         for shard in np.unique(shard_of_key).tolist():
@@ -93,33 +153,37 @@ class BlobIndex:
             lo = np.searchsorted(column, hashes[mine], side="left")
             hi = np.searchsorted(column, hashes[mine], side="right")
             table = self._tables[shard]
-            key_col, value_col = table.column("key"), table.column("value")
+            key_col = table.column("key")
             for i, start, end in zip(mine.tolist(), lo.tolist(), hi.tolist(), strict=True):
                 for row in range(start, end):  # more than one row only on a 64-bit hash collision
                     if key_col[row].as_py() == wanted[i]:
-                        found[wanted[i]] = value_col[row].as_py()
+                        yield wanted[i], table, row
                         break
-        return found
 
 
 class KgIndex:
     """The facts and names shard files of one build (:class:`kgtext.aligners.candidates.KgLookup`)."""
 
     def __init__(self, fact_paths: Sequence[str], name_paths: Sequence[str]) -> None:
-        self._facts = BlobIndex(fact_paths)
-        self._names = BlobIndex(name_paths)
+        self._facts = RowIndex(fact_paths, FACTS_SCHEMA)
+        self._names = RowIndex(name_paths, NAMES_SCHEMA)
 
     def facts(self, iris: Iterable[str]) -> dict[str, tuple[Triple, ...]]:
         """Triples headed by each IRI that heads any, sorted."""
-        return {
-            iri: tuple(Triple(iri, *fact) for fact in pickle.loads(value))
-            for iri, value in self._facts.get_many(iris).items()
-        }
+        out: dict[str, tuple[Triple, ...]] = {}
+        for iri, table, row in self._facts.rows(iris):
+            facts = table.column("facts")[row].as_py()
+            out[iri] = tuple(
+                Triple(iri, f["relation"], f["tail"], f["tail_is_literal"], f["datatype"], f["lang"])
+                for f in facts
+            )
+        return out
 
     def names(self, iris: Iterable[str]) -> dict[str, Names]:
         """Names of each IRI the KG names."""
         out: dict[str, Names] = {}
-        for iri, value in self._names.get_many(iris).items():
-            label, aliases = pickle.loads(value)
-            out[iri] = Names(iri, label, tuple(aliases))
+        for iri, table, row in self._names.rows(iris):
+            out[iri] = Names(
+                iri, table.column("label")[row].as_py(), tuple(table.column("aliases")[row].as_py())
+            )
         return out

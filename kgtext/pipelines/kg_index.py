@@ -5,7 +5,7 @@
 Phase 0: every triple (keyed by its head's index shard) and every entity's :class:`Names` (keyed by its
 IRI's shard) are spilled by the worker that read them into run files (:class:`SpillRuns`); only the run
 files' names are grouped, and one step per shard reads its runs and writes the sorted shard file
-(:func:`kgtext.aligners.kg_index.encode_blob_shard`). Phase 1's :class:`GatherFn` opens the files memory-mapped
+(:func:`kgtext.aligners.kg_index.encode_facts_shard`, :func:`~kgtext.aligners.kg_index.encode_names_shard`). Phase 1's :class:`GatherFn` opens the files memory-mapped
 in ``DoFn.setup`` (once per worker process) together with the surface-form index when plain-text linking
 is on, and turns each cleaned document into its :class:`~aligners.candidates.AlignInput` with
 :func:`kgtext.aligners.candidates.gather`: no KG triple, name or document waits in a shuffle, and a hot entity
@@ -24,7 +24,14 @@ from typing import Any, NamedTuple
 import apache_beam as beam
 
 from kgtext.aligners.candidates import AlignInput, gather
-from kgtext.aligners.kg_index import KgIndex, encode_blob_shard, facts_value, names_value, shard_of
+from kgtext.aligners.kg_index import (
+    KgIndex,
+    encode_facts_shard,
+    encode_names_shard,
+    facts_value,
+    names_value,
+    shard_of,
+)
 from kgtext.aligners.language import language_for
 from kgtext.aligners.lexicon_index import FoundCandidates, LexiconIndex, find_candidates
 from kgtext.aligners.records import CleanedDocument
@@ -83,9 +90,12 @@ def write_index_shard(group: tuple[tuple[str, int], Iterable[str | None]], files
                 values.setdefault(item[0], []).append(item[1])
             else:
                 values.setdefault(item[0], []).append(Names._make(item))
-    encode = facts_value if kind == FACTS else names_value
     target = files.path(kind, shard)
-    write_atomic(target, encode_blob_shard({key: encode(items) for key, items in values.items()}))
+    if kind == FACTS:
+        data = encode_facts_shard({key: facts_value(items) for key, items in values.items()})
+    else:
+        data = encode_names_shard({key: names_value(items) for key, items in values.items()})
+    write_atomic(target, data)
     return target
 
 
