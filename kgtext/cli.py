@@ -23,6 +23,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "build-corpus": Subcommand(
         "kgtext.pipelines.build_corpus", "build a corpus directory from a KG and documents (Beam)"
     ),
+    "index-kg": Subcommand(
+        "kgtext.pipelines.index_kg", "index a KG once (build-corpus's phase 0) for build-corpus --kg-index"
+    ),
     "inspect": Subcommand("kgtext.corpus.inspect", "show (and --verify) a corpus directory"),
     "export": Subcommand(
         "kgtext.corpus.export",

@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 import apache_beam as beam
@@ -36,7 +37,7 @@ from kgtext.aligners.documents import document_format_of
 from kgtext.aligners.kg_index import MIN_SHARDS, shard_count
 from kgtext.common.dead_letters import DeadLetter, Reason, make_dead_letter
 from kgtext.corpus.card import CARD_NAME, dataset_card
-from kgtext.corpus.manifest import Manifest
+from kgtext.corpus.manifest import InputFile, Manifest
 from kgtext.corpus.reader import CorpusReader
 from kgtext.corpus.replace import (
     PENDING_MANIFEST,
@@ -63,6 +64,7 @@ from kgtext.pipelines.files import (
     temporary_sibling,
     write_atomic,
 )
+from kgtext.pipelines.index_folder import KgIndexInfo, check_index_fits, read_index
 from kgtext.pipelines.options import parse_args, runner_name
 from kgtext.pipelines.phases import (
     BuildPaths,
@@ -240,6 +242,8 @@ class Plan(NamedTuple):
     """The ``--tokenizer`` model, checked at planning; None when the build trains one."""
     index_shards: int = MIN_SHARDS
     """Shards of the KG index phase 0 writes (they follow the KG's size)."""
+    kg_index: KgIndexInfo | None = None
+    """The ``--kg-index`` folder that replaces phase 0, checked at planning."""
 
     def rejected_at(self, stage: str) -> list[DeadLetter]:
         return [letter for letter in self.rejected if letter.stage == stage]
@@ -288,21 +292,24 @@ class Plan(NamedTuple):
         )
 
 
-def claim_output(config: BuildConfig, inputs: Sequence[str]) -> OutputLock | None:
-    """Lock a local ``--out``, finish what a killed build left there, and check that it may be written.
+def claim_output(
+    out: str, overwrite: bool, inputs: Sequence[str], command: str = COMMAND
+) -> OutputLock | None:
+    """Lock a local ``--out``, finish what a killed run of ``command`` left there, and check that it may be
+    written.
 
     Raises InputError (after releasing the lock) when ``--out`` must not be written; remote outputs only
     get the existence check (no lock or journal on object stores).
     """
-    if "://" in config.out:
-        check_output(config.out, config.overwrite)
+    if "://" in out:
+        check_output(out, overwrite)
         return None
-    lock = OutputLock(config.out, COMMAND)
+    lock = OutputLock(out, command)
     try:
         lock.acquire()
-        for line in recover_output(config.out):
+        for line in recover_output(out):
             logger.warning("%s", line)
-        problem = output_problem(config.out, overwrite=config.overwrite, inputs=inputs)
+        problem = output_problem(out, overwrite=overwrite, inputs=inputs)
         if problem is not None:
             raise OutputError(problem)
     except OutputError as err:
@@ -310,7 +317,7 @@ def claim_output(config: BuildConfig, inputs: Sequence[str]) -> OutputLock | Non
         raise InputError(str(err)) from None
     except OSError as err:
         lock.release()
-        raise InputError(f"--out {config.out}: cannot lock it ({err})") from None
+        raise InputError(f"--out {out}: cannot lock it ({err})") from None
     return lock
 
 
@@ -332,21 +339,33 @@ def load_given_tokenizer(path: str) -> bytes | None:
 
 def plan_build(config: BuildConfig, beam_args: tuple[str, ...]) -> Plan:
     """Claim the output, expand the inputs and derive the component configurations (no file written)."""
-    kg_all, docs_all = expand_inputs(config.kg_paths, "kg"), expand_inputs(config.doc_paths, "docs")
+    kg_all = expand_inputs(config.kg_paths, "kg") if config.kg_paths else []
+    docs_all = expand_inputs(config.doc_paths, "docs")
     check_input_files(kg_all, "kg")
     check_input_files(docs_all, "docs")
+    index = None
+    if config.kg_index:
+        if "://" in config.kg_index:
+            raise InputError(f"--kg-index {config.kg_index}: a KG index is read from a local folder")
+        index = read_index(config.kg_index)
+        check_index_fits(index, config, kg_all)
+        logger.info("phase 0: reusing the KG index %s (%d shards)", config.kg_index, index.shards)
     given = config.tokenizer.given
     tokenizer_model = load_given_tokenizer(given)
-    inputs = (*config.kg_paths, *config.doc_paths, *kg_all, *docs_all, *([given] if given else []))
-    lock = claim_output(config, inputs)
+    inputs = (
+        *config.kg_paths, *config.doc_paths, *kg_all, *docs_all, *([given] if given else []),
+        *([config.kg_index] if config.kg_index else []),
+    )  # fmt: skip
+    lock = claim_output(config.out, config.overwrite, inputs)
     try:
-        kg_files, kg_rejected = split_known(kg_all, "kg")
+        kg_files, kg_rejected = split_known(kg_all, "kg") if index is None else ([], [])
         doc_files, doc_rejected = split_known(docs_all, "docs")
     except InputError:
         if lock is not None:
             lock.release()
         raise
-    paths = BuildPaths(temporary_sibling(config.out, "building"))
+    paths = BuildPaths(temporary_sibling(config.out, "building"), index_root=index.root if index else "")
+    shards = index.shards if index is not None else shard_count(input_bytes(kg_files))
     return Plan(
         config,
         lock,
@@ -357,7 +376,8 @@ def plan_build(config: BuildConfig, beam_args: tuple[str, ...]) -> Plan:
         kg_rejected + doc_rejected,
         paths,
         tokenizer_model,
-        shard_count(input_bytes(kg_files)),
+        shards,
+        index,
     )
 
 
@@ -367,7 +387,12 @@ def input_bytes(files: Sequence[str]) -> int:
 
 
 def run_phase_zero(plan: Plan, timings: dict[str, float]) -> dict[str, int]:
-    """Phase 0 (the KG's look-up files: facts, names and, with linking, surface forms); its statistics."""
+    """Phase 0 (the KG's look-up files: facts, names and, with linking, surface forms); its statistics.
+    With ``--kg-index``: the index's statistics, and its KG dead letters copied into the build."""
+    if plan.kg_index is not None:
+        for path in sorted(Path(plan.kg_index.root, "dead_letters").glob("*.jsonl")):
+            write_atomic(join_path(plan.paths.root, "dead_letters", path.name), path.read_bytes())
+        return dict(plan.kg_index.statistics)
     _run(build_phase_zero, plan.phase_zero(), plan.beam_args, "phase 0 (read KG, index it)", timings)
     stats: dict[str, int] = read_json(plan.paths.stats(0), {})
     return stats
@@ -415,8 +440,8 @@ def build_in_temporary(plan: Plan, timings: dict[str, float]) -> tuple[Manifest,
         stats[name] = stats.get(name, 0) + value
     tokenizer = Tokenizer.from_bytes(read_bytes(tok_path))
     manifest = assemble_manifest(
-        build_config=_build_config(plan.config, plan.beam_args),
-        inputs=input_files(plan.kg_files, plan.doc_files),
+        build_config=_build_config(plan),
+        inputs=_inputs(plan),
         tokenizer=tokenizer_info(tokenizer, TOKENIZER_REL_PATH),
         valid_fraction=plan.config.valid_fraction,
         num_shards=plan.config.num_shards,
@@ -514,9 +539,26 @@ def _part_files(parts_dir: str) -> list[str]:
     return names
 
 
-def _build_config(config: BuildConfig, beam_args: tuple[str, ...]) -> dict[str, Any]:
-    """The manifest's ``build_config``: the flags, the task builders' settings and the runner."""
+def _inputs(plan: Plan) -> list[InputFile]:
+    """The manifest's inputs: the KG files (as the ``--kg-index`` recorded them, when one is used) and the
+    documents, with size and sha256."""
+    files = input_files(plan.kg_files, plan.doc_files)
+    if plan.kg_index is None:
+        return files
+    kg = [
+        InputFile(path=str(e["path"]), role="kg", bytes=int(e["bytes"]), sha256=str(e["sha256"]))
+        for e in plan.kg_index.inputs
+    ]
+    return kg + files
+
+
+def _build_config(plan: Plan) -> dict[str, Any]:
+    """The manifest's ``build_config``: the flags, the task builders' settings, the runner and the identity of
+    a ``--kg-index`` (the sha256 of its manifest)."""
+    config, beam_args = plan.config, plan.beam_args
     data = config.flags()
+    if plan.kg_index is not None:
+        data["kg_index_manifest_sha256"] = plan.kg_index.manifest_sha256
     data["tasks"] = json.loads(json.dumps(asdict(config.tasks), default=str))
     data["runner"] = runner_name(beam_args)
     return data

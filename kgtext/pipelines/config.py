@@ -92,6 +92,8 @@ class BuildConfig:
     """Output corpus directory; built in a temporary sibling and moved into place at the end."""
     overwrite: bool = False
     """Replace an existing corpus at ``out`` (otherwise an existing ``out`` is an error)."""
+    kg_index: str = ""
+    """A ``kgtext index-kg`` folder whose look-up files replace phase 0 (``""``: read and index ``kg_paths``)."""
     num_shards: int = 4
     """Shards per dataset split (the same count for every dataset; empty shards are still written)."""
     valid_fraction: float = 0.05
@@ -119,8 +121,8 @@ class BuildConfig:
     rejections: RejectionPolicy = field(default_factory=RejectionPolicy)
 
     def __post_init__(self) -> None:
-        if not self.kg_paths:
-            raise ValueError("kg must name at least one input path")
+        if not self.kg_paths and not self.kg_index:
+            raise ValueError("kg must name at least one input path (or kg_index a KG index)")
         if not self.doc_paths:
             raise ValueError("docs must name at least one input path")
         if not self.out:
@@ -164,6 +166,7 @@ class BuildConfig:
             doc_paths=tuple(f.get("docs", ())),
             out=f.get("out", ""),
             overwrite=f["overwrite"],
+            kg_index=f["kg_index"],
             num_shards=f["num_shards"],
             valid_fraction=f["valid_fraction"],
             lexicon_linking=LexiconLinking(f["lexicon_linking"]),
@@ -201,6 +204,7 @@ class BuildConfig:
             "docs": list(self.doc_paths),
             "out": self.out,
             "overwrite": self.overwrite,
+            "kg_index": self.kg_index,
             "num_shards": self.num_shards,
             "valid_fraction": self.valid_fraction,
             "seed": self.tasks.seed,

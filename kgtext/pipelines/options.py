@@ -53,7 +53,14 @@ def _parser() -> HelpfulParser:
         epilog="Example: kgtext build-corpus --kg data/sample/kg.ttl --docs data/sample/docs.jsonl "
         "--out out/corpus --runner=DirectRunner",
     )
-    p.add_argument("--kg", nargs="+", required=True, metavar="PATH", help="KG files, globs or directories")
+    p.add_argument("--kg", nargs="+", metavar="PATH", help="KG files, globs or directories")
+    p.add_argument(
+        "--kg-index",
+        default=D["kg_index"],
+        metavar="DIR",
+        help="reuse the KG's look-up files made by `kgtext index-kg` instead of reading --kg (phase 0 is "
+        "skipped); with --kg too, the KG files must be the ones the index was made from",
+    )
     p.add_argument(
         "--docs", nargs="+", required=True, metavar="PATH", help="document files, globs or directories"
     )
@@ -208,10 +215,9 @@ def runner_problem(name: str) -> str | None:
     return None if found is not None else f"--runner {name}: {module} has no {cls}"
 
 
-def parse_args(argv: list[str]) -> ParsedArgs:
-    """Split ``argv`` into our :class:`BuildConfig` and Beam's flags; unknown flags exit with status 2."""
-    parser = _parser()
-    ns, rest = parser.parse_known_args(argv)
+def beam_args_of(parser: HelpfulParser, rest: list[str]) -> tuple[str, ...]:
+    """The flags ``parser`` left (``rest``) as Beam's, with the runner made explicit; a flag neither knows,
+    a bad Beam value or an unknown runner exits with status 2 and one line."""
     try:
         unknown = unknown_beam_args(rest)
     except BeamOptionError as err:
@@ -221,18 +227,28 @@ def parse_args(argv: list[str]) -> ParsedArgs:
         known = parser.option_strings() + beam_option_strings()
         named = ", ".join(f"{flag}{suggest(flag, known)}" for flag in flags) or " ".join(unknown)
         parser.error(f"unknown option {named}: neither kgtext nor Beam knows it")
-    try:
-        values = {name: getattr(ns, name) for name in DEFAULTS}
-        config = BuildConfig.from_flags(**values, kg=ns.kg, docs=ns.docs, out=ns.out)
-    except ValueError as err:
-        parser.error(str(err))
     beam_args = list(rest)
     runner = PipelineOptions(beam_args).view_as(StandardOptions).runner
     if runner is None:
         beam_args.insert(0, f"--runner={DEFAULT_RUNNER}")
     elif (problem := runner_problem(str(runner))) is not None:
         parser.error(problem)
-    return ParsedArgs(config, tuple(beam_args))
+    return tuple(beam_args)
+
+
+def parse_args(argv: list[str]) -> ParsedArgs:
+    """Split ``argv`` into our :class:`BuildConfig` and Beam's flags; unknown flags exit with status 2."""
+    parser = _parser()
+    ns, rest = parser.parse_known_args(argv)
+    beam_args = beam_args_of(parser, rest)
+    if not ns.kg and not ns.kg_index:
+        parser.error("one of --kg or --kg-index is required")
+    try:
+        values = {name: getattr(ns, name) for name in DEFAULTS}
+        config = BuildConfig.from_flags(**values, kg=ns.kg or (), docs=ns.docs, out=ns.out)
+    except ValueError as err:
+        parser.error(str(err))
+    return ParsedArgs(config, beam_args)
 
 
 def runner_name(beam_args: tuple[str, ...]) -> str:

@@ -61,12 +61,18 @@ from kgtext.pipelines.writers import (
     join_path,
 )
 
+KG_INDEX_DIR, LEXICON_DIR = "kg_index", "lexicon"
+"""The folders of phase 0's look-up files (in a build's ``_work`` area or a ``kgtext index-kg`` folder)."""
+
 
 class BuildPaths(NamedTuple):
     """Where a build writes: the temporary corpus directory and its ``_work`` area."""
 
     root: str
     """The temporary corpus directory (moved onto ``--out`` at the end)."""
+    index_root: str = ""
+    """Where the KG's look-up files are (``kg_index/``, ``lexicon/``): a ``kgtext index-kg`` folder, or ""
+    for the build's own ``_work`` area (phase 0 writes them there)."""
 
     @property
     def work(self) -> str:
@@ -87,10 +93,10 @@ class BuildPaths(NamedTuple):
 
     @property
     def lexicon(self) -> str:
-        return join_path(self.work, "lexicon")
+        return join_path(self.index_root or self.work, LEXICON_DIR)
 
     def kg_index(self, shards: int) -> IndexFiles:
-        return IndexFiles(join_path(self.work, "kg_index"), shards)
+        return IndexFiles(join_path(self.index_root or self.work, KG_INDEX_DIR), shards)
 
     @property
     def sample(self) -> str:

@@ -168,7 +168,7 @@ def test_every_flag_fills_the_nested_config_and_comes_back() -> None:
     assert set(FLAG_DEFAULTS) | {"kg", "docs", "out"} <= dests
     assert list(parsed.flags()) == ["kg", "docs", "out", *FLAG_DEFAULTS]
     changed = {
-        "overwrite": True, "num_shards": 3, "valid_fraction": 0.2, "seed": 5, "language": "de",
+        "overwrite": True, "kg_index": "kgidx", "num_shards": 3, "valid_fraction": 0.2, "seed": 5, "language": "de",
         "spacy_model": "de_core_news_sm", "min_sentence_words": 4, "min_mention_confidence": 0.3,
         "vocab_size": 500, "tokenizer_sample_sentences": 9, "tokenizer": "t.model", "sd_docs_per_bucket": 7,
         "log_examples": 2, "max_line_bytes": 99, "max_doc_bytes": 98, "lexicon_linking": LexiconLinking.ALL, "max_candidates_per_name": 4,
@@ -186,3 +186,14 @@ def test_every_flag_fills_the_nested_config_and_comes_back() -> None:
         99,
         500,
     )
+
+
+def test_kg_or_kg_index_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--docs", "d.jsonl", "--out", "o"])
+    assert (
+        capsys.readouterr().err.splitlines()[0]
+        == "kgtext build-corpus: one of --kg or --kg-index is required"
+    )
+    config = parse_args(["--kg-index", "kgidx", "--docs", "d.jsonl", "--out", "o"]).config
+    assert (config.kg_paths, config.kg_index) == ((), "kgidx")
