@@ -224,24 +224,81 @@ def make_padded_kg(copies: int) -> dict[str, list[str]]:
     return {"kg": [*base["kg"], str(path)], "docs": base["docs"]}
 
 
+def _triple_fit(points: list[dict[str, Any]]) -> float:
+    """Bytes of peak RSS per added KG triple (least squares, documents fixed)."""
+    triples = [float(r["stats"].get(StatKey.KG_TRIPLES, 0)) for r in points]
+    return _least_squares(triples, [float(r["rss_self_kb"]) * 1024 for r in points])
+
+
+def _doc_fit(points: list[tuple[dict[str, Any], int]]) -> tuple[float, float]:
+    """(KB of peak RSS per added document, intercept KB) by least squares."""
+    docs = [float(r["stats"].get(StatKey.DOCUMENTS_KEPT, 0)) for r, _ in points]
+    rss_kb = [float(r["rss_self_kb"]) for r, _ in points]
+    slope = _least_squares(docs, rss_kb)
+    return slope, sum(rss_kb) / len(rss_kb) - slope * sum(docs) / len(docs)
+
+
+WIKIDATA_TRIPLES = 1.6e9
+"""Wikidata's truthy statements (~100 M entities), the KG of the projection."""
+
+
+def projection(
+    doc_points: list[tuple[dict[str, Any], int]], triple_points: list[dict[str, Any]], worker_kb: int
+) -> str:
+    """A Wikidata-sized build projected from this run's slopes: peak RSS of one in-process build, and per
+    worker on a cluster runner (whose shuffles spill, so a worker's memory does not follow the corpus)."""
+    if len(doc_points) < 2 or len(triple_points) < 2:
+        return ""
+    per_doc_kb, base_kb = _doc_fit(doc_points)
+    per_triple = _triple_fit(triple_points)
+    rows = []
+    for docs in (1e6, 1e7):
+        with_kg = base_kb * 1024 + docs * per_doc_kb * 1024 + WIKIDATA_TRIPLES * per_triple
+        with_index = base_kb * 1024 + docs * per_doc_kb * 1024
+        rows.append(
+            f"| one machine, in-process DirectRunner, `--kg` | {docs:,.0f} | {with_kg / 2**30:,.0f} GiB | "
+            f"{'yes' if with_kg < 24 * 2**30 else 'no'} |"
+        )
+        rows.append(
+            f"| one machine, in-process DirectRunner, `--kg-index` (index made once on a cluster) | {docs:,.0f} | "
+            f"{with_index / 2**30:,.0f} GiB + the index pages it touches (page cache) | "
+            f"{'yes' if with_index < 24 * 2**30 else 'no'} |"
+        )
+        rows.append(
+            f"| cluster runner (Flink, Spark, Dataflow: shuffles spill), per worker | {docs:,.0f} | "
+            f"~{worker_kb / 1024:,.0f} MiB (this run's largest worker) + index pages | yes, per worker |"
+        )
+    return "\n".join(
+        [
+            f"Projection to a Wikidata-sized build (~100 M entities, {WIKIDATA_TRIPLES / 1e9:.1f} G triples) from this "
+            f"run's fits: peak RSS ~ {base_kb / 1024:,.0f} MiB + documents x {per_doc_kb:.1f} KB + KG triples x "
+            f"{per_triple:.0f} B for one in-process build (the per-document slope includes the bench's KG triples per "
+            "document; a reused index leaves the triple term out of the build).",
+            "",
+            "| build | documents | projected peak RSS | fits 24 GiB? |",
+            "|---|---:|---:|---|",
+            *rows,
+        ]
+    )
+
+
 def triple_slope(points: list[dict[str, Any]]) -> str:
     """The least-squares slope of the in-process build's peak RSS per added KG triple (documents fixed)."""
     triples = [float(r["stats"].get(StatKey.KG_TRIPLES, 0)) for r in points]
-    rss = [float(r["rss_self_kb"]) * 1024 for r in points]
-    slope = _least_squares(triples, rss)
+    slope = _triple_fit(points)
     sizes = ", ".join(
         f"{int(t):,} triples: {_mib(int(r['rss_self_kb']))} MiB" for t, r in zip(triples, points, strict=True)
     )
     return (
         f"Peak RSS of the in-process DirectRunner build with the 1x documents and a KG padded with unrelated "
-        f"triples ({sizes}): least-squares slope **{slope:.0f} bytes per added KG triple** (target of the scale "
-        "issue: 300)."
+        f"triples ({sizes}): least-squares slope **{slope:.0f} bytes per added KG triple** (target: 300)."
     )
 
 
 def run_build(inputs: dict[str, list[str]], out: Path, beam: list[str]) -> dict[str, Any]:
     """One build in a fresh Python process; its timings, statistics and peak RSS (KiB)."""
-    argv = ["--kg", *inputs["kg"], "--docs", *inputs["docs"], "--out", str(out), "--overwrite", *beam]
+    kg = ["--kg", *inputs["kg"]] if inputs["kg"] else []  # none: the caller passes --kg-index in beam
+    argv = [*kg, "--docs", *inputs["docs"], "--out", str(out), "--overwrite", *beam]
     proc = subprocess.run(
         [sys.executable, "-c", CHILD, *argv], cwd=REPO, capture_output=True, text=True, check=False
     )
@@ -353,8 +410,8 @@ def memory_slope(points: list[tuple[dict[str, Any], int]]) -> str:
     sizes = ", ".join(f"{int(d):,} docs: {_mib(int(m))} MiB" for d, m in zip(docs, rss_kb, strict=True))
     return (
         f"Peak RSS of the in-process DirectRunner build ({sizes}): least-squares slope **{per_doc:.0f} KB per "
-        f"added document**, {per_mb:.0f} MiB per added MB of document text (target of the scale issue: 15 KB "
-        "per document)."
+        f"added document**, {per_mb:.0f} MiB per added MB of document text (targets: 15 KB per document, "
+        "10 MiB per MB of text)."
     )
 
 
@@ -436,12 +493,13 @@ def run() -> str:
         for factor in (f for f in factors[1:] if (f, name) in results):
             ratio = results[(factor, name)]["timings"]["total"] / base
             scaling.append(f"| {name} | {factor}x / 1x | {ratio:.2f} (linear = {factor}) |")
-    slope = memory_slope(
-        [
-            (results[(f, IN_PROCESS)], _text_bytes(make_inputs(f)))
-            for f in factors
-            if (f, IN_PROCESS) in results
-        ]
+    doc_points = [
+        (results[(f, IN_PROCESS)], _text_bytes(make_inputs(f))) for f in factors if (f, IN_PROCESS) in results
+    ]
+    slope = memory_slope(doc_points)
+    worker_kb = max(
+        (int(r.get("rss_children_kb", 0)) for (f, name), r in results.items() if "multi_processing" in name),
+        default=0,
     )
     stage_rows = [f"| {label} | {sec:.1f} | {100 * sec / profiled_total:.0f}% |" for label, sec in stages]
     accounted = sum(sec for _, sec in stages)
@@ -475,6 +533,8 @@ def run() -> str:
             slope,
             "",
             triple_slope(padded),
+            "",
+            projection(doc_points, padded, worker_kb),
             "",
             "Pure-stage floor (`bench/pure_floor.py`): the same pure functions (read, clean, de-duplicate, look up, "
             "align, tokenizer sample and training, SD negatives, the five builders, Arrow encoding and the shard "

@@ -117,3 +117,22 @@ def test_gather_fetches_names_and_aligns_facts_of_the_kept_candidates_only(tmp_p
     assert kg.named == {_iri("Paris", 3), _iri("France", 3), P17}
     everything = gather(doc, iris, _Kg(_facts(), names))
     assert len(everything.triples) == REPLICAS and len(everything.entities) == 2 * REPLICAS
+
+
+def test_a_document_with_5000_distinct_ambiguous_names_keeps_one_entity_per_name(tmp_path: Path) -> None:
+    """Issue 29's bad input: 5,000 distinct names in one document, each shared by three entities; the names
+    fetched and the entities the aligner sees are one per name, and the work is counted, not timed."""
+    words = [f"Station{i:04d}" for i in range(5_000)]
+    names = [
+        Names(f"urn:x:{w}:r{r}", w if r == 0 else f"{w} r{r}", () if r == 0 else (w,))
+        for w in words
+        for r in range(3)
+    ]
+    text = " , ".join(words) + " ."
+    found = find_candidates(text, _index(tmp_path, names), 8)
+    assert len(found.candidates) == 15_000 and len(found.forms) == 5_000
+    kg = _Kg({}, names)
+    doc = CleanedDocument("hostile", "", "", (text,), ())
+    aligned = gather(doc, [c.iri for c in found.candidates], kg, found=found, per_form=1)
+    assert {e.iri for e in aligned.entities} == {f"urn:x:{w}:r0" for w in words}
+    assert len(kg.named) == 5_000
