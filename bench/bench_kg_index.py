@@ -1,6 +1,6 @@
 """``make bench`` section: a build that reuses a KG index (``--kg-index``) against one that reads the KG.
 
-Inputs: the 8-way label-sharing Re-DocRED replicas of bench/ambiguity.py (4,000 documents; a KG of every
+Inputs: the 8-way label-sharing Re-DocRED replicas of bench/ambiguity.py (2,000 documents; a KG of every
 replica's facts and names). Three runs, each in a fresh process, in-process DirectRunner: ``build-corpus
 --kg``, ``index-kg`` once, ``build-corpus --kg-index``. The corpus the index builds must be byte-identical to
 the ``--kg`` one (checked here). Reads ``../shared/data`` (skipped without it).
@@ -55,7 +55,7 @@ def run() -> str:
     title = "## Reusing a KG index (bench_kg_index)"
     if not (SHARED / "redocred_dev" / "dev_revised.json").exists():
         return f"{title}\n\nSkipped: {SHARED} is absent (the bench replicates Re-DocRED dev from ../shared/data).\n"
-    made = make_replicas(str(SHARED), WORK / "inputs", replicas=8, ways=8, documents=500)
+    made = make_replicas(str(SHARED), WORK / "inputs", replicas=8, ways=8, documents=250)
     beam = ["--num-shards", "1", "--log-examples", "0", "--runner=DirectRunner"]
     direct = run_build({"kg": [made.kg], "docs": [made.docs]}, WORK / "from-kg", beam)
     index_seconds, manifest = _index(made.kg, WORK / "kgidx")
