@@ -18,6 +18,8 @@ from kgtext.corpus.sharding import SPLITS
 from kgtext.corpus.shards import write_local_atomic
 
 MANIFEST_NAME = "manifest.json"
+KG_INDEX_KIND = "kg-index"
+"""The ``kind`` of a ``kgtext index-kg`` folder's manifest.json (a corpus manifest has none)."""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -110,6 +112,11 @@ def manifest_from_json(text: str, source: str) -> Manifest:
         raw = json.loads(text)
     except json.JSONDecodeError as err:
         raise CorpusError(source, f"not valid JSON (line {err.lineno}: {err.msg})") from None
+    if isinstance(raw, dict) and raw.get("kind") == KG_INDEX_KIND:
+        raise CorpusError(
+            source,
+            "is a KG index made by kgtext index-kg, not a corpus; build one with kgtext build-corpus --kg-index",
+        )
     if not isinstance(raw, dict) or not isinstance(raw.get("format_version"), int):
         raise CorpusError(source, "not a kgtext manifest (no integer format_version)")
     version = raw["format_version"]

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from kgtext.aligners.config import AlignerConfig
 from kgtext.aligners.kg_index import IndexFormatError, KgIndex
-from kgtext.corpus.manifest import MANIFEST_NAME
+from kgtext.corpus.manifest import KG_INDEX_KIND, MANIFEST_NAME
 from kgtext.kg.config import KgConfig
 from kgtext.pipelines.config import BuildConfig, LexiconLinking
 from kgtext.pipelines.files import InputError
@@ -25,7 +25,7 @@ from kgtext.pipelines.lexicon import INDEX_SHARDS, index_file
 from kgtext.pipelines.phases import KG_INDEX_DIR, LEXICON_DIR
 from kgtext.pipelines.report import file_sha256
 
-INDEX_KIND = "kg-index"
+INDEX_KIND = KG_INDEX_KIND
 INDEX_FORMAT_VERSION = 1
 """Version of the index folder's layout and files; an index of another version is refused in one line."""
 

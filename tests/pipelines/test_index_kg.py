@@ -189,3 +189,16 @@ def test_index_kg_follows_the_output_rules(
     assert json.loads((copy / "manifest.json").read_text(encoding="utf-8"))["inputs"][0]["path"] == str(
         REBEL / "kg.nt"
     )
+
+
+def test_inspect_says_an_index_is_not_a_corpus(
+    redocred_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kgtext.corpus.inspect import main as inspect_main
+
+    with pytest.raises(SystemExit):
+        inspect_main([str(redocred_index)])
+    assert capsys.readouterr().err.strip() == (
+        f"kgtext inspect: {redocred_index}/manifest.json: is a KG index made by kgtext index-kg, not a corpus; "
+        "build one with kgtext build-corpus --kg-index"
+    )
