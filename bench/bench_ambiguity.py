@@ -23,8 +23,8 @@ from kgtext.corpus.sharding import SPLITS
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "bench" / "_work" / "ambiguity"
 PHASE_1 = "phase 1 (read, clean, look up, align)"
-SETTINGS = [(8, 500), (32, 125)]
-"""(replicas, base documents): 4,000 documents each."""
+SETTINGS = [(8, 250), (32, 63)]
+"""(replicas, base documents): about 2,000 documents each."""
 
 
 def _build(replicas: int, ways: int, documents: int, extra: list[str]) -> dict[str, Any]:
