@@ -13,6 +13,7 @@ result does not depend on the order anything arrives in.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
@@ -184,6 +185,7 @@ def keep_per_form(
     facts: Mapping[str, Sequence[Triple]],
     per_form: int,
     sure: frozenset[str] = frozenset(),
+    seeds: frozenset[str] = frozenset(),
 ) -> set[str]:
     """The candidates to drop so that each surface form (its ``(IRI, source)`` choices) keeps its
     ``per_form`` best entities; ``sure``: candidates the text also names by a form of their own, never dropped.
@@ -199,7 +201,8 @@ def keep_per_form(
     2. the kept ones: the most neighbours among the other forms' provisional winners and the candidates
        no other entity shares a form with (collective: a neighbour the text names unambiguously counts),
        then label before alias, then the order of 1.
-    A candidate is kept when any of its forms keeps it; ``per_form`` 0 keeps everything.
+    A candidate is kept when any of its forms keeps it; ``per_form`` 0 keeps everything. ``seeds`` (link
+    targets, the subject) are never dropped, count as sure neighbours and come first in their forms.
     """
     if per_form <= 0 or not forms:
         return set()
@@ -215,17 +218,21 @@ def keep_per_form(
         iri, source = choice
         return (-len(neighbours.get(iri, ())), source, -candidates[iri].prior, iri)
 
-    shared = {iri for form in forms for iri, _ in form} - sure
+    shared = {iri for form in forms for iri, _ in form} - sure - seeds
     confident = (present - shared) | {min(form, key=first_rank)[0] for form in forms}
 
-    def second_rank(choice: tuple[str, int]) -> tuple[int, int, int, int, str]:
+    def second_rank(choice: tuple[str, int], others: set[str]) -> tuple[bool, int, int, int, int, str]:
         iri, source = choice
         edges, _, prior, _ = first_rank(choice)
-        return (-len(neighbours.get(iri, set()) & confident), source, edges, prior, iri)
+        return (iri not in seeds, -len(neighbours.get(iri, set()) & others), source, edges, prior, iri)
 
     kept: set[str] = set()
     for form in forms:
-        kept.update(iri for iri, _ in sorted(form, key=second_rank)[:per_form])
+        others = confident - {
+            iri for iri, _ in form
+        }  # a rival's edge to this form's own winner is no evidence
+        ranked = sorted(form, key=functools.partial(second_rank, others=others))
+        kept.update(iri for iri, _ in ranked[:per_form])
     return shared - kept
 
 
@@ -249,9 +256,13 @@ def gather(
     facts = kg.facts(requests)
     if found is not None and per_form > 0:
         by_iri = {c.iri: c for c in found.candidates if not c.relation}
-        forms = [kept for form in found.forms if len(kept := [c for c in form if c[0] in by_iri]) > 1]
-        dropped = keep_per_form(forms, by_iri, facts, per_form, found.sure)
-        for iri in dropped - seed_requests_iris(doc):
+        entity_forms = [[c for c in form if c[0] in by_iri] for form in found.forms]
+        # A form that names one entity besides relations names that entity alone: it is sure too.
+        sure = found.sure | {form[0][0] for form in entity_forms if len(form) == 1}
+        forms = [form for form in entity_forms if len(form) > 1]
+        own = frozenset(seed_requests_iris(doc))
+        dropped = keep_per_form(forms, by_iri, facts, per_form, sure, own)
+        for iri in dropped - own:
             requests.pop(iri, None)
     names = kg.names(requests)
     seeds = [

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 import numpy as np
 import pyarrow as pa
 
-from kgtext.aligners.lexicon_index import key_hash, open_mapped_shards, shard_of_hash
+from kgtext.aligners.lexicon_index import key_hash, shard_of_hash
 from kgtext.kg.records import Names, Triple
 
 FACT_TYPE = pa.struct(
@@ -130,13 +130,25 @@ class RowIndex:
 
     def __init__(self, paths: Sequence[str], schema: pa.Schema) -> None:
         self.shards = len(paths)
-        try:
-            self._tables, self._hashes = open_mapped_shards(paths)
-        except (pa.ArrowInvalid, OSError) as err:
-            raise IndexFormatError(f"not a readable Arrow file ({err})") from None
-        for path, table in zip(paths, self._tables, strict=True):
-            if not table.schema.equals(schema):
-                raise IndexFormatError(f"{path}: not a kgtext KG index file (columns {table.schema.names})")
+        self._tables: list[pa.Table] = []
+        self._hashes: list[np.ndarray] = []
+        for path in paths:
+            try:
+                reader = pa.ipc.open_file(pa.memory_map(path, "r"))
+                if not reader.schema.equals(schema):  # checked before any column is read
+                    raise IndexFormatError(
+                        f"{path}: not a kgtext KG index file (columns {reader.schema.names})"
+                    )
+                table = reader.read_all()
+                nulls = [name for name in table.column_names if table.column(name).null_count]
+                if nulls:
+                    raise IndexFormatError(f"{path}: not a kgtext KG index file (nulls in {nulls[0]})")
+                self._hashes.append(table.column("hash").to_numpy())
+            except (pa.ArrowException, OSError) as err:
+                if isinstance(err, FileNotFoundError):
+                    raise
+                raise IndexFormatError(f"{path}: not a readable Arrow file ({str(err)[:200]})") from None
+            self._tables.append(table)
 
     def rows(self, keys: Iterable[str]) -> Iterator[tuple[str, pa.Table, int]]:
         """``(key, shard table, row)`` of each key the index holds (absent keys are left out)."""

@@ -348,7 +348,8 @@ def plan_build(config: BuildConfig, beam_args: tuple[str, ...]) -> Plan:
         if "://" in config.kg_index:
             raise InputError(f"--kg-index {config.kg_index}: a KG index is read from a local folder")
         index = read_index(config.kg_index)
-        check_index_fits(index, config, kg_all)
+        # The index recorded the KG files of a known format only; compare the same ones.
+        check_index_fits(index, config, split_known(kg_all, "kg")[0] if kg_all else [])
         logger.info("phase 0: reusing the KG index %s (%d shards)", config.kg_index, index.shards)
     given = config.tokenizer.given
     tokenizer_model = load_given_tokenizer(given)
@@ -390,8 +391,10 @@ def run_phase_zero(plan: Plan, timings: dict[str, float]) -> dict[str, int]:
     """Phase 0 (the KG's look-up files: facts, names and, with linking, surface forms); its statistics.
     With ``--kg-index``: the index's statistics, and its KG dead letters copied into the build."""
     if plan.kg_index is not None:
-        for path in sorted(Path(plan.kg_index.root, "dead_letters").glob("*.jsonl")):
-            write_atomic(join_path(plan.paths.root, "dead_letters", path.name), path.read_bytes())
+        for path in plan.kg_index.dead_letters:  # listed in its manifest, regular files, checked at planning
+            write_atomic(
+                join_path(plan.paths.root, "dead_letters", os.path.basename(path)), Path(path).read_bytes()
+            )
         return dict(plan.kg_index.statistics)
     _run(build_phase_zero, plan.phase_zero(), plan.beam_args, "phase 0 (read KG, index it)", timings)
     stats: dict[str, int] = read_json(plan.paths.stats(0), {})

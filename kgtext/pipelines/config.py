@@ -158,7 +158,13 @@ class BuildConfig:
         unknown = sorted(set(flags) - set(FLAG_DEFAULTS) - {"kg", "docs", "out"})
         if unknown:
             raise ValueError(f"unknown build flags: {', '.join(unknown)}")
+        for name in ("kg", "docs"):
+            if isinstance(flags.get(name), str):
+                raise ValueError(f"{name} must be a list of paths, not the string {flags[name]!r}")
         f = {**FLAG_DEFAULTS, **flags}
+        for name, default in FLAG_DEFAULTS.items():
+            if isinstance(default, int) and not isinstance(default, bool) and isinstance(f[name], bool):
+                raise ValueError(f"{name} must be a number, got {f[name]!r}")
         language, seed = f["language"], f["seed"]
         train = dataclasses.replace(_build_tokenizer_config(), vocab_size=f["vocab_size"], seed=seed)
         return cls(

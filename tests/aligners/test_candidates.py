@@ -136,3 +136,17 @@ def test_a_document_with_5000_distinct_ambiguous_names_keeps_one_entity_per_name
     aligned = gather(doc, [c.iri for c in found.candidates], kg, found=found, per_form=1)
     assert {e.iri for e in aligned.entities} == {f"urn:x:{w}:r0" for w in words}
     assert len(kg.named) == 5_000
+
+
+def test_a_rival_gains_nothing_from_an_edge_to_its_own_forms_winner() -> None:
+    """Two entities share a name and one names the other: that edge is no evidence for either."""
+    a, b = "urn:redocred:dev:101:name:Paris", "urn:redocred:dev:101:name:Paris (film)"
+    candidates = {a: Candidate(a, LABEL, 10), b: Candidate(b, LABEL, 1)}
+    facts = {b: (Triple(b, P17, a, False, "", ""),)}
+    assert keep_per_form([[(a, LABEL), (b, LABEL)]], candidates, facts, 1) == {b}
+
+
+def test_a_seed_comes_first_in_its_form_and_its_rival_goes() -> None:
+    a, b = _iri("Paris", 0), _iri("Paris", 1)
+    candidates = {a: Candidate(a, LABEL, 10), b: Candidate(b, ALIAS, 1)}
+    assert keep_per_form([[(a, LABEL), (b, ALIAS)]], candidates, {}, 1, seeds=frozenset({b})) == {a}

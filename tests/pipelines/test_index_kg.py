@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import pickle
@@ -64,7 +65,7 @@ def test_a_build_from_the_index_equals_the_build_from_the_kg(
     assert corpus_digests(tmp_path / "corpus") == corpus_digests(redocred_corpus)
     built, direct = load_manifest(tmp_path / "corpus"), load_manifest(redocred_corpus)
     assert built.statistics == direct.statistics and built.inputs == direct.inputs
-    sha = __import__("hashlib").sha256((redocred_index / "manifest.json").read_bytes()).hexdigest()
+    sha = hashlib.sha256((redocred_index / "manifest.json").read_bytes()).hexdigest()
     assert built.build_config["kg_index"] == str(redocred_index)
     assert built.build_config["kg_index_manifest_sha256"] == sha
 
@@ -142,6 +143,7 @@ def test_a_crafted_index_file_naming_a_python_global_is_refused(
     target.write_bytes(sink.getvalue())
     manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
     manifest["bytes"]["kg_index/facts-00000-of-00008.arrow"] = target.stat().st_size
+    manifest["files"]["kg_index/facts-00000-of-00008.arrow"] = hashlib.sha256(target.read_bytes()).hexdigest()
     (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     line = _error(capsys, lambda: _build(tmp_path / "c", copy))
     assert line == (
@@ -202,3 +204,75 @@ def test_inspect_says_an_index_is_not_a_corpus(
         f"kgtext inspect: {redocred_index}/manifest.json: is a KG index made by kgtext index-kg, not a corpus; "
         "build one with kgtext build-corpus --kg-index"
     )
+
+
+def _relist(copy: Path, **changes: object) -> None:
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    (copy / "manifest.json").write_text(json.dumps({**manifest, **changes}), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"files": []}, "its manifest.json is malformed: files must map relative paths to sha256 strings"),
+        (
+            {"index_shards": 0},
+            "its manifest.json is malformed: index_shards must be an integer in 8..4096, got 0",
+        ),
+        (
+            {"statistics": {"kg.triples": 1e999}},
+            "its manifest.json is malformed: statistics must map names to integers",
+        ),
+        (
+            {"inputs": {"a": 1}},
+            "its manifest.json is malformed: inputs must be a list of {path, bytes, sha256}",
+        ),
+        (
+            {"files": {"../../etc/passwd": "0"}, "bytes": {"../../etc/passwd": 1}},
+            "names '../../etc/passwd', which is not a file of an index folder",
+        ),
+    ],
+)
+def test_a_malformed_manifest_is_one_line(
+    redocred_index: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    changes: dict[str, object],
+    problem: str,
+) -> None:
+    copy = _copy(redocred_index, tmp_path)
+    _relist(copy, **changes)
+    assert (
+        _error(capsys, lambda: _build(tmp_path / "c", copy))
+        == f"kgtext build-corpus: error: --kg-index {copy}: {problem}"
+    )
+
+
+def test_tampered_added_or_linked_files_are_refused(
+    redocred_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A shared index cannot smuggle a file into the corpus (a link to the environment), add one, or change one."""
+    copy = _copy(redocred_index, tmp_path)
+    (copy / "dead_letters").mkdir()
+    (copy / "dead_letters" / "read_kg.jsonl").symlink_to("/proc/self/environ")
+    line = _error(capsys, lambda: _build(tmp_path / "c", copy))
+    assert line.endswith("holds dead_letters/read_kg.jsonl, which its manifest does not list")
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    _relist(
+        copy,
+        files={**manifest["files"], "dead_letters/read_kg.jsonl": "0"},
+        bytes={**manifest["bytes"], "dead_letters/read_kg.jsonl": 0},
+    )
+    line = _error(capsys, lambda: _build(tmp_path / "c", copy))
+    assert line.endswith("dead_letters/read_kg.jsonl is not a regular file (links are refused)")
+    shutil.rmtree(copy)
+    copy = _copy(redocred_index, tmp_path)
+    shard = copy / "kg_index" / "names-00001-of-00008.arrow"
+    data = bytearray(shard.read_bytes())
+    data[-20] ^= 1
+    shard.write_bytes(bytes(data))
+    line = _error(capsys, lambda: _build(tmp_path / "c", copy))
+    assert line.endswith(
+        "kg_index/names-00001-of-00008.arrow is not the file its manifest lists (other size or sha256)"
+    )
+    assert not (tmp_path / "c").exists()

@@ -127,6 +127,8 @@ def test_invalid_config_value_is_an_error_naming_the_field(capsys: pytest.Captur
         ("max_line_bytes", 0, "max_line_bytes must be > 0, got 0"),
         ("lexicon_linking", "some", "'some' is not a valid LexiconLinking"),
         ("no_such_flag", 1, "unknown build flags: no_such_flag"),
+        ("docs", "d.jsonl", "docs must be a list of paths, not the string 'd.jsonl'"),
+        ("num_shards", True, "num_shards must be a number, got True"),
     ],
 )
 def test_build_config_validates(field: str, value: object, message: str) -> None:
