@@ -215,3 +215,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{len(result.manifest['files'])} files, {size:,} bytes; {rejected:,} KG records rejected "
         f"(dead letters in {ns.out}/dead_letters/); {result.timings['total']:.1f} s\n"
     )
+
+
+if __name__ == "__main__":
+    main()
