@@ -41,9 +41,11 @@ MP = ["--runner=DirectRunner", "--direct_running_mode=multi_processing"]
 CHILD = """
 import json, resource, sys, time
 from bench.bench_pipeline import _peak_rss_kb
+from kgtext.common.memory import tune_malloc
 from kgtext.pipelines.build_corpus import build_corpus
 from kgtext.pipelines.options import parse_args
 args = parse_args(sys.argv[1:])
+tune_malloc()  # as `kgtext build-corpus` does
 start = time.monotonic()
 result = build_corpus(args.config, args.beam_args)
 wall = time.monotonic() - start

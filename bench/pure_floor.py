@@ -30,7 +30,9 @@ the build's throughput as a share of it. Stage by stage (the keys of :data:`STAG
   on the aligned records themselves (the build unpickles them from its parts first).
 - ``tasks``: :func:`kgtext.pipelines.tasks.build_document_tasks` (the five builders, in the build's order).
 - ``encode``: the ``aligned/`` rows (:func:`kgtext.pipelines.writers.aligned_rows`) and the task rows
-  (:func:`kgtext.pipelines.tasks.task_rows`) as per-document Arrow batches (:func:`kgtext.corpus.shard_writer.encode_doc_rows`).
+  (:func:`kgtext.pipelines.tasks.task_rows`) as per-document Arrow batches, converted as the build's spilling
+  workers convert them: :data:`kgtext.pipelines.writers.PACK_BYTES` of pending rows of a shard at a time
+  (:func:`kgtext.corpus.shard_writer.encode_pending`).
 - ``merge``: each shard's batches merged in memory (:func:`kgtext.corpus.shard_writer.merge_doc_rows`, the same bytes
   the build's run-file merge writes; nothing is written here).
 
@@ -64,7 +66,7 @@ from kgtext.aligners.lexicon_index import (
     shard_of_hash,
 )
 from kgtext.aligners.records import CleanedDocument, Document
-from kgtext.corpus.shard_writer import DocRows, merge_doc_rows
+from kgtext.corpus.shard_writer import DocRows, PendingRows, encode_pending, merge_doc_rows, pending_size
 from kgtext.corpus.sharding import bucket_of
 from kgtext.corpus.tasks.config import TasksConfig
 from kgtext.corpus.tasks.tokenizer import Tokenizer, TokenizerConfig, train_tokenizer
@@ -85,7 +87,7 @@ from kgtext.pipelines.lexicon import (
 from kgtext.pipelines.options import parse_args
 from kgtext.pipelines.records import AlignedRecord, DocTasks, GroupKey, SdInput
 from kgtext.pipelines.tasks import SD_SALT, build_document_tasks, draw_negatives, task_rows
-from kgtext.pipelines.writers import aligned_rows, sample_candidates
+from kgtext.pipelines.writers import PACK_BYTES, aligned_rows, sample_candidates
 
 logger = logging.getLogger(__name__)
 
@@ -285,8 +287,22 @@ def encode_rows(
     records: Iterable[AlignedRecord], built: Iterable[DocTasks], num_shards: int, valid_fraction: float
 ) -> list[tuple[GroupKey, DocRows]]:
     """The ``aligned/`` rows and the five tasks' rows, one Arrow batch per document and dataset."""
-    rows = [row for record in records for row in aligned_rows(record, num_shards, valid_fraction)]
-    rows += [row for doc in built for row in task_rows(doc, num_shards, valid_fraction)]
+    pending = [row for record in records for row in aligned_rows(record, num_shards, valid_fraction)]
+    pending += [row for doc in built for row in task_rows(doc, num_shards, valid_fraction)]
+    rows: list[tuple[GroupKey, DocRows]] = []
+    loose: dict[GroupKey, tuple[list[PendingRows], int]] = {}
+
+    def pack(key: GroupKey) -> None:
+        rows.extend((key, doc) for doc in encode_pending(loose.pop(key)[0]))
+
+    for key, doc in pending:
+        docs, size = loose.get(key, ([], 0))
+        docs.append(doc)
+        loose[key] = (docs, size + pending_size(doc))
+        if loose[key][1] >= PACK_BYTES:
+            pack(key)
+    for key in list(loose):
+        pack(key)
     return rows
 
 

@@ -36,6 +36,7 @@ from kgtext.aligners.documents import STAGE as DOCS_STAGE
 from kgtext.aligners.documents import document_format_of
 from kgtext.aligners.kg_index import MIN_SHARDS, shard_count
 from kgtext.common.dead_letters import DeadLetter, Reason, make_dead_letter
+from kgtext.common.memory import tune_malloc
 from kgtext.corpus.card import CARD_NAME, dataset_card
 from kgtext.corpus.manifest import InputFile, Manifest
 from kgtext.corpus.reader import CorpusReader
@@ -605,6 +606,7 @@ def quiet_beam_logs() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run ``kgtext build-corpus`` (see ``--help``)."""
     args = parse_args(sys.argv[1:] if argv is None else list(argv))
+    tune_malloc()
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     quiet_beam_logs()

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 from kgtext.aligners.config import AlignerConfig
 from kgtext.aligners.kg_index import shard_count
 from kgtext.common.cli_parser import HelpfulParser
+from kgtext.common.memory import tune_malloc
 from kgtext.corpus.replace import (
     CREATED_BY,
     PENDING_MANIFEST,
@@ -191,6 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = _parser()
     ns, rest = parser.parse_known_args(sys.argv[1:] if argv is None else list(argv))
     beam_args = beam_args_of(parser, rest)
+    tune_malloc()
     try:
         kg_config = KgConfig(languages=(ns.language, ""), max_line_bytes=ns.max_line_bytes)
         aligner = AlignerConfig(language=ns.language)

@@ -19,7 +19,7 @@ from typing import Any
 import apache_beam as beam
 
 from kgtext.corpus.records import PICKLE_PROTOCOL
-from kgtext.corpus.shard_writer import DocRows, encode_doc_rows
+from kgtext.corpus.shard_writer import PendingRows
 from kgtext.corpus.sharding import bucket_of, shard_of, split_of
 from kgtext.corpus.tasks.compose import SD_SALT, Negatives, compose_document, draw_negative
 from kgtext.corpus.tasks.config import TasksConfig
@@ -100,8 +100,11 @@ class BuildTaskRows(beam.DoFn):
         yield build_document_tasks(item, self.tok, self.config)
 
 
-def task_rows(built: DocTasks, num_shards: int, valid_fraction: float) -> Iterator[tuple[GroupKey, DocRows]]:
-    """Route a document's rows to their shards (split and shard by document id), one batch per dataset."""
+def task_rows(
+    built: DocTasks, num_shards: int, valid_fraction: float
+) -> Iterator[tuple[GroupKey, PendingRows]]:
+    """Route a document's rows to their shards (split and shard by document id), in shard order per dataset
+    (encoded later, a batch of documents at a time, by the worker that spills them)."""
     split = split_of(built.doc_id, valid_fraction)
     shard = shard_of(built.doc_id, num_shards)
     by_task: dict[str, list[tuple[int, int, Any]]] = {}
@@ -109,7 +112,7 @@ def task_rows(built: DocTasks, num_shards: int, valid_fraction: float) -> Iterat
         by_task.setdefault(task, []).append((row.position, seq, row))
     for task in sorted(by_task):
         ordered = [row for _, _, row in sorted(by_task[task], key=lambda r: (r[0], r[1]))]
-        yield (task, split, shard), encode_doc_rows(task, built.doc_id, ordered)
+        yield (task, split, shard), PendingRows(task, built.doc_id, ordered)
 
 
 def task_stats(built: DocTasks) -> Iterator[Stat]:
@@ -117,7 +120,7 @@ def task_stats(built: DocTasks) -> Iterator[Stat]:
 
 
 class BuildTasks(beam.PTransform[Any, Any]):
-    """PCollection[PartEntry] -> (PCollection[(GroupKey, DocRows)], PCollection[Stat])."""
+    """PCollection[PartEntry] -> (PCollection[(GroupKey, PendingRows)], PCollection[Stat])."""
 
     def __init__(
         self,

@@ -29,9 +29,11 @@ from kgtext.corpus.schemas import ALIGNED
 from kgtext.corpus.shard_writer import (
     DocRows,
     MergedShard,
-    encode_doc_rows,
+    PendingRows,
+    encode_pending,
     encode_run,
     iter_run,
+    pending_size,
     write_merged_runs,
 )
 from kgtext.corpus.sharding import SPLITS, shard_file_name, shard_of, split_of
@@ -54,17 +56,41 @@ def shard_rel_path(key: ShardKey, num_shards: int) -> str:
 
 def aligned_rows(
     record: AlignedRecord, num_shards: int, valid_fraction: float
-) -> Iterator[tuple[GroupKey, DocRows]]:
-    """The ``aligned/`` rows of a document (its sentences that pass the sentence-level filters), as one batch."""
+) -> Iterator[tuple[GroupKey, PendingRows]]:
+    """The ``aligned/`` rows of a document (its sentences that pass the sentence-level filters), in order."""
     doc_id = record.doc.doc_id
     key = (ALIGNED, split_of(doc_id, valid_fraction), shard_of(doc_id, num_shards))
     sentences = sorted((s for s in record.doc.sentences if s.passes_filter), key=lambda s: s.sentence_index)
     if sentences:
-        yield key, encode_doc_rows(ALIGNED, doc_id, sentences)
+        yield key, PendingRows(ALIGNED, doc_id, sentences)
 
 
 SPILL_BYTES = 64 * 2**20
-"""Row bytes a :class:`SpillShardRows` instance buffers before it writes them out as run files."""
+"""Bytes a :class:`SpillRuns` instance buffers (run values, and loose values at their estimated size) before
+it writes them out as run files."""
+PACK_BYTES = 4 * 2**20
+"""Estimated bytes of loose values of one key that :class:`SpillRuns` packs together (:class:`Pack`)."""
+
+
+class Pack:
+    """Values a :class:`SpillRuns` converts in batches before it keeps them: :meth:`wants` says which, :meth:`pack`
+    turns a list of them into ``(run value, size)`` pairs."""
+
+    def wants(self, value: Any) -> bool:
+        raise NotImplementedError
+
+    def pack(self, values: list[Any]) -> list[tuple[Any, int]]:
+        raise NotImplementedError
+
+
+class PackShardRows(Pack):
+    """Pending shard rows (:class:`PendingRows`) -> :class:`DocRows`, encoded a batch of documents at a time."""
+
+    def wants(self, value: Any) -> bool:
+        return isinstance(value, PendingRows)
+
+    def pack(self, values: list[Any]) -> list[tuple[Any, int]]:
+        return [(doc, len(doc.data)) for doc in encode_pending(values)]
 
 
 RunKey = tuple[Any, ...]
@@ -79,21 +105,35 @@ class SpillRuns(beam.DoFn):
     file's first value arrives: a runner commits a bundle's outputs only after ``finish_bundle`` (which
     writes what is left), and Beam 2.77's DaskRunner drops whatever ``finish_bundle`` itself emits
     (docs/SCALING.md). A retried bundle's files are never named downstream; they go with ``_work/``.
+
+    With a :class:`Pack`, the values it wants wait loose per key until ``pack_bytes`` of them are there (or the
+    buffer spills) and are then packed together: shard rows are converted to Arrow a batch of documents at a
+    time (:func:`kgtext.corpus.shard_writer.encode_pending`), not one document at a time.
     """
 
     def __init__(
-        self, runs_dir: str, encode: Callable[[list[Any]], bytes], suffix: str, spill_bytes: int = SPILL_BYTES
+        self,
+        runs_dir: str,
+        encode: Callable[[list[Any]], bytes],
+        suffix: str,
+        spill_bytes: int = SPILL_BYTES,
+        *,
+        pack: Pack | None = None,
+        pack_bytes: int = PACK_BYTES,
     ) -> None:
         self.runs_dir = runs_dir
         self.encode = encode
         self.suffix = suffix
         self.spill_bytes = spill_bytes
+        self.pack = pack
+        self.pack_bytes = pack_bytes
         self._buffer: dict[RunKey, list[Any]] = {}
+        self._loose: dict[RunKey, tuple[list[Any], int]] = {}
         self._names: dict[RunKey, str] = {}
         self._size = 0
 
     def start_bundle(self) -> None:
-        self._buffer, self._names, self._size = {}, {}, 0
+        self._buffer, self._loose, self._names, self._size = {}, {}, {}, 0
 
     def process(self, item: tuple[RunKey, tuple[Any, int]]) -> Iterator[tuple[RunKey, str]]:
         key, (value, size) = item
@@ -102,23 +142,45 @@ class SpillRuns(beam.DoFn):
             name = ".".join(f"{part:05d}" if isinstance(part, int) else str(part) for part in key)
             self._names[key] = join_path(self.runs_dir, f"{name}.{uuid.uuid4().hex}.{self.suffix}")
             yield key, self._names[key]
-        self._buffer.setdefault(key, []).append(value)
         self._size += size
+        if self.pack is not None and self.pack.wants(value):
+            loose, loose_size = self._loose.get(key, ([], 0))
+            loose.append(value)
+            self._loose[key] = (loose, loose_size + size)
+            if loose_size + size >= self.pack_bytes:
+                self._pack(key)
+        else:
+            self._buffer.setdefault(key, []).append(value)
         if self._size >= self.spill_bytes:
             self._spill()
 
     def finish_bundle(self) -> None:
         self._spill()
 
+    def _pack(self, key: RunKey) -> None:
+        """Replace ``key``'s loose values by their packed form (and the buffer's size by the packed sizes)."""
+        assert self.pack is not None
+        loose, loose_size = self._loose.pop(key)
+        packed = self.pack.pack(loose)
+        self._buffer.setdefault(key, []).extend(value for value, _ in packed)
+        self._size += sum(size for _, size in packed) - loose_size
+
     def _spill(self) -> None:
+        for key in list(self._loose):
+            self._pack(key)
         for key, values in self._buffer.items():
             write_atomic(self._names[key], self.encode(values))
-        self._buffer, self._names, self._size = {}, {}, 0
+        self._buffer, self._loose, self._names, self._size = {}, {}, {}, 0
 
 
-def _sized_rows(item: tuple[GroupKey, DocRows]) -> Iterator[tuple[GroupKey, tuple[DocRows, int]]]:
+def _sized_rows(
+    item: tuple[GroupKey, DocRows | PendingRows],
+) -> Iterator[tuple[GroupKey, tuple[DocRows | PendingRows, int]]]:
     key, doc = item
-    if doc.rows:
+    if isinstance(doc, PendingRows):
+        if doc.rows:
+            yield (key[0], key[1], key[2]), (doc, pending_size(doc))
+    elif doc.rows:
         yield (key[0], key[1], key[2]), (doc, len(doc.data))
 
 
@@ -127,7 +189,7 @@ def write_shard(
 ) -> ShardWritten:
     """Merge a shard's run files (documents by id, rows by position within each), write and record it.
 
-    Items are run file paths (:class:`SpillShardRows`) or the ``None`` markers that make every shard exist.
+    Items are run file paths (:class:`SpillRuns`) or the ``None`` markers that make every shard exist.
     """
     key = ShardKey(*group[0])
     paths = sorted(p for p in group[1] if p is not None)
@@ -176,7 +238,7 @@ class WriteShards(beam.PTransform[Any, Any]):
         runs = (
             rows
             | "SizeRows" >> beam.FlatMap(_sized_rows)
-            | "SpillRows" >> beam.ParDo(SpillRuns(self.runs_dir, encode_run, "run"))
+            | "SpillRows" >> beam.ParDo(SpillRuns(self.runs_dir, encode_run, "run", pack=PackShardRows()))
         )
         return (
             (runs, markers)
