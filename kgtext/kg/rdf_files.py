@@ -184,11 +184,29 @@ RECOVERABLE = frozenset({RdfSyntax.TURTLE, RdfSyntax.N3, RdfSyntax.TRIG})
 TermTriple = tuple[Term, Term, Term]
 
 
+class _TurtleSink(rdflib.Graph):
+    """A graph that only collects the statements a parser adds, in order and with repeats, without indexing
+    them in a store. rdflib's Turtle parser hands every statement to ``add`` and reads nothing back; this
+    saves about a third of its time (callers de-duplicate)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.added: list[tuple[Any, Any, Any]] = []
+
+    def add(self, triple: Any) -> _TurtleSink:
+        self.added.append(triple)
+        return self
+
+
 def _parse_terms(data: bytes, syntax: RdfSyntax, file: str) -> list[TermTriple]:
-    """All statements of ``data`` as terms; raises one of :data:`PARSE_ERRORS`."""
+    """All statements of ``data`` as terms (Turtle's may repeat); raises one of :data:`PARSE_ERRORS`."""
+    public_id = f"file:///{file.lstrip('/')}"
+    if syntax is RdfSyntax.TURTLE:
+        sink = _TurtleSink()
+        sink.parse(data=data, format=syntax.value, publicID=public_id)
+        return [(_term(s), _term(p), _term(o)) for s, p, o in sink.added]
     # Only TriG has named graphs; a plain Graph avoids Dataset's deprecated default-context paths.
     graph = rdflib.Dataset(default_union=True) if syntax is RdfSyntax.TRIG else rdflib.Graph()
-    public_id = f"file:///{file.lstrip('/')}"
     if syntax is RdfSyntax.RDFXML:  # a byte stream: the XML parser then honours the declared encoding
         graph.parse(source=io.BytesIO(data), format=syntax.value, publicID=public_id)
     else:
