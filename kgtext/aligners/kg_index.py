@@ -16,7 +16,8 @@ count follows the KG's size (:func:`shard_count`).
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -132,6 +133,7 @@ class RowIndex:
         self.shards = len(paths)
         self._tables: list[pa.Table] = []
         self._hashes: list[np.ndarray] = []
+        self._columns: list[dict[str, pa.Array | pa.ChunkedArray]] = []
         for path in paths:
             try:
                 reader = pa.ipc.open_file(pa.memory_map(path, "r"))
@@ -149,12 +151,17 @@ class RowIndex:
                     raise
                 raise IndexFormatError(f"{path}: not a readable Arrow file ({str(err)[:200]})") from None
             self._tables.append(table)
+            self._columns.append({})
 
-    def rows(self, keys: Iterable[str]) -> Iterator[tuple[str, pa.Table, int]]:
-        """``(key, shard table, row)`` of each key the index holds (absent keys are left out)."""
+    def lookup(self, keys: Iterable[str], columns: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+        """``key -> (value of each of columns)`` for each key the index holds (absent keys are left out).
+
+        Rows are read one by one from each shard's columns (a document asks for a few rows per shard, where
+        one ``take`` per shard costs more than the rows it saves)."""
         wanted = sorted(set(keys))
+        out: dict[str, tuple[Any, ...]] = {}
         if not wanted or not self.shards:
-            return
+            return out
         hashes = np.fromiter((key_hash(k) for k in wanted), dtype=np.uint64, count=len(wanted))
         shard_of_key = hashes % np.uint64(self.shards)
         for shard in np.unique(shard_of_key).tolist():
@@ -164,13 +171,27 @@ class RowIndex:
             mine = np.flatnonzero(shard_of_key == shard)
             lo = np.searchsorted(column, hashes[mine], side="left")
             hi = np.searchsorted(column, hashes[mine], side="right")
-            table = self._tables[shard]
-            key_col = table.column("key")
+            owners: list[int] = []
+            rows: list[int] = []
             for i, start, end in zip(mine.tolist(), lo.tolist(), hi.tolist(), strict=True):
                 for row in range(start, end):  # more than one row only on a 64-bit hash collision
-                    if key_col[row].as_py() == wanted[i]:
-                        yield wanted[i], table, row
-                        break
+                    owners.append(i)
+                    rows.append(row)
+            key_col = self._column(shard, "key")
+            value_cols = [self._column(shard, name) for name in columns]
+            for i, row in zip(owners, rows, strict=True):
+                key = wanted[i]
+                if key not in out and key_col[row].as_py() == key:
+                    out[key] = tuple(col[row].as_py() for col in value_cols)
+        return out
+
+    def _column(self, shard: int, name: str) -> pa.Array | pa.ChunkedArray:
+        """A shard's column, as its one chunk when it has one (indexing an Array skips the chunk search)."""
+        cached = self._columns[shard].get(name)
+        if cached is None:
+            column = self._tables[shard].column(name)
+            cached = self._columns[shard][name] = column.chunk(0) if column.num_chunks == 1 else column
+        return cached
 
 
 class KgIndex:
@@ -182,20 +203,17 @@ class KgIndex:
 
     def facts(self, iris: Iterable[str]) -> dict[str, tuple[Triple, ...]]:
         """Triples headed by each IRI that heads any, sorted."""
-        out: dict[str, tuple[Triple, ...]] = {}
-        for iri, table, row in self._facts.rows(iris):
-            facts = table.column("facts")[row].as_py()
-            out[iri] = tuple(
+        return {
+            iri: tuple(
                 Triple(iri, f["relation"], f["tail"], f["tail_is_literal"], f["datatype"], f["lang"])
                 for f in facts
             )
-        return out
+            for iri, (facts,) in self._facts.lookup(iris, ("facts",)).items()
+        }
 
     def names(self, iris: Iterable[str]) -> dict[str, Names]:
         """Names of each IRI the KG names."""
-        out: dict[str, Names] = {}
-        for iri, table, row in self._names.rows(iris):
-            out[iri] = Names(
-                iri, table.column("label")[row].as_py(), tuple(table.column("aliases")[row].as_py())
-            )
-        return out
+        return {
+            iri: Names(iri, label, tuple(aliases))
+            for iri, (label, aliases) in self._names.lookup(iris, ("label", "aliases")).items()
+        }

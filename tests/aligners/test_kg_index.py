@@ -98,3 +98,17 @@ def test_a_file_that_is_not_arrow_is_refused(tmp_path: Path) -> None:
     names = _write(tmp_path, "names", {0: encode_names_shard({})}, 1)
     with pytest.raises(IndexFormatError, match="not a readable Arrow file"):
         KgIndex([str(bad)], names)
+
+
+def test_keys_sharing_a_hash_each_get_their_own_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 64-bit hash collision (forced: every key hashes to 7) leaves several rows per hash; each key still gets
+    its own row, and a key the index lacks but whose hash it has gets none."""
+    from kgtext.aligners import kg_index
+
+    monkeypatch.setattr(kg_index, "key_hash", lambda key: 7)
+    index = _index(tmp_path, count=1)
+    assert index.facts([WD + "Q145", WD + "Q212490", WD + "Q84"]) == {
+        WD + "Q145": (TRIPLES[2],),
+        WD + "Q212490": (TRIPLES[0], TRIPLES[1]),
+    }
+    assert index.names([WD + "Q145", WD + "Q999"]) == {WD + "Q145": NAMES[1]}
