@@ -59,3 +59,18 @@ def test_only_replaces_its_own_section(tmp_path: Path, monkeypatch: pytest.Monke
     )
     assert "the sections bench_kg; each section names the commit it ran at" in text
     assert run_all.split_sections(text).keys() == {"bench_align", "bench_bad_scale", "bench_kg"}
+
+
+def test_every_profiled_stage_names_a_function_that_exists() -> None:
+    """bench_pipeline's per-stage table reads cProfile rows by ``parent/file.py:function``; a key naming
+    nothing would print 0.0 s for its stage (the shard-encoding row once did)."""
+    from bench.bench_pipeline import STAGES
+
+    root = Path(__file__).resolve().parents[2] / "kgtext"
+    for _, key in STAGES:
+        rel, function = key.split(":")
+        assert rel.count("/") == 1, key  # the profile's key: the file and its folder
+        matches = [p for p in root.rglob(Path(rel).name) if p.as_posix().endswith("/" + rel)]
+        assert len(matches) == 1, key
+        text = matches[0].read_text(encoding="utf-8")
+        assert f"def {function}(" in text, key
