@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from kgtext.aligners.lexicon_index import key_hash, shard_of_hash
+from kgtext.aligners.lexicon_index import IndexFormatError as IndexFormatError  # re-exported
+from kgtext.aligners.lexicon_index import key_hash, open_mapped_shards, shard_of_hash
 from kgtext.kg.records import Names, Triple
 
 FACT_TYPE = pa.struct(
@@ -121,37 +122,14 @@ def encode_names_shard(values: Mapping[str, tuple[str, Sequence[str]]]) -> bytes
     return _ipc_bytes(table)
 
 
-class IndexFormatError(ValueError):
-    """A look-up file that is not what kgtext writes (another schema, not an Arrow file)."""
-
-
 class RowIndex:
     """Shard files of one schema, memory-mapped (pages come from the page cache, not the heap); vectorised
     look-ups. A file of any other schema is refused: the files are read as typed columns, never unpickled."""
 
     def __init__(self, paths: Sequence[str], schema: pa.Schema) -> None:
         self.shards = len(paths)
-        self._tables: list[pa.Table] = []
-        self._hashes: list[np.ndarray] = []
-        self._columns: list[dict[str, pa.Array | pa.ChunkedArray]] = []
-        for path in paths:
-            try:
-                reader = pa.ipc.open_file(pa.memory_map(path, "r"))
-                if not reader.schema.equals(schema):  # checked before any column is read
-                    raise IndexFormatError(
-                        f"{path}: not a kgtext KG index file (columns {reader.schema.names})"
-                    )
-                table = reader.read_all()
-                nulls = [name for name in table.column_names if table.column(name).null_count]
-                if nulls:
-                    raise IndexFormatError(f"{path}: not a kgtext KG index file (nulls in {nulls[0]})")
-                self._hashes.append(table.column("hash").to_numpy())
-            except (pa.ArrowException, OSError) as err:
-                if isinstance(err, FileNotFoundError):
-                    raise
-                raise IndexFormatError(f"{path}: not a readable Arrow file ({str(err)[:200]})") from None
-            self._tables.append(table)
-            self._columns.append({})
+        self._tables, self._hashes = open_mapped_shards(paths, schema)
+        self._columns: list[dict[str, pa.Array | pa.ChunkedArray]] = [{} for _ in paths]
 
     def lookup(self, keys: Iterable[str], columns: Sequence[str]) -> dict[str, tuple[Any, ...]]:
         """``key -> (value of each of columns)`` for each key the index holds (absent keys are left out).

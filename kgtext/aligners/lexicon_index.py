@@ -152,11 +152,34 @@ def encode_index_shard(entries: Iterable[FormEntry], max_per_form: int) -> tuple
     return sink.getvalue(), dropped
 
 
-def open_mapped_shards(paths: Sequence[str]) -> tuple[list[pa.Table], list[np.ndarray]]:
+class IndexFormatError(ValueError):
+    """A look-up file that is not what kgtext writes (another schema, nulls, not an Arrow file)."""
+
+
+def open_mapped_shards(paths: Sequence[str], schema: pa.Schema) -> tuple[list[pa.Table], list[np.ndarray]]:
     """Each shard file memory-mapped, and its sorted ``hash`` column as a numpy view of the mapped pages
-    (one chunk, as the shard encoders write it: no copy)."""
-    tables = [pa.ipc.open_file(pa.memory_map(path, "r")).read_all() for path in paths]
-    return tables, [table.column("hash").to_numpy() for table in tables]
+    (one chunk, as the shard encoders write it: no copy).
+
+    A file whose schema is not ``schema`` (checked before any column is read), that holds a null, or that is
+    not an Arrow file is an :class:`IndexFormatError` naming it; a missing one stays a FileNotFoundError."""
+    tables: list[pa.Table] = []
+    hashes: list[np.ndarray] = []
+    for path in paths:
+        try:
+            reader = pa.ipc.open_file(pa.memory_map(path, "r"))
+            if not reader.schema.equals(schema):
+                raise IndexFormatError(f"{path}: not a kgtext KG index file (columns {reader.schema.names})")
+            table = reader.read_all()
+            nulls = [name for name in table.column_names if table.column(name).null_count]
+            if nulls:
+                raise IndexFormatError(f"{path}: not a kgtext KG index file (nulls in {nulls[0]})")
+            hashes.append(table.column("hash").to_numpy())
+        except (pa.ArrowException, OSError) as err:
+            if isinstance(err, FileNotFoundError):
+                raise
+            raise IndexFormatError(f"{path}: not a readable Arrow file ({str(err)[:200]})") from None
+        tables.append(table)
+    return tables, hashes
 
 
 class LexiconIndex:
@@ -164,7 +187,7 @@ class LexiconIndex:
 
     def __init__(self, paths: Sequence[str]) -> None:
         self.shards = len(paths)
-        self._tables, self._hashes = open_mapped_shards(paths)
+        self._tables, self._hashes = open_mapped_shards(paths, INDEX_SCHEMA)
 
     def lookup(self, hashes: Iterable[int]) -> list[Candidate]:
         """Every entity with one of these form hashes (each entity once, its best source and prior)."""

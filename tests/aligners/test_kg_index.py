@@ -112,3 +112,12 @@ def test_keys_sharing_a_hash_each_get_their_own_row(tmp_path: Path, monkeypatch:
         WD + "Q212490": (TRIPLES[0], TRIPLES[1]),
     }
     assert index.names([WD + "Q145", WD + "Q999"]) == {WD + "Q145": NAMES[1]}
+
+
+def test_the_lexicon_reader_refuses_the_same_crafted_file(tmp_path: Path) -> None:
+    """The surface-form index shares the opener: another schema is refused before a column is read."""
+    from kgtext.aligners.lexicon_index import LexiconIndex
+
+    forms = _write(tmp_path, "forms", {0: _pickle_shard(pickle.dumps(print))}, 1)
+    with pytest.raises(IndexFormatError, match=r"forms-00000-of-00001.arrow: not a kgtext KG index file"):
+        LexiconIndex(forms)
