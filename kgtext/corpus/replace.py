@@ -299,10 +299,11 @@ class OutputLock:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 handle.seek(0)
-                command, details = _holder_text(handle.read().strip())
+                command, details = _holder_text((handle.read().strip().splitlines() or [""])[0])
                 handle.close()
+                doing = "reading" if details.endswith(READING) else "writing"
                 raise OutputError(
-                    f"{self.path}: another kgtext {command} is writing this --out ({details}); wait for it to end"
+                    f"{self.path}: another kgtext {command} is {doing} this --out ({details}); wait for it to end"
                 ) from None
             # The holder before us may have unlinked the file after we opened it: lock the file on disk.
             if os.path.exists(self.path) and os.stat(self.path).st_ino == os.fstat(handle.fileno()).st_ino:
@@ -331,6 +332,68 @@ class OutputLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+READING = " reading"
+"""How a :class:`ReadLock` holder's line in the lock file ends."""
+_LEAVING_TRIES = 200
+
+
+class ReadLock:
+    """A shared ``flock`` on the lock file of a folder kgtext writes (``<parent>/.<name>.lock``, the one
+    :class:`OutputLock` takes exclusively), held while a command reads that folder: a KG index that a build
+    uses cannot be replaced under it by ``kgtext index-kg --overwrite``, and a build does not start on an
+    index that is being written. Any number of readers share it. Where the lock file cannot be created (a
+    read-only parent folder, which no kgtext writer could replace either) nothing is locked.
+    """
+
+    def __init__(self, folder: str | Path, command: str = "build-corpus") -> None:
+        self.path = sibling(folder, "lock")
+        self.command = command
+        self._handle: IO[str] | None = None
+
+    def acquire(self) -> None:
+        leaving = 0  # times a reader was seen removing the file (it holds it alone for a moment)
+        while True:
+            try:
+                handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+            except OSError as err:
+                logger.debug("%s: not locked for reading (%s)", self.path, err)
+                return
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                command, details = _holder_text(handle.readline().strip())
+                handle.close()
+                if details.endswith(READING) and leaving < _LEAVING_TRIES:
+                    leaving += 1
+                    time.sleep(0.01)
+                    continue
+                raise OutputError(
+                    f"{self.path}: kgtext {command} is writing this folder ({details}); wait for it to end"
+                ) from None
+            if os.path.exists(self.path) and os.stat(self.path).st_ino == os.fstat(handle.fileno()).st_ino:
+                break
+            handle.close()  # a writer removed the file after we opened it: lock the file on disk
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        handle.write(f"kgtext {self.command} pid {os.getpid()} since {since}{READING}\n")
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        """Unlock; the last reader out removes the lock file (others may still hold it: then it stays)."""
+        if self._handle is None:
+            return
+        try:
+            fcntl.flock(
+                self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB
+            )  # only when no one else holds it
+            os.unlink(self.path)
+        except OSError:  # BlockingIOError: another reader; FileNotFoundError: already gone
+            pass
+        self._handle.close()
+        self._handle = None
 
 
 def lock_holder(out: str | Path) -> str | None:

@@ -44,6 +44,7 @@ from kgtext.corpus.replace import (
     PENDING_MANIFEST,
     OutputError,
     OutputLock,
+    ReadLock,
     disk_full,
     disk_full_message,
     make_build_folder,
@@ -245,6 +246,8 @@ class Plan(NamedTuple):
     """Shards of the KG index phase 0 writes (they follow the KG's size)."""
     kg_index: KgIndexInfo | None = None
     """The ``--kg-index`` folder that replaces phase 0, checked at planning."""
+    index_lock: ReadLock | None = None
+    """Shared lock on ``--kg-index``, held from planning to the end of the build."""
 
     def rejected_at(self, stage: str) -> list[DeadLetter]:
         return [letter for letter in self.rejected if letter.stage == stage]
@@ -344,27 +347,35 @@ def plan_build(config: BuildConfig, beam_args: tuple[str, ...]) -> Plan:
     docs_all = expand_inputs(config.doc_paths, "docs")
     check_input_files(kg_all, "kg")
     check_input_files(docs_all, "docs")
-    index = None
+    index, index_lock = None, None
     if config.kg_index:
         if "://" in config.kg_index:
             raise InputError(f"--kg-index {config.kg_index}: a KG index is read from a local folder")
-        index = read_index(config.kg_index)
-        # The index recorded the KG files of a known format only; compare the same ones.
-        check_index_fits(index, config, split_known(kg_all, "kg")[0] if kg_all else [])
-        logger.info("phase 0: reusing the KG index %s (%d shards)", config.kg_index, index.shards)
-    given = config.tokenizer.given
-    tokenizer_model = load_given_tokenizer(given)
-    inputs = (
-        *config.kg_paths, *config.doc_paths, *kg_all, *docs_all, *([given] if given else []),
-        *([config.kg_index] if config.kg_index else []),
-    )  # fmt: skip
-    lock = claim_output(config.out, config.overwrite, inputs)
+        index_lock = ReadLock(config.kg_index, COMMAND)  # held until the build ends: no swap under it
+        try:
+            index_lock.acquire()
+        except OutputError as err:
+            raise InputError(f"--kg-index {config.kg_index}: {err}") from None
+    lock: OutputLock | None = None
     try:
+        if config.kg_index:
+            index = read_index(config.kg_index)
+            # The index recorded the KG files of a known format only; compare the same ones.
+            check_index_fits(index, config, split_known(kg_all, "kg")[0] if kg_all else [])
+            logger.info("phase 0: reusing the KG index %s (%d shards)", config.kg_index, index.shards)
+        given = config.tokenizer.given
+        tokenizer_model = load_given_tokenizer(given)
+        inputs = (
+            *config.kg_paths, *config.doc_paths, *kg_all, *docs_all, *([given] if given else []),
+            *([config.kg_index] if config.kg_index else []),
+        )  # fmt: skip
+        lock = claim_output(config.out, config.overwrite, inputs)
         kg_files, kg_rejected = split_known(kg_all, "kg") if index is None else ([], [])
         doc_files, doc_rejected = split_known(docs_all, "docs")
     except InputError:
-        if lock is not None:
-            lock.release()
+        for held in (lock, index_lock):
+            if held is not None:
+                held.release()
         raise
     paths = BuildPaths(temporary_sibling(config.out, "building"), index_root=index.root if index else "")
     shards = index.shards if index is not None else shard_count(input_bytes(kg_files))
@@ -380,6 +391,7 @@ def plan_build(config: BuildConfig, beam_args: tuple[str, ...]) -> Plan:
         tokenizer_model,
         shards,
         index,
+        index_lock,
     )
 
 
@@ -499,8 +511,9 @@ def build_corpus(config: BuildConfig, beam_args: tuple[str, ...]) -> BuildResult
             raise InputError(f"{err}\n  the rejected records are in {kept}") from None
         raise
     finally:
-        if plan.lock is not None:
-            plan.lock.release()
+        for held in (plan.lock, plan.index_lock):
+            if held is not None:
+                held.release()
     _verify(config.out)
     report_summary(rejections, manifest.statistics, config.out)
     timings["total"] = time.monotonic() - started

@@ -28,6 +28,8 @@ from kgtext.corpus.replace import (
     CREATED_BY,
     PENDING_MANIFEST,
     OutputError,
+    disk_full,
+    disk_full_message,
     make_build_folder,
     output_problem,
     replace_directory,
@@ -52,7 +54,7 @@ from kgtext.pipelines.files import (
     write_atomic,
 )
 from kgtext.pipelines.index_folder import INDEX_FORMAT_VERSION, INDEX_KIND, index_options
-from kgtext.pipelines.options import beam_args_of
+from kgtext.pipelines.options import add_flag, beam_args_of
 from kgtext.pipelines.phases import KG_INDEX_DIR, LEXICON_DIR, BuildPaths, PhaseZero, build_phase_zero
 from kgtext.pipelines.report import check_input_files, file_sha256, read_json
 from kgtext.pipelines.writers import join_path
@@ -143,9 +145,14 @@ def index_kg(
     except OutputError as err:
         remove_tree(root)
         raise InputError(str(err)) from None
-    except BaseException:
+    except BaseException as err:
         logger.error("indexing failed; removing the temporary directory %s", root)
         remove_tree(root)
+        full = disk_full(err)
+        if full is not None:
+            raise InputError(
+                f"{disk_full_message(full, out)}; the build folder was removed and --out {out} is unchanged"
+            ) from None
         raise
     finally:
         if lock is not None:
@@ -167,15 +174,13 @@ def _parser() -> HelpfulParser:
     p.add_argument("--kg", nargs="+", required=True, metavar="PATH", help="KG files, globs or directories")
     p.add_argument("--out", required=True, metavar="DIR", help="output index folder")
     p.add_argument("--overwrite", action="store_true", help="replace an existing index at --out")
-    p.add_argument(
-        "--language", default=d["language"], help=f"document language code (default {d['language']})"
-    )
-    p.add_argument(
-        "--max-line-bytes",
-        type=int,
-        default=d["max_line_bytes"],
+    add_flag(p, "language", str, "document language code")
+    add_flag(
+        p,
+        "max-line-bytes",
+        int,
+        "longest line of a KG file, in bytes; longer ones are dead letters",
         minimum=1,
-        help=f"longest line of a KG file, in bytes; longer ones are dead letters (default {d['max_line_bytes']})",
     )
     p.add_argument(
         "--lexicon-linking",

@@ -37,7 +37,7 @@ DEFAULTS: dict[str, Any] = FLAG_DEFAULTS
 """The flags' defaults (the component configs' own): defaults and help texts come from here, not restated."""
 
 
-def _flag(p: argparse.ArgumentParser, name: str, kind: type, text: str, **bounds: Any) -> None:
+def add_flag(p: argparse.ArgumentParser, name: str, kind: type, text: str, **bounds: Any) -> None:
     """``--name`` for the build flag of that name (:data:`FLAG_DEFAULTS`): its type, its default, the default in the help;
     ``bounds`` are :class:`kgtext.common.cli_parser.HelpfulParser`'s (``minimum=``, ``exclusive_maximum=``, ...)."""
     default = DEFAULTS[name.replace("-", "_")]
@@ -66,14 +66,14 @@ def _parser() -> HelpfulParser:
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output corpus directory")
     p.add_argument("--overwrite", action="store_true", help="replace an existing corpus at --out")
-    _flag(p, "num-shards", int, "shards per dataset split", minimum=1)
-    _flag(p, "valid-fraction", float, "share of documents in valid", exclusive_maximum=1)
-    _flag(p, "seed", int, "seed of every random choice")
-    _flag(p, "language", str, "document language code")
+    add_flag(p, "num-shards", int, "shards per dataset split", minimum=1)
+    add_flag(p, "valid-fraction", float, "share of documents in valid", exclusive_maximum=1)
+    add_flag(p, "seed", int, "seed of every random choice")
+    add_flag(p, "language", str, "document language code")
     p.add_argument(
         "--spacy-model", default=D["spacy_model"], help="installed spaCy pipeline (default: blank + rules)"
     )
-    _flag(p, "min-sentence-words", int, "shorter sentences are not in aligned/")
+    add_flag(p, "min-sentence-words", int, "shorter sentences are not in aligned/")
     p.add_argument(
         "--min-mention-confidence",
         type=float,
@@ -82,8 +82,8 @@ def _parser() -> HelpfulParser:
         help="drop mentions whose linking confidence is below C, in [0, 1] (default 0: keep all; "
         "docs/ALIGNMENT.md shows precision and recall per threshold)",
     )
-    _flag(p, "vocab-size", int, "SentencePiece vocabulary size", minimum=MIN_VOCAB_SIZE)
-    _flag(p, "tokenizer-sample-sentences", int, "sentences training the tokenizer", minimum=1)
+    add_flag(p, "vocab-size", int, "SentencePiece vocabulary size", minimum=MIN_VOCAB_SIZE)
+    add_flag(p, "tokenizer-sample-sentences", int, "sentences training the tokenizer", minimum=1)
     p.add_argument(
         "--tokenizer",
         default=D["tokenizer"],
@@ -91,16 +91,16 @@ def _parser() -> HelpfulParser:
         help="reuse this SentencePiece model (e.g. an earlier corpus's tokenizer/spm.model) instead of "
         "training one; --vocab-size and --tokenizer-sample-sentences are then unused",
     )
-    _flag(p, "sd-docs-per-bucket", int, "documents per SD negative bucket", minimum=2)
-    _flag(p, "log-examples", int, "aligned sentences logged at INFO")
-    _flag(
+    add_flag(p, "sd-docs-per-bucket", int, "documents per SD negative bucket", minimum=2)
+    add_flag(p, "log-examples", int, "aligned sentences logged at INFO")
+    add_flag(
         p,
         "max-line-bytes",
         int,
         "longest line of a KG or JSONL file, in bytes; longer ones are dead letters",
         minimum=1,
     )
-    _flag(
+    add_flag(
         p,
         "max-doc-bytes",
         int,
@@ -115,7 +115,7 @@ def _parser() -> HelpfulParser:
         help="which documents get candidate entities from an index of every KG name: unlinked (default: "
         "documents without links), all, or off",
     )
-    _flag(
+    add_flag(
         p,
         "max-candidates-per-name",
         int,
@@ -128,7 +128,7 @@ def _parser() -> HelpfulParser:
         action="store_true",
         help="fail when any input record or KG statement is rejected (--max-rejected-fraction 0)",
     )
-    _flag(
+    add_flag(
         p,
         "max-rejected-fraction",
         float,

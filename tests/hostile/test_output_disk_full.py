@@ -237,3 +237,38 @@ def test_a_full_disk_is_found_behind_the_wrappers_of_beam_torch_and_safetensors(
     assert disk_full(RuntimeError("PytorchStreamWriter failed: No space left on device")).filename is None  # type: ignore[union-attr]
     assert disk_full(OSError(errno.EIO, "Input/output error")) is None
     assert disk_full(ValueError("no")) is None
+
+
+def test_index_kg_with_a_full_disk_at_the_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like build-corpus: one line naming the file and the free space; the build folder is removed and the
+    previous index is unchanged."""
+    import kgtext.pipelines.index_kg
+    from kgtext.pipelines.index_kg import main as index_main
+
+    out = tmp_path / "kgidx"
+    index_main(["--kg", str(REBEL / "kg.nt"), "--out", str(out)])
+    before = _snapshot(out)
+    real = kgtext.pipelines.index_kg.write_atomic
+
+    def full_disk(path: str, data: bytes) -> None:
+        if path.endswith(PENDING_MANIFEST):
+            raise _full(path)
+        real(path, data)
+
+    monkeypatch.setattr(kgtext.pipelines.index_kg, "write_atomic", full_disk)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        index_main(["--kg", str(REBEL / "kg.nt"), "--out", str(out), "--overwrite"])
+    assert exc.value.code == 2
+    line = _one_line(capsys)
+    assert re.fullmatch(
+        f"kgtext index-kg: error: {re.escape(str(tmp_path))}/\\.kgidx\\.building-[0-9a-f]{{12}}/"
+        f"{re.escape(PENDING_MANIFEST)}: no space left on the device "
+        + FREE.format(parent=re.escape(str(tmp_path)))
+        + f"; the build folder was removed and --out {re.escape(str(out))} is unchanged",
+        line,
+    ), line
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kgidx"]

@@ -276,3 +276,42 @@ def test_tampered_added_or_linked_files_are_refused(
         "kg_index/names-00001-of-00008.arrow is not the file its manifest lists (other size or sha256)"
     )
     assert not (tmp_path / "c").exists()
+
+
+def test_an_index_in_use_is_not_replaced_and_one_being_written_is_not_read(
+    redocred_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A build holds a shared lock on its --kg-index: `index-kg --overwrite` of that folder is refused while
+    any build reads it, and a build does not start on an index that index-kg is writing."""
+    from kgtext.corpus.replace import OutputLock, ReadLock
+
+    copy = _copy(redocred_index, tmp_path)
+    readers = [ReadLock(copy), ReadLock(copy)]  # two builds reading it: readers share the lock
+    for reader in readers:
+        reader.acquire()
+    line = _error(capsys, lambda: _index(copy, [REDOCRED / "kg.ttl"], "--overwrite"))
+    assert (
+        line.startswith("kgtext index-kg: error: ")
+        and "another kgtext build-corpus is reading this --out (pid" in line
+    )
+    for reader in readers:
+        reader.release()
+    with OutputLock(copy, "index-kg"):  # index-kg is writing it
+        line = _error(capsys, lambda: _build(tmp_path / "out", copy))
+    assert line.startswith(f"kgtext build-corpus: error: --kg-index {copy}: ")
+    assert "kgtext index-kg is writing this folder (pid" in line and not (tmp_path / "out").exists()
+    _build(tmp_path / "out", copy)  # the build let go of its lock when it ended
+    _index(copy, [REDOCRED / "kg.ttl"], "--overwrite")
+
+
+def test_the_last_reader_removes_the_lock_file(tmp_path: Path) -> None:
+    from kgtext.corpus.replace import ReadLock, sibling
+
+    folder = tmp_path / "kgidx"
+    first, second = ReadLock(folder), ReadLock(folder)
+    first.acquire()
+    second.acquire()
+    first.release()
+    assert sibling(folder, "lock").exists()  # the second reader still holds it
+    second.release()
+    assert not sibling(folder, "lock").exists()
