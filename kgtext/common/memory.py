@@ -17,7 +17,6 @@ already set in the environment wins; ``KGTEXT_MALLOC_TUNING=off`` leaves malloc 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import os
 from collections.abc import Callable, MutableMapping
@@ -41,7 +40,9 @@ _SETTINGS = (
 def _glibc_mallopt() -> Callable[[int, int], int] | None:
     """glibc's ``mallopt``, or None where the C library is not glibc."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        # The C library the interpreter already runs on (dlopen(NULL)); ctypes.util.find_library would start
+        # a subprocess (ldconfig) that a peak-RSS measurement of children then counts.
+        libc = ctypes.CDLL(None)
         gnu_get_libc_version = libc.gnu_get_libc_version  # glibc only
         mallopt = libc.mallopt
     except (OSError, AttributeError):

@@ -49,3 +49,13 @@ def test_without_glibc_nothing_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(memory, "_glibc_mallopt", lambda: None)
     env: dict[str, str] = {}
     assert tune_malloc(env) == {} and env == {}
+
+
+def test_tuning_starts_no_process() -> None:
+    """A child (ctypes.util.find_library runs ldconfig) would show in a build's peak RSS of children."""
+    code = (
+        "import resource; from kgtext.common.memory import tune_malloc; tune_malloc({}); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert child.stdout.strip() == "0"
