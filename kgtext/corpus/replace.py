@@ -279,6 +279,18 @@ def _holder_text(content: str) -> tuple[str, str]:
     return "command", content or "another process"
 
 
+def _on_disk(path: Path, handle: IO[str]) -> bool:
+    """Whether ``handle`` is still the lock file at ``path``: the holder before us may have unlinked it after we
+    opened it, and then the lock must be taken on the file that is on disk now."""
+    return os.path.exists(path) and os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino
+
+
+def _holder_line(command: str, suffix: str = "") -> str:
+    """The lock file's line that names its holder (:func:`_holder_text` reads it back)."""
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return f"kgtext {command} pid {os.getpid()} since {since}{suffix}\n"
+
+
 class OutputLock:
     """An exclusive ``flock`` on ``<parent>/.<name>.lock`` for the life of one writer (or one recovery).
 
@@ -305,26 +317,17 @@ class OutputLock:
                 raise OutputError(
                     f"{self.path}: another kgtext {command} is {doing} this --out ({details}); wait for it to end"
                 ) from None
-            # The holder before us may have unlinked the file after we opened it: lock the file on disk.
-            if os.path.exists(self.path) and os.stat(self.path).st_ino == os.fstat(handle.fileno()).st_ino:
+            if _on_disk(self.path, handle):
                 break
             handle.close()
         handle.seek(0)
         handle.truncate()
-        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        handle.write(f"kgtext {self.command} pid {os.getpid()} since {since}\n")
+        handle.write(_holder_line(self.command))
         handle.flush()
         self._handle = handle
 
     def release(self) -> None:
-        if self._handle is None:
-            return
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
-        self._handle.close()
-        self._handle = None
+        _let_go(self, alone_first=False)
 
     def __enter__(self) -> OutputLock:
         self.acquire()
@@ -373,27 +376,31 @@ class ReadLock:
                 raise OutputError(
                     f"{self.path}: kgtext {command} is writing this folder ({details}); wait for it to end"
                 ) from None
-            if os.path.exists(self.path) and os.stat(self.path).st_ino == os.fstat(handle.fileno()).st_ino:
+            if _on_disk(self.path, handle):
                 break
-            handle.close()  # a writer removed the file after we opened it: lock the file on disk
-        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        handle.write(f"kgtext {self.command} pid {os.getpid()} since {since}{READING}\n")
+            handle.close()
+        handle.write(_holder_line(self.command, READING))
         handle.flush()
         self._handle = handle
 
     def release(self) -> None:
         """Unlock; the last reader out removes the lock file (others may still hold it: then it stays)."""
-        if self._handle is None:
-            return
-        try:
-            fcntl.flock(
-                self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB
-            )  # only when no one else holds it
-            os.unlink(self.path)
-        except OSError:  # BlockingIOError: another reader; FileNotFoundError: already gone
-            pass
-        self._handle.close()
-        self._handle = None
+        _let_go(self, alone_first=True)
+
+
+def _let_go(lock: OutputLock | ReadLock, *, alone_first: bool) -> None:
+    """Remove ``lock``'s file and close it; with ``alone_first``, only when no one else holds the file (a
+    reader among readers leaves it to the last one)."""
+    if lock._handle is None:
+        return
+    try:
+        if alone_first:
+            fcntl.flock(lock._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.unlink(lock.path)
+    except OSError:  # BlockingIOError: another holder; FileNotFoundError: already gone
+        pass
+    lock._handle.close()
+    lock._handle = None
 
 
 def lock_holder(out: str | Path) -> str | None:

@@ -41,6 +41,18 @@ def _full(path: str | Path) -> OSError:
     return OSError(errno.ENOSPC, "No space left on device", str(path))
 
 
+def _fill_disk_at_the_manifest(monkeypatch: pytest.MonkeyPatch, module: Any) -> None:
+    """``module.write_atomic`` fails with a full disk when it writes the pending manifest (the last write)."""
+    real = module.write_atomic
+
+    def full_disk(path: str, data: bytes) -> None:
+        if path.endswith(PENDING_MANIFEST):
+            raise _full(path)
+        real(path, data)
+
+    monkeypatch.setattr(module, "write_atomic", full_disk)
+
+
 def _snapshot(folder: Path) -> dict[str, bytes]:
     return {
         p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
@@ -190,14 +202,7 @@ def test_build_corpus_with_a_full_disk_at_the_end(
     out = tmp_path / "corpus"
     write_corpus(out)  # the previous corpus, replaced with --overwrite
     before = corpus_digests(out), (out / "manifest.json").read_bytes()
-    real = kgtext.pipelines.build_corpus.write_atomic
-
-    def full_disk(path: str, data: bytes) -> None:
-        if path.endswith(PENDING_MANIFEST):
-            raise _full(path)
-        real(path, data)
-
-    monkeypatch.setattr(kgtext.pipelines.build_corpus, "write_atomic", full_disk)
+    _fill_disk_at_the_manifest(monkeypatch, kgtext.pipelines.build_corpus)
     argv = ["--kg", str(REBEL / "kg.nt"), "--docs", str(REBEL / "docs.jsonl"), "--out", str(out),
             "--vocab-size", "600", "--overwrite"]  # fmt: skip
     with pytest.raises(SystemExit) as exc:
@@ -250,14 +255,7 @@ def test_index_kg_with_a_full_disk_at_the_end(
     out = tmp_path / "kgidx"
     index_main(["--kg", str(REBEL / "kg.nt"), "--out", str(out)])
     before = _snapshot(out)
-    real = kgtext.pipelines.index_kg.write_atomic
-
-    def full_disk(path: str, data: bytes) -> None:
-        if path.endswith(PENDING_MANIFEST):
-            raise _full(path)
-        real(path, data)
-
-    monkeypatch.setattr(kgtext.pipelines.index_kg, "write_atomic", full_disk)
+    _fill_disk_at_the_manifest(monkeypatch, kgtext.pipelines.index_kg)
     capsys.readouterr()
     with pytest.raises(SystemExit) as exc:
         index_main(["--kg", str(REBEL / "kg.nt"), "--out", str(out), "--overwrite"])
