@@ -129,7 +129,14 @@ class RowIndex:
     def __init__(self, paths: Sequence[str], schema: pa.Schema) -> None:
         self.shards = len(paths)
         self._tables, self._hashes = open_mapped_shards(paths, schema)
-        self._columns: list[dict[str, pa.Array | pa.ChunkedArray]] = [{} for _ in paths]
+        # Each column as its one chunk when it has one (indexing an Array skips the chunk search).
+        self._columns: list[dict[str, pa.Array | pa.ChunkedArray]] = [
+            {
+                name: col.chunk(0) if col.num_chunks == 1 else col
+                for name, col in zip(t.column_names, t.columns, strict=True)
+            }
+            for t in self._tables
+        ]
 
     def lookup(self, keys: Iterable[str], columns: Sequence[str]) -> dict[str, tuple[Any, ...]]:
         """``key -> (value of each of columns)`` for each key the index holds (absent keys are left out).
@@ -149,27 +156,14 @@ class RowIndex:
             mine = np.flatnonzero(shard_of_key == shard)
             lo = np.searchsorted(column, hashes[mine], side="left")
             hi = np.searchsorted(column, hashes[mine], side="right")
-            owners: list[int] = []
-            rows: list[int] = []
+            key_col = self._columns[shard]["key"]
+            value_cols = [self._columns[shard][name] for name in columns]
             for i, start, end in zip(mine.tolist(), lo.tolist(), hi.tolist(), strict=True):
                 for row in range(start, end):  # more than one row only on a 64-bit hash collision
-                    owners.append(i)
-                    rows.append(row)
-            key_col = self._column(shard, "key")
-            value_cols = [self._column(shard, name) for name in columns]
-            for i, row in zip(owners, rows, strict=True):
-                key = wanted[i]
-                if key not in out and key_col[row].as_py() == key:
-                    out[key] = tuple(col[row].as_py() for col in value_cols)
+                    if key_col[row].as_py() == wanted[i]:
+                        out[wanted[i]] = tuple(col[row].as_py() for col in value_cols)
+                        break
         return out
-
-    def _column(self, shard: int, name: str) -> pa.Array | pa.ChunkedArray:
-        """A shard's column, as its one chunk when it has one (indexing an Array skips the chunk search)."""
-        cached = self._columns[shard].get(name)
-        if cached is None:
-            column = self._tables[shard].column(name)
-            cached = self._columns[shard][name] = column.chunk(0) if column.num_chunks == 1 else column
-        return cached
 
 
 class KgIndex:

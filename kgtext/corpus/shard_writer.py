@@ -133,7 +133,7 @@ def encode_pending(docs: Sequence[PendingRows]) -> list[DocRows]:
     batch rather than once per document. A blob may hold a few more bytes than :func:`encode_doc_rows`'s (a cut keeps its
     batch's buffer offsets); it decodes to the same rows, so merged shards are the same bytes.
     """
-    out: list[DocRows | None] = [None] * len(docs)
+    out: dict[int, DocRows] = {}
     by_dataset: dict[str, list[int]] = {}
     for i, doc in enumerate(docs):
         by_dataset.setdefault(doc.dataset, []).append(i)
@@ -146,7 +146,7 @@ def encode_pending(docs: Sequence[PendingRows]) -> list[DocRows]:
             data = batches[0].slice(start, n).serialize().to_pybytes() if n else b""
             out[i] = DocRows(docs[i].doc_id, n, data)
             start += n
-    return [doc for doc in out if doc is not None]
+    return [out[i] for i in range(len(docs))]
 
 
 def merge_doc_rows(dataset: str, batches: Iterable[DocRows]) -> EncodedShard:

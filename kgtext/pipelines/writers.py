@@ -177,11 +177,9 @@ def _sized_rows(
     item: tuple[GroupKey, DocRows | PendingRows],
 ) -> Iterator[tuple[GroupKey, tuple[DocRows | PendingRows, int]]]:
     key, doc = item
-    if isinstance(doc, PendingRows):
-        if doc.rows:
-            yield (key[0], key[1], key[2]), (doc, pending_size(doc))
-    elif doc.rows:
-        yield (key[0], key[1], key[2]), (doc, len(doc.data))
+    if doc.rows:
+        size = pending_size(doc) if isinstance(doc, PendingRows) else len(doc.data)
+        yield (key[0], key[1], key[2]), (doc, size)
 
 
 def write_shard(
